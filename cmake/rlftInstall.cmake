@@ -1,0 +1,31 @@
+# Install rules: headers, exported targets, rlftConfig.cmake and its version file, so that
+# find_package(rlft CONFIG REQUIRED) works (and find_package(rlft COMPONENTS cuda) where the
+# CUDA back-end was built).
+
+include(CMakePackageConfigHelpers)
+
+set(RLFT_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/rlft" CACHE STRING
+    "Where rlftConfig.cmake is installed, relative to the install prefix")
+
+install(DIRECTORY include/ DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+install(TARGETS rlft EXPORT rlftTargets)
+install(EXPORT rlftTargets NAMESPACE rlft:: DESTINATION "${RLFT_INSTALL_CMAKEDIR}")
+
+if(RLFT_HAS_CUDA)
+  install(DIRECTORY kernels/ DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+  install(TARGETS rlft_cuda EXPORT rlftCudaTargets)
+  install(EXPORT rlftCudaTargets NAMESPACE rlft:: DESTINATION "${RLFT_INSTALL_CMAKEDIR}")
+endif()
+
+configure_package_config_file(cmake/rlftConfig.cmake.in
+  "${CMAKE_CURRENT_BINARY_DIR}/rlftConfig.cmake"
+  INSTALL_DESTINATION "${RLFT_INSTALL_CMAKEDIR}")
+# Header-only: the package fits any architecture.
+write_basic_package_version_file("${CMAKE_CURRENT_BINARY_DIR}/rlftConfigVersion.cmake"
+  COMPATIBILITY SameMinorVersion
+  ARCH_INDEPENDENT)
+install(FILES
+  "${CMAKE_CURRENT_BINARY_DIR}/rlftConfig.cmake"
+  "${CMAKE_CURRENT_BINARY_DIR}/rlftConfigVersion.cmake"
+  DESTINATION "${RLFT_INSTALL_CMAKEDIR}")
+install(FILES LICENSE DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/rlft")

@@ -1,0 +1,45 @@
+// rlft::advantage_estimator: what maps the rewards of a rollout batch (and, for some
+// estimators, values, per-token or per-step rewards) to one advantage per token — GRPO's
+// group z-score, RLOO, REINFORCE++, GAE and so on (formulas in the headers under
+// rlft/advantage/).
+//
+// A type E is an advantage estimator when
+//   1. it is copy-constructible (it holds only its options);
+//   2. a const E is callable as e(batch, advantages) with a const rlft::rollout_batch& and a
+//      std::span<float> of batch.num_tokens() entries that it fills: one advantage per
+//      completion token (tokens outside the loss mask get 0);
+//   3. the call returns something convertible to rlft::advantage_summary: how many groups
+//      there were, how many had all-equal rewards (no learning signal under group
+//      normalisation), and optionally which groups to drop (DAPO's dynamic sampling).
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "rlft/core/rollout_batch.hpp"
+
+namespace rlft {
+
+struct advantage_summary {
+  std::size_t groups = 0;
+  std::size_t groups_with_equal_rewards = 0;
+  // Empty, or one entry per group: 1 = drop this group from the update.
+  std::vector<std::uint8_t> drop_group = {};
+};
+
+template <class E>
+concept estimator_options = std::copy_constructible<E>;
+
+template <class E>
+concept fills_token_advantages =
+    requires(const E& e, const rollout_batch& batch, std::span<float> advantages) {
+      { e(batch, advantages) } -> std::convertible_to<advantage_summary>;
+    };
+
+template <class E>
+concept advantage_estimator = estimator_options<E> && fills_token_advantages<E>;
+
+}  // namespace rlft

@@ -1,0 +1,66 @@
+// Errors in three tiers (as in Eigen and CUTLASS):
+//   1. compile time: concepts and static_assert;
+//   2. preconditions a caller must uphold: RLFT_ASSERT, active unless NDEBUG is defined (or
+//      RLFT_ENABLE_ASSERTS forces it on); define RLFT_ASSERT yourself before including rlft to
+//      route failures elsewhere (it may throw: functions that assert are not noexcept);
+//   3. user data and files: rlft::error (and rlft::io_error for files), thrown with a message
+//      that names the problem.
+// CUDA calls are checked with RLFT_CUDA_CHECK from <rlft/cuda/check.hpp>.
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "rlft/core/host_device.hpp"
+
+namespace rlft {
+
+// Invalid user input: malformed batches, out-of-range options, NaN rewards, wrong shapes.
+class error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A file that cannot be read or written, or whose content is malformed.
+class io_error : public error {
+ public:
+  using error::error;
+};
+
+namespace detail {
+
+// Concatenates streamable values into one message: make_message("row ", i, " has ", n).
+template <class... Parts>
+std::string make_message(Parts&&... parts) {
+  std::ostringstream stream;
+  (stream << ... << std::forward<Parts>(parts));
+  return stream.str();
+}
+
+RLFT_HOST_DEVICE inline void assertion_failed(const char* expression, const char* file, int line,
+                                              const char* function) {
+#if defined(__CUDA_ARCH__)
+  printf("%s:%d: %s: RLFT_ASSERT(%s) failed\n", file, line, function, expression);
+  __trap();
+#else
+  std::fprintf(stderr, "%s:%d: %s: RLFT_ASSERT(%s) failed\n", file, line, function, expression);
+  std::abort();
+#endif
+}
+
+}  // namespace detail
+}  // namespace rlft
+
+#ifndef RLFT_ASSERT
+#if defined(NDEBUG) && !defined(RLFT_ENABLE_ASSERTS)
+#define RLFT_ASSERT(condition) static_cast<void>(0)
+#else
+#define RLFT_ASSERT(condition)                                                            \
+  ((condition) ? static_cast<void>(0)                                                     \
+               : ::rlft::detail::assertion_failed(#condition, __FILE__, __LINE__, __func__))
+#endif
+#endif

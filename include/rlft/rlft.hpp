@@ -1,0 +1,18 @@
+// The whole CPU library in one include. CUDA specialisations live in <rlft/cuda/...> and
+// kernels/ and come with the rlft::cuda target.
+#pragma once
+
+#include "rlft/version.hpp"
+
+#include "rlft/core/error.hpp"
+#include "rlft/core/host_device.hpp"
+#include "rlft/core/philox.hpp"
+#include "rlft/core/reward_table.hpp"
+#include "rlft/core/rollout_batch.hpp"
+#include "rlft/core/token_sequences.hpp"
+
+#include "rlft/concepts/advantage_estimator.hpp"
+#include "rlft/concepts/policy.hpp"
+#include "rlft/concepts/policy_objective.hpp"
+#include "rlft/concepts/reward_function.hpp"
+#include "rlft/concepts/sampler.hpp"

@@ -1,0 +1,10 @@
+// Must not compile: an advantage estimator that reports nothing about the groups.
+#include <rlft/rlft.hpp>
+
+struct returns_nothing {
+  void operator()(const rlft::rollout_batch&, std::span<float>) const {}
+};
+
+static_assert(rlft::advantage_estimator<returns_nothing>);
+
+int main() {}
