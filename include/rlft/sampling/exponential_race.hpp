@@ -26,9 +26,9 @@
 //   - a CUDA kernel evaluates the same formula per vocabulary entry and reduces with an
 //     argmax; no sort, no scan.
 // What can still differ between the CPU and a GPU: a compiler may fuse multiply-adds inside
-// exp and log (FMA contraction) differently, changing a key in its last bit. Two candidates
-// whose keys lie within a few ulps of each other may then swap places — for a row of 150k
-// tokens this is of the order of 1e−6 per draw. The kept set itself is computed from the same float formulas (see the
+// exp and log (FMA contraction) differently, changing a key in its last bits. Only when the
+// two largest keys lie within a few ulps of each other can the winner change: a chance of the
+// order of 1e−6 per draw. The kept set is computed from the same float formulas (see the
 // truncation headers for their boundary rules).
 //
 // Precision choice: w is one minus a uniform, built from all 32 bits so that the small E_c
