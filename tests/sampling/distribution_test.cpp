@@ -53,6 +53,10 @@ TEST_CASE("top-k draws the renormalised k most likely tokens") {
   const auto p = softmax(to_double(logits));
   check_distribution(top_k{7}, logits, renormalised(p, top_k_set(p, 7)), 30000, 14);
   check_distribution(top_k{39}, logits, renormalised(p, top_k_set(p, 39)), 30000, 15);
+  // Few survivors of a larger vocabulary: the race runs over token ids, not spread back.
+  const auto wide = uniform_logits(400, -3.0f, 3.0f, 7);
+  const auto q = softmax(to_double(wide));
+  check_distribution(top_k{12}, wide, renormalised(q, top_k_set(q, 12)), 30000, 20);
 }
 
 TEST_CASE("top-p draws the renormalised nucleus") {

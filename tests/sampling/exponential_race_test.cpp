@@ -112,7 +112,7 @@ TEST_CASE("exponential_variate follows the documented formula and is Exp(1)") {
   CHECK(std::abs(below_ln2 / draws - 0.5) < 5.0 * 0.5 / std::sqrt(double{draws}));
 }
 
-TEST_CASE("the drawn token is the documented exponential-race winner, dense and truncated") {
+TEST_CASE("the drawn token is the documented exponential-race winner, dense, sparse and spread") {
   for (std::uint64_t row = 0; row < 200; ++row) {
     CAPTURE(row);
     auto logits = uniform_logits(1000 + row, -4.0f, 4.0f, 100 + row);
@@ -124,10 +124,13 @@ TEST_CASE("the drawn token is the documented exponential-race winner, dense and 
     CHECK(categorical{}(logits, {}, stream).token ==
           static_cast<token_id>(reference_race(z, std::vector<bool>(z.size(), true), rng)));
 
+    // Few survivors race by id; many (at least 1/8 of the vocabulary) are spread back over it.
     const auto tempered = to_double(logits, 0.7);
-    const auto keep = top_k_set(softmax(tempered), 40);
-    CHECK((temperature{0.7f} | top_k{40})(logits, {}, stream).token ==
-          static_cast<token_id>(reference_race(tempered, keep, rng)));
+    for (const std::int64_t k : {40, 600}) {
+      const auto keep = top_k_set(softmax(tempered), static_cast<std::size_t>(k));
+      CHECK((temperature{0.7f} | top_k{k})(logits, {}, stream).token ==
+            static_cast<token_id>(reference_race(tempered, keep, rng)));
+    }
   }
 }
 
