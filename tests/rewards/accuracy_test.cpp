@@ -26,6 +26,7 @@ TEST_CASE("answer extraction from tags and \\boxed{}") {
       {"escaped brace inside boxed", "\\boxed{\\{1\\}}", "\\{1\\}"},
       {"fbox", "\\fbox{7}", "7"},
       {"unbalanced boxed", "\\boxed{19", std::nullopt},
+      {"nested boxed: the innermost comes last", "\\boxed{\\boxed{3}}", "3"},
       {"two answer blocks: the last", "<answer>3</answer> no wait <answer>4</answer>", "4"},
       {"nested answer tags: the innermost", "<answer><answer>5</answer></answer>", "5"},
       {"unclosed answer", "<think>x</think><answer>19", std::nullopt},
@@ -42,6 +43,14 @@ TEST_CASE("answer extraction from tags and \\boxed{}") {
     CHECK(answer.has_value() == expected.has_value());
     if (answer && expected) CHECK(std::string(*answer) == *expected);
   }
+
+  // Adversarial output: tens of thousands of unclosed groups and tags, scanned in linear time.
+  std::string unclosed;
+  for (int i = 0; i < 20000; ++i) unclosed += "\\boxed{<answer>";
+  CHECK_FALSE(extract(unclosed).has_value());
+  std::string closes = "<answer>7";
+  for (int i = 0; i < 20000; ++i) closes += "</answer>";
+  CHECK(std::string(*extract(closes)) == "7");
 
   const answer_extraction strict{.several = several_answers::reject};
   CHECK_FALSE(strict("<answer>3</answer><answer>4</answer>").has_value());
