@@ -153,8 +153,8 @@ struct sum_expression_checker {
     const auto plus = answer.find('+');
     const auto space = reference.find(' ');
     if (plus == std::string_view::npos || space == std::string_view::npos) return false;
-    return trim(answer.substr(0, plus)) == reference.substr(0, space) &&
-           trim(answer.substr(plus + 1)) == reference.substr(space + 1);
+    return trim_whitespace(answer.substr(0, plus)) == reference.substr(0, space) &&
+           trim_whitespace(answer.substr(plus + 1)) == reference.substr(space + 1);
   }
 };
 

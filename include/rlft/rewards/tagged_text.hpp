@@ -36,13 +36,15 @@ struct tagged_block {
   std::size_t end = 0;
 };
 
-constexpr bool is_ascii_space(char c) {
+constexpr bool is_ascii_whitespace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-constexpr std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_ascii_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_ascii_space(text.back())) text.remove_suffix(1);
+// `text` without its leading and trailing ASCII whitespace (model output is otherwise kept
+// byte for byte: no Unicode normalisation).
+constexpr std::string_view trim_whitespace(std::string_view text) {
+  while (!text.empty() && is_ascii_whitespace(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_ascii_whitespace(text.back())) text.remove_suffix(1);
   return text;
 }
 
