@@ -167,7 +167,9 @@ TEST_CASE("a task plugs its own answer checker into the accuracy reward") {
   const accuracy_reward task{.checker = sum_expression_checker{}};
   CHECK(task(reward_input{.completion = "<answer>3 + 4</answer>", .reference = "3 4"}) == 1.0f);
   CHECK(task(reward_input{.completion = "<answer>7</answer>", .reference = "3 4"}) == 0.0f);
-  const accuracy_reward partial{.checker = [](std::string_view answer, std::string_view) { return answer.size() * 0.25; }};
+  const accuracy_reward partial{.checker = [](std::string_view answer, std::string_view) {
+    return static_cast<double>(answer.size()) * 0.25;
+  }};
   CHECK(partial(reward_input{.completion = "<answer>ab</answer>"}) == 0.5f);
   const accuracy_reward exact_only{.checker = exact_match{}};
   CHECK(exact_only(reward_input{.completion = "<answer>19.0</answer>", .reference = "19"}) == 0.0f);

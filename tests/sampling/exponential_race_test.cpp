@@ -53,7 +53,8 @@ std::size_t reference_race(const std::vector<double>& z, const std::vector<bool>
 
 TEST_CASE("exp_nonpositive is within 2 ulp of exp on [-87.3, 0] and 0 below") {
   double worst = 0.0;
-  for (float x = -87.3f; x <= 0.0f; x += 0.000731f) worst = std::max(worst, ulps(detail::exp_nonpositive(x), std::exp(double{x})));
+  for (float x = -87.3f; x <= 0.0f; x += 0.000731f)
+    worst = std::max(worst, ulps(detail::exp_nonpositive(x), std::exp(double{x})));
   CHECK(worst <= 2.0);
   CHECK(detail::exp_nonpositive(0.0f) == 1.0f);
   CHECK(detail::exp_nonpositive(-0.0f) == 1.0f);
@@ -92,7 +93,8 @@ TEST_CASE("max_and_flaws finds the maximum and flags NaN and +inf but not -inf")
 
 TEST_CASE("exponential_variate follows the documented formula and is Exp(1)") {
   double worst = 0.0;
-  for (const std::uint32_t bits : {0u, 1u, 2u, 255u, 65535u, 65536u, 0x7fffffffu, 0x80000000u, 0xfffffffeu, 0xffffffffu})
+  for (const std::uint32_t bits :
+       {0u, 1u, 2u, 255u, 65535u, 65536u, 0x7fffffffu, 0x80000000u, 0xfffffffeu, 0xffffffffu})
     worst = std::max(worst, ulps(exponential_variate(bits), reference_variate(bits)));
   philox_stream words(5, 5);
   double sum = 0.0, below_ln2 = 0.0;

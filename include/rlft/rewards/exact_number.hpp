@@ -87,7 +87,8 @@ inline std::optional<decimal_fraction> parse_unsigned_decimal(std::string_view t
     bool first = true;
     while (true) {
       const std::size_t comma = integer_part.find(',', group_start);
-      const std::string_view group = integer_part.substr(group_start, comma == std::string_view::npos ? std::string_view::npos : comma - group_start);
+      const std::size_t group_end = comma == std::string_view::npos ? integer_part.size() : comma;
+      const std::string_view group = integer_part.substr(group_start, group_end - group_start);
       if (first ? (group.empty() || group.size() > 3) : group.size() != 3) return std::nullopt;
       digits.append(group);
       first = false;
