@@ -26,6 +26,13 @@
 
 #include "rlft/core/error.hpp"
 
+// 8-float vectors are passed by value between inline helpers; without AVX enabled GCC warns that
+// such a signature's ABI differs, which does not matter for functions that are never exported.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 namespace rlft::examples {
 
 struct row_stable_gemm_tuning {
@@ -63,6 +70,31 @@ class packed_weight {
       for (std::size_t j = 0; j < count; ++j) {
         const float* source = weight.data() + (first + j) * columns;
         for (std::size_t k = 0; k < columns; ++k) panel[k * width + j] = source[k];
+      }
+    }
+  }
+
+  // The operand of C = A · matrix (matrix: rows × columns, row-major), i.e. Wᵀ = matrix: the
+  // panels hold consecutive columns of `matrix`, copied row segment by row segment. The
+  // backward pass uses it for dX = dY · W and dW = dYᵀ · X.
+  void pack_columns(std::span<const float> matrix, std::size_t rows, std::size_t columns) {
+    RLFT_ASSERT(matrix.size() == rows * columns);
+    constexpr std::size_t width = row_stable_gemm_defaults.panel_columns;
+    rows_ = columns;
+    columns_ = rows;
+    panels_ = (columns + width - 1) / width;
+    data_.resize(panels_ * rows * width + 8);
+    offset_ = (32 - reinterpret_cast<std::uintptr_t>(data_.data()) % 32) % 32 / sizeof(float);
+    bias_.assign(panels_ * width, 0.0f);
+    const auto panels = static_cast<std::ptrdiff_t>(panels_);
+#pragma omp parallel for schedule(static) if (rows * columns > 65536)
+    for (std::ptrdiff_t p = 0; p < panels; ++p) {
+      float* panel = panel_data(static_cast<std::size_t>(p));
+      const std::size_t first = static_cast<std::size_t>(p) * width;
+      const std::size_t count = std::min(width, columns - first);
+      for (std::size_t q = 0; q < rows; ++q) {
+        std::memcpy(panel + q * width, matrix.data() + q * columns + first, count * sizeof(float));
+        std::fill(panel + q * width + count, panel + (q + 1) * width, 0.0f);
       }
     }
   }
@@ -112,16 +144,24 @@ inline float8 multiply_add(float8 a, float8 b, float8 acc) noexcept {
 #endif
 }
 
-// Rows × 16 tile of C = bias + A·Wᵀ over the whole of K. `columns` of the tile are stored.
+// Rows × 16 tile of C = bias + A·Wᵀ (or C += A·Wᵀ when accumulating) over the whole of K.
+// `columns` of the tile are stored.
 template <std::size_t Rows>
 void row_stable_tile(const float* a, std::size_t lda, const float* panel, const float* bias, std::size_t k_count,
-                     float* c, std::size_t ldc, std::size_t columns) noexcept {
+                     float* c, std::size_t ldc, std::size_t columns, bool accumulate) noexcept {
   float8 acc[Rows][2];
   const float8 bias0 = load8(bias);
   const float8 bias1 = load8(bias + 8);
   for (std::size_t r = 0; r < Rows; ++r) {
-    acc[r][0] = bias0;
-    acc[r][1] = bias1;
+    if (accumulate) {
+      float row[16] = {};
+      std::memcpy(row, c + r * ldc, columns * sizeof(float));
+      acc[r][0] = load8(row);
+      acc[r][1] = load8(row + 8);
+    } else {
+      acc[r][0] = bias0;
+      acc[r][1] = bias1;
+    }
   }
   for (std::size_t k = 0; k < k_count; ++k) {
     const float8 b0 = load8(panel + k * 16);
@@ -148,18 +188,19 @@ void row_stable_tile(const float* a, std::size_t lda, const float* panel, const 
 
 template <std::size_t Rows = 6>
 void row_stable_tail(std::size_t remaining, const float* a, std::size_t lda, const float* panel, const float* bias,
-                     std::size_t k_count, float* c, std::size_t ldc, std::size_t columns) noexcept {
+                     std::size_t k_count, float* c, std::size_t ldc, std::size_t columns, bool accumulate) noexcept {
   if constexpr (Rows > 0) {
-    if (remaining == Rows) return row_stable_tile<Rows>(a, lda, panel, bias, k_count, c, ldc, columns);
-    row_stable_tail<Rows - 1>(remaining, a, lda, panel, bias, k_count, c, ldc, columns);
+    if (remaining == Rows) return row_stable_tile<Rows>(a, lda, panel, bias, k_count, c, ldc, columns, accumulate);
+    row_stable_tail<Rows - 1>(remaining, a, lda, panel, bias, k_count, c, ldc, columns, accumulate);
   }
 }
 
 }  // namespace detail
 
-// C (rows × W.rows(), row stride ldc) = A (rows × W.columns(), row stride lda) · Wᵀ + bias.
+// C (rows × W.rows(), row stride ldc) = A (rows × W.columns(), row stride lda) · Wᵀ + bias, or
+// C += A · Wᵀ when `accumulate` (the bias is then not added).
 inline void row_stable_gemm(const float* a, std::size_t lda, std::size_t rows, const packed_weight& weight, float* c,
-                            std::size_t ldc) {
+                            std::size_t ldc, bool accumulate = false) {
   constexpr auto tuning = row_stable_gemm_defaults;
   static_assert(tuning.panel_columns == 16 && tuning.tile_rows == 6, "the micro-kernel is 6 × 16");
   if (rows == 0 || weight.rows() == 0) return;
@@ -182,12 +223,16 @@ inline void row_stable_gemm(const float* a, std::size_t lda, std::size_t rows, c
       std::size_t r = first_row;
       for (; r + tuning.tile_rows <= last_row; r += tuning.tile_rows)
         detail::row_stable_tile<6>(a + r * lda, lda, weight.panel_data(p), weight.panel_bias(p), k_count,
-                                   c + r * ldc + first_column, ldc, columns);
+                                   c + r * ldc + first_column, ldc, columns, accumulate);
       if (r < last_row)
         detail::row_stable_tail(last_row - r, a + r * lda, lda, weight.panel_data(p), weight.panel_bias(p), k_count,
-                                c + r * ldc + first_column, ldc, columns);
+                                c + r * ldc + first_column, ldc, columns, accumulate);
     }
   }
 }
 
 }  // namespace rlft::examples
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif

@@ -13,7 +13,9 @@
 //   logits = lm_head(rmsnorm(h))
 // Forward linear layers use row_stable_gemm and the row kernels of transformer_kernels.hpp in
 // both the training forward and the decoder, so the log-prob reported while sampling equals the
-// training log-prob of the same token bit for bit. The backward pass uses Eigen's GEMM.
+// training log-prob of the same token bit for bit. The backward pass uses the same GEMM kernel
+// (measured faster than Eigen's GEMM and on par with OpenBLAS, bench/RESULTS.md), so gradients
+// do not depend on the thread count either.
 #pragma once
 
 #include <algorithm>
@@ -25,8 +27,6 @@
 #include <span>
 #include <string>
 #include <vector>
-
-#include <Eigen/Core>
 
 #include "rlft/concepts/policy.hpp"
 #include "rlft/concepts/sampler.hpp"
@@ -179,10 +179,6 @@ class transformer {
                 down_weight = 0;
   };
 
-  using row_matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  using matrix_map = Eigen::Map<row_matrix>;
-  using const_matrix_map = Eigen::Map<const row_matrix>;
-
   // Per-call buffers; copying a model (a reference snapshot) does not copy them.
   struct layer_activations {
     std::vector<float> residual_in, inverse_rms_attention, normed_attention, qkv, attention_out, attention_lse,
@@ -207,6 +203,9 @@ class transformer {
     rotary_table rotary;
     float rotary_theta = 0.0f;  // what `rotary` was built for
     std::size_t rotary_dim = 0;
+    // Backward-pass operands of linear_backward.
+    packed_weight packed_operand;
+    std::vector<float> transposed;
   };
 
   void add_parameter(std::string name, std::vector<std::int64_t> shape, parameter_kind kind) {
@@ -315,6 +314,31 @@ class transformer {
 
   void forward(token_sequences_view sequences, std::span<float> logprobs, std::span<float> entropy,
                std::span<float> all_logits);
+
+  // Backward of Y = X · Wᵀ over `rows` rows: dX = dY · W (overwritten) and dW += dYᵀ · X, both
+  // with row_stable_gemm (thread-count independent; faster than Eigen's GEMM here, see
+  // bench/RESULTS.md).
+  void linear_backward(const float* doutput, std::size_t rows, std::size_t out_features, const float* input,
+                       std::size_t in_features, std::size_t weight_offset, float* dinput) {
+    auto& w = work_;
+    w.packed_operand.pack_columns({parameter(weight_offset), out_features * in_features}, out_features, in_features);
+    row_stable_gemm(doutput, out_features, rows, w.packed_operand, dinput, in_features);
+    w.transposed.resize(out_features * rows);
+    transpose(doutput, rows, out_features, w.transposed.data());
+    w.packed_operand.pack_columns({input, rows * in_features}, rows, in_features);
+    row_stable_gemm(w.transposed.data(), rows, out_features, w.packed_operand, gradient(weight_offset), in_features,
+                    /*accumulate=*/true);
+  }
+
+  static void transpose(const float* in, std::size_t rows, std::size_t columns, float* out) {
+    constexpr std::size_t block = 32;
+    const auto row_blocks = static_cast<std::ptrdiff_t>((rows + block - 1) / block);
+#pragma omp parallel for schedule(static) if (rows * columns > 65536)
+    for (std::ptrdiff_t rb = 0; rb < row_blocks; ++rb)
+      for (std::size_t c0 = 0; c0 < columns; c0 += block)
+        for (std::size_t r = static_cast<std::size_t>(rb) * block; r < std::min(rows, static_cast<std::size_t>(rb + 1) * block); ++r)
+          for (std::size_t c = c0; c < std::min(columns, c0 + block); ++c) out[c * rows + r] = in[r * columns + c];
+  }
 
   // One decoder layer over `rows` rows (residual stream `h`, updated in place). Attention is
   // delegated to `attend(qkv, attention_out, lse)`, the only step where the training forward
@@ -498,8 +522,6 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
   //   dz_j = dlogp·(1[j = y] − p_j) − dentropy·p_j·(log p_j + H).
   std::vector<float> dh(rows * width, 0.0f);
   std::vector<float> dnormed(rows * width, 0.0f);
-  matrix_map head_gradient(gradient(lm_head_), static_cast<Eigen::Index>(vocab), static_cast<Eigen::Index>(width));
-  const_matrix_map head_weight(parameter(lm_head_), static_cast<Eigen::Index>(vocab), static_cast<Eigen::Index>(width));
   const std::size_t chunk = std::max(transformer_defaults.min_logits_chunk_rows,
                                      transformer_defaults.logits_chunk_floats / vocab);
   for (std::size_t first = 0; first < rows; first += chunk) {
@@ -527,12 +549,8 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
       }
       z[w.tokens[row + 1]] += upstream;
     }
-    const_matrix_map dlogits(dz, static_cast<Eigen::Index>(count), static_cast<Eigen::Index>(vocab));
-    const_matrix_map normed(w.normed_final.data() + first * width, static_cast<Eigen::Index>(count),
-                            static_cast<Eigen::Index>(width));
-    matrix_map(dnormed.data() + first * width, static_cast<Eigen::Index>(count), static_cast<Eigen::Index>(width))
-        .noalias() = dlogits * head_weight;
-    head_gradient.noalias() += dlogits.transpose() * normed;
+    linear_backward(dz, count, vocab, w.normed_final.data() + first * width, width, lm_head_,
+                    dnormed.data() + first * width);
   }
   const auto all_rows = static_cast<std::ptrdiff_t>(rows);
   const auto norm_backward = [&](const float* input, const float* inverse_rms, std::size_t weight_offset,
@@ -556,35 +574,23 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
   const std::size_t inner = c.intermediate_size;
   std::vector<float> dact(rows * inner), dgate_up(rows * 2 * inner), dattention(rows * c.query_width()),
       dqkv(rows * c.qkv_width());
-  const auto rows_index = static_cast<Eigen::Index>(rows);
   for (std::size_t l = c.num_layers; l-- > 0;) {
     const auto& o = layers_[l];
     auto& a = w.layers[l];
-    const_matrix_map dh_map(dh.data(), rows_index, static_cast<Eigen::Index>(width));
 
     // MLP: h_out = h_mid + down(act).
-    const_matrix_map down(parameter(o.down_weight), static_cast<Eigen::Index>(width), static_cast<Eigen::Index>(inner));
-    matrix_map(dact.data(), rows_index, static_cast<Eigen::Index>(inner)).noalias() = dh_map * down;
-    matrix_map(gradient(o.down_weight), static_cast<Eigen::Index>(width), static_cast<Eigen::Index>(inner)).noalias() +=
-        dh_map.transpose() * const_matrix_map(a.act.data(), rows_index, static_cast<Eigen::Index>(inner));
+    linear_backward(dh.data(), rows, width, a.act.data(), inner, o.down_weight, dact.data());
 #pragma omp parallel for schedule(static)
     for (std::ptrdiff_t r = 0; r < all_rows; ++r) {
       const auto row = static_cast<std::size_t>(r);
       swiglu_row_backward(a.gate_up.data() + row * 2 * inner, inner, dact.data() + row * inner,
                           dgate_up.data() + row * 2 * inner);
     }
-    const_matrix_map dgate_up_map(dgate_up.data(), rows_index, static_cast<Eigen::Index>(2 * inner));
-    const_matrix_map gate_up(parameter(o.gate_up_weight), static_cast<Eigen::Index>(2 * inner), static_cast<Eigen::Index>(width));
-    matrix_map(dnormed.data(), rows_index, static_cast<Eigen::Index>(width)).noalias() = dgate_up_map * gate_up;
-    matrix_map(gradient(o.gate_up_weight), static_cast<Eigen::Index>(2 * inner), static_cast<Eigen::Index>(width)).noalias() +=
-        dgate_up_map.transpose() * const_matrix_map(a.normed_mlp.data(), rows_index, static_cast<Eigen::Index>(width));
+    linear_backward(dgate_up.data(), rows, 2 * inner, a.normed_mlp.data(), width, o.gate_up_weight, dnormed.data());
     norm_backward(a.residual_mid.data(), a.inverse_rms_mlp.data(), o.post_norm, dnormed.data(), dh.data());
 
     // Attention: h_mid = h_in + o_proj(attention).
-    const_matrix_map o_proj(parameter(o.o_weight), static_cast<Eigen::Index>(width), static_cast<Eigen::Index>(c.query_width()));
-    matrix_map(dattention.data(), rows_index, static_cast<Eigen::Index>(c.query_width())).noalias() = dh_map * o_proj;
-    matrix_map(gradient(o.o_weight), static_cast<Eigen::Index>(width), static_cast<Eigen::Index>(c.query_width())).noalias() +=
-        dh_map.transpose() * const_matrix_map(a.attention_out.data(), rows_index, static_cast<Eigen::Index>(c.query_width()));
+    linear_backward(dh.data(), rows, width, a.attention_out.data(), c.query_width(), o.o_weight, dattention.data());
 
     // Each (sequence, key/value head) owns its key and value gradients: no two threads write
     // the same entry, and every entry is summed in query order.
@@ -617,16 +623,12 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
       apply_rotary_backward(dqkv.data() + row * c.qkv_width(), c.num_heads + c.num_kv_heads, c.head_dim,
                             w.rotary.cos(w.positions[row]), w.rotary.sin(w.positions[row]));
     }
-    const_matrix_map dqkv_map(dqkv.data(), rows_index, static_cast<Eigen::Index>(c.qkv_width()));
     if (c.attention_bias) {
       float* dbias = gradient(o.qkv_bias);
       for (std::size_t row = 0; row < rows; ++row)
         for (std::size_t j = 0; j < c.qkv_width(); ++j) dbias[j] += dqkv[row * c.qkv_width() + j];
     }
-    const_matrix_map qkv_weight(parameter(o.qkv_weight), static_cast<Eigen::Index>(c.qkv_width()), static_cast<Eigen::Index>(width));
-    matrix_map(dnormed.data(), rows_index, static_cast<Eigen::Index>(width)).noalias() = dqkv_map * qkv_weight;
-    matrix_map(gradient(o.qkv_weight), static_cast<Eigen::Index>(c.qkv_width()), static_cast<Eigen::Index>(width)).noalias() +=
-        dqkv_map.transpose() * const_matrix_map(a.normed_attention.data(), rows_index, static_cast<Eigen::Index>(width));
+    linear_backward(dqkv.data(), rows, c.qkv_width(), a.normed_attention.data(), width, o.qkv_weight, dnormed.data());
     norm_backward(a.residual_in.data(), a.inverse_rms_attention.data(), o.input_norm, dnormed.data(), dh.data());
   }
 
