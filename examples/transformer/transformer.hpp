@@ -28,6 +28,10 @@
 #include <string>
 #include <vector>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "rlft/concepts/policy.hpp"
 #include "rlft/concepts/sampler.hpp"
 #include "rlft/core/error.hpp"
@@ -203,8 +207,7 @@ class transformer {
     rotary_table rotary;
     float rotary_theta = 0.0f;  // what `rotary` was built for
     std::size_t rotary_dim = 0;
-    // Backward-pass operands of linear_backward.
-    packed_weight packed_operand;
+    packed_weight packed_operand;  // operands of linear_backward
     std::vector<float> transposed;
   };
 
@@ -323,6 +326,7 @@ class transformer {
     auto& w = work_;
     w.packed_operand.pack_columns({parameter(weight_offset), out_features * in_features}, out_features, in_features);
     row_stable_gemm(doutput, out_features, rows, w.packed_operand, dinput, in_features);
+    // dYᵀ made contiguous first: measured 1.1-2.5× faster than reading dY column-wise in the kernel.
     w.transposed.resize(out_features * rows);
     transpose(doutput, rows, out_features, w.transposed.data());
     w.packed_operand.pack_columns({input, rows * in_features}, rows, in_features);
@@ -334,11 +338,17 @@ class transformer {
     constexpr std::size_t block = 32;
     const auto row_blocks = static_cast<std::ptrdiff_t>((rows + block - 1) / block);
 #pragma omp parallel for schedule(static) if (rows * columns > 65536)
-    for (std::ptrdiff_t rb = 0; rb < row_blocks; ++rb)
-      for (std::size_t c0 = 0; c0 < columns; c0 += block)
-        for (std::size_t r = static_cast<std::size_t>(rb) * block; r < std::min(rows, static_cast<std::size_t>(rb + 1) * block); ++r)
-          for (std::size_t c = c0; c < std::min(columns, c0 + block); ++c) out[c * rows + r] = in[r * columns + c];
+    for (std::ptrdiff_t row_block = 0; row_block < row_blocks; ++row_block) {
+      const std::size_t first_row = static_cast<std::size_t>(row_block) * block;
+      const std::size_t last_row = std::min(rows, first_row + block);
+      for (std::size_t first_column = 0; first_column < columns; first_column += block) {
+        const std::size_t last_column = std::min(columns, first_column + block);
+        for (std::size_t r = first_row; r < last_row; ++r)
+          for (std::size_t c = first_column; c < last_column; ++c) out[c * rows + r] = in[r * columns + c];
+      }
+    }
   }
+
 
   // One decoder layer over `rows` rows (residual stream `h`, updated in place). Attention is
   // delegated to `attend(qkv, attention_out, lse)`, the only step where the training forward
@@ -680,98 +690,114 @@ rollout_batch transformer::generate(token_sequences_view prompts, std::size_t co
   std::vector<std::vector<token_id>> tokens(completions);
   std::vector<std::vector<float>> drawn_logprobs(completions);
   std::vector<std::uint8_t> truncated(completions, 0);
-  std::vector<std::size_t> active;
   for (std::size_t i = 0; i < completions; ++i) {
     const auto prompt = prompts[i / completions_per_prompt];
     tokens[i].assign(prompt.begin(), prompt.end());
-    active.push_back(i);
   }
-  const auto is_stop = [&](token_id token) {
-    return std::find(options.stop_tokens.begin(), options.stop_tokens.end(), token) != options.stop_tokens.end();
-  };
+  std::size_t longest_prompt = 0;
+  for (std::size_t p = 0; p < prompts.size(); ++p) longest_prompt = std::max(longest_prompt, prompts.length(p));
+  w.rotary.reserve(longest_prompt + options.max_new_tokens);  // read-only from here on
 
-  // Logits rows of the active completions, row r for completion active[r].
-  std::vector<float> logits(completions * c.vocab_size);
-  for (std::size_t i = 0; i < completions; ++i) {
-    const std::size_t last = prompts.end(i / completions_per_prompt) - 1;
-    row_stable_gemm(w.normed_final.data() + last * c.hidden_size, c.hidden_size, 1, w.packed_head,
-                    logits.data() + i * c.vocab_size, c.vocab_size);
-  }
-
-  const std::size_t width = c.hidden_size;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-  const std::size_t group = c.num_heads / c.num_kv_heads;
-  std::vector<float> h, scratch, normed, inverse_rms;
-  std::vector<std::size_t> positions;
-  layer_activations step_activations;
-  for (std::uint32_t step = 0;; ++step) {
-    // Draw one token for every active completion from its logits row.
-    const auto batch = static_cast<std::ptrdiff_t>(active.size());
-#pragma omp parallel
-    {
-      const Sampler local = sampler;  // samplers are values; each thread draws with its own copy
-#pragma omp for schedule(static)
-      for (std::ptrdiff_t r = 0; r < batch; ++r) {
-        const std::size_t i = active[static_cast<std::size_t>(r)];
-        const float* row = logits.data() + static_cast<std::size_t>(r) * c.vocab_size;
+  // Decodes the completions in `subset` to the end, one token per completion and step. Rows
+  // are independent (row-stable kernels, per-completion random streams), so the completions
+  // may be split among threads in any way without changing a bit of the result.
+  const auto decode_subset = [&](std::span<const std::size_t> subset) {
+    const std::size_t width = c.hidden_size;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+    const std::size_t group = c.num_heads / c.num_kv_heads;
+    const Sampler local_sampler = sampler;  // samplers are values: each thread draws with its own copy
+    std::vector<std::size_t> active(subset.begin(), subset.end());
+    std::vector<float> logits(active.size() * c.vocab_size), h, scratch, normed, inverse_rms, scores;
+    std::vector<std::size_t> positions;
+    layer_activations step_activations;
+    // Row r of `logits` belongs to completion active[r]: first the prompts' last rows.
+    for (std::size_t r = 0; r < active.size(); ++r) {
+      const std::size_t last = prompts.end(active[r] / completions_per_prompt) - 1;
+      row_stable_gemm(w.normed_final.data() + last * c.hidden_size, c.hidden_size, 1, w.packed_head,
+                      logits.data() + r * c.vocab_size, c.vocab_size);
+    }
+    for (std::uint32_t step = 0;; ++step) {
+      std::vector<std::size_t> still_active;
+      for (std::size_t r = 0; r < active.size(); ++r) {
+        const std::size_t i = active[r];
+        const float* row = logits.data() + r * c.vocab_size;
         philox_stream rng(options.seed, options.first_stream + i, step);
-        const sampled_token drawn = local(std::span<const float>(row, c.vocab_size), tokens[i], rng);
+        const sampled_token drawn = local_sampler(std::span<const float>(row, c.vocab_size), tokens[i], rng);
         RLFT_ASSERT(drawn.token >= 0 && static_cast<std::size_t>(drawn.token) < c.vocab_size);
         tokens[i].push_back(drawn.token);
         drawn_logprobs[i].push_back(row[drawn.token] - log_softmax_row(row, c.vocab_size).log_sum_exp);
+        if (std::find(options.stop_tokens.begin(), options.stop_tokens.end(), drawn.token) != options.stop_tokens.end())
+          continue;
+        if (drawn_logprobs[i].size() == options.max_new_tokens) {
+          truncated[i] = 1;
+          continue;
+        }
+        still_active.push_back(i);
       }
-    }
-    std::vector<std::size_t> still_active;
-    for (const std::size_t i : active) {
-      if (is_stop(tokens[i].back())) continue;
-      if (drawn_logprobs[i].size() == options.max_new_tokens) {
-        truncated[i] = 1;
-        continue;
-      }
-      still_active.push_back(i);
-    }
-    active = std::move(still_active);
-    if (active.empty()) break;
+      active = std::move(still_active);
+      if (active.empty()) return;
 
-    // Decode one token per active completion through the same layer code as the forward pass.
-    const std::size_t rows = active.size();
-    h.resize(rows * width);
-    scratch.resize(rows * width);
-    positions.resize(rows);
-    for (std::size_t r = 0; r < rows; ++r) {
-      const std::size_t i = active[r];
-      positions[r] = tokens[i].size() - 1;
-      std::copy_n(parameter(0) + static_cast<std::size_t>(tokens[i].back()) * width, width, h.data() + r * width);
-    }
-    for (std::size_t l = 0; l < c.num_layers; ++l) {
-      layer_forward(l, rows, positions.data(), h.data(), step_activations, scratch.data(),
-                    [&](const float* qkv, float* out, float* lse) {
-                      for (std::size_t r = 0; r < rows; ++r)
-                        std::copy_n(qkv + r * c.qkv_width() + c.query_width(), cache_row,
-                                    cache[l].data() + (cache_begin[active[r]] + positions[r]) * cache_row);
-                      const auto tasks = static_cast<std::ptrdiff_t>(rows * c.num_heads);
-#pragma omp parallel
-                      {
-                        std::vector<float> scores;
-#pragma omp for schedule(dynamic, 4)
-                        for (std::ptrdiff_t task = 0; task < tasks; ++task) {
-                          const std::size_t r = static_cast<std::size_t>(task) / c.num_heads;
-                          const std::size_t head = static_cast<std::size_t>(task) % c.num_heads;
+      // One token per active completion through the same layer code as the training forward.
+      const std::size_t rows = active.size();
+      h.resize(rows * width);
+      scratch.resize(rows * width);
+      positions.resize(rows);
+      for (std::size_t r = 0; r < rows; ++r) {
+        const std::size_t i = active[r];
+        positions[r] = tokens[i].size() - 1;
+        std::copy_n(parameter(0) + static_cast<std::size_t>(tokens[i].back()) * width, width, h.data() + r * width);
+      }
+      for (std::size_t l = 0; l < c.num_layers; ++l) {
+        layer_forward(l, rows, positions.data(), h.data(), step_activations, scratch.data(),
+                      [&](const float* qkv, float* out, float* lse) {
+                        for (std::size_t r = 0; r < rows; ++r) {
+                          float* cache_base = cache[l].data() + cache_begin[active[r]] * cache_row;
+                          std::copy_n(qkv + r * c.qkv_width() + c.query_width(), cache_row,
+                                      cache_base + positions[r] * cache_row);
                           const std::size_t count = positions[r] + 1;
                           scores.resize(std::max(scores.size(), count));
-                          const float* keys = cache[l].data() + cache_begin[active[r]] * cache_row + (head / group) * c.head_dim;
-                          lse[r * c.num_heads + head] =
-                              attention_row(qkv + r * c.qkv_width() + head * c.head_dim, keys, keys + c.kv_width(),
-                                            cache_row, count, c.head_dim, scale, scores.data(),
-                                            out + r * c.query_width() + head * c.head_dim);
+                          for (std::size_t head = 0; head < c.num_heads; ++head) {
+                            const float* keys = cache_base + (head / group) * c.head_dim;
+                            lse[r * c.num_heads + head] =
+                                attention_row(qkv + r * c.qkv_width() + head * c.head_dim, keys, keys + c.kv_width(),
+                                              cache_row, count, c.head_dim, scale, scores.data(),
+                                              out + r * c.query_width() + head * c.head_dim);
+                          }
                         }
-                      }
-                    });
+                      });
+      }
+      normed.resize(rows * width);
+      inverse_rms.resize(rows);
+      rms_norm_rows(h.data(), rows, width, parameter(final_norm_), c.rms_norm_eps, normed.data(), inverse_rms.data());
+      row_stable_gemm(normed.data(), width, rows, w.packed_head, logits.data(), c.vocab_size);
     }
-    normed.resize(rows * width);
-    inverse_rms.resize(rows);
-    rms_norm_rows(h.data(), rows, width, parameter(final_norm_), c.rms_norm_eps, normed.data(), inverse_rms.data());
-    row_stable_gemm(normed.data(), width, rows, w.packed_head, logits.data(), c.vocab_size);
+  };
+
+  // Few completions: one decoder whose steps use every thread. Many: one decoder per thread on
+  // its share of the completions, with no synchronisation per step (a barrier per kernel would
+  // cost more than the small per-step kernels save, most of all on a loaded machine).
+  std::vector<std::size_t> all(completions);
+  for (std::size_t i = 0; i < completions; ++i) all[i] = i;
+#ifdef _OPENMP
+  const auto threads = static_cast<std::size_t>(omp_get_max_threads());
+#else
+  const std::size_t threads = 1;
+#endif
+  if (threads < 2 || completions < 2 * threads) {
+    decode_subset(all);
+  } else {
+#pragma omp parallel num_threads(static_cast<int>(threads))
+    {
+#ifdef _OPENMP
+      const auto thread = static_cast<std::size_t>(omp_get_thread_num());
+      const auto team = static_cast<std::size_t>(omp_get_num_threads());
+#else
+      const std::size_t thread = 0, team = 1;
+#endif
+      std::vector<std::size_t> share;
+      for (std::size_t i = thread; i < completions; i += team) share.push_back(i);
+      decode_subset(share);
+    }
   }
 
   token_sequences sequences;
