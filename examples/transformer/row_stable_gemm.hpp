@@ -26,12 +26,6 @@
 
 #include "rlft/core/error.hpp"
 
-// 8-float vectors are passed by value between inline helpers; without AVX enabled GCC warns that
-// such a signature's ABI differs, which does not matter for functions that are never exported.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
 
 namespace rlft::examples {
 
@@ -40,6 +34,7 @@ struct row_stable_gemm_tuning {
   std::size_t tile_rows = 6;       // rows of the micro-kernel (12 accumulators + 2 B vectors)
   std::size_t block_rows = 48;     // rows of A swept per panel while they stay in L2
   std::size_t block_panels = 4;    // panels per parallel task
+  std::size_t block_depth = 256;   // K per pass: a 6-row A slice and a panel slice fit in L1
 };
 inline constexpr row_stable_gemm_tuning row_stable_gemm_defaults{};
 
@@ -126,21 +121,19 @@ namespace detail {
 
 using float8 = float __attribute__((vector_size(32)));
 
-inline float8 load8(const float* p) noexcept {
-  float8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void store8(float* p, float8 v) noexcept { std::memcpy(p, &v, sizeof v); }
+// Vectors go by reference: a 32-byte vector passed by value has a different ABI with and
+// without AVX, which GCC warns about in builds without -mavx.
+inline void load8(float8& v, const float* p) noexcept { std::memcpy(&v, p, sizeof v); }
+inline void store8(float* p, const float8& v) noexcept { std::memcpy(p, &v, sizeof v); }
 
-// acc + a·b with one rounding where the CPU has FMA, two otherwise; never chosen per call site.
-inline float8 multiply_add(float8 a, float8 b, float8 acc) noexcept {
+// acc += a·b with one rounding where the CPU has FMA, two otherwise; never chosen per call site.
+inline void multiply_add(float8& acc, const float8& a, const float8& b) noexcept {
 #if defined(__FMA__)
-  return reinterpret_cast<float8>(
+  acc = reinterpret_cast<float8>(
       _mm256_fmadd_ps(reinterpret_cast<__m256>(a), reinterpret_cast<__m256>(b), reinterpret_cast<__m256>(acc)));
 #else
   const float8 product = a * b;
-  return acc + product;
+  acc = acc + product;
 #endif
 }
 
@@ -150,27 +143,26 @@ template <std::size_t Rows>
 void row_stable_tile(const float* a, std::size_t lda, const float* panel, const float* bias, std::size_t k_count,
                      float* c, std::size_t ldc, std::size_t columns, bool accumulate) noexcept {
   float8 acc[Rows][2];
-  const float8 bias0 = load8(bias);
-  const float8 bias1 = load8(bias + 8);
   for (std::size_t r = 0; r < Rows; ++r) {
     if (accumulate) {
       float row[16] = {};
       std::memcpy(row, c + r * ldc, columns * sizeof(float));
-      acc[r][0] = load8(row);
-      acc[r][1] = load8(row + 8);
+      load8(acc[r][0], row);
+      load8(acc[r][1], row + 8);
     } else {
-      acc[r][0] = bias0;
-      acc[r][1] = bias1;
+      load8(acc[r][0], bias);
+      load8(acc[r][1], bias + 8);
     }
   }
+  float8 b0, b1;
   for (std::size_t k = 0; k < k_count; ++k) {
-    const float8 b0 = load8(panel + k * 16);
-    const float8 b1 = load8(panel + k * 16 + 8);
+    load8(b0, panel + k * 16);
+    load8(b1, panel + k * 16 + 8);
     for (std::size_t r = 0; r < Rows; ++r) {
       const float x = a[r * lda + k];
       const float8 broadcast = {x, x, x, x, x, x, x, x};
-      acc[r][0] = multiply_add(broadcast, b0, acc[r][0]);
-      acc[r][1] = multiply_add(broadcast, b1, acc[r][1]);
+      multiply_add(acc[r][0], broadcast, b0);
+      multiply_add(acc[r][1], broadcast, b1);
     }
   }
   for (std::size_t r = 0; r < Rows; ++r) {
@@ -217,22 +209,26 @@ inline void row_stable_gemm(const float* a, std::size_t lda, std::size_t rows, c
     const std::size_t last_row = std::min(rows, first_row + tuning.block_rows);
     const std::size_t first_panel = panel_group * tuning.block_panels;
     const std::size_t last_panel = std::min(weight.panels(), first_panel + tuning.block_panels);
-    for (std::size_t p = first_panel; p < last_panel; ++p) {
-      const std::size_t first_column = p * tuning.panel_columns;
-      const std::size_t columns = std::min(tuning.panel_columns, weight.rows() - first_column);
-      std::size_t r = first_row;
-      for (; r + tuning.tile_rows <= last_row; r += tuning.tile_rows)
-        detail::row_stable_tile<6>(a + r * lda, lda, weight.panel_data(p), weight.panel_bias(p), k_count,
-                                   c + r * ldc + first_column, ldc, columns, accumulate);
-      if (r < last_row)
-        detail::row_stable_tail(last_row - r, a + r * lda, lda, weight.panel_data(p), weight.panel_bias(p), k_count,
-                                c + r * ldc + first_column, ldc, columns, accumulate);
+    // K in slices: a slice continues the accumulators stored by the previous one, which is
+    // exact (a float stored and reloaded is the same float), so each element's chain of
+    // multiply-adds is unchanged by the slicing.
+    for (std::size_t k0 = 0; k0 < k_count; k0 += tuning.block_depth) {
+      const std::size_t depth = std::min(tuning.block_depth, k_count - k0);
+      const bool continues = accumulate || k0 > 0;
+      for (std::size_t p = first_panel; p < last_panel; ++p) {
+        const std::size_t first_column = p * tuning.panel_columns;
+        const std::size_t columns = std::min(tuning.panel_columns, weight.rows() - first_column);
+        const float* panel = weight.panel_data(p) + k0 * tuning.panel_columns;
+        std::size_t r = first_row;
+        for (; r + tuning.tile_rows <= last_row; r += tuning.tile_rows)
+          detail::row_stable_tile<6>(a + r * lda + k0, lda, panel, weight.panel_bias(p), depth,
+                                     c + r * ldc + first_column, ldc, columns, continues);
+        if (r < last_row)
+          detail::row_stable_tail(last_row - r, a + r * lda + k0, lda, panel, weight.panel_bias(p), depth,
+                                  c + r * ldc + first_column, ldc, columns, continues);
+      }
     }
   }
 }
 
 }  // namespace rlft::examples
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif

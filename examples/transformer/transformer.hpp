@@ -606,9 +606,13 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
     // the same entry, and every entry is summed in query order.
     std::fill(dqkv.begin(), dqkv.end(), 0.0f);
     const auto tasks = static_cast<std::ptrdiff_t>(sequences.size() * c.num_kv_heads);
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel
+    {
+    std::vector<float> scratch;
+#pragma omp for schedule(dynamic, 1)
     for (std::ptrdiff_t task = 0; task < tasks; ++task) {
       const std::size_t s = static_cast<std::size_t>(task) / c.num_kv_heads;
+      scratch.resize(std::max(scratch.size(), 2 * sequences.length(s)));
       const std::size_t kv_head = static_cast<std::size_t>(task) % c.num_kv_heads;
       const std::size_t first = sequences.begin(s);
       const std::size_t kv_column = c.query_width() + kv_head * c.head_dim;
@@ -624,8 +628,10 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
                                  dattention.data() + row * c.query_width() + q_column,
                                  dqkv.data() + row * c.qkv_width() + q_column,
                                  dqkv.data() + first * c.qkv_width() + kv_column,
-                                 dqkv.data() + first * c.qkv_width() + kv_column + c.kv_width(), c.qkv_width());
+                                 dqkv.data() + first * c.qkv_width() + kv_column + c.kv_width(), c.qkv_width(),
+                                 scratch.data());
         }
+    }
     }
 #pragma omp parallel for schedule(static)
     for (std::ptrdiff_t r = 0; r < all_rows; ++r) {

@@ -19,12 +19,6 @@
 
 #include "row_stable_gemm.hpp"
 
-// 8-float vectors are passed by value between inline helpers; without AVX enabled GCC warns that
-// such a signature's ABI differs, which does not matter for functions that are never exported.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
 
 namespace rlft::examples {
 
@@ -35,7 +29,7 @@ using detail::load8;
 using detail::multiply_add;
 using detail::store8;
 
-inline float horizontal_sum(float8 v) noexcept {
+inline float horizontal_sum(const float8& v) noexcept {
   return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
 }
 
@@ -45,13 +39,73 @@ inline float horizontal_sum(float8 v) noexcept {
 [[gnu::noinline]] inline float dot(const float* a, const float* b, std::size_t n) noexcept {
   using namespace kernel_detail;
   float8 acc[4] = {};
+  float8 x, y;
   std::size_t i = 0;
   for (; i + 32 <= n; i += 32)
-    for (std::size_t j = 0; j < 4; ++j) acc[j] = multiply_add(load8(a + i + 8 * j), load8(b + i + 8 * j), acc[j]);
-  for (; i + 8 <= n; i += 8) acc[0] = multiply_add(load8(a + i), load8(b + i), acc[0]);
-  float sum = horizontal_sum((acc[0] + acc[1]) + (acc[2] + acc[3]));
+    for (std::size_t j = 0; j < 4; ++j) {
+      load8(x, a + i + 8 * j);
+      load8(y, b + i + 8 * j);
+      multiply_add(acc[j], x, y);
+    }
+  for (; i + 8 <= n; i += 8) {
+    load8(x, a + i);
+    load8(y, b + i);
+    multiply_add(acc[0], x, y);
+  }
+  const float8 total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+  float sum = horizontal_sum(total);
   for (; i < n; ++i) sum = std::fma(a[i], b[i], sum);
   return sum;
+}
+
+// out_j = x · row_j for `count` rows `stride` floats apart, four rows at a time so that the
+// multiply-add chains overlap. Each out_j is the same function of (x, row_j) wherever j falls.
+[[gnu::noinline]] inline void dot_rows(const float* x, const float* rows, std::size_t stride, std::size_t count,
+                                       std::size_t dim, float* out) noexcept {
+  using namespace kernel_detail;
+  const std::size_t vector_dim = dim - dim % 8;
+  std::size_t j = 0;
+  for (; j + 4 <= count; j += 4) {
+    const float* r0 = rows + j * stride;
+    const float* r1 = r0 + stride;
+    const float* r2 = r1 + stride;
+    const float* r3 = r2 + stride;
+    float8 acc0 = {}, acc1 = {}, acc2 = {}, acc3 = {}, xv, rv;
+    for (std::size_t d = 0; d < vector_dim; d += 8) {
+      load8(xv, x + d);
+      load8(rv, r0 + d);
+      multiply_add(acc0, xv, rv);
+      load8(rv, r1 + d);
+      multiply_add(acc1, xv, rv);
+      load8(rv, r2 + d);
+      multiply_add(acc2, xv, rv);
+      load8(rv, r3 + d);
+      multiply_add(acc3, xv, rv);
+    }
+    float s0 = horizontal_sum(acc0), s1 = horizontal_sum(acc1), s2 = horizontal_sum(acc2), s3 = horizontal_sum(acc3);
+    for (std::size_t d = vector_dim; d < dim; ++d) {
+      s0 = std::fma(x[d], r0[d], s0);
+      s1 = std::fma(x[d], r1[d], s1);
+      s2 = std::fma(x[d], r2[d], s2);
+      s3 = std::fma(x[d], r3[d], s3);
+    }
+    out[j] = s0;
+    out[j + 1] = s1;
+    out[j + 2] = s2;
+    out[j + 3] = s3;
+  }
+  for (; j < count; ++j) {
+    const float* r0 = rows + j * stride;
+    float8 acc0 = {}, xv, rv;
+    for (std::size_t d = 0; d < vector_dim; d += 8) {
+      load8(xv, x + d);
+      load8(rv, r0 + d);
+      multiply_add(acc0, xv, rv);
+    }
+    float s0 = horizontal_sum(acc0);
+    for (std::size_t d = vector_dim; d < dim; ++d) s0 = std::fma(x[d], r0[d], s0);
+    out[j] = s0;
+  }
 }
 
 // y += α·x.
@@ -59,7 +113,13 @@ inline void add_scaled(float* y, const float* x, float alpha, std::size_t n) noe
   using namespace kernel_detail;
   const float8 scale = {alpha, alpha, alpha, alpha, alpha, alpha, alpha, alpha};
   std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) store8(y + i, multiply_add(scale, load8(x + i), load8(y + i)));
+  float8 xv, yv;
+  for (; i + 8 <= n; i += 8) {
+    load8(xv, x + i);
+    load8(yv, y + i);
+    multiply_add(yv, scale, xv);
+    store8(y + i, yv);
+  }
   for (; i < n; ++i) y[i] = std::fma(alpha, x[i], y[i]);
 }
 
@@ -168,9 +228,10 @@ inline void apply_rotary_backward(float* row, std::size_t heads, std::size_t hea
 [[gnu::noinline]] inline float attention_row(const float* query, const float* keys, const float* values,
                                              std::size_t stride, std::size_t count, std::size_t head_dim, float scale,
                                              float* scores, float* out) noexcept {
+  dot_rows(query, keys, stride, count, head_dim, scores);
   float maximum = -std::numeric_limits<float>::infinity();
   for (std::size_t j = 0; j < count; ++j) {
-    scores[j] = dot(query, keys + j * stride, head_dim) * scale;
+    scores[j] *= scale;
     maximum = std::max(maximum, scores[j]);
   }
   float total = 0.0f;
@@ -187,17 +248,20 @@ inline void apply_rotary_backward(float* row, std::size_t heads, std::size_t hea
 // Backward of attention_row for one query: with p_j = exp(s_j − lse) recomputed,
 //   dp_j = dout·v_j,  ds_j = p_j (dp_j − dout·out),  dq += scale Σ ds_j k_j,
 //   dk_j += scale ds_j q,  dv_j += p_j dout.
+// `scratch` holds 2·count floats.
 inline void attention_row_backward(const float* query, const float* keys, const float* values, std::size_t stride,
                                    std::size_t count, std::size_t head_dim, float scale, float log_sum_exp,
                                    const float* out, const float* dout, float* dquery, float* dkeys, float* dvalues,
-                                   std::size_t gradient_stride) noexcept {
+                                   std::size_t gradient_stride, float* scratch) noexcept {
+  float* probabilities = scratch;
+  float* dprobabilities = scratch + count;
+  dot_rows(query, keys, stride, count, head_dim, probabilities);
+  dot_rows(dout, values, stride, count, head_dim, dprobabilities);
   const float dout_dot_out = dot(dout, out, head_dim);
   for (std::size_t j = 0; j < count; ++j) {
-    const float* key = keys + j * stride;
-    const float probability = std::exp(dot(query, key, head_dim) * scale - log_sum_exp);
-    const float dprobability = dot(dout, values + j * stride, head_dim);
-    const float dscore = probability * (dprobability - dout_dot_out) * scale;
-    add_scaled(dquery, key, dscore, head_dim);
+    const float probability = std::exp(probabilities[j] * scale - log_sum_exp);
+    const float dscore = probability * (dprobabilities[j] - dout_dot_out) * scale;
+    add_scaled(dquery, keys + j * stride, dscore, head_dim);
     add_scaled(dkeys + j * gradient_stride, query, dscore, head_dim);
     add_scaled(dvalues + j * gradient_stride, dout, probability, head_dim);
   }
@@ -242,7 +306,3 @@ struct log_softmax_statistics {
 }
 
 }  // namespace rlft::examples
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
