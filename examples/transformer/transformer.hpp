@@ -209,6 +209,8 @@ class transformer {
     std::size_t rotary_dim = 0;
     packed_weight packed_operand;  // operands of linear_backward
     std::vector<float> transposed;
+    std::vector<float> residual_gradient, normed_gradient, act_gradient, gate_up_gradient, attention_gradient,
+        qkv_gradient;
   };
 
   void add_parameter(std::string name, std::vector<std::int64_t> shape, parameter_kind kind) {
@@ -530,8 +532,11 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
 
   // Vocabulary projection, recomputing the logits chunk by chunk:
   //   dz_j = dlogp·(1[j = y] − p_j) − dentropy·p_j·(log p_j + H).
-  std::vector<float> dh(rows * width, 0.0f);
-  std::vector<float> dnormed(rows * width, 0.0f);
+  // Gradient buffers live in the workspace: reused from step to step, not reallocated.
+  auto& dh = w.residual_gradient;
+  auto& dnormed = w.normed_gradient;
+  dh.assign(rows * width, 0.0f);
+  dnormed.assign(rows * width, 0.0f);
   const std::size_t chunk = std::max(transformer_defaults.min_logits_chunk_rows,
                                      transformer_defaults.logits_chunk_floats / vocab);
   for (std::size_t first = 0; first < rows; first += chunk) {
@@ -582,8 +587,14 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   const std::size_t group = c.num_heads / c.num_kv_heads;
   const std::size_t inner = c.intermediate_size;
-  std::vector<float> dact(rows * inner), dgate_up(rows * 2 * inner), dattention(rows * c.query_width()),
-      dqkv(rows * c.qkv_width());
+  auto& dact = w.act_gradient;
+  auto& dgate_up = w.gate_up_gradient;
+  auto& dattention = w.attention_gradient;
+  auto& dqkv = w.qkv_gradient;
+  dact.resize(rows * inner);
+  dgate_up.resize(rows * 2 * inner);
+  dattention.resize(rows * c.query_width());
+  dqkv.resize(rows * c.qkv_width());
   for (std::size_t l = c.num_layers; l-- > 0;) {
     const auto& o = layers_[l];
     auto& a = w.layers[l];
