@@ -614,35 +614,39 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
     linear_backward(dh.data(), rows, width, a.attention_out.data(), c.query_width(), o.o_weight, dattention.data());
 
     // Each (sequence, key/value head) owns its key and value gradients: no two threads write
-    // the same entry, and every entry is summed in query order.
+    // the same entry, and every entry is summed in a fixed order.
     std::fill(dqkv.begin(), dqkv.end(), 0.0f);
     const auto tasks = static_cast<std::ptrdiff_t>(sequences.size() * c.num_kv_heads);
 #pragma omp parallel
     {
-    std::vector<float> scratch;
+      attention_backward_workspace scratch;
 #pragma omp for schedule(dynamic, 1)
-    for (std::ptrdiff_t task = 0; task < tasks; ++task) {
-      const std::size_t s = static_cast<std::size_t>(task) / c.num_kv_heads;
-      scratch.resize(std::max(scratch.size(), 2 * sequences.length(s)));
-      const std::size_t kv_head = static_cast<std::size_t>(task) % c.num_kv_heads;
-      const std::size_t first = sequences.begin(s);
-      const std::size_t kv_column = c.query_width() + kv_head * c.head_dim;
-      for (std::size_t head = kv_head * group; head < (kv_head + 1) * group; ++head)
-        for (std::size_t t = 0; t < sequences.length(s); ++t) {
-          const std::size_t row = first + t;
+      for (std::ptrdiff_t task = 0; task < tasks; ++task) {
+        const std::size_t s = static_cast<std::size_t>(task) / c.num_kv_heads;
+        const std::size_t kv_head = static_cast<std::size_t>(task) % c.num_kv_heads;
+        const std::size_t first = sequences.begin(s);
+        const std::size_t kv_column = c.query_width() + kv_head * c.head_dim;
+        for (std::size_t head = kv_head * group; head < (kv_head + 1) * group; ++head) {
           const std::size_t q_column = head * c.head_dim;
-          attention_row_backward(a.qkv.data() + row * c.qkv_width() + q_column,
-                                 a.qkv.data() + first * c.qkv_width() + kv_column,
-                                 a.qkv.data() + first * c.qkv_width() + kv_column + c.kv_width(), c.qkv_width(), t + 1,
-                                 c.head_dim, scale, a.attention_lse[row * c.num_heads + head],
-                                 a.attention_out.data() + row * c.query_width() + q_column,
-                                 dattention.data() + row * c.query_width() + q_column,
-                                 dqkv.data() + row * c.qkv_width() + q_column,
-                                 dqkv.data() + first * c.qkv_width() + kv_column,
-                                 dqkv.data() + first * c.qkv_width() + kv_column + c.kv_width(), c.qkv_width(),
-                                 scratch.data());
+          attention_backward(
+              {.length = sequences.length(s),
+               .head_dim = c.head_dim,
+               .scale = scale,
+               .queries = a.qkv.data() + first * c.qkv_width() + q_column,
+               .keys = a.qkv.data() + first * c.qkv_width() + kv_column,
+               .values = a.qkv.data() + first * c.qkv_width() + kv_column + c.kv_width(),
+               .qkv_stride = c.qkv_width(),
+               .log_sum_exp = a.attention_lse.data() + first * c.num_heads + head,
+               .lse_stride = c.num_heads,
+               .out = a.attention_out.data() + first * c.query_width() + q_column,
+               .dout = dattention.data() + first * c.query_width() + q_column,
+               .out_stride = c.query_width(),
+               .dqueries = dqkv.data() + first * c.qkv_width() + q_column,
+               .dkeys = dqkv.data() + first * c.qkv_width() + kv_column,
+               .dvalues = dqkv.data() + first * c.qkv_width() + kv_column + c.kv_width()},
+              scratch);
         }
-    }
+      }
     }
 #pragma omp parallel for schedule(static)
     for (std::ptrdiff_t r = 0; r < all_rows; ++r) {

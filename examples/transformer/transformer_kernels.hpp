@@ -3,7 +3,7 @@
 // layout of Hugging Face (Su et al., "RoFormer", arXiv 2104.09864, eq. 34), causal softmax
 // attention for one query row (Vaswani et al., 2017, eq. 1) with the backward pass of
 // FlashAttention (Dao et al., arXiv 2205.14135, Algorithm 4: probabilities recomputed from the
-// stored log-sum-exp), SwiGLU (Shazeer, arXiv 2002.05202, eq. 5) and the log-softmax statistics
+// stored log-sum-exp, in matrix form), SwiGLU (Shazeer, arXiv 2002.05202, eq. 5) and the log-softmax statistics
 // (log-sum-exp and entropy) of a row of logits.
 //
 // Every reduction here has one fixed order that depends only on the length reduced over, and
@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "row_stable_gemm.hpp"
 
@@ -192,34 +193,36 @@ class rotary_table {
   std::vector<float> sin_;
 };
 
-// Rotates `heads` consecutive heads of one row in place (rotate-half layout).
-[[gnu::noinline]] inline void apply_rotary(float* row, std::size_t heads, std::size_t head_dim, const float* cos,
-                                           const float* sin) noexcept {
+namespace kernel_detail {
+
+// Rotates `heads` consecutive heads of one row in place (rotate-half layout), by −angle when
+// Inverse: the transpose of the rotation, which carries gradients back to the unrotated row.
+template <bool Inverse>
+inline void rotate_heads(float* row, std::size_t heads, std::size_t head_dim, const float* cos,
+                         const float* sin) noexcept {
   const std::size_t half = head_dim / 2;
   for (std::size_t h = 0; h < heads; ++h) {
     float* x = row + h * head_dim;
     for (std::size_t i = 0; i < half; ++i) {
       const float first = x[i];
       const float second = x[i + half];
-      x[i] = first * cos[i] - second * sin[i];
-      x[i + half] = second * cos[i] + first * sin[i];
+      const float s = Inverse ? -sin[i] : sin[i];
+      x[i] = first * cos[i] - second * s;
+      x[i + half] = second * cos[i] + first * s;
     }
   }
 }
 
-// The transpose of the rotation (a rotation by −angle): gradients back to the unrotated row.
+}  // namespace kernel_detail
+
+[[gnu::noinline]] inline void apply_rotary(float* row, std::size_t heads, std::size_t head_dim, const float* cos,
+                                           const float* sin) noexcept {
+  kernel_detail::rotate_heads<false>(row, heads, head_dim, cos, sin);
+}
+
 inline void apply_rotary_backward(float* row, std::size_t heads, std::size_t head_dim, const float* cos,
                                   const float* sin) noexcept {
-  const std::size_t half = head_dim / 2;
-  for (std::size_t h = 0; h < heads; ++h) {
-    float* x = row + h * head_dim;
-    for (std::size_t i = 0; i < half; ++i) {
-      const float first = x[i];
-      const float second = x[i + half];
-      x[i] = first * cos[i] + second * sin[i];
-      x[i + half] = second * cos[i] - first * sin[i];
-    }
-  }
+  kernel_detail::rotate_heads<true>(row, heads, head_dim, cos, sin);
 }
 
 // One query row attending to `count` key/value rows (row stride `stride`): writes the output
@@ -245,26 +248,78 @@ inline void apply_rotary_backward(float* row, std::size_t heads, std::size_t hea
   return maximum + std::log(total);
 }
 
-// Backward of attention_row for one query: with p_j = exp(s_j − lse) recomputed,
-//   dp_j = dout·v_j,  ds_j = p_j (dp_j − dout·out),  dq += scale Σ ds_j k_j,
-//   dk_j += scale ds_j q,  dv_j += p_j dout.
-// `scratch` holds 2·count floats.
-inline void attention_row_backward(const float* query, const float* keys, const float* values, std::size_t stride,
-                                   std::size_t count, std::size_t head_dim, float scale, float log_sum_exp,
-                                   const float* out, const float* dout, float* dquery, float* dkeys, float* dvalues,
-                                   std::size_t gradient_stride, float* scratch) noexcept {
-  float* probabilities = scratch;
-  float* dprobabilities = scratch + count;
-  dot_rows(query, keys, stride, count, head_dim, probabilities);
-  dot_rows(dout, values, stride, count, head_dim, dprobabilities);
-  const float dout_dot_out = dot(dout, out, head_dim);
-  for (std::size_t j = 0; j < count; ++j) {
-    const float probability = std::exp(probabilities[j] * scale - log_sum_exp);
-    const float dscore = probability * (dprobabilities[j] - dout_dot_out) * scale;
-    add_scaled(dquery, keys + j * stride, dscore, head_dim);
-    add_scaled(dkeys + j * gradient_stride, query, dscore, head_dim);
-    add_scaled(dvalues + j * gradient_stride, dout, probability, head_dim);
+// Causal attention of one head over one sequence, backward (FlashAttention's Algorithm 4 in
+// matrix form, probabilities recomputed from the stored log-sum-exp):
+//   P = exp(scale·QKᵀ − lse) (causal),  dP = dO·Vᵀ,  dS = P ⊙ (dP − rowsum(dO ⊙ O)),
+//   dQ += scale·dS·K,  dK += scale·dSᵀ·Q,  dV += Pᵀ·dO,
+// as five GEMMs of the row-stable kernel over T × T matrices (the masked upper triangle is
+// computed and zeroed: at these lengths the GEMM's speed outweighs the wasted half).
+struct attention_backward_problem {
+  std::size_t length = 0;
+  std::size_t head_dim = 0;
+  float scale = 1.0f;
+  const float* queries = nullptr;  // rows qkv_stride apart, likewise keys, values and their gradients
+  const float* keys = nullptr;
+  const float* values = nullptr;
+  std::size_t qkv_stride = 0;
+  const float* log_sum_exp = nullptr;  // one per query row, lse_stride apart
+  std::size_t lse_stride = 1;
+  const float* out = nullptr;  // rows out_stride apart, likewise dout
+  const float* dout = nullptr;
+  std::size_t out_stride = 0;
+  float* dqueries = nullptr;
+  float* dkeys = nullptr;
+  float* dvalues = nullptr;
+};
+
+struct attention_backward_workspace {
+  std::vector<float> probabilities, dscores, transposed, row_dot;
+  packed_weight operand;
+};
+
+inline void transpose_square(const float* in, std::size_t n, float* out) noexcept {
+  constexpr std::size_t block = 32;
+  for (std::size_t r0 = 0; r0 < n; r0 += block)
+    for (std::size_t c0 = 0; c0 < n; c0 += block)
+      for (std::size_t r = r0; r < std::min(n, r0 + block); ++r)
+        for (std::size_t c = c0; c < std::min(n, c0 + block); ++c) out[c * n + r] = in[r * n + c];
+}
+
+inline void attention_backward(const attention_backward_problem& problem, attention_backward_workspace& w) {
+  const std::size_t n = problem.length;
+  const std::size_t d = problem.head_dim;
+  w.probabilities.resize(n * n);
+  w.dscores.resize(n * n);
+  w.transposed.resize(n * n);
+  w.row_dot.resize(n);
+  // Scores and dP = dO·Vᵀ.
+  w.operand.pack_rows(problem.keys, n, d, problem.qkv_stride);
+  row_stable_gemm(problem.queries, problem.qkv_stride, n, w.operand, w.probabilities.data(), n);
+  w.operand.pack_rows(problem.values, n, d, problem.qkv_stride);
+  row_stable_gemm(problem.dout, problem.out_stride, n, w.operand, w.dscores.data(), n);
+  for (std::size_t t = 0; t < n; ++t) {
+    const float lse = problem.log_sum_exp[t * problem.lse_stride];
+    const float dout_dot_out = dot(problem.dout + t * problem.out_stride, problem.out + t * problem.out_stride, d);
+    float* p = w.probabilities.data() + t * n;
+    float* ds = w.dscores.data() + t * n;
+    for (std::size_t j = 0; j <= t; ++j) {
+      p[j] = std::exp(p[j] * problem.scale - lse);
+      ds[j] = p[j] * (ds[j] - dout_dot_out) * problem.scale;
+    }
+    std::fill(p + t + 1, p + n, 0.0f);
+    std::fill(ds + t + 1, ds + n, 0.0f);
   }
+  // dQ += dS·K.
+  w.operand.pack_columns(problem.keys, n, d, problem.qkv_stride);
+  row_stable_gemm(w.dscores.data(), n, n, w.operand, problem.dqueries, problem.qkv_stride, /*accumulate=*/true);
+  // dK += dSᵀ·Q.
+  transpose_square(w.dscores.data(), n, w.transposed.data());
+  w.operand.pack_columns(problem.queries, n, d, problem.qkv_stride);
+  row_stable_gemm(w.transposed.data(), n, n, w.operand, problem.dkeys, problem.qkv_stride, /*accumulate=*/true);
+  // dV += Pᵀ·dO.
+  transpose_square(w.probabilities.data(), n, w.transposed.data());
+  w.operand.pack_columns(problem.dout, n, d, problem.out_stride);
+  row_stable_gemm(w.transposed.data(), n, n, w.operand, problem.dvalues, problem.qkv_stride, /*accumulate=*/true);
 }
 
 inline float sigmoid(float x) noexcept { return 1.0f / (1.0f + std::exp(-x)); }
