@@ -20,7 +20,7 @@
 #include <span>
 #include <vector>
 
-#if defined(__FMA__)
+#if defined(__AVX__)
 #include <immintrin.h>
 #endif
 

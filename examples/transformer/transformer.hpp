@@ -211,6 +211,7 @@ class transformer {
     std::vector<float> transposed;
     std::vector<float> residual_gradient, normed_gradient, act_gradient, gate_up_gradient, attention_gradient,
         qkv_gradient;
+    std::vector<attention_backward_workspace> attention_scratch;  // one per thread
   };
 
   void add_parameter(std::string name, std::vector<std::int64_t> shape, parameter_kind kind) {
@@ -336,20 +337,6 @@ class transformer {
                     /*accumulate=*/true);
   }
 
-  static void transpose(const float* in, std::size_t rows, std::size_t columns, float* out) {
-    constexpr std::size_t block = 32;
-    const auto row_blocks = static_cast<std::ptrdiff_t>((rows + block - 1) / block);
-#pragma omp parallel for schedule(static) if (rows * columns > 65536)
-    for (std::ptrdiff_t row_block = 0; row_block < row_blocks; ++row_block) {
-      const std::size_t first_row = static_cast<std::size_t>(row_block) * block;
-      const std::size_t last_row = std::min(rows, first_row + block);
-      for (std::size_t first_column = 0; first_column < columns; first_column += block) {
-        const std::size_t last_column = std::min(columns, first_column + block);
-        for (std::size_t r = first_row; r < last_row; ++r)
-          for (std::size_t c = first_column; c < last_column; ++c) out[c * rows + r] = in[r * columns + c];
-      }
-    }
-  }
 
 
   // One decoder layer over `rows` rows (residual stream `h`, updated in place). Attention is
@@ -617,9 +604,18 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
     // the same entry, and every entry is summed in a fixed order.
     std::fill(dqkv.begin(), dqkv.end(), 0.0f);
     const auto tasks = static_cast<std::ptrdiff_t>(sequences.size() * c.num_kv_heads);
+#ifdef _OPENMP
+    w.attention_scratch.resize(static_cast<std::size_t>(omp_get_max_threads()));
+#else
+    w.attention_scratch.resize(1);
+#endif
 #pragma omp parallel
     {
-      attention_backward_workspace scratch;
+#ifdef _OPENMP
+      auto& scratch = w.attention_scratch[static_cast<std::size_t>(omp_get_thread_num())];
+#else
+      auto& scratch = w.attention_scratch[0];
+#endif
 #pragma omp for schedule(dynamic, 1)
       for (std::ptrdiff_t task = 0; task < tasks; ++task) {
         const std::size_t s = static_cast<std::size_t>(task) / c.num_kv_heads;

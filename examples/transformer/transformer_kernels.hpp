@@ -248,6 +248,45 @@ inline void apply_rotary_backward(float* row, std::size_t heads, std::size_t hea
   return maximum + std::log(total);
 }
 
+// out (columns × rows) = inᵀ (in: rows × columns, both row-major), in 8 × 8 blocks transposed
+// in registers where AVX is there.
+inline void transpose(const float* in, std::size_t rows, std::size_t columns, float* out) {
+  constexpr std::size_t block = 8;
+  const std::size_t full_rows = rows - rows % block;
+  const std::size_t full_columns = columns - columns % block;
+  const auto row_blocks = static_cast<std::ptrdiff_t>(full_rows / block);
+#pragma omp parallel for schedule(static) if (rows * columns > 65536)
+  for (std::ptrdiff_t row_block = 0; row_block < row_blocks; ++row_block) {
+    const std::size_t r0 = static_cast<std::size_t>(row_block) * block;
+    for (std::size_t c0 = 0; c0 < full_columns; c0 += block) {
+#if defined(__AVX__)
+      __m256 r[8], t[8];
+      for (std::size_t i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(in + (r0 + i) * columns + c0);
+      for (std::size_t i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+      }
+      for (std::size_t i = 0; i < 8; i += 4) {
+        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+      }
+      for (std::size_t i = 0; i < 4; ++i) {
+        _mm256_storeu_ps(out + (c0 + i) * rows + r0, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+        _mm256_storeu_ps(out + (c0 + i + 4) * rows + r0, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+      }
+#else
+      for (std::size_t i = 0; i < block; ++i)
+        for (std::size_t j = 0; j < block; ++j) out[(c0 + j) * rows + r0 + i] = in[(r0 + i) * columns + c0 + j];
+#endif
+    }
+  }
+  // Ragged edges: the last rows % 8 rows and the last columns % 8 columns.
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = (r < full_rows ? full_columns : 0); c < columns; ++c) out[c * rows + r] = in[r * columns + c];
+}
+
 // Causal attention of one head over one sequence, backward (FlashAttention's Algorithm 4 in
 // matrix form, probabilities recomputed from the stored log-sum-exp):
 //   P = exp(scale·QKᵀ − lse) (causal),  dP = dO·Vᵀ,  dS = P ⊙ (dP − rowsum(dO ⊙ O)),
@@ -277,14 +316,6 @@ struct attention_backward_workspace {
   packed_weight operand;
 };
 
-inline void transpose_square(const float* in, std::size_t n, float* out) noexcept {
-  constexpr std::size_t block = 32;
-  for (std::size_t r0 = 0; r0 < n; r0 += block)
-    for (std::size_t c0 = 0; c0 < n; c0 += block)
-      for (std::size_t r = r0; r < std::min(n, r0 + block); ++r)
-        for (std::size_t c = c0; c < std::min(n, c0 + block); ++c) out[c * n + r] = in[r * n + c];
-}
-
 inline void attention_backward(const attention_backward_problem& problem, attention_backward_workspace& w) {
   const std::size_t n = problem.length;
   const std::size_t d = problem.head_dim;
@@ -313,11 +344,11 @@ inline void attention_backward(const attention_backward_problem& problem, attent
   w.operand.pack_columns(problem.keys, n, d, problem.qkv_stride);
   row_stable_gemm(w.dscores.data(), n, n, w.operand, problem.dqueries, problem.qkv_stride, /*accumulate=*/true);
   // dK += dSᵀ·Q.
-  transpose_square(w.dscores.data(), n, w.transposed.data());
+  transpose(w.dscores.data(), n, n, w.transposed.data());
   w.operand.pack_columns(problem.queries, n, d, problem.qkv_stride);
   row_stable_gemm(w.transposed.data(), n, n, w.operand, problem.dkeys, problem.qkv_stride, /*accumulate=*/true);
   // dV += Pᵀ·dO.
-  transpose_square(w.probabilities.data(), n, w.transposed.data());
+  transpose(w.probabilities.data(), n, n, w.transposed.data());
   w.operand.pack_columns(problem.dout, n, d, problem.out_stride);
   row_stable_gemm(w.transposed.data(), n, n, w.operand, problem.dvalues, problem.qkv_stride, /*accumulate=*/true);
 }

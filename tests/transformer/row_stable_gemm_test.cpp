@@ -1,5 +1,6 @@
 // row_stable_gemm against a double-precision reference, and its defining property: a row of C
-// has the same bits whichever rows are multiplied with it, and whatever the thread count.
+// has the same bits whichever rows are multiplied with it, and whatever the thread count; the
+// blocked transpose the backward pass uses.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -12,6 +13,7 @@
 
 #include "rlft/core/philox.hpp"
 #include "transformer/row_stable_gemm.hpp"
+#include "transformer/transformer_kernels.hpp"
 
 namespace {
 
@@ -83,4 +85,16 @@ TEST_CASE("a row of row_stable_gemm's result does not depend on the other rows o
   omp_set_num_threads(threads);
   CHECK(std::memcmp(serial.data(), all.data(), all.size() * sizeof(float)) == 0);
 #endif
+}
+
+TEST_CASE("transpose: full 8 × 8 blocks and ragged edges") {
+  for (const auto& [rows, columns] : {std::pair<std::size_t, std::size_t>{16, 24}, {13, 21}, {3, 5}, {8, 1}, {300, 77}}) {
+    CAPTURE(rows);
+    CAPTURE(columns);
+    const auto in = random_values(rows * columns, rows * 1000 + columns);
+    std::vector<float> out(rows * columns, -1.0f);
+    rlft::examples::transpose(in.data(), rows, columns, out.data());
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t c = 0; c < columns; ++c) REQUIRE(out[c * rows + r] == in[r * columns + c]);
+  }
 }
