@@ -196,7 +196,7 @@ class transformer {
     workspace& operator=(workspace&&) = default;
 
     std::vector<layer_activations> layers;
-    std::vector<float> residual_out, inverse_rms_final, normed_final, log_sum_exp, entropy, logits_chunk;
+    std::vector<float> residual_out, residual_scratch, inverse_rms_final, normed_final, log_sum_exp, entropy, logits_chunk;
     std::vector<token_id> tokens;  // the batch of the latest forward, checked by backward
     std::vector<std::int64_t> offsets;
     std::vector<std::size_t> positions, sequence_of_row;
@@ -430,10 +430,13 @@ inline void transformer::forward(token_sequences_view sequences, std::span<float
   pack_weights();
 
   const std::size_t width = c.hidden_size;
-  std::vector<float> h(rows * width);
+  // The residual stream is updated in place and ends as the final layer's output.
+  auto& h = w.residual_out;
+  h.resize(rows * width);
   for (std::size_t r = 0; r < rows; ++r)
     std::copy_n(parameter(0) + static_cast<std::size_t>(w.tokens[r]) * width, width, h.data() + r * width);
-  std::vector<float> scratch(rows * width);
+  auto& scratch = w.residual_scratch;
+  scratch.resize(rows * width);
   w.layers.resize(c.num_layers);
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   const std::size_t group = c.num_heads / c.num_kv_heads;
@@ -459,7 +462,6 @@ inline void transformer::forward(token_sequences_view sequences, std::span<float
                     }
                   });
   }
-  w.residual_out = std::move(h);
   w.inverse_rms_final.resize(rows);
   w.normed_final.resize(rows * width);
   rms_norm_rows(w.residual_out.data(), rows, width, parameter(final_norm_), c.rms_norm_eps, w.normed_final.data(),
