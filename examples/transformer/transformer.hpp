@@ -484,16 +484,20 @@ inline void transformer::forward(token_sequences_view sequences, std::span<float
     }
     row_stable_gemm(w.normed_final.data() + first * width, width, count, w.packed_head, logits, c.vocab_size);
     const auto chunk_rows = static_cast<std::ptrdiff_t>(count);
-#pragma omp parallel for schedule(static)
-    for (std::ptrdiff_t i = 0; i < chunk_rows; ++i) {
-      const std::size_t row = first + static_cast<std::size_t>(i);
-      const std::size_t s = w.sequence_of_row[row];
-      if (row + 1 >= sequences.end(s)) continue;  // the last token predicts nothing in the batch
-      const float* z = logits + static_cast<std::size_t>(i) * c.vocab_size;
-      const auto statistics = log_softmax_row(z, c.vocab_size);
-      w.log_sum_exp[row] = statistics.log_sum_exp;
-      w.entropy[row + 1] = statistics.entropy;
-      logprobs[row + 1] = z[w.tokens[row + 1]] - statistics.log_sum_exp;
+#pragma omp parallel
+    {
+      std::vector<float> softmax_scratch(c.vocab_size);
+#pragma omp for schedule(static)
+      for (std::ptrdiff_t i = 0; i < chunk_rows; ++i) {
+        const std::size_t row = first + static_cast<std::size_t>(i);
+        const std::size_t s = w.sequence_of_row[row];
+        if (row + 1 >= sequences.end(s)) continue;  // the last token predicts nothing in the batch
+        const float* z = logits + static_cast<std::size_t>(i) * c.vocab_size;
+        const auto statistics = log_softmax_row(z, c.vocab_size, softmax_scratch.data());
+        w.log_sum_exp[row] = statistics.log_sum_exp;
+        w.entropy[row + 1] = statistics.entropy;
+        logprobs[row + 1] = z[w.tokens[row + 1]] - statistics.log_sum_exp;
+      }
     }
   }
   if (!entropy.empty()) std::copy(w.entropy.begin(), w.entropy.end(), entropy.begin());
@@ -534,24 +538,30 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
     float* dz = w.logits_chunk.data();
     row_stable_gemm(w.normed_final.data() + first * width, width, count, w.packed_head, dz, vocab);
     const auto chunk_rows = static_cast<std::ptrdiff_t>(count);
-#pragma omp parallel for schedule(static)
-    for (std::ptrdiff_t i = 0; i < chunk_rows; ++i) {
-      const std::size_t row = first + static_cast<std::size_t>(i);
-      float* z = dz + static_cast<std::size_t>(i) * vocab;
-      if (row + 1 >= sequences.end(w.sequence_of_row[row])) {
-        std::fill(z, z + vocab, 0.0f);
-        continue;
+#pragma omp parallel
+    {
+      std::vector<float> probabilities(vocab);
+#pragma omp for schedule(static)
+      for (std::ptrdiff_t i = 0; i < chunk_rows; ++i) {
+        const std::size_t row = first + static_cast<std::size_t>(i);
+        float* z = dz + static_cast<std::size_t>(i) * vocab;
+        if (row + 1 >= sequences.end(w.sequence_of_row[row])) {
+          std::fill(z, z + vocab, 0.0f);
+          continue;
+        }
+        const float upstream = dlogp[row + 1];
+        const float upstream_entropy = dentropy.empty() ? 0.0f : dentropy[row + 1];
+        const float lse = w.log_sum_exp[row];
+        const float entropy = w.entropy[row + 1];
+        for (std::size_t j = 0; j < vocab; ++j) {
+          z[j] -= lse;  // log p_j
+          probabilities[j] = z[j];
+        }
+        exp_in_place(probabilities.data(), vocab);
+        for (std::size_t j = 0; j < vocab; ++j)
+          z[j] = -upstream * probabilities[j] - upstream_entropy * probabilities[j] * (z[j] + entropy);
+        z[w.tokens[row + 1]] += upstream;
       }
-      const float upstream = dlogp[row + 1];
-      const float upstream_entropy = dentropy.empty() ? 0.0f : dentropy[row + 1];
-      const float lse = w.log_sum_exp[row];
-      const float entropy = w.entropy[row + 1];
-      for (std::size_t j = 0; j < vocab; ++j) {
-        const float logp = z[j] - lse;
-        const float p = std::exp(logp);
-        z[j] = -upstream * p - upstream_entropy * p * (logp + entropy);
-      }
-      z[w.tokens[row + 1]] += upstream;
     }
     linear_backward(dz, count, vocab, w.normed_final.data() + first * width, width, lm_head_,
                     dnormed.data() + first * width);
@@ -726,7 +736,8 @@ rollout_batch transformer::generate(token_sequences_view prompts, std::size_t co
     const std::size_t group = c.num_heads / c.num_kv_heads;
     const Sampler local_sampler = sampler;  // samplers are values: each thread draws with its own copy
     std::vector<std::size_t> active(subset.begin(), subset.end());
-    std::vector<float> logits(active.size() * c.vocab_size), h, scratch, normed, inverse_rms, scores;
+    std::vector<float> logits(active.size() * c.vocab_size), h, scratch, normed, inverse_rms, scores,
+        softmax_scratch(c.vocab_size);
     std::vector<std::size_t> positions;
     layer_activations step_activations;
     // Row r of `logits` belongs to completion active[r]: first the prompts' last rows.
@@ -744,7 +755,8 @@ rollout_batch transformer::generate(token_sequences_view prompts, std::size_t co
         const sampled_token drawn = local_sampler(std::span<const float>(row, c.vocab_size), tokens[i], rng);
         RLFT_ASSERT(drawn.token >= 0 && static_cast<std::size_t>(drawn.token) < c.vocab_size);
         tokens[i].push_back(drawn.token);
-        drawn_logprobs[i].push_back(row[drawn.token] - log_softmax_row(row, c.vocab_size).log_sum_exp);
+        drawn_logprobs[i].push_back(row[drawn.token] -
+                                    log_softmax_row(row, c.vocab_size, softmax_scratch.data()).log_sum_exp);
         if (std::find(options.stop_tokens.begin(), options.stop_tokens.end(), drawn.token) != options.stop_tokens.end())
           continue;
         if (drawn_logprobs[i].size() == options.max_new_tokens) {

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -33,6 +34,72 @@ using detail::store8;
 inline float horizontal_sum(const float8& v) noexcept {
   return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
 }
+
+using int8x = std::int32_t __attribute__((vector_size(32)));
+
+// e^x for 8 lanes: x = n·ln 2 + r with |r| ≤ ln 2 / 2, e^r by the degree-5 minimax polynomial of
+// Cephes' expf (relative error about 1e-7), 2^n through the exponent bits. Inputs are clamped
+// to [−87.3, 88.4], so e^x never overflows and tiny results stay normal.
+inline void exp8(float8& x) noexcept {
+  const float8 upper = {88.3762626647949f, 88.3762626647949f, 88.3762626647949f, 88.3762626647949f,
+                        88.3762626647949f, 88.3762626647949f, 88.3762626647949f, 88.3762626647949f};
+  const float8 lower = -(upper - 1.0108183002f);  // −87.3365…
+  x = x > upper ? upper : x;
+  x = x < lower ? lower : x;
+  const float8 scaled = x * 1.44269504088896341f + 0.5f;
+  float8 n = __builtin_convertvector(__builtin_convertvector(scaled, int8x), float8);
+  n = n > scaled ? n - 1.0f : n;  // floor
+  x = x - n * 0.693359375f;
+  x = x + n * 2.12194440e-4f;
+  const float8 square = x * x;
+  float8 y = 1.9875691500e-4f * x + 1.3981999507e-3f;
+  y = y * x + 8.3334519073e-3f;
+  y = y * x + 4.1665795894e-2f;
+  y = y * x + 1.6666665459e-1f;
+  y = y * x + 5.0000001201e-1f;
+  y = y * square + x + 1.0f;
+  const int8x exponent = (__builtin_convertvector(n, int8x) + 127) << 23;
+  x = y * reinterpret_cast<float8>(exponent);
+}
+
+}  // namespace kernel_detail
+
+// x_i ← e^{x_i} in place; every element by exp8 (the tail through a padded vector), so an
+// element's result does not depend on its position.
+inline void exp_in_place(float* x, std::size_t n) noexcept {
+  using namespace kernel_detail;
+  float8 v;
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    load8(v, x + i);
+    exp8(v);
+    store8(x + i, v);
+  }
+  if (i < n) {
+    float tail[8] = {};
+    std::copy(x + i, x + n, tail);
+    load8(v, tail);
+    exp8(v);
+    store8(tail, v);
+    std::copy(tail, tail + (n - i), x + i);
+  }
+}
+
+// Σ x_i in a fixed order: eight lanes, then the lanes combined.
+inline float sum(const float* x, std::size_t n) noexcept {
+  using namespace kernel_detail;
+  float8 acc = {}, v;
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    load8(v, x + i);
+    acc += v;
+  }
+  float total = horizontal_sum(acc);
+  for (; i < n; ++i) total += x[i];
+  return total;
+}
+
+namespace kernel_detail {
 
 }  // namespace kernel_detail
 
@@ -237,11 +304,9 @@ inline void apply_rotary_backward(float* row, std::size_t heads, std::size_t hea
     scores[j] *= scale;
     maximum = std::max(maximum, scores[j]);
   }
-  float total = 0.0f;
-  for (std::size_t j = 0; j < count; ++j) {
-    scores[j] = std::exp(scores[j] - maximum);
-    total += scores[j];
-  }
+  for (std::size_t j = 0; j < count; ++j) scores[j] -= maximum;
+  exp_in_place(scores, count);
+  const float total = sum(scores, count);
   const float inverse_total = 1.0f / total;
   std::fill(out, out + head_dim, 0.0f);
   for (std::size_t j = 0; j < count; ++j) add_scaled(out, values + j * stride, scores[j] * inverse_total, head_dim);
@@ -333,10 +398,9 @@ inline void attention_backward(const attention_backward_problem& problem, attent
     const float dout_dot_out = dot(problem.dout + t * problem.out_stride, problem.out + t * problem.out_stride, d);
     float* p = w.probabilities.data() + t * n;
     float* ds = w.dscores.data() + t * n;
-    for (std::size_t j = 0; j <= t; ++j) {
-      p[j] = std::exp(p[j] * problem.scale - lse);
-      ds[j] = p[j] * (ds[j] - dout_dot_out) * problem.scale;
-    }
+    for (std::size_t j = 0; j <= t; ++j) p[j] = p[j] * problem.scale - lse;
+    exp_in_place(p, t + 1);
+    for (std::size_t j = 0; j <= t; ++j) ds[j] = p[j] * (ds[j] - dout_dot_out) * problem.scale;
     std::fill(p + t + 1, p + n, 0.0f);
     std::fill(ds + t + 1, ds + n, 0.0f);
   }
@@ -353,19 +417,23 @@ inline void attention_backward(const attention_backward_problem& problem, attent
   row_stable_gemm(w.transposed.data(), n, n, w.operand, problem.dvalues, problem.qkv_stride, /*accumulate=*/true);
 }
 
-inline float sigmoid(float x) noexcept { return 1.0f / (1.0f + std::exp(-x)); }
-
-// act = silu(gate) ⊙ up for one row of [gate | up].
+// act = silu(gate) ⊙ up for one row of [gate | up], silu(g) = g / (1 + e^−g).
 [[gnu::noinline]] inline void swiglu_row(const float* gate_up, std::size_t width, float* act) noexcept {
   const float* up = gate_up + width;
-  for (std::size_t i = 0; i < width; ++i) act[i] = gate_up[i] * sigmoid(gate_up[i]) * up[i];
+  for (std::size_t i = 0; i < width; ++i) act[i] = -gate_up[i];
+  exp_in_place(act, width);
+  for (std::size_t i = 0; i < width; ++i) act[i] = gate_up[i] / (1.0f + act[i]) * up[i];
 }
 
+// With s = σ(g): d gate = dact · up · s (1 + g (1 − s)), d up = dact · g · s.
 inline void swiglu_row_backward(const float* gate_up, std::size_t width, const float* dact, float* dgate_up) noexcept {
   const float* up = gate_up + width;
+  float* sigmoid = dgate_up + width;  // scratch until the up gradients overwrite it
+  for (std::size_t i = 0; i < width; ++i) sigmoid[i] = -gate_up[i];
+  exp_in_place(sigmoid, width);
   for (std::size_t i = 0; i < width; ++i) {
     const float gate = gate_up[i];
-    const float s = sigmoid(gate);
+    const float s = 1.0f / (1.0f + sigmoid[i]);
     dgate_up[i] = dact[i] * up[i] * s * (1.0f + gate * (1.0f - s));
     dgate_up[width + i] = dact[i] * gate * s;
   }
@@ -376,19 +444,22 @@ struct log_softmax_statistics {
   float entropy = 0.0f;
 };
 
-// log-sum-exp and entropy −Σ p log p = lse − Σ p z of one row of logits z.
-[[gnu::noinline]] inline log_softmax_statistics log_softmax_row(const float* logits, std::size_t count) noexcept {
+// log-sum-exp and entropy −Σ p log p = lse − Σ p z of one row of logits z; `scratch` holds
+// `count` floats.
+[[gnu::noinline]] inline log_softmax_statistics log_softmax_row(const float* logits, std::size_t count,
+                                                                float* scratch) noexcept {
   float maximum = -std::numeric_limits<float>::infinity();
   for (std::size_t i = 0; i < count; ++i) maximum = std::max(maximum, logits[i]);
-  float total = 0.0f;
-  float weighted = 0.0f;
-  for (std::size_t i = 0; i < count; ++i) {
-    const float e = std::exp(logits[i] - maximum);
-    total += e;
-    weighted += e * (logits[i] - maximum);
-  }
+  for (std::size_t i = 0; i < count; ++i) scratch[i] = logits[i] - maximum;
+  const float weighted_numerator = [&] {
+    exp_in_place(scratch, count);
+    float weighted = 0.0f;
+    for (std::size_t i = 0; i < count; ++i) weighted += scratch[i] * (logits[i] - maximum);
+    return weighted;
+  }();
+  const float total = sum(scratch, count);
   const float log_total = std::log(total);
-  return {maximum + log_total, log_total - weighted / total};
+  return {maximum + log_total, log_total - weighted_numerator / total};
 }
 
 }  // namespace rlft::examples

@@ -1,10 +1,11 @@
 // row_stable_gemm against a double-precision reference, and its defining property: a row of C
 // has the same bits whichever rows are multiplied with it, and whatever the thread count; the
-// blocked transpose the backward pass uses.
+// blocked transpose the backward pass uses; the vectorised exponential.
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #ifdef _OPENMP
@@ -97,4 +98,22 @@ TEST_CASE("transpose: full 8 × 8 blocks and ragged edges") {
     for (std::size_t r = 0; r < rows; ++r)
       for (std::size_t c = 0; c < columns; ++c) REQUIRE(out[c * rows + r] == in[r * columns + c]);
   }
+}
+
+TEST_CASE("exp_in_place agrees with std::exp to a few ulp and clamps instead of overflowing") {
+  std::vector<float> x;
+  for (float v = -87.0f; v <= 88.0f; v += 0.37f) x.push_back(v);
+  x.push_back(0.0f);
+  x.push_back(-1e-8f);
+  const auto original = x;
+  rlft::examples::exp_in_place(x.data(), x.size());  // a tail that is not a multiple of 8 too
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double expected = std::exp(double{original[i]});
+    REQUIRE(std::abs(x[i] - expected) <= 4e-7 * expected);
+  }
+  std::vector<float> extreme{-1000.0f, 1000.0f, -std::numeric_limits<float>::infinity()};
+  rlft::examples::exp_in_place(extreme.data(), extreme.size());
+  CHECK(extreme[0] < 1e-37f);
+  CHECK(std::isfinite(extreme[1]));
+  CHECK(extreme[2] < 1e-37f);
 }
