@@ -5,7 +5,9 @@
 #include "rlft/version.hpp"
 
 #include "rlft/core/error.hpp"
+#include "rlft/core/fast_exp.hpp"
 #include "rlft/core/host_device.hpp"
+#include "rlft/core/parallel.hpp"
 #include "rlft/core/philox.hpp"
 #include "rlft/core/reward_table.hpp"
 #include "rlft/core/rollout_batch.hpp"
@@ -16,3 +18,14 @@
 #include "rlft/concepts/policy_objective.hpp"
 #include "rlft/concepts/reward_function.hpp"
 #include "rlft/concepts/sampler.hpp"
+
+#include "rlft/advantage/dr_grpo_advantage.hpp"
+#include "rlft/advantage/equal_reward_groups.hpp"
+#include "rlft/advantage/gae_advantage.hpp"
+#include "rlft/advantage/grpo_advantage.hpp"
+#include "rlft/advantage/process_supervision_advantage.hpp"
+#include "rlft/advantage/reinforce_plus_plus_advantage.hpp"
+#include "rlft/advantage/remax_advantage.hpp"
+#include "rlft/advantage/rloo_advantage.hpp"
+
+#include "rlft/objective/kl_estimator.hpp"
