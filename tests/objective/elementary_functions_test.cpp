@@ -23,6 +23,9 @@ TEST_CASE("fast_exp(float) is within 2 ulp of exp on [−87, 87]") {
   CHECK(rlft::detail::fast_exp(0.0f) == 1.0f);
   CHECK(rlft::detail::fast_exp(-87.0f) == Approx(std::exp(-87.0)).epsilon(1e-6));
   CHECK(rlft::detail::fast_exp(87.0f) == Approx(std::exp(87.0)).epsilon(1e-6));
+  CHECK(rlft::detail::fast_exp(-300.0f) > 0.0f);  // saturates
+  CHECK(std::isfinite(rlft::detail::fast_exp(300.0f)));
+  CHECK(std::isnan(rlft::detail::fast_exp(std::numeric_limits<float>::quiet_NaN())));
   CHECK(rlft::detail::fast_exp(1.5) == std::exp(1.5));
 }
 

@@ -3,9 +3,9 @@
 // -ffast-math, which a library cannot impose), and a policy-gradient loss spends its time in
 // exactly such loops: one or two exponentials per token. fast_exp on floats and float packs
 // (rlft/core/simd.hpp) is a Cody–Waite range reduction with a degree-7 Taylor polynomial and
-// an exponent built from bits, branch-free; it is accurate to about one ulp for |x| <= 87,
-// the range its callers guarantee by clamping their log-ratios first (bounds are validated
-// to at most 80). fast_exp(double) is std::exp: the double path exists to check gradients,
+// an exponent built from bits, branch-free; it is accurate to about one ulp for |x| <= 87
+// and saturates outside (the callers clamp their log-ratios to at most 80 anyway); a
+// non-finite x gives NaN. fast_exp(double) is std::exp: the double path exists to check gradients,
 // not to be fast. On a CUDA device the float version is the device expf.
 #pragma once
 
@@ -23,13 +23,17 @@ RLFT_HOST_DEVICE RLFT_INLINE Real fast_exp(Real x) noexcept {
 #if defined(__CUDA_ARCH__)
   return ::expf(x);
 #else
-  const Real scaled = x * 1.44269504088896341f;  // x / ln 2, in (−126, 126)
+  // Keep the exponent in range (and NaN out of the integer conversion, where it would be
+  // undefined); NaN comes back through the last line, as x − x.
+  Real bounded = select<Real>(x > -87.0f, x, splat<Real>(-87.0f));  // NaN → −87
+  bounded = select<Real>(bounded < 87.0f, bounded, splat<Real>(87.0f));
+  const Real scaled = bounded * 1.44269504088896341f;  // in (−126, 126)
   // Round to nearest by truncating a positive number: no sign test, so no select.
   const auto power = truncate_to_int(scaled + 127.5f) - 127;
   const Real n = int_to_real(power);
   // r = x − n ln 2 with ln 2 = 0.693359375 − 2.12194440e-4: the first part has 9 significant
   // bits, so n times it is exact and r keeps full precision; |r| <= ln 2 / 2.
-  const Real r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
+  const Real r = (bounded - n * 0.693359375f) + n * 2.12194440e-4f;
   Real p = splat<Real>(1.0f / 5040.0f);
   p = p * r + 1.0f / 720.0f;
   p = p * r + 1.0f / 120.0f;
@@ -38,7 +42,7 @@ RLFT_HOST_DEVICE RLFT_INLINE Real fast_exp(Real x) noexcept {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  return p * bits_to_real((power + 127) << 23);
+  return p * bits_to_real((power + 127) << 23) + (x - x);
 #endif
 }
 

@@ -4,8 +4,8 @@
 // CPU hot path), so one source serves every path. Compilers do not vectorise these loops on
 // their own: with the default -ftrapping-math, GCC specialises the branches of clamps and
 // clips and then refuses to execute floating-point operations under a condition, and the
-// loops stay scalar. A pack is a GCC/Clang vector type (8 floats, one AVX register, two SSE
-// registers on older targets), whose arithmetic is written with the usual operators; the
+// loops stay scalar. A pack is a GCC/Clang vector type of one register's width (8 floats with
+// AVX, else 4), whose arithmetic is written with the usual operators; the
 // helpers below cover what differs between scalars and packs: broadcasting a constant,
 // masks (bool for a scalar, a lane-wise all-ones/zero integer pack for a pack), selects,
 // loads and stores, and lane reductions in a fixed order.
@@ -52,7 +52,12 @@ struct pack_traits {
 };
 
 #if RLFT_HAS_FLOAT_PACKS
+// One vector register: 8 floats with AVX, 4 (SSE, NEON) otherwise.
+#if defined(__AVX__)
 inline constexpr std::size_t float_pack_width = 8;
+#else
+inline constexpr std::size_t float_pack_width = 4;
+#endif
 using float_pack = float __attribute__((vector_size(4 * float_pack_width)));
 using int_pack = std::int32_t __attribute__((vector_size(4 * float_pack_width)));
 using byte_pack = std::uint8_t __attribute__((vector_size(float_pack_width)));
