@@ -11,6 +11,7 @@
 #include "rlft/core/philox.hpp"
 #include "rlft/core/reward_table.hpp"
 #include "rlft/core/rollout_batch.hpp"
+#include "rlft/core/simd.hpp"
 #include "rlft/core/token_sequences.hpp"
 
 #include "rlft/concepts/advantage_estimator.hpp"
