@@ -175,6 +175,7 @@ RLFT_INLINE void store(scalar_of<Real>* to, Real value) noexcept {
 // Lanes whose byte is non-zero.
 template <class Real>
 RLFT_INLINE mask_of<Real> load_mask(const std::uint8_t* from) noexcept {
+#if RLFT_HAS_FLOAT_PACKS
   if constexpr (is_pack<Real>) {
     // Compilers expand the generic conversion byte by byte; the intrinsic is one instruction.
 #if defined(__AVX2__)
@@ -185,7 +186,9 @@ RLFT_INLINE mask_of<Real> load_mask(const std::uint8_t* from) noexcept {
     std::memcpy(&bytes, from, sizeof bytes);
     return __builtin_convertvector(bytes, mask_of<Real>) != 0;
 #endif
-  } else {
+  } else
+#endif
+  {
     return *from != 0;
   }
 }
