@@ -70,6 +70,19 @@ struct token_clipped_surrogate {
   }
 };
 
+// Validates the clip options of an objective with an importance ratio (token or sequence
+// level) and runs the shared loop with its policy term.
+template <template <class> class RatioTerm, class Objective, class Real>
+objective_result evaluate_ratio_objective(const Objective& options, const basic_objective_input<Real>& in,
+                                          const basic_objective_output<Real>& out, const char* objective) {
+  check_clip_range(options.clip, objective);
+  check_log_ratio_bound(options.log_ratio_bound, objective);
+  using Value = hot_loop_value_t<Real>;
+  const RatioTerm<Value> policy{ratio_bounds<Value>(options.clip),
+                                splat<Value>(static_cast<Real>(options.log_ratio_bound))};
+  return evaluate_objective(policy, terms_of(options), in, out, objective);
+}
+
 }  // namespace detail
 
 struct clipped_surrogate_objective {
@@ -90,18 +103,8 @@ struct clipped_surrogate_objective {
   // The same computation in any real type (double for gradient checks).
   template <class Real>
   objective_result evaluate(const basic_objective_input<Real>& in, const basic_objective_output<Real>& out) const {
-    constexpr const char* objective = "clipped surrogate objective";
-    detail::check_clip_range(clip, objective);
-    detail::check_log_ratio_bound(log_ratio_bound, objective);
-    using Value = detail::hot_loop_value_t<Real>;
-    const detail::token_clipped_surrogate<Value> policy{ratio_bounds<Value>(clip),
-                                                        detail::splat<Value>(static_cast<Real>(log_ratio_bound))};
-    return detail::evaluate_objective(policy,
-                                      {.kl = kl,
-                                       .entropy_coefficient = entropy_coefficient,
-                                       .aggregation = aggregation,
-                                       .constant_divisor = constant_divisor},
-                                      in, out, objective);
+    return detail::evaluate_ratio_objective<detail::token_clipped_surrogate>(*this, in, out,
+                                                                             "clipped surrogate objective");
   }
 };
 

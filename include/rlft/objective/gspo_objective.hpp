@@ -86,18 +86,7 @@ struct gspo_objective {
 
   template <class Real>
   objective_result evaluate(const basic_objective_input<Real>& in, const basic_objective_output<Real>& out) const {
-    constexpr const char* objective = "gspo objective";
-    detail::check_clip_range(clip, objective);
-    detail::check_log_ratio_bound(log_ratio_bound, objective);
-    using Value = detail::hot_loop_value_t<Real>;
-    const detail::sequence_clipped_surrogate<Value> policy{ratio_bounds<Value>(clip),
-                                                           detail::splat<Value>(static_cast<Real>(log_ratio_bound))};
-    return detail::evaluate_objective(policy,
-                                      {.kl = kl,
-                                       .entropy_coefficient = entropy_coefficient,
-                                       .aggregation = aggregation,
-                                       .constant_divisor = constant_divisor},
-                                      in, out, objective);
+    return detail::evaluate_ratio_objective<detail::sequence_clipped_surrogate>(*this, in, out, "gspo objective");
   }
 };
 

@@ -48,11 +48,7 @@ struct reinforce_objective {
   template <class Real>
   objective_result evaluate(const basic_objective_input<Real>& in, const basic_objective_output<Real>& out) const {
     return detail::evaluate_objective(detail::log_likelihood_term<detail::hot_loop_value_t<Real>>{},
-                                      {.kl = kl,
-                                       .entropy_coefficient = entropy_coefficient,
-                                       .aggregation = aggregation,
-                                       .constant_divisor = constant_divisor},
-                                      in, out, "reinforce objective");
+                                      detail::terms_of(*this), in, out, "reinforce objective");
   }
 };
 

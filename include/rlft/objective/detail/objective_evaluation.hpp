@@ -48,6 +48,15 @@ struct objective_terms {
   double constant_divisor = 0.0;
 };
 
+// The shared options of an objective (any type with these members).
+template <class Objective>
+objective_terms terms_of(const Objective& objective) noexcept {
+  return {.kl = objective.kl,
+          .entropy_coefficient = objective.entropy_coefficient,
+          .aggregation = objective.aggregation,
+          .constant_divisor = objective.constant_divisor};
+}
+
 // The per-token arrays of one sequence: log-probs (and entropies) of the current policy in
 // the slice's layout, the batch's arrays at the sequence's batch position.
 template <class Real>
