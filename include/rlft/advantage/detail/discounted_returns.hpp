@@ -40,7 +40,7 @@ inline void check_discounting(const discounting& options, const char* estimator)
 
 enum class token_input { token_reward, value, old_logprob, ref_logprob };
 
-// The first non-finite per-token input a sequence's scan met.
+// A non-finite per-token input: which token, and in which array.
 struct bad_token_input {
   std::size_t token = no_bad_token;
   token_input what = token_input::token_reward;
