@@ -1,0 +1,166 @@
+// The token-level machinery shared by REINFORCE++ and GAE: per-token rewards
+//   r_t = token_rewards[t] + 1[t = last completion token]·outcome − β·KL_t   (KL on loss tokens),
+// discounted advantages A_t = Σ_l (γλ)^l δ_{t+l} with δ_t = r_t + γV_{t+1} − V_t (V ≡ 0 and
+// λ = 1 give REINFORCE++'s returns G_t = Σ_{s>=t} γ^(s−t) r_s), the critic's targets A_t + V_t,
+// and whitening over all loss tokens of the batch. Every completion token is a time step, loss
+// token or not (tool output in the middle of a completion still passes the return back);
+// advantages and targets are written on loss tokens and are 0 elsewhere.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "rlft/advantage/detail/input_checks.hpp"
+#include "rlft/advantage/detail/moments.hpp"
+#include "rlft/core/parallel.hpp"
+#include "rlft/core/rollout_batch.hpp"
+#include "rlft/objective/kl_estimator.hpp"
+
+namespace rlft::detail {
+
+struct discounting {
+  double gamma = 1.0;
+  double lambda = 1.0;
+  kl_penalty kl = {};
+  bool use_values = false;
+  bool whiten = false;
+  double whitening_epsilon = 1e-8;
+};
+
+inline void check_discounting(const discounting& options, const char* estimator) {
+  check_option(options.gamma >= 0.0 && options.gamma <= 1.0, estimator, "gamma", options.gamma, "in [0, 1]");
+  check_option(options.lambda >= 0.0 && options.lambda <= 1.0, estimator, "lambda", options.lambda, "in [0, 1]");
+  check_option(std::isfinite(options.whitening_epsilon) && options.whitening_epsilon >= 0.0, estimator,
+               "whitening_epsilon", options.whitening_epsilon, "finite and >= 0");
+  check_kl_penalty(options.kl, estimator);
+}
+
+enum class token_input { token_reward, value, old_logprob, ref_logprob };
+
+// A non-finite per-token input: which token, and in which array.
+struct bad_token_input {
+  std::size_t token = no_bad_token;
+  token_input what = token_input::token_reward;
+};
+
+// The first non-finite input sequence s's scan reads, if any (called only after the scan went
+// non-finite, so it can afford to look at each input separately).
+inline bad_token_input first_bad_input(const rollout_batch& batch, std::size_t s, const discounting& options) {
+  const bool with_kl = options.kl.coefficient > 0.0;
+  for (std::size_t t = batch.sequence_begin(s) + batch.prompt_length(s); t < batch.sequence_end(s); ++t) {
+    if (!std::isfinite(batch.token_rewards()[t])) return {t, token_input::token_reward};
+    if (options.use_values && !std::isfinite(batch.values()[t])) return {t, token_input::value};
+    if (with_kl && batch.loss_mask()[t]) {
+      if (!std::isfinite(batch.old_logprobs()[t])) return {t, token_input::old_logprob};
+      if (!std::isfinite(batch.ref_logprobs()[t])) return {t, token_input::ref_logprob};
+    }
+  }
+  return {};
+}
+
+[[noreturn]] inline void throw_bad_token_input(const rollout_batch& batch, bad_token_input bad,
+                                               const char* estimator) {
+  const char* names[] = {"token reward", "value", "old log-prob", "reference log-prob"};
+  const std::span<const float> arrays[] = {batch.token_rewards(), batch.values(), batch.old_logprobs(),
+                                           batch.ref_logprobs()};
+  const auto index = static_cast<std::size_t>(bad.what);
+  throw error(make_message(estimator, ": ", names[index], " of token ", bad.token, " (sequence ",
+                           sequence_of_token(batch, bad.token), ") is ", arrays[index][bad.token],
+                           bad.what == token_input::value ? " (fill batch.values())" : ""));
+}
+
+// Fills advantages (and returns, unless empty) for every sequence; sequences with skip[s] = 1
+// get zero advantages and stay out of the whitening statistics (their critic targets are
+// still written: the critic can learn from them). outcome[s] is the reward placed on the
+// last completion token of s. Throws rlft::error naming the first non-finite input it read.
+inline void discounted_advantages(const rollout_batch& batch, std::span<const double> outcome,
+                                  std::span<const std::uint8_t> skip, const discounting& options,
+                                  std::span<float> advantages, std::span<float> returns,
+                                  const char* estimator) {
+  std::vector<moments> sequence_moments(batch.num_sequences());
+  std::vector<std::uint8_t> finite(batch.num_sequences(), 1);
+  const auto scan_all = [&](auto estimator_constant, auto with_kl, auto with_values) {
+    constexpr kl_estimator kl_kind = decltype(estimator_constant)::value;
+    const std::uint8_t* const mask = batch.loss_mask().data();
+    const float* const token_rewards = batch.token_rewards().data();
+    const float* const values = batch.values().data();
+    const float* const old_logprobs = batch.old_logprobs().data();
+    const float* const ref_logprobs = batch.ref_logprobs().data();
+    float* const advantage = advantages.data();
+    float* const critic_target = returns.empty() ? nullptr : returns.data();
+    const double beta = options.kl.coefficient;
+    const auto bound = static_cast<float>(options.kl.log_ratio_bound);
+    const double gamma = options.gamma, gamma_lambda = options.gamma * options.lambda;
+    parallel_for(batch.num_sequences(), [&](std::size_t s) {
+      const std::size_t begin = batch.sequence_begin(s), end = batch.sequence_end(s);
+      const std::size_t completion_begin = begin + batch.prompt_length(s);
+      for (std::size_t t = begin; t < completion_begin; ++t) advantage[t] = 0.0f;
+      if (critic_target)
+        for (std::size_t t = begin; t < completion_begin; ++t) critic_target[t] = 0.0f;
+      const float keep = skip[s] ? 0.0f : 1.0f;
+      double next_value = 0.0, running = 0.0;
+      bool all_finite = true;
+      for (std::size_t t = end; t-- > completion_begin;) {
+        double reward = token_rewards[t] + (t + 1 == end ? outcome[s] : 0.0);
+        if constexpr (decltype(with_kl)::value) {
+          const bool on = mask[t] != 0;
+          reward -= on ? beta * estimate_kl<kl_kind>(old_logprobs[t], ref_logprobs[t], bound).value : 0.0;
+          // The log-ratio clamp would hide an infinite log-prob from `running`: test it here.
+          all_finite = all_finite && (!on || (std::isfinite(old_logprobs[t]) && std::isfinite(ref_logprobs[t])));
+        }
+        const double value = decltype(with_values)::value ? double{values[t]} : 0.0;
+        running = reward + gamma * next_value - value + gamma_lambda * running;
+        next_value = value;
+        all_finite = all_finite & std::isfinite(running);  // every other input flows into running
+        const float on = mask[t] ? 1.0f : 0.0f;
+        advantage[t] = static_cast<float>(running) * on * keep;
+        if (critic_target) critic_target[t] = static_cast<float>(running + value) * on;
+      }
+      finite[s] = all_finite;
+      if (options.whiten && !skip[s])
+        sequence_moments[s] = masked_moments(advantage + completion_begin, mask + completion_begin,
+                                             end - completion_begin);
+    });
+  };
+  const bool with_kl = options.kl.coefficient > 0.0;
+  with_kl_estimator(options.kl.estimator, [&](auto estimator_constant) {
+    const auto by_values = [&](auto with_kl_constant) {
+      if (options.use_values)
+        scan_all(estimator_constant, with_kl_constant, std::true_type{});
+      else
+        scan_all(estimator_constant, with_kl_constant, std::false_type{});
+    };
+    if (with_kl)
+      by_values(std::true_type{});
+    else
+      by_values(std::false_type{});
+  });
+  for (std::size_t s = 0; s < batch.num_sequences(); ++s)
+    if (!finite[s]) {
+      const auto bad = first_bad_input(batch, s, options);
+      if (bad.token == no_bad_token)
+        throw error(make_message(estimator, ": the discounted return of sequence ", s, " overflows"));
+      throw_bad_token_input(batch, bad, estimator);
+    }
+
+  if (!options.whiten) return;
+  moments all;
+  for (const auto& m : sequence_moments) all.merge(m);
+  const auto mean = static_cast<float>(all.mean);
+  // All-equal advantages with ε = 0: the numerators are exactly 0, and so is the result.
+  const double spread = all.standard_deviation(false) + options.whitening_epsilon;
+  const auto scale = static_cast<float>(spread > 0.0 ? 1.0 / spread : 0.0);
+  const std::uint8_t* const mask = batch.loss_mask().data();
+  float* const advantage = advantages.data();
+  parallel_for(batch.num_sequences(), [&](std::size_t s) {
+    if (skip[s]) return;
+    const std::size_t end = batch.sequence_end(s);
+    for (std::size_t t = batch.sequence_begin(s) + batch.prompt_length(s); t < end; ++t)
+      advantage[t] = (advantage[t] - mean) * scale * static_cast<float>(mask[t]);
+  });
+}
+
+}  // namespace rlft::detail

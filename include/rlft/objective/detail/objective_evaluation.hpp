@@ -1,0 +1,358 @@
+// The loop every policy objective shares. Per loss token of a slice it evaluates
+//   ℓ_t = policy term + β·KL_t − c_H·H_t,   L = Σ_t w_t·ℓ_t   (w from rlft::loss_aggregation),
+// writes dL/d(log-prob) = w_t·(d policy term + β·d KL_t) and dL/d(entropy) = −w_t·c_H, and
+// gathers the metrics. The policy term (clipped surrogate, GSPO, REINFORCE) is a small type
+// with a per-sequence prologue (GSPO's sequence ratio) and a per-token function; everything
+// else — validation, weights, KL, entropy, reductions, error reporting — lives here once.
+//
+// Real is float on the production path and double in the gradient tests: the per-token code
+// is the same template either way, run on packs of 8 floats or on single doubles
+// (rlft/core/simd.hpp). Sequences are processed in parallel in chunks of fixed size, each
+// chunk reduced in sequence order and the chunks combined in order, so the result does not
+// depend on the number of threads.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+#include "rlft/concepts/policy_objective.hpp"
+#include "rlft/core/error.hpp"
+#include "rlft/core/parallel.hpp"
+#include "rlft/core/simd.hpp"
+#include "rlft/objective/kl_estimator.hpp"
+#include "rlft/objective/loss_aggregation.hpp"
+
+namespace rlft::detail {
+
+// What a policy term returns for one token, or for a pack of tokens (Value is a scalar or a
+// float pack, rlft/core/simd.hpp).
+template <class Value>
+struct token_policy_term {
+  Value loss{};
+  Value derivative{};  // d loss / d log-prob
+  Value ratio{};       // the importance ratio the clip acted on, for the metrics
+  mask_of<Value> clipped_low{};
+  mask_of<Value> clipped_high{};
+  mask_of<Value> held_at_bound{};
+};
+
+// The options every objective has besides its policy term.
+struct objective_terms {
+  kl_penalty kl = {};
+  double entropy_coefficient = 0.0;
+  loss_aggregation aggregation = loss_aggregation::sequence_mean_token_mean;
+  double constant_divisor = 0.0;
+};
+
+// The shared options of an objective (any type with these members).
+template <class Objective>
+objective_terms terms_of(const Objective& objective) noexcept {
+  return {.kl = objective.kl,
+          .entropy_coefficient = objective.entropy_coefficient,
+          .aggregation = objective.aggregation,
+          .constant_divisor = objective.constant_divisor};
+}
+
+// The per-token arrays of one sequence: log-probs (and entropies) of the current policy in
+// the slice's layout, the batch's arrays at the sequence's batch position.
+template <class Real>
+struct sequence_arrays {
+  const Real* logprobs = nullptr;
+  const Real* entropy = nullptr;
+  const float* old_logprobs = nullptr;
+  const float* ref_logprobs = nullptr;
+  const float* advantages = nullptr;
+  const std::uint8_t* mask = nullptr;
+  std::size_t length = 0;
+  std::size_t loss_tokens = 0;
+};
+
+struct partial_sums {
+  double loss = 0.0;
+  double policy_loss = 0.0;
+  double kl = 0.0;
+  double entropy = 0.0;
+  double ratio = 0.0;
+  double ratio_max = 0.0;
+  double clipped_low = 0.0;
+  double clipped_high = 0.0;
+  double held_at_bound = 0.0;
+  std::size_t tokens = 0;
+
+  void add(const partial_sums& other) noexcept {
+    loss += other.loss;
+    policy_loss += other.policy_loss;
+    kl += other.kl;
+    entropy += other.entropy;
+    ratio += other.ratio;
+    ratio_max = ratio_max > other.ratio_max ? ratio_max : other.ratio_max;
+    clipped_low += other.clipped_low;
+    clipped_high += other.clipped_high;
+    held_at_bound += other.held_at_bound;
+    tokens += other.tokens;
+  }
+};
+
+// One sequence: writes its gradients and returns its (weighted) sums. WithEntropy: the
+// policy's entropies are given (for the metric, and for the bonus when c_H ≠ 0). The token
+// loop runs on the policy term's value type: packs of tokens on the float path (the last,
+// partial pack padded with masked-out tokens), single tokens on the double path; within a
+// sequence the sums run lane by lane in that type, sequences are combined in double.
+template <class Real, bool WithKl, kl_estimator Estimator, bool WithEntropy, class PolicyTerm>
+partial_sums evaluate_sequence(const PolicyTerm& policy, const objective_terms& terms,
+                               const sequence_arrays<Real>& in, Real* gradients, Real* entropy_gradients,
+                               double weight) {
+  using Value = typename PolicyTerm::value_type;
+  using Mask = mask_of<Value>;
+  constexpr std::size_t width = width_of<Value>;
+  partial_sums sums;
+  if (in.loss_tokens == 0) {
+    for (std::size_t t = 0; t < in.length; ++t) gradients[t] = Real(0);
+    if (entropy_gradients)
+      for (std::size_t t = 0; t < in.length; ++t) entropy_gradients[t] = Real(0);
+    return sums;
+  }
+  const auto state = policy.begin_sequence(in);
+  const Value zero = splat<Value>(0);
+  const Value beta = splat<Value>(static_cast<Real>(terms.kl.coefficient));
+  const Value bound = splat<Value>(static_cast<Real>(terms.kl.log_ratio_bound));
+  const Value token_weight = splat<Value>(static_cast<Real>(weight));
+  Value policy_sum = zero, kl_sum = zero, entropy_sum = zero, ratio_sum = zero, ratio_max = zero;
+  // Clip counts per lane: integer packs (a true mask lane is −1) or plain counts.
+  using Counter = std::conditional_t<is_pack<Value>, Mask, std::size_t>;
+  Counter low{}, high{}, held{};
+  const auto count = [](Counter& counter, Mask flags) RLFT_INLINE_LAMBDA {
+    if constexpr (is_pack<Value>)
+      counter -= flags;
+    else
+      counter += flags ? 1 : 0;
+  };
+  const auto total = [](const Counter& counter) {
+    double sum = 0.0;
+    if constexpr (is_pack<Value>)
+      for (std::size_t i = 0; i < width; ++i) sum += counter[i];
+    else
+      sum = static_cast<double>(counter);
+    return sum;
+  };
+  // `width` consecutive tokens. Tokens outside the loss compute on zeros, so whatever their
+  // entries hold stays out of every result.
+  const auto step = [&](const Real* logprobs, const float* old_logprobs, const float* ref_logprobs,
+                        const float* advantages, const std::uint8_t* mask, const Real* entropy,
+                        Real* out) RLFT_INLINE_LAMBDA {
+    const Mask on = load_mask<Value>(mask);
+    const Value logprob = select<Value>(on, load<Value>(logprobs), zero);
+    const auto term = policy.token(state, logprob, select<Value>(on, load<Value>(old_logprobs), zero),
+                                   select<Value>(on, load<Value>(advantages), zero));
+    Value derivative = term.derivative;
+    if constexpr (WithKl) {
+      const auto kl = estimate_kl<Estimator>(logprob, select<Value>(on, load<Value>(ref_logprobs), zero), bound);
+      derivative = derivative + beta * kl.derivative;
+      kl_sum = kl_sum + select<Value>(on, kl.value, zero);
+    }
+    if constexpr (WithEntropy) entropy_sum = entropy_sum + select<Value>(on, load<Value>(entropy), zero);
+    store<Value>(out, select<Value>(on, token_weight * derivative, zero));
+    policy_sum = policy_sum + select<Value>(on, term.loss, zero);
+    if constexpr (PolicyTerm::reports_ratio) {
+      ratio_sum = ratio_sum + select<Value>(on, term.ratio, zero);
+      ratio_max = select<Value>(on & (term.ratio > ratio_max), term.ratio, ratio_max);
+    }
+    count(low, on & term.clipped_low);
+    count(high, on & term.clipped_high);
+    count(held, on & term.held_at_bound);
+  };
+  // Locals, not members of `in`: the compiler cannot tell that the gradient stores leave them alone.
+  const Real* const logprobs = in.logprobs;
+  const Real* const entropy = in.entropy;
+  const float* const old_logprobs = in.old_logprobs;
+  const float* const ref_logprobs = in.ref_logprobs;
+  const float* const advantages = in.advantages;
+  const std::uint8_t* const mask = in.mask;
+  const std::size_t length = in.length;
+  std::size_t t = 0;
+  for (; t + width <= length; t += width)
+    step(logprobs + t, old_logprobs + t, ref_logprobs + t, advantages + t, mask + t,
+         entropy ? entropy + t : nullptr, gradients + t);
+  if (t < length) {  // the last, partial pack: padded with masked-out tokens
+    Real padded_logprobs[width] = {}, padded_entropy[width] = {}, padded_gradients[width] = {};
+    float padded_old[width] = {}, padded_ref[width] = {}, padded_advantages[width] = {};
+    std::uint8_t padded_mask[width] = {};
+    for (std::size_t i = 0; t + i < length; ++i) {
+      padded_logprobs[i] = logprobs[t + i];
+      padded_old[i] = old_logprobs[t + i];
+      padded_ref[i] = ref_logprobs[t + i];
+      padded_advantages[i] = advantages[t + i];
+      padded_mask[i] = mask[t + i];
+      if (entropy) padded_entropy[i] = entropy[t + i];
+    }
+    step(padded_logprobs, padded_old, padded_ref, padded_advantages, padded_mask, padded_entropy, padded_gradients);
+    for (std::size_t i = 0; t + i < length; ++i) gradients[t + i] = padded_gradients[i];
+  }
+  if (entropy_gradients) {
+    const Real entropy_gradient = -static_cast<Real>(weight) * static_cast<Real>(terms.entropy_coefficient);
+    for (std::size_t i = 0; i < length; ++i) entropy_gradients[i] = mask[i] ? entropy_gradient : Real(0);
+  }
+  const double policy_total = lane_sum(policy_sum), kl_total = lane_sum(kl_sum);
+  const double entropy_total = lane_sum(entropy_sum);
+  sums.policy_loss = weight * policy_total;
+  sums.loss = weight * (policy_total + terms.kl.coefficient * kl_total - terms.entropy_coefficient * entropy_total);
+  sums.kl = kl_total;
+  sums.entropy = entropy_total;
+  sums.ratio = lane_sum(ratio_sum);
+  sums.ratio_max = lane_max(ratio_max);
+  sums.clipped_low = total(low);
+  sums.clipped_high = total(high);
+  sums.held_at_bound = total(held);
+  sums.tokens = in.loss_tokens;
+  return sums;
+}
+
+inline void check_objective_terms(const objective_terms& terms, const char* objective) {
+  check_kl_penalty(terms.kl, objective);
+  if (!std::isfinite(terms.entropy_coefficient))
+    throw error(make_message(objective, ": option entropy_coefficient = ", terms.entropy_coefficient,
+                             " is not finite"));
+  check_aggregation(terms.aggregation, terms.constant_divisor, objective);
+}
+
+template <class Real>
+void check_slice(const basic_objective_input<Real>& in, const basic_objective_output<Real>& out, bool wants_entropy,
+                 const char* objective) {
+  const auto& batch = in.batch;
+  if (in.sequence_count == 0) throw error(make_message(objective, ": the slice covers no sequences"));
+  if (in.first_sequence + in.sequence_count > batch.num_sequences())
+    throw error(make_message(objective, ": slice [", in.first_sequence, ", ", in.first_sequence + in.sequence_count,
+                             ") exceeds the batch's ", batch.num_sequences(), " sequences"));
+  const std::size_t tokens = batch.sequences(in.first_sequence, in.sequence_count).num_tokens();
+  const auto check_size = [&](std::size_t size, const char* what) {
+    if (size != tokens)
+      throw error(make_message(objective, ": ", size, " ", what, " given for a slice of ", tokens, " tokens"));
+  };
+  check_size(in.logprobs.size(), "log-probs");
+  check_size(out.logprob_gradients.size(), "log-prob gradients");
+  if (wants_entropy) {
+    if (in.entropy.empty())
+      throw error(make_message(objective, ": the entropy bonus needs the policy's per-token entropy (input.entropy)"));
+    if (out.entropy_gradients.empty())
+      throw error(make_message(objective, ": the entropy bonus needs output.entropy_gradients"));
+  }
+  if (!in.entropy.empty()) check_size(in.entropy.size(), "entropies");
+  if (!out.entropy_gradients.empty()) check_size(out.entropy_gradients.size(), "entropy gradients");
+}
+
+// After a non-finite loss: the first non-finite input of a loss token, as an error.
+template <class Real>
+[[noreturn]] void throw_non_finite(const basic_objective_input<Real>& in, bool with_kl, bool with_entropy,
+                                   const char* objective) {
+  const auto& batch = in.batch;
+  const std::size_t first_token = batch.sequence_begin(in.first_sequence);
+  const auto mask = batch.loss_mask();
+  for (std::size_t i = 0; i < in.logprobs.size(); ++i) {
+    const std::size_t t = first_token + i;
+    if (!mask[t]) continue;
+    const auto report = [&](const char* what, double value) {
+      throw error(make_message(objective, ": ", what, " of token ", t, " (slice token ", i, ") is ", value));
+    };
+    if (!std::isfinite(in.logprobs[i])) report("log-prob", in.logprobs[i]);
+    if (!std::isfinite(batch.old_logprobs()[t])) report("old log-prob", batch.old_logprobs()[t]);
+    if (!std::isfinite(batch.advantages()[t])) report("advantage", batch.advantages()[t]);
+    if (with_kl && !std::isfinite(batch.ref_logprobs()[t])) report("reference log-prob", batch.ref_logprobs()[t]);
+    if (with_entropy && !std::isfinite(in.entropy[i])) report("entropy", in.entropy[i]);
+  }
+  throw error(make_message(objective, ": the loss is not finite although every input is"));
+}
+
+inline constexpr std::size_t sequences_per_chunk = 64;
+
+template <class Real, bool WithKl, kl_estimator Estimator, bool WithEntropy, class PolicyTerm>
+partial_sums evaluate_slice(const PolicyTerm& policy, const objective_terms& terms,
+                            const basic_objective_input<Real>& in, const basic_objective_output<Real>& out,
+                            const aggregation_scope& totals) {
+  const auto& batch = in.batch;
+  const std::size_t first_token = batch.sequence_begin(in.first_sequence);
+  const auto mask = batch.loss_mask();
+  std::vector<partial_sums> chunks((in.sequence_count + sequences_per_chunk - 1) / sequences_per_chunk);
+  for_each_chunk(in.sequence_count, sequences_per_chunk, [&](std::size_t chunk, std::size_t first, std::size_t last) {
+    for (std::size_t i = first; i < last; ++i) {
+      const std::size_t s = in.first_sequence + i;
+      const std::size_t begin = batch.sequence_begin(s), end = batch.sequence_end(s);
+      const std::size_t local = begin - first_token;
+      std::size_t loss_tokens = 0;
+      for (std::size_t t = begin; t < end; ++t) loss_tokens += mask[t];
+      const sequence_arrays<Real> arrays{.logprobs = in.logprobs.data() + local,
+                                         .entropy = WithEntropy ? in.entropy.data() + local : nullptr,
+                                         .old_logprobs = batch.old_logprobs().data() + begin,
+                                         .ref_logprobs = batch.ref_logprobs().data() + begin,
+                                         .advantages = batch.advantages().data() + begin,
+                                         .mask = mask.data() + begin,
+                                         .length = end - begin,
+                                         .loss_tokens = loss_tokens};
+      const double weight =
+          loss_tokens ? token_weight(terms.aggregation, terms.constant_divisor, totals, loss_tokens) : 0.0;
+      chunks[chunk].add(evaluate_sequence<Real, WithKl, Estimator, WithEntropy>(
+          policy, terms, arrays, out.logprob_gradients.data() + local,
+          out.entropy_gradients.empty() ? nullptr : out.entropy_gradients.data() + local, weight));
+    }
+  });
+  partial_sums total;
+  for (const auto& chunk : chunks) total.add(chunk);
+  return total;
+}
+
+template <class Real, class PolicyTerm>
+objective_result evaluate_objective(const PolicyTerm& policy, const objective_terms& terms,
+                                    const basic_objective_input<Real>& in, const basic_objective_output<Real>& out,
+                                    const char* objective) {
+  check_objective_terms(terms, objective);
+  const bool with_entropy = terms.entropy_coefficient != 0.0;
+  check_slice(in, out, with_entropy, objective);
+  const bool with_kl = terms.kl.coefficient > 0.0;
+
+  const auto& batch = in.batch;
+  const aggregation_scope slice = count_aggregation_scope(batch, in.first_sequence, in.sequence_count);
+  if (in.scope.loss_tokens != 0 && in.scope.loss_tokens < slice.loss_tokens)
+    throw error(make_message(objective, ": the aggregation scope counts ", in.scope.loss_tokens,
+                             " loss tokens but this slice alone has ", slice.loss_tokens));
+  if (in.scope.sequences != 0 && in.scope.sequences < slice.sequences)
+    throw error(make_message(objective, ": the aggregation scope counts ", in.scope.sequences,
+                             " sequences but this slice alone has ", slice.sequences, " with loss tokens"));
+  const aggregation_scope totals{.sequences = in.scope.sequences ? in.scope.sequences : slice.sequences,
+                                 .loss_tokens = in.scope.loss_tokens ? in.scope.loss_tokens : slice.loss_tokens};
+
+  const bool with_entropy_values = !in.entropy.empty();
+  partial_sums total;
+  if (!with_kl)
+    total = with_entropy_values ? evaluate_slice<Real, false, kl_estimator::k1, true>(policy, terms, in, out, totals)
+                                : evaluate_slice<Real, false, kl_estimator::k1, false>(policy, terms, in, out, totals);
+  else
+    total = with_kl_estimator(terms.kl.estimator, [&](auto estimator) {
+      constexpr kl_estimator chosen = decltype(estimator)::value;
+      return with_entropy_values ? evaluate_slice<Real, true, chosen, true>(policy, terms, in, out, totals)
+                                 : evaluate_slice<Real, true, chosen, false>(policy, terms, in, out, totals);
+    });
+  if (!std::isfinite(total.loss)) throw_non_finite(in, with_kl, with_entropy_values, objective);
+
+  objective_result result{.loss = total.loss};
+  auto& metrics = result.metrics;
+  metrics.policy_loss = total.policy_loss;
+  metrics.tokens = total.tokens;
+  if (total.tokens > 0) {
+    const auto tokens = static_cast<double>(total.tokens);
+    metrics.kl_mean = total.kl / tokens;
+    metrics.entropy_mean = in.entropy.empty() ? 0.0 : total.entropy / tokens;
+    metrics.clip_fraction_low = total.clipped_low / tokens;
+    metrics.clip_fraction_high = total.clipped_high / tokens;
+    metrics.dual_clip_fraction = total.held_at_bound / tokens;
+    if constexpr (PolicyTerm::reports_ratio) {
+      metrics.ratio_mean = total.ratio / tokens;
+      metrics.ratio_max = total.ratio_max;
+    }
+  }
+  return result;
+}
+
+}  // namespace rlft::detail
