@@ -19,6 +19,7 @@
 #include "rlft/concepts/policy.hpp"
 #include "rlft/core/error.hpp"
 #include "rlft/core/host_device.hpp"
+#include "rlft/core/parallel.hpp"
 
 namespace rlft {
 
@@ -118,7 +119,7 @@ class adamw {
       float* values = parameter.values.data();
       const float* gradients = parameter.gradients.data();
       const auto count = static_cast<std::ptrdiff_t>(parameter.values.size());
-#pragma omp parallel for schedule(static) if (count > 32768)
+      RLFT_OMP(parallel for schedule(static) if (count > 32768))
       for (std::ptrdiff_t i = 0; i < count; ++i)
         scalars.update(values[i], first[static_cast<std::size_t>(i)], second[static_cast<std::size_t>(i)], gradients[i]);
       ++index;
