@@ -111,12 +111,15 @@ void report_floor_share(benchmark::State& state, double floor_seconds) {
 // ---------------------------------------------------------------------------------------------
 // data
 
-__global__ void fill_bf16(bf16* out, std::size_t count, std::uint64_t seed, float scale) {
+// N(0, scale²) in bf16, by Box–Muller from two Philox words.
+__global__ void fill_normal_bf16(bf16* out, std::size_t count, std::uint64_t seed, float scale) {
   const rlft::philox_stream random(seed, 0);
   for (std::size_t i = blockIdx.x * std::size_t{blockDim.x} + threadIdx.x; i < count;
        i += std::size_t{gridDim.x} * blockDim.x) {
-    const auto words = random.block(static_cast<std::uint32_t>(i / 4));
-    out[i] = __float2bfloat16_rn(scale * (2.0f * rlft::to_uniform_float(words.words[i % 4]) - 1.0f));
+    const auto words = random.block(static_cast<std::uint32_t>(i / 2));
+    const float u1 = rlft::to_uniform_float_nonzero(words.words[2 * (i % 2)]);
+    const float u2 = rlft::to_uniform_float(words.words[2 * (i % 2) + 1]);
+    out[i] = __float2bfloat16_rn(scale * sqrtf(-2.0f * logf(u1)) * cospif(2.0f * u2));
   }
 }
 
@@ -147,7 +150,7 @@ __global__ void fill_targets(std::int32_t* out, std::size_t count, std::uint32_t
 
 constexpr unsigned fill_blocks = 1024, fill_threads = 256;
 
-// The peer's shapes (peer_gpu.py, bench_lp): h ~ U(−1, 1), W ~ U(−0.02, 0.02).
+// The peer's data (peer_gpu.py, bench_lp): h ~ N(0, 1), W ~ N(0, 0.02²), random targets.
 struct lm_head_data {
   static constexpr std::size_t tokens = 16384, vocabulary = 151936, hidden = 896;
   device_buffer<bf16> h{tokens * hidden, nullptr}, w{vocabulary * hidden, nullptr};
@@ -157,8 +160,8 @@ struct lm_head_data {
       weight_gradients{vocabulary * hidden, nullptr};
 
   lm_head_data() {
-    fill_bf16<<<fill_blocks, fill_threads>>>(h.data(), h.size(), 1, 1.0f);
-    fill_bf16<<<fill_blocks, fill_threads>>>(w.data(), w.size(), 2, 0.02f);
+    fill_normal_bf16<<<fill_blocks, fill_threads>>>(h.data(), h.size(), 1, 1.0f);
+    fill_normal_bf16<<<fill_blocks, fill_threads>>>(w.data(), w.size(), 2, 0.02f);
     fill_targets<<<fill_blocks, fill_threads>>>(targets.data(), tokens, vocabulary);
     fill_normal<<<fill_blocks, fill_threads>>>(g.data(), tokens, 3, 1e-3f);
     RLFT_CUDA_CHECK(cudaDeviceSynchronize());
