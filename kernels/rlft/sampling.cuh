@@ -633,17 +633,20 @@ inline void launch_sampling_kernel(const kernels::sampling_arguments& args, cuda
   if (args.rows == 0) return;
   const auto kernel = kernels::sample_rows<tuning.threads, tuning.cluster, tuning.quads_in_flight>;
   const std::size_t dynamic = sampling_history_bytes(args.vocabulary, args.hash_capacity);
-  int device = 0, optin = 0;
-  RLFT_CUDA_CHECK(cudaGetDevice(&device));
-  RLFT_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
-  cudaFuncAttributes attributes{};
-  RLFT_CUDA_CHECK(cudaFuncGetAttributes(&attributes, kernel));
-  if (attributes.sharedSizeBytes + dynamic > static_cast<std::size_t>(optin))
-    throw error(rlft::detail::make_message("sample_rows: the penalties' tables for a vocabulary of ", args.vocabulary,
-                                           " and histories of up to ", args.max_history, " tokens need ", dynamic,
-                                           " bytes of shared memory; this device offers ",
-                                           optin - static_cast<int>(attributes.sharedSizeBytes)));
-  RLFT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(dynamic)));
+  if (dynamic > 0) {  // the penalties' tables: queried per launch, as the device may have changed
+    int device = 0, optin = 0;
+    RLFT_CUDA_CHECK(cudaGetDevice(&device));
+    RLFT_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+    cudaFuncAttributes attributes{};
+    RLFT_CUDA_CHECK(cudaFuncGetAttributes(&attributes, kernel));
+    if (attributes.sharedSizeBytes + dynamic > static_cast<std::size_t>(optin))
+      throw error(rlft::detail::make_message("sample_rows: the penalties' tables for a vocabulary of ", args.vocabulary,
+                                             " and histories of up to ", args.max_history, " tokens need ", dynamic,
+                                             " bytes of shared memory; this device offers ",
+                                             optin - static_cast<int>(attributes.sharedSizeBytes)));
+    RLFT_CUDA_CHECK(
+        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(dynamic)));
+  }
   cudaLaunchConfig_t config{};
   config.gridDim = dim3(static_cast<unsigned>(args.rows * tuning.cluster));
   config.blockDim = dim3(tuning.threads);

@@ -1,11 +1,14 @@
 // The fused CUDA AdamW against rlft::adamw: several tensors (one of more than one chunk, an
 // empty one), three steps with a changing learning rate, the bf16 copies, and the errors.
 //
-// Tolerance: weights within 4 ulp of the CPU's after three steps (the same float operations;
-// fused multiply-adds may round differently on either side); the bf16 copies are the device
-// weights rounded to nearest even, bit for bit.
+// Tolerance: weights within 8 ulp of the CPU's after three steps, an ulp taken at the larger of
+// the weight and 1e-2. The float operations are the same, but fused multiply-adds round
+// differently on either side, so each step may differ by a few ulps of its step size
+// lr / (1 − β1^t), up to 1e-2 here: many ulps of a weight near zero (measured on an H200: 5).
+// The bf16 copies are the device weights rounded to nearest even, bit for bit.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -26,10 +29,11 @@ std::string message_of(Call&& call) {
   return "";
 }
 
-// |a − b| in units in the last place of b.
-double ulps(float a, float b) {
+// |a − b| in units in the last place of max(|b|, floor).
+double ulps(float a, float b, float floor) {
   if (a == b) return 0.0;
-  return std::abs(double{a} - double{b}) / (std::nextafter(std::abs(b), INFINITY) - std::abs(b));
+  const float scale = std::max(std::abs(b), floor);
+  return std::abs(double{a} - double{b}) / (std::nextafter(scale, INFINITY) - scale);
 }
 
 }  // namespace
@@ -90,8 +94,8 @@ TEST_SUITE("gpu") {
     for (std::size_t i = 0; i < values.size(); ++i) {
       const auto weights = d_values[i].download();
       double worst = 0.0;
-      for (std::size_t j = 0; j < weights.size(); ++j) worst = std::max(worst, ulps(weights[j], values[i][j]));
-      CHECK(worst <= 4.0);
+      for (std::size_t j = 0; j < weights.size(); ++j) worst = std::max(worst, ulps(weights[j], values[i][j], 1e-2f));
+      CHECK(worst <= 8.0);
       if (i == 1) continue;
       const auto copies = d_copies[i].download();
       std::size_t wrong = 0;
