@@ -18,15 +18,16 @@
 #include "rlft/objective/clipped_surrogate_objective.hpp"
 #include "rlft/objective/gspo_objective.hpp"
 
+#include "grpo_workload.hpp"
+
 namespace {
 
-constexpr std::size_t total_tokens = std::size_t{1} << 20;
-constexpr std::size_t sequences = 4096;
-constexpr std::size_t group_size = 16;
+using rlft_bench::bytes_per_token;
+using rlft_bench::r1_objective;
+using rlft_bench::sequences;
+using rlft_bench::total_tokens;
 
-// Bytes a step has to move per token: loss mask (1), advantage written by the estimator and
-// read by the objective (4 + 4), current, old and reference log-probs (12), gradient (4).
-constexpr double bytes_per_token = 25.0;
+const rlft::grpo_advantage& estimator = rlft_bench::r1_estimator;
 
 struct workload {
   rlft::rollout_batch batch;
@@ -35,42 +36,14 @@ struct workload {
 };
 
 workload make_workload() {
-  rlft::philox_stream random(2026, 0);
-  std::vector<std::size_t> lengths(sequences);
-  std::size_t sum = 0;
-  for (auto& length : lengths) sum += length = 128 + random() % 257;  // 128..384, mean 256
-  for (std::size_t s = 0; sum != total_tokens; s = (s + 1) % sequences) {
-    if (sum < total_tokens) ++lengths[s], ++sum;
-    else --lengths[s], --sum;
-  }
-  rlft::token_sequences tokens;
-  std::vector<std::int64_t> prompt_lengths;
-  for (const auto length : lengths) {
-    tokens.push_back(std::vector<rlft::token_id>(length, 17));
-    prompt_lengths.push_back(static_cast<std::int64_t>(16 + random() % 33));
-  }
-  auto batch = rlft::rollout_batch::with_group_size(std::move(tokens), std::move(prompt_lengths), group_size);
-  std::vector<float> logprobs(batch.num_tokens());
-  for (std::size_t t = 0; t < batch.num_tokens(); ++t) {
-    const float old = -3.0f * random.uniform();
-    batch.old_logprobs()[t] = old;
-    logprobs[t] = old + 0.4f * (random.uniform() - 0.5f);
-    batch.ref_logprobs()[t] = logprobs[t] + 0.2f * (random.uniform() - 0.5f);
-  }
-  for (std::size_t s = 0; s < batch.num_sequences(); ++s) batch.rewards().total()[s] = random() % 3 == 0 ? 1.0f : 0.0f;
-  return {std::move(batch), std::move(logprobs), std::vector<float>(total_tokens)};
+  auto w = rlft_bench::make_grpo_workload();
+  return {std::move(w.batch), std::move(w.logprobs), std::vector<float>(total_tokens)};
 }
 
 workload& shared_workload() {
   static workload w = make_workload();
   return w;
 }
-
-const rlft::grpo_advantage estimator{};
-const rlft::clipped_surrogate_objective r1_objective{
-    .clip = {.epsilon_low = 0.2, .epsilon_high = 0.2},
-    .kl = {.coefficient = 0.001, .estimator = rlft::kl_estimator::k3},
-    .aggregation = rlft::loss_aggregation::sequence_mean_token_mean};
 
 // time_per_token (seconds, shown with an SI prefix: "4.1n" is 4.1 ns) and bytes per second
 // (shown as "6.2G/s" for 6.2 GB/s).

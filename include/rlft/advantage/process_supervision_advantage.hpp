@@ -24,6 +24,34 @@
 #include "rlft/core/parallel.hpp"
 
 namespace rlft {
+namespace detail {
+
+// Sequence s (tokens [begin, end), completion from `completion` on) must mark steps only on
+// completion tokens, with finite rewards, and have a step end if it has completion tokens. The
+// arrays hold batch tokens from `first` on (the whole batch on the CPU; one downloaded
+// sequence in the CUDA estimator's error report).
+inline void check_sequence_steps(std::span<const std::uint8_t> step_ends, std::span<const float> step_rewards,
+                                 std::size_t first, std::size_t s, std::size_t begin, std::size_t completion,
+                                 std::size_t end, const char* estimator) {
+  for (std::size_t t = begin; t < completion; ++t)
+    if (step_ends[t - first])
+      throw error(make_message(estimator, ": token ", t, " (sequence ", s,
+                               ") is marked as a step end but belongs to the prompt"));
+  bool has_step = false;
+  for (std::size_t t = completion; t < end; ++t) {
+    if (!step_ends[t - first]) continue;
+    has_step = true;
+    if (!std::isfinite(step_rewards[t - first]))
+      throw error(make_message(estimator, ": step reward of token ", t, " (sequence ", s, ") is ",
+                               step_rewards[t - first]));
+  }
+  if (!has_step && completion < end)
+    throw error(make_message(estimator, ": sequence ", s,
+                             " has completion tokens but no step end (mark each step's last token in "
+                             "batch.step_ends())"));
+}
+
+}  // namespace detail
 
 struct process_supervision_advantage {
   double epsilon = 1e-4;  // must be >= 0
@@ -71,27 +99,9 @@ struct process_supervision_advantage {
 
  private:
   static void check_steps(const rollout_batch& batch, const char* estimator) {
-    const auto step_ends = batch.step_ends();
-    const auto step_rewards = batch.token_rewards();
-    for (std::size_t s = 0; s < batch.num_sequences(); ++s) {
-      const std::size_t begin = batch.sequence_begin(s), completion = begin + batch.prompt_length(s);
-      for (std::size_t t = begin; t < completion; ++t)
-        if (step_ends[t])
-          throw error(detail::make_message(estimator, ": token ", t, " (sequence ", s,
-                                           ") is marked as a step end but belongs to the prompt"));
-      bool has_step = false;
-      for (std::size_t t = completion; t < batch.sequence_end(s); ++t) {
-        if (!step_ends[t]) continue;
-        has_step = true;
-        if (!std::isfinite(step_rewards[t]))
-          throw error(detail::make_message(estimator, ": step reward of token ", t, " (sequence ", s, ") is ",
-                                           step_rewards[t]));
-      }
-      if (!has_step && completion < batch.sequence_end(s))
-        throw error(detail::make_message(estimator, ": sequence ", s,
-                                         " has completion tokens but no step end (mark each step's last token "
-                                         "in batch.step_ends())"));
-    }
+    for (std::size_t s = 0; s < batch.num_sequences(); ++s)
+      detail::check_sequence_steps(batch.step_ends(), batch.token_rewards(), 0, s, batch.sequence_begin(s),
+                                   batch.sequence_begin(s) + batch.prompt_length(s), batch.sequence_end(s), estimator);
   }
 };
 

@@ -55,7 +55,14 @@ struct sequence_clipped_surrogate {
       log_ratio_sum += static_cast<double>(in.logprobs[t]) - static_cast<double>(in.old_logprobs[t]);
       advantage_sum += in.advantages[t];
     }
-    const auto tokens = static_cast<double>(in.loss_tokens);
+    return from_sums(log_ratio_sum, advantage_sum, static_cast<double>(in.loss_tokens));
+  }
+
+  // The sequence's term from the sums over its loss tokens of the log-ratio and the advantage
+  // (the CUDA objective reduces them on the device and calls this too).
+  RLFT_HOST_DEVICE RLFT_INLINE sequence_state from_sums(double log_ratio_sum, double advantage_sum,
+                                                        double tokens) const noexcept {
+    using Real = scalar_of<Value>;
     const auto r = importance_ratio(splat<Value>(static_cast<Real>(log_ratio_sum / tokens)), log_ratio_bound);
     const auto surrogate = clipped_surrogate(r.ratio, splat<Value>(static_cast<Real>(advantage_sum / tokens)), bounds);
     // ℓ_i counts once per loss token with weight w_i, and d s_i / d log π_θ(o_{i,t}) = s_i / |o_i|:

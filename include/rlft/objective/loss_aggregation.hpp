@@ -19,6 +19,7 @@
 
 #include "rlft/concepts/policy_objective.hpp"
 #include "rlft/core/error.hpp"
+#include "rlft/core/host_device.hpp"
 #include "rlft/core/rollout_batch.hpp"
 
 namespace rlft {
@@ -57,8 +58,8 @@ inline aggregation_scope count_aggregation_scope(const rollout_batch& batch) {
 namespace detail {
 
 // The weight of each loss token of a completion with `sequence_tokens` loss tokens, given
-// the mini-batch totals; the loss is Σ weight · ℓ_{i,t}.
-inline double token_weight(loss_aggregation aggregation, double constant_divisor, const aggregation_scope& totals,
+// the mini-batch totals; the loss is Σ weight · ℓ_{i,t}. The CUDA objectives call it too.
+RLFT_HOST_DEVICE inline double token_weight(loss_aggregation aggregation, double constant_divisor, const aggregation_scope& totals,
                            std::size_t sequence_tokens) noexcept {
   const auto sequences = static_cast<double>(totals.sequences);
   switch (aggregation) {

@@ -13,10 +13,13 @@
 #include <cstddef>
 #include <ranges>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rlft/concepts/policy.hpp"
 #include "rlft/core/error.hpp"
+#include "rlft/core/host_device.hpp"
+#include "rlft/core/parallel.hpp"
 
 namespace rlft {
 
@@ -27,62 +30,101 @@ struct adamw_options {
   float weight_decay = 0.01f;
 };
 
+namespace detail {
+
+inline void check_adamw_options(const adamw_options& options) {
+  if (!(options.beta1 >= 0.0f && options.beta1 < 1.0f) || !(options.beta2 >= 0.0f && options.beta2 < 1.0f))
+    throw error(make_message("adamw: betas must lie in [0, 1), got ", options.beta1, " and ", options.beta2));
+  if (!(options.epsilon > 0.0f)) throw error(make_message("adamw: epsilon must be positive, got ", options.epsilon));
+  if (!(options.weight_decay >= 0.0f))
+    throw error(make_message("adamw: weight decay must be non-negative, got ", options.weight_decay));
+}
+
+inline void check_learning_rate(float learning_rate) {
+  if (!(learning_rate >= 0.0f) || !std::isfinite(learning_rate))
+    throw error(make_message("adamw: learning rate must be finite and non-negative, got ", learning_rate));
+}
+
+[[noreturn]] inline void throw_late_parameter(std::string_view name) {
+  throw error(make_message("adamw: parameter '", name, "' appeared after the first step"));
+}
+
+inline void check_parameter_sizes(std::string_view name, std::size_t values, std::size_t gradients,
+                                  std::size_t moments) {
+  if (moments != values || gradients != values)
+    throw error(make_message("adamw: parameter '", name, "' has ", values, " values and ", gradients,
+                             " gradients; its moments hold ", moments));
+}
+
+inline void check_parameter_count(std::size_t given, std::size_t tracked) {
+  if (given != tracked)
+    throw error(make_message("adamw: ", given, " parameters given, but the optimizer tracks ", tracked));
+}
+
+// The per-step constants of update t (from 1), in double and rounded to float, as PyTorch does,
+// and the per-element update in float (shared with the CUDA AdamW).
+struct adamw_scalars {
+  float step_size = 0.0f;
+  float bias_correction2_sqrt = 0.0f;
+  float decay = 0.0f;
+  float first_weight = 0.0f;
+  float beta2 = 0.0f;
+  float second_weight = 0.0f;
+  float epsilon = 0.0f;
+
+  adamw_scalars(const adamw_options& options, std::size_t steps, float learning_rate)
+      : step_size(static_cast<float>(learning_rate /
+                                     (1.0 - std::pow(double{options.beta1}, static_cast<double>(steps))))),
+        bias_correction2_sqrt(
+            static_cast<float>(std::sqrt(1.0 - std::pow(double{options.beta2}, static_cast<double>(steps))))),
+        decay(static_cast<float>(1.0 - double{learning_rate} * options.weight_decay)),
+        first_weight(1.0f - options.beta1),
+        beta2(options.beta2),
+        second_weight(1.0f - options.beta2),
+        epsilon(options.epsilon) {}
+
+  RLFT_HOST_DEVICE void update(float& value, float& m, float& v, float g) const {
+    value *= decay;
+    m += first_weight * (g - m);  // torch's lerp form of β1·m + (1 − β1)·g
+    v = beta2 * v + second_weight * (g * g);
+    const float denominator = std::sqrt(v) / bias_correction2_sqrt + epsilon;
+    value -= step_size * m / denominator;
+  }
+};
+
+}  // namespace detail
+
 class adamw {
  public:
   // Throws rlft::error unless 0 ≤ β1, β2 < 1, ε > 0 and the weight decay is ≥ 0.
-  explicit adamw(adamw_options options = {}) : options_(options) {
-    if (!(options.beta1 >= 0.0f && options.beta1 < 1.0f) || !(options.beta2 >= 0.0f && options.beta2 < 1.0f))
-      throw error(detail::make_message("adamw: betas must lie in [0, 1), got ", options.beta1, " and ", options.beta2));
-    if (!(options.epsilon > 0.0f)) throw error(detail::make_message("adamw: epsilon must be positive, got ", options.epsilon));
-    if (!(options.weight_decay >= 0.0f))
-      throw error(detail::make_message("adamw: weight decay must be non-negative, got ", options.weight_decay));
-  }
+  explicit adamw(adamw_options options = {}) : options_(options) { detail::check_adamw_options(options); }
 
   // One update of every parameter with learning rate η. Throws rlft::error if the parameters
   // differ in number or size from the first step's, or η is negative or not finite.
   template <std::ranges::input_range Parameters>
     requires std::convertible_to<std::ranges::range_value_t<Parameters>, parameter_ref>
   void step(Parameters&& parameters, float learning_rate) {
-    if (!(learning_rate >= 0.0f) || !std::isfinite(learning_rate))
-      throw error(detail::make_message("adamw: learning rate must be finite and non-negative, got ", learning_rate));
+    detail::check_learning_rate(learning_rate);
     ++steps_;
-    // Scalars in double, per-element arithmetic in float, as PyTorch does.
-    const double step = static_cast<double>(steps_);
-    const auto step_size = static_cast<float>(learning_rate / (1.0 - std::pow(double{options_.beta1}, step)));
-    const auto bias_correction2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(double{options_.beta2}, step)));
-    const auto decay = static_cast<float>(1.0 - double{learning_rate} * options_.weight_decay);
-    const float first_weight = 1.0f - options_.beta1;
-    const float second_weight = 1.0f - options_.beta2;
+    const detail::adamw_scalars scalars(options_, steps_, learning_rate);
 
     std::size_t index = 0;
     for (const parameter_ref parameter : parameters) {
       if (index == moments_.size()) {
-        if (steps_ > 1) throw error(detail::make_message("adamw: parameter '", parameter.name, "' appeared after the first step"));
+        if (steps_ > 1) detail::throw_late_parameter(parameter.name);
         moments_.push_back({std::vector<float>(parameter.values.size(), 0.0f), std::vector<float>(parameter.values.size(), 0.0f)});
       }
       auto& [first, second] = moments_[index];
-      if (first.size() != parameter.values.size() || parameter.gradients.size() != parameter.values.size())
-        throw error(detail::make_message("adamw: parameter '", parameter.name, "' has ", parameter.values.size(),
-                                         " values and ", parameter.gradients.size(), " gradients; its moments hold ",
-                                         first.size()));
+      detail::check_parameter_sizes(parameter.name, parameter.values.size(), parameter.gradients.size(), first.size());
       float* values = parameter.values.data();
       const float* gradients = parameter.gradients.data();
       const auto count = static_cast<std::ptrdiff_t>(parameter.values.size());
-#pragma omp parallel for schedule(static) if (count > 32768)
-      for (std::ptrdiff_t i = 0; i < count; ++i) {
-        const float g = gradients[i];
-        float& m = first[static_cast<std::size_t>(i)];
-        float& v = second[static_cast<std::size_t>(i)];
-        values[i] *= decay;
-        m += first_weight * (g - m);  // torch's lerp form of β1·m + (1 − β1)·g
-        v = options_.beta2 * v + second_weight * (g * g);
-        const float denominator = std::sqrt(v) / bias_correction2_sqrt + options_.epsilon;
-        values[i] -= step_size * m / denominator;
-      }
+      RLFT_OMP(parallel for schedule(static) if (count > 32768))
+      for (std::ptrdiff_t i = 0; i < count; ++i)
+        scalars.update(values[i], first[static_cast<std::size_t>(i)], second[static_cast<std::size_t>(i)], gradients[i]);
       ++index;
     }
-    if (index != moments_.size())
-      throw error(detail::make_message("adamw: ", index, " parameters given, but the optimizer tracks ", moments_.size()));
+    detail::check_parameter_count(index, moments_.size());
   }
 
   std::size_t steps() const noexcept { return steps_; }

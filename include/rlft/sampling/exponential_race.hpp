@@ -50,6 +50,7 @@
 #include "rlft/core/philox.hpp"
 #include "rlft/sampling/candidate_logits.hpp"
 #include "rlft/sampling/float_math.hpp"
+#include "rlft/sampling/row_errors.hpp"
 
 namespace rlft {
 
@@ -182,9 +183,9 @@ inline race_lanes_state race_sparse(std::span<const float> values, std::span<con
 inline race_winner run_exponential_race(candidate_logits& candidates, const philox_stream& rng) {
   const float shift = candidates.max_value();
   if (shift == -std::numeric_limits<float>::infinity())
-    throw error("sampler: the sampling stages left no candidate with a finite logit");
+    throw error(no_finite_candidate_message());
   if (!std::isfinite(shift))
-    throw error("sampler: a processed logit overflowed to +inf (temperature or penalty too extreme)");
+    throw error(processed_overflow_message());
 
   const auto values = candidates.values();
   std::span<const float> raced = values;  // the array the lanes' indices refer to

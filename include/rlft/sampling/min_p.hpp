@@ -18,9 +18,12 @@ namespace rlft {
 struct min_p {
   float p = 0.0f;  // in [0, 1]; 0 keeps everything, 1 keeps only the most likely tokens
 
+  void check() const {
+    if (!(p >= 0.0f && p <= 1.0f)) throw error(detail::make_message("min_p: p must be in [0, 1], got ", p));
+  }
+
   void apply(candidate_logits& candidates, std::span<const token_id>) const {
-    if (!(p >= 0.0f && p <= 1.0f))
-      throw error(detail::make_message("min_p: p must be in [0, 1], got ", p));
+    check();
     if (p == 0.0f) return;
     const float largest = candidates.max_value();
     const float log_p = std::log(p);

@@ -20,6 +20,7 @@
 #include "rlft/core/error.hpp"
 #include "rlft/sampling/candidate_logits.hpp"
 #include "rlft/sampling/pipeline.hpp"
+#include "rlft/sampling/row_errors.hpp"
 
 namespace rlft {
 namespace detail {
@@ -35,9 +36,8 @@ void adjust_seen_tokens(candidate_logits& candidates, std::span<const token_id> 
   std::sort(sorted.begin(), sorted.end());
   const auto vocabulary = static_cast<std::int64_t>(candidates.vocabulary_size());
   if (sorted.front() < 0 || sorted.back() >= vocabulary)
-    throw error(make_message(stage, ": history token ",
-                             sorted.front() < 0 ? sorted.front() : sorted.back(),
-                             " is outside the vocabulary [0, ", vocabulary, ")"));
+    throw error(history_out_of_range_message(stage, sorted.front() < 0 ? sorted.front() : sorted.back(),
+                                             candidates.vocabulary_size()));
   const auto values = candidates.values();
   if (candidates.dense()) {
     for (auto run = sorted.begin(); run != sorted.end();) {
@@ -58,9 +58,13 @@ void adjust_seen_tokens(candidate_logits& candidates, std::span<const token_id> 
 struct repetition_penalty {
   float penalty = 1.0f;  // θ: positive and finite
 
-  void apply(candidate_logits& candidates, std::span<const token_id> history) const {
+  void check() const {
     if (!(penalty > 0.0f) || !std::isfinite(penalty))
       throw error(detail::make_message("repetition_penalty: must be positive and finite, got ", penalty));
+  }
+
+  void apply(candidate_logits& candidates, std::span<const token_id> history) const {
+    check();
     if (penalty == 1.0f) return;
     detail::adjust_seen_tokens(candidates, history, "repetition_penalty",
                                [this](float& z, std::ptrdiff_t) { z = z > 0.0f ? z / penalty : z * penalty; });
@@ -75,9 +79,12 @@ struct repetition_penalty {
 struct presence_penalty {
   float penalty = 0.0f;  // α: finite
 
+  void check() const {
+    if (!std::isfinite(penalty)) throw error(detail::make_message("presence_penalty: must be finite, got ", penalty));
+  }
+
   void apply(candidate_logits& candidates, std::span<const token_id> history) const {
-    if (!std::isfinite(penalty))
-      throw error(detail::make_message("presence_penalty: must be finite, got ", penalty));
+    check();
     if (penalty == 0.0f) return;
     detail::adjust_seen_tokens(candidates, history, "presence_penalty",
                                [this](float& z, std::ptrdiff_t) { z -= penalty; });
@@ -92,9 +99,12 @@ struct presence_penalty {
 struct frequency_penalty {
   float penalty = 0.0f;  // β: finite
 
+  void check() const {
+    if (!std::isfinite(penalty)) throw error(detail::make_message("frequency_penalty: must be finite, got ", penalty));
+  }
+
   void apply(candidate_logits& candidates, std::span<const token_id> history) const {
-    if (!std::isfinite(penalty))
-      throw error(detail::make_message("frequency_penalty: must be finite, got ", penalty));
+    check();
     if (penalty == 0.0f) return;
     detail::adjust_seen_tokens(candidates, history, "frequency_penalty", [this](float& z, std::ptrdiff_t count) {
       z -= penalty * static_cast<float>(count);

@@ -39,6 +39,7 @@
 #include "rlft/core/philox.hpp"
 #include "rlft/sampling/candidate_logits.hpp"
 #include "rlft/sampling/exponential_race.hpp"
+#include "rlft/sampling/row_errors.hpp"
 
 namespace rlft {
 namespace detail {
@@ -56,11 +57,10 @@ inline float checked_row_max(std::span<const float> logits) {
   if (scan.has_nan_or_positive_infinity) {
     for (std::size_t i = 0; i < logits.size(); ++i)
       if (std::isnan(logits[i]) || logits[i] == std::numeric_limits<float>::infinity())
-        throw error(make_message("sampler: logit of token ", i, " is ", logits[i],
-                                 "; logits must be finite or -inf"));
+        throw error(bad_logit_message(i, logits[i]));
   }
   if (scan.max == -std::numeric_limits<float>::infinity())
-    throw error(make_message("sampler: all ", logits.size(), " logits are -inf; nothing to sample"));
+    throw error(all_negative_infinity_message(logits.size()));
   return scan.max;
 }
 

@@ -14,6 +14,7 @@
 #include "rlft/core/parallel_for.hpp"
 #include "rlft/core/philox.hpp"
 #include "rlft/core/token_sequences.hpp"
+#include "rlft/sampling/row_errors.hpp"
 
 namespace rlft {
 
@@ -31,14 +32,7 @@ void sample_rows(const Sampler& sampler, std::span<const float> logits, std::siz
                  token_sequences_view histories, std::span<const sampling_key> keys,
                  std::uint64_t seed, std::span<sampled_token> tokens) {
   const std::size_t rows = keys.size();
-  if (vocabulary_size == 0) throw error("sample_rows: vocabulary size is 0");
-  if (logits.size() != rows * vocabulary_size)
-    throw error(detail::make_message("sample_rows: ", logits.size(), " logits for ", rows,
-                                     " rows of ", vocabulary_size));
-  if (!histories.empty() && histories.size() != rows)
-    throw error(detail::make_message("sample_rows: ", histories.size(), " histories for ", rows, " rows"));
-  if (tokens.size() != rows)
-    throw error(detail::make_message("sample_rows: output has ", tokens.size(), " entries for ", rows, " rows"));
+  detail::check_sample_rows_sizes(rows, vocabulary_size, logits.size(), histories.size(), tokens.size());
 
   parallel_for(rows, [&](std::size_t row) {
     philox_stream rng(seed, keys[row].sequence, keys[row].step);
@@ -46,7 +40,7 @@ void sample_rows(const Sampler& sampler, std::span<const float> logits, std::siz
     try {
       tokens[row] = sampler(logits.subspan(row * vocabulary_size, vocabulary_size), history, rng);
     } catch (const error& failure) {
-      throw error(detail::make_message("sample_rows: row ", row, ": ", failure.what()));
+      throw error(detail::row_error_message(row, failure.what()));
     }
   });
 }

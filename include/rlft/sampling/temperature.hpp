@@ -17,9 +17,13 @@ namespace rlft {
 struct temperature {
   float value = 1.0f;  // T: positive and finite (use rlft::greedy for the T → 0 limit)
 
-  void apply(candidate_logits& candidates, std::span<const token_id>) const {
+  void check() const {
     if (!(value > 0.0f) || !std::isfinite(value))
       throw error(detail::make_message("temperature: must be positive and finite, got ", value));
+  }
+
+  void apply(candidate_logits& candidates, std::span<const token_id>) const {
+    check();
     if (value == 1.0f) return;
     for (float& z : candidates.values()) z /= value;
   }

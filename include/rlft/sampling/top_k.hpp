@@ -31,8 +31,12 @@ struct top_k {
   // Above this k, selecting on a copy beats the heap.
   static constexpr std::int64_t heap_limit = 1024;
 
-  void apply(candidate_logits& candidates, std::span<const token_id>) const {
+  void check() const {
     if (k < 1) throw error(detail::make_message("top_k: k must be at least 1, got ", k));
+  }
+
+  void apply(candidate_logits& candidates, std::span<const token_id>) const {
+    check();
     const auto count = static_cast<std::size_t>(k);
     if (count >= candidates.size()) return;
     const auto values = candidates.values();

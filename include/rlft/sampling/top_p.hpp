@@ -89,9 +89,12 @@ std::size_t partition_candidates(std::span<float> values, std::span<token_id> to
 struct top_p {
   float p = 1.0f;  // in (0, 1]; 1 keeps everything
 
+  void check() const {
+    if (!(p > 0.0f && p <= 1.0f)) throw error(detail::make_message("top_p: p must be in (0, 1], got ", p));
+  }
+
   void apply(candidate_logits& candidates, std::span<const token_id>) const {
-    if (!(p > 0.0f && p <= 1.0f))
-      throw error(detail::make_message("top_p: p must be in (0, 1], got ", p));
+    check();
     if (p == 1.0f || candidates.size() <= 1) return;
 
     const float shift = candidates.max_value();

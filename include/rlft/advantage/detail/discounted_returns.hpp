@@ -46,29 +46,54 @@ struct bad_token_input {
   token_input what = token_input::token_reward;
 };
 
-// The first non-finite input sequence s's scan reads, if any (called only after the scan went
-// non-finite, so it can afford to look at each input separately).
-inline bad_token_input first_bad_input(const rollout_batch& batch, std::size_t s, const discounting& options) {
+// The per-token arrays a scan reads, from batch token `first` on (the whole batch on the CPU; a
+// downloaded sequence in the CUDA estimators' error reports).
+struct scan_inputs {
+  std::size_t first = 0;
+  std::span<const float> token_rewards = {};
+  std::span<const float> values = {};
+  std::span<const float> old_logprobs = {};
+  std::span<const float> ref_logprobs = {};
+  std::span<const std::uint8_t> loss_mask = {};
+};
+
+inline scan_inputs scan_inputs_of(const rollout_batch& batch) {
+  return {.token_rewards = batch.token_rewards(),
+          .values = batch.values(),
+          .old_logprobs = batch.old_logprobs(),
+          .ref_logprobs = batch.ref_logprobs(),
+          .loss_mask = batch.loss_mask()};
+}
+
+// The first non-finite input among completion tokens [completion_begin, end) of a scan, if
+// any (called only after the scan went non-finite, so it can afford to look at each input
+// separately).
+inline bad_token_input first_bad_input(const scan_inputs& in, std::size_t completion_begin, std::size_t end,
+                                       const discounting& options) {
   const bool with_kl = options.kl.coefficient > 0.0;
-  for (std::size_t t = batch.sequence_begin(s) + batch.prompt_length(s); t < batch.sequence_end(s); ++t) {
-    if (!std::isfinite(batch.token_rewards()[t])) return {t, token_input::token_reward};
-    if (options.use_values && !std::isfinite(batch.values()[t])) return {t, token_input::value};
-    if (with_kl && batch.loss_mask()[t]) {
-      if (!std::isfinite(batch.old_logprobs()[t])) return {t, token_input::old_logprob};
-      if (!std::isfinite(batch.ref_logprobs()[t])) return {t, token_input::ref_logprob};
+  for (std::size_t t = completion_begin; t < end; ++t) {
+    const std::size_t i = t - in.first;
+    if (!std::isfinite(in.token_rewards[i])) return {t, token_input::token_reward};
+    if (options.use_values && !std::isfinite(in.values[i])) return {t, token_input::value};
+    if (with_kl && in.loss_mask[i]) {
+      if (!std::isfinite(in.old_logprobs[i])) return {t, token_input::old_logprob};
+      if (!std::isfinite(in.ref_logprobs[i])) return {t, token_input::ref_logprob};
     }
   }
   return {};
 }
 
-[[noreturn]] inline void throw_bad_token_input(const rollout_batch& batch, bad_token_input bad,
-                                               const char* estimator) {
+// The error for sequence s, whose scan went non-finite.
+[[noreturn]] inline void throw_non_finite_scan(const scan_inputs& in, std::size_t s, std::size_t completion_begin,
+                                               std::size_t end, const discounting& options, const char* estimator) {
+  const bad_token_input bad = first_bad_input(in, completion_begin, end, options);
+  if (bad.token == no_bad_token)
+    throw error(make_message(estimator, ": the discounted return of sequence ", s, " overflows"));
   const char* names[] = {"token reward", "value", "old log-prob", "reference log-prob"};
-  const std::span<const float> arrays[] = {batch.token_rewards(), batch.values(), batch.old_logprobs(),
-                                           batch.ref_logprobs()};
+  const std::span<const float> arrays[] = {in.token_rewards, in.values, in.old_logprobs, in.ref_logprobs};
   const auto index = static_cast<std::size_t>(bad.what);
-  throw error(make_message(estimator, ": ", names[index], " of token ", bad.token, " (sequence ",
-                           sequence_of_token(batch, bad.token), ") is ", arrays[index][bad.token],
+  throw error(make_message(estimator, ": ", names[index], " of token ", bad.token, " (sequence ", s, ") is ",
+                           arrays[index][bad.token - in.first],
                            bad.what == token_input::value ? " (fill batch.values())" : ""));
 }
 
@@ -139,12 +164,9 @@ inline void discounted_advantages(const rollout_batch& batch, std::span<const do
       by_values(std::false_type{});
   });
   for (std::size_t s = 0; s < batch.num_sequences(); ++s)
-    if (!finite[s]) {
-      const auto bad = first_bad_input(batch, s, options);
-      if (bad.token == no_bad_token)
-        throw error(make_message(estimator, ": the discounted return of sequence ", s, " overflows"));
-      throw_bad_token_input(batch, bad, estimator);
-    }
+    if (!finite[s])
+      throw_non_finite_scan(scan_inputs_of(batch), s, batch.sequence_begin(s) + batch.prompt_length(s),
+                            batch.sequence_end(s), options, estimator);
 
   if (!options.whiten) return;
   moments all;

@@ -3,7 +3,6 @@
 // message starts with the estimator's name and names the offending option, sequence or token.
 #pragma once
 
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstddef>
@@ -22,28 +21,29 @@ inline void check_option(bool holds, std::string_view estimator, std::string_vie
                              requirement, ")"));
 }
 
-inline void check_token_span(const rollout_batch& batch, std::size_t size, std::string_view estimator,
+inline void check_token_span(std::size_t batch_tokens, std::size_t size, std::string_view estimator,
                              std::string_view what) {
-  if (size != batch.num_tokens())
-    throw error(make_message(estimator, ": ", size, " ", what, " given for a batch of ",
-                             batch.num_tokens(), " tokens"));
+  if (size != batch_tokens)
+    throw error(make_message(estimator, ": ", size, " ", what, " given for a batch of ", batch_tokens, " tokens"));
 }
 
-inline void check_finite_rewards(const rollout_batch& batch, std::string_view estimator) {
-  const auto rewards = batch.rewards().total();
+inline void check_token_span(const rollout_batch& batch, std::size_t size, std::string_view estimator,
+                             std::string_view what) {
+  check_token_span(batch.num_tokens(), size, estimator, what);
+}
+
+// rewards: one total reward per sequence (the CUDA estimators check a downloaded copy).
+inline void check_finite_rewards(std::span<const float> rewards, std::string_view estimator) {
   for (std::size_t s = 0; s < rewards.size(); ++s)
     if (!std::isfinite(rewards[s]))
       throw error(make_message(estimator, ": reward of sequence ", s, " is ", rewards[s]));
 }
 
+inline void check_finite_rewards(const rollout_batch& batch, std::string_view estimator) {
+  check_finite_rewards(batch.rewards().total(), estimator);
+}
+
 // "No token": what a search for a non-finite per-token input returns when it finds none.
 inline constexpr std::size_t no_bad_token = static_cast<std::size_t>(-1);
-
-// The sequence that holds token t of the batch.
-inline std::size_t sequence_of_token(const rollout_batch& batch, std::size_t t) {
-  const auto offsets = batch.sequence_offsets();
-  const auto after = std::upper_bound(offsets.begin(), offsets.end(), static_cast<std::int64_t>(t));
-  return static_cast<std::size_t>(after - offsets.begin()) - 1;
-}
 
 }  // namespace rlft::detail

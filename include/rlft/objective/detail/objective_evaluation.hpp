@@ -211,6 +211,27 @@ partial_sums evaluate_sequence(const PolicyTerm& policy, const objective_terms& 
   return sums;
 }
 
+// The loss and metrics from the sums over a slice (shared with the CUDA objectives).
+inline objective_result result_from_sums(const partial_sums& total, bool reports_ratio, bool with_entropy_values) {
+  objective_result result{.loss = total.loss};
+  auto& metrics = result.metrics;
+  metrics.policy_loss = total.policy_loss;
+  metrics.tokens = total.tokens;
+  if (total.tokens > 0) {
+    const auto tokens = static_cast<double>(total.tokens);
+    metrics.kl_mean = total.kl / tokens;
+    metrics.entropy_mean = with_entropy_values ? total.entropy / tokens : 0.0;
+    metrics.clip_fraction_low = total.clipped_low / tokens;
+    metrics.clip_fraction_high = total.clipped_high / tokens;
+    metrics.dual_clip_fraction = total.held_at_bound / tokens;
+    if (reports_ratio) {
+      metrics.ratio_mean = total.ratio / tokens;
+      metrics.ratio_max = total.ratio_max;
+    }
+  }
+  return result;
+}
+
 inline void check_objective_terms(const objective_terms& terms, const char* objective) {
   check_kl_penalty(terms.kl, objective);
   if (!std::isfinite(terms.entropy_coefficient))
@@ -219,29 +240,71 @@ inline void check_objective_terms(const objective_terms& terms, const char* obje
   check_aggregation(terms.aggregation, terms.constant_divisor, objective);
 }
 
-template <class Real>
-void check_slice(const basic_objective_input<Real>& in, const basic_objective_output<Real>& out, bool wants_entropy,
-                 const char* objective) {
-  const auto& batch = in.batch;
-  if (in.sequence_count == 0) throw error(make_message(objective, ": the slice covers no sequences"));
-  if (in.first_sequence + in.sequence_count > batch.num_sequences())
-    throw error(make_message(objective, ": slice [", in.first_sequence, ", ", in.first_sequence + in.sequence_count,
-                             ") exceeds the batch's ", batch.num_sequences(), " sequences"));
-  const std::size_t tokens = batch.sequences(in.first_sequence, in.sequence_count).num_tokens();
+// The lengths of the spans of an objective call.
+struct objective_span_sizes {
+  std::size_t logprobs = 0;
+  std::size_t logprob_gradients = 0;
+  std::size_t entropy = 0;
+  std::size_t entropy_gradients = 0;
+};
+
+// The slice must lie in the batch (given by its sequence offsets) and every span must cover
+// its tokens; shared with the CUDA objectives, which keep the offsets on the host.
+inline void check_slice_sizes(std::span<const std::int64_t> sequence_offsets, std::size_t first_sequence,
+                              std::size_t sequence_count, const objective_span_sizes& sizes, bool wants_entropy,
+                              const char* objective) {
+  const std::size_t sequences = sequence_offsets.size() - 1;
+  if (sequence_count == 0) throw error(make_message(objective, ": the slice covers no sequences"));
+  if (first_sequence + sequence_count > sequences)
+    throw error(make_message(objective, ": slice [", first_sequence, ", ", first_sequence + sequence_count,
+                             ") exceeds the batch's ", sequences, " sequences"));
+  const auto tokens =
+      static_cast<std::size_t>(sequence_offsets[first_sequence + sequence_count] - sequence_offsets[first_sequence]);
   const auto check_size = [&](std::size_t size, const char* what) {
     if (size != tokens)
       throw error(make_message(objective, ": ", size, " ", what, " given for a slice of ", tokens, " tokens"));
   };
-  check_size(in.logprobs.size(), "log-probs");
-  check_size(out.logprob_gradients.size(), "log-prob gradients");
+  check_size(sizes.logprobs, "log-probs");
+  check_size(sizes.logprob_gradients, "log-prob gradients");
   if (wants_entropy) {
-    if (in.entropy.empty())
+    if (sizes.entropy == 0)
       throw error(make_message(objective, ": the entropy bonus needs the policy's per-token entropy (input.entropy)"));
-    if (out.entropy_gradients.empty())
+    if (sizes.entropy_gradients == 0)
       throw error(make_message(objective, ": the entropy bonus needs output.entropy_gradients"));
   }
-  if (!in.entropy.empty()) check_size(in.entropy.size(), "entropies");
-  if (!out.entropy_gradients.empty()) check_size(out.entropy_gradients.size(), "entropy gradients");
+  if (sizes.entropy != 0) check_size(sizes.entropy, "entropies");
+  if (sizes.entropy_gradients != 0) check_size(sizes.entropy_gradients, "entropy gradients");
+}
+
+template <class Real>
+void check_slice(const basic_objective_input<Real>& in, const basic_objective_output<Real>& out, bool wants_entropy,
+                 const char* objective) {
+  check_slice_sizes(in.batch.sequence_offsets(), in.first_sequence, in.sequence_count,
+                    {.logprobs = in.logprobs.size(),
+                     .logprob_gradients = out.logprob_gradients.size(),
+                     .entropy = in.entropy.size(),
+                     .entropy_gradients = out.entropy_gradients.size()},
+                    wants_entropy, objective);
+}
+
+// The denominators of the aggregation: the caller's scope where given (it must cover the
+// slice), the slice's own counts otherwise.
+inline aggregation_scope resolve_scope(const aggregation_scope& given, const aggregation_scope& slice,
+                                       const char* objective) {
+  if (given.loss_tokens != 0 && given.loss_tokens < slice.loss_tokens)
+    throw error(make_message(objective, ": the aggregation scope counts ", given.loss_tokens,
+                             " loss tokens but this slice alone has ", slice.loss_tokens));
+  if (given.sequences != 0 && given.sequences < slice.sequences)
+    throw error(make_message(objective, ": the aggregation scope counts ", given.sequences,
+                             " sequences but this slice alone has ", slice.sequences, " with loss tokens"));
+  return {.sequences = given.sequences ? given.sequences : slice.sequences,
+          .loss_tokens = given.loss_tokens ? given.loss_tokens : slice.loss_tokens};
+}
+
+// The error for a non-finite input `what` of batch token `token` (token `slice_token` of the slice).
+[[noreturn]] inline void throw_non_finite_input(const char* objective, const char* what, std::size_t token,
+                                                std::size_t slice_token, double value) {
+  throw error(make_message(objective, ": ", what, " of token ", token, " (slice token ", slice_token, ") is ", value));
 }
 
 // After a non-finite loss: the first non-finite input of a loss token, as an error.
@@ -254,9 +317,7 @@ template <class Real>
   for (std::size_t i = 0; i < in.logprobs.size(); ++i) {
     const std::size_t t = first_token + i;
     if (!mask[t]) continue;
-    const auto report = [&](const char* what, double value) {
-      throw error(make_message(objective, ": ", what, " of token ", t, " (slice token ", i, ") is ", value));
-    };
+    const auto report = [&](const char* what, double value) { throw_non_finite_input(objective, what, t, i, value); };
     if (!std::isfinite(in.logprobs[i])) report("log-prob", in.logprobs[i]);
     if (!std::isfinite(batch.old_logprobs()[t])) report("old log-prob", batch.old_logprobs()[t]);
     if (!std::isfinite(batch.advantages()[t])) report("advantage", batch.advantages()[t]);
@@ -313,15 +374,8 @@ objective_result evaluate_objective(const PolicyTerm& policy, const objective_te
   const bool with_kl = terms.kl.coefficient > 0.0;
 
   const auto& batch = in.batch;
-  const aggregation_scope slice = count_aggregation_scope(batch, in.first_sequence, in.sequence_count);
-  if (in.scope.loss_tokens != 0 && in.scope.loss_tokens < slice.loss_tokens)
-    throw error(make_message(objective, ": the aggregation scope counts ", in.scope.loss_tokens,
-                             " loss tokens but this slice alone has ", slice.loss_tokens));
-  if (in.scope.sequences != 0 && in.scope.sequences < slice.sequences)
-    throw error(make_message(objective, ": the aggregation scope counts ", in.scope.sequences,
-                             " sequences but this slice alone has ", slice.sequences, " with loss tokens"));
-  const aggregation_scope totals{.sequences = in.scope.sequences ? in.scope.sequences : slice.sequences,
-                                 .loss_tokens = in.scope.loss_tokens ? in.scope.loss_tokens : slice.loss_tokens};
+  const aggregation_scope totals =
+      resolve_scope(in.scope, count_aggregation_scope(batch, in.first_sequence, in.sequence_count), objective);
 
   const bool with_entropy_values = !in.entropy.empty();
   partial_sums total;
@@ -335,24 +389,7 @@ objective_result evaluate_objective(const PolicyTerm& policy, const objective_te
                                  : evaluate_slice<Real, true, chosen, false>(policy, terms, in, out, totals);
     });
   if (!std::isfinite(total.loss)) throw_non_finite(in, with_kl, with_entropy_values, objective);
-
-  objective_result result{.loss = total.loss};
-  auto& metrics = result.metrics;
-  metrics.policy_loss = total.policy_loss;
-  metrics.tokens = total.tokens;
-  if (total.tokens > 0) {
-    const auto tokens = static_cast<double>(total.tokens);
-    metrics.kl_mean = total.kl / tokens;
-    metrics.entropy_mean = in.entropy.empty() ? 0.0 : total.entropy / tokens;
-    metrics.clip_fraction_low = total.clipped_low / tokens;
-    metrics.clip_fraction_high = total.clipped_high / tokens;
-    metrics.dual_clip_fraction = total.held_at_bound / tokens;
-    if constexpr (PolicyTerm::reports_ratio) {
-      metrics.ratio_mean = total.ratio / tokens;
-      metrics.ratio_max = total.ratio_max;
-    }
-  }
-  return result;
+  return result_from_sums(total, PolicyTerm::reports_ratio, with_entropy_values);
 }
 
 }  // namespace rlft::detail

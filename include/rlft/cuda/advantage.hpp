@@ -1,0 +1,121 @@
+// Advantage estimators on the device: the CPU estimators' options and formulas
+// (rlft/advantage/) on a rlft::cuda::device_rollout_batch, writing the advantages into device
+// memory (kernels/rlft/advantage.cuh):
+//   auto pending = rlft::cuda::launch_advantages(rlft::grpo_advantage{}, batch, advantages, stream);
+//   ...                                   // more work on the stream
+//   advantage_summary summary = pending.wait();
+// or rlft::cuda::estimate_advantages(...) for both at once. Supported: grpo_advantage,
+// dr_grpo_advantage, rloo_advantage, reinforce_plus_plus_advantage, gae_advantage (with or
+// without returns) and process_supervision_advantage; another estimator type is a compile-time
+// error.
+//
+// Options and span lengths are checked on the host before anything is launched, with the CPU's
+// messages. Inputs that live on the device (rewards, step marks, per-token values) are checked
+// by the kernels, and wait() throws the CPU's error for the first bad one; unlike the CPU, the
+// advantages have been written by then. Against the CPU, advantages agree within 2 ulp (double
+// statistics summed in another order), zeros of groups with equal rewards exactly.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include <cuda_runtime_api.h>
+
+#include "rlft/concepts/advantage_estimator.hpp"
+#include "rlft/cuda/detail/advantage_dispatch.hpp"
+#include "rlft/cuda/device_buffer.hpp"
+#include "rlft/cuda/device_rollout_batch.hpp"
+
+namespace rlft::cuda {
+
+// An estimator call in flight on its stream.
+class pending_advantages {
+ public:
+  explicit pending_advantages(detail::advantage_launch launch) : launch_(std::move(launch)) {}
+
+  // Waits for the stream. Throws the CPU estimator's rlft::error for the first bad input (a
+  // non-finite reward, a misplaced step mark, a non-finite token input of a scan) and returns
+  // the summary of the groups otherwise.
+  advantage_summary wait() {
+    const auto errors = launch_.errors.download().front();
+    const auto& batch = *launch_.batch;
+    const cudaStream_t stream = launch_.stream;
+    const auto& shape = batch.shape();
+    if (errors.first_bad_reward != ~0ull) {
+      rlft::detail::check_finite_rewards(download(batch.rewards(), stream), launch_.estimator);
+      throw error(rlft::detail::make_message(launch_.estimator, ": a reward is not finite"));
+    }
+    const auto slice = [&](auto values, std::size_t s) {
+      return download(values.subspan(shape.sequence_begin(s), shape.sequence_end(s) - shape.sequence_begin(s)),
+                      stream);
+    };
+    if (errors.first_bad_steps != ~0ull) {
+      const auto s = static_cast<std::size_t>(errors.first_bad_steps);
+      rlft::detail::check_sequence_steps(slice(batch.step_ends(), s), slice(batch.token_rewards(), s),
+                                         shape.sequence_begin(s), s, shape.sequence_begin(s),
+                                         shape.sequence_begin(s) + shape.prompt_length(s), shape.sequence_end(s),
+                                         launch_.estimator);
+      throw error(rlft::detail::make_message(launch_.estimator, ": the steps of sequence ", s, " are malformed"));
+    }
+    if (errors.first_bad_scan != ~0ull) {
+      const auto s = static_cast<std::size_t>(errors.first_bad_scan);
+      const auto token_rewards = slice(batch.token_rewards(), s), values = slice(batch.values(), s);
+      const auto old_logprobs = slice(batch.old_logprobs(), s), ref_logprobs = slice(batch.ref_logprobs(), s);
+      const auto mask = slice(batch.loss_mask(), s);
+      rlft::detail::throw_non_finite_scan({.first = shape.sequence_begin(s),
+                                           .token_rewards = token_rewards,
+                                           .values = values,
+                                           .old_logprobs = old_logprobs,
+                                           .ref_logprobs = ref_logprobs,
+                                           .loss_mask = mask},
+                                          s, shape.sequence_begin(s) + shape.prompt_length(s),
+                                          shape.sequence_end(s), launch_.discounting, launch_.estimator);
+    }
+    return rlft::detail::summarize_groups(launch_.equal_reward_groups.download(), launch_.equal_rewards);
+  }
+
+ private:
+  detail::advantage_launch launch_;
+};
+
+// Enqueues the estimator on `stream`. advantages: device memory for batch.num_tokens() floats.
+// Throws rlft::error for invalid options or span lengths before launching anything, and
+// rlft::cuda_error when a launch fails. The batch must outlive the returned object.
+template <class Estimator>
+pending_advantages launch_advantages(const Estimator& estimator, const device_rollout_batch& batch,
+                                     std::span<float> advantages, cudaStream_t stream) {
+  using dispatch = detail::device_estimator<Estimator>;
+  dispatch::check(estimator, batch.num_tokens(), advantages.size());
+  detail::advantage_launch launch(batch, stream, dispatch::name, estimator.equal_rewards);
+  dispatch::launch(estimator, launch, advantages, {});
+  return pending_advantages(std::move(launch));
+}
+
+// GAE with the critic's targets (A + V on loss tokens, 0 elsewhere) in `returns`.
+inline pending_advantages launch_advantages(const gae_advantage& estimator, const device_rollout_batch& batch,
+                                            std::span<float> advantages, std::span<float> returns,
+                                            cudaStream_t stream) {
+  using dispatch = detail::device_estimator<gae_advantage>;
+  rlft::detail::check_token_span(batch.num_tokens(), returns.size(), dispatch::name, "returns");
+  dispatch::check(estimator, batch.num_tokens(), advantages.size());
+  detail::advantage_launch launch(batch, stream, dispatch::name, estimator.equal_rewards);
+  dispatch::launch(estimator, launch, advantages, returns);
+  return pending_advantages(std::move(launch));
+}
+
+// launch_advantages(...).wait().
+template <class Estimator>
+advantage_summary estimate_advantages(const Estimator& estimator, const device_rollout_batch& batch,
+                                      std::span<float> advantages, cudaStream_t stream) {
+  return launch_advantages(estimator, batch, advantages, stream).wait();
+}
+
+inline advantage_summary estimate_advantages(const gae_advantage& estimator, const device_rollout_batch& batch,
+                                             std::span<float> advantages, std::span<float> returns,
+                                             cudaStream_t stream) {
+  return launch_advantages(estimator, batch, advantages, returns, stream).wait();
+}
+
+}  // namespace rlft::cuda

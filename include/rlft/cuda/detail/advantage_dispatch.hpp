@@ -1,0 +1,230 @@
+// Which kernels of kernels/rlft/advantage.cuh compute which estimator, with the CPU's option
+// checks. An estimator without an entry here stops compilation with a message naming the
+// supported ones.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include <cuda_runtime_api.h>
+
+#include "rlft/advantage.cuh"
+#include "rlft/advantage/detail/discounted_returns.hpp"
+#include "rlft/advantage/detail/input_checks.hpp"
+#include "rlft/advantage/dr_grpo_advantage.hpp"
+#include "rlft/advantage/equal_reward_groups.hpp"
+#include "rlft/advantage/gae_advantage.hpp"
+#include "rlft/advantage/grpo_advantage.hpp"
+#include "rlft/advantage/process_supervision_advantage.hpp"
+#include "rlft/advantage/reinforce_plus_plus_advantage.hpp"
+#include "rlft/advantage/rloo_advantage.hpp"
+#include "rlft/cuda/detail/dependent_false.hpp"
+#include "rlft/cuda/device_buffer.hpp"
+#include "rlft/cuda/device_rollout_batch.hpp"
+
+namespace rlft::cuda::detail {
+
+// The device state of one estimator call: its temporaries, its per-group flags and its marks
+// of bad inputs, with what the error report needs.
+struct advantage_launch {
+  const device_rollout_batch* batch = nullptr;
+  cudaStream_t stream = nullptr;
+  const char* estimator = "";
+  rlft::detail::discounting discounting = {};
+  equal_reward_policy equal_rewards = equal_reward_policy::keep;
+  device_buffer<kernels::value_moments> groups = {};
+  device_buffer<kernels::value_moments> batch_moments = {};
+  device_buffer<kernels::value_moments> sequence_moments = {};
+  device_buffer<std::uint8_t> equal_reward_groups = {};
+  device_buffer<std::uint8_t> skipped = {};
+  device_buffer<kernels::advantage_errors> errors = {};
+
+  advantage_launch(const device_rollout_batch& on, cudaStream_t in, const char* name, equal_reward_policy policy)
+      : batch(&on),
+        stream(in),
+        estimator(name),
+        equal_rewards(policy),
+        groups(on.num_groups(), in),
+        equal_reward_groups(on.num_groups(), in),
+        errors(1, in) {
+    RLFT_CUDA_CHECK(cudaMemsetAsync(errors.data(), 0xff, sizeof(kernels::advantage_errors), in));
+  }
+
+  // Moments of each group's values (per sequence, or per token with `select`).
+  void group_moments(const float* values, const std::uint8_t* select, bool per_token) {
+    const auto view = batch->view();
+    launch_segment_moments({.values = values, .select = select},
+                           {.group_offsets = view.group_offsets,
+                            .sequence_offsets = per_token ? view.sequence_offsets : nullptr},
+                           batch->num_groups(), groups.data(), stream);
+  }
+};
+
+template <class Estimator>
+struct device_estimator {
+  static_assert(dependent_false<Estimator>,
+                "no CUDA specialisation of this advantage estimator: rlft::cuda::estimate_advantages supports "
+                "rlft::grpo_advantage, rlft::dr_grpo_advantage, rlft::rloo_advantage, "
+                "rlft::reinforce_plus_plus_advantage, rlft::gae_advantage and rlft::process_supervision_advantage");
+};
+
+// GRPO's family: group moments of the rewards, then one broadcast per group.
+inline void launch_outcome(advantage_launch& launch, std::span<float> advantages, kernels::outcome_rule rule,
+                           const rlft::detail::group_normalization& options) {
+  const auto view = launch.batch->view();
+  launch.group_moments(view.rewards, nullptr, false);
+  if (options.scaling == reward_scaling::batch_std) {
+    launch.batch_moments = device_buffer<kernels::value_moments>(1, launch.stream);
+    launch_segment_moments({.values = view.rewards}, {.total = static_cast<std::int64_t>(view.num_sequences)}, 1,
+                           launch.batch_moments.data(), launch.stream);
+  }
+  launch_outcome_advantages({.batch = view,
+                             .groups = launch.groups.data(),
+                             .batch_rewards = launch.batch_moments.data(),
+                             .advantages = advantages.data(),
+                             .equal_rewards = launch.equal_reward_groups.data(),
+                             .errors = launch.errors.data(),
+                             .rule = rule,
+                             .scaling = options.scaling,
+                             .epsilon = options.epsilon,
+                             .unbiased_std = options.unbiased_std},
+                            launch.stream);
+}
+
+// Each specialisation's check() runs the CPU's checks of its options, then of the length of the
+// advantages span, on the host.
+inline void check_epsilon(double epsilon, const char* name) {
+  rlft::detail::check_option(std::isfinite(epsilon) && epsilon >= 0.0, name, "epsilon", epsilon, "finite and >= 0");
+}
+
+template <>
+struct device_estimator<grpo_advantage> {
+  static constexpr const char* name = "grpo advantage";
+  static void check(const grpo_advantage& e, std::size_t batch_tokens, std::size_t advantages) {
+    check_epsilon(e.epsilon, name);
+    rlft::detail::check_token_span(batch_tokens, advantages, name, "advantages");
+  }
+  static void launch(const grpo_advantage& e, advantage_launch& launch, std::span<float> advantages, std::span<float>) {
+    launch_outcome(launch, advantages, kernels::outcome_rule::normalized,
+                   {.epsilon = e.epsilon, .scaling = e.scaling, .unbiased_std = e.unbiased_std});
+  }
+};
+
+template <>
+struct device_estimator<dr_grpo_advantage> {
+  static constexpr const char* name = "dr. grpo advantage";
+  static void check(const dr_grpo_advantage&, std::size_t batch_tokens, std::size_t advantages) {
+    rlft::detail::check_token_span(batch_tokens, advantages, name, "advantages");
+  }
+  static void launch(const dr_grpo_advantage&, advantage_launch& launch, std::span<float> advantages,
+                     std::span<float>) {
+    launch_outcome(launch, advantages, kernels::outcome_rule::normalized,
+                   {.epsilon = 0.0, .scaling = reward_scaling::none});
+  }
+};
+
+template <>
+struct device_estimator<rloo_advantage> {
+  static constexpr const char* name = "rloo advantage";
+  static void check(const rloo_advantage&, std::size_t batch_tokens, std::size_t advantages) {
+    rlft::detail::check_token_span(batch_tokens, advantages, name, "advantages");
+  }
+  static void launch(const rloo_advantage&, advantage_launch& launch, std::span<float> advantages, std::span<float>) {
+    launch_outcome(launch, advantages, kernels::outcome_rule::leave_one_out, {.scaling = reward_scaling::none});
+  }
+};
+
+// REINFORCE++ and GAE: group moments of the rewards, the per-sequence scans, and whitening.
+inline void launch_discounted(advantage_launch& launch, std::span<float> advantages, std::span<float> returns,
+                              bool subtract_group_mean) {
+  const auto& options = launch.discounting;
+  const auto view = launch.batch->view();
+  const std::size_t sequences = view.num_sequences;
+  launch.group_moments(view.rewards, nullptr, false);
+  launch.skipped = device_buffer<std::uint8_t>(sequences, launch.stream);
+  if (options.whiten) launch.sequence_moments = device_buffer<kernels::value_moments>(sequences, launch.stream);
+  launch_discounted_advantages({.batch = view,
+                                .groups = launch.groups.data(),
+                                .advantages = advantages.data(),
+                                .returns = returns.empty() ? nullptr : returns.data(),
+                                .equal_rewards = launch.equal_reward_groups.data(),
+                                .skipped = launch.skipped.data(),
+                                .sequence_moments = launch.sequence_moments.data(),
+                                .errors = launch.errors.data(),
+                                .gamma = options.gamma,
+                                .gamma_lambda = options.gamma * options.lambda,
+                                .kl_coefficient = options.kl.coefficient,
+                                .estimator = options.kl.estimator,
+                                .kl_bound = static_cast<float>(options.kl.log_ratio_bound),
+                                .use_values = options.use_values,
+                                .subtract_group_mean = subtract_group_mean,
+                                .zero_equal_groups = rlft::detail::zeroes_equal_groups(launch.equal_rewards)},
+                               launch.stream);
+  if (!options.whiten) return;
+  launch.batch_moments = device_buffer<kernels::value_moments>(1, launch.stream);
+  launch_segment_moments({.parts = launch.sequence_moments.data()}, {.total = static_cast<std::int64_t>(sequences)},
+                         1, launch.batch_moments.data(), launch.stream);
+  launch_whiten_advantages(view, launch.batch_moments.data(), options.whitening_epsilon, launch.skipped.data(),
+                           advantages.data(), launch.stream);
+}
+
+template <>
+struct device_estimator<reinforce_plus_plus_advantage> {
+  static constexpr const char* name = "reinforce++ advantage";
+  static rlft::detail::discounting discounting(const reinforce_plus_plus_advantage& e) {
+    return {.gamma = e.gamma, .lambda = 1.0, .kl = e.kl, .use_values = false, .whiten = e.whiten,
+            .whitening_epsilon = e.whitening_epsilon};
+  }
+  static void check(const reinforce_plus_plus_advantage& e, std::size_t batch_tokens, std::size_t advantages) {
+    rlft::detail::check_discounting(discounting(e), name);
+    rlft::detail::check_token_span(batch_tokens, advantages, name, "advantages");
+  }
+  static void launch(const reinforce_plus_plus_advantage& e, advantage_launch& launch, std::span<float> advantages,
+                     std::span<float>) {
+    launch.discounting = discounting(e);
+    launch_discounted(launch, advantages, {}, e.group_mean_baseline);
+  }
+};
+
+template <>
+struct device_estimator<gae_advantage> {
+  static constexpr const char* name = "gae advantage";
+  static rlft::detail::discounting discounting(const gae_advantage& e) {
+    return {.gamma = e.gamma, .lambda = e.lambda, .kl = e.kl, .use_values = true, .whiten = e.whiten,
+            .whitening_epsilon = e.whitening_epsilon};
+  }
+  static void check(const gae_advantage& e, std::size_t batch_tokens, std::size_t advantages) {
+    rlft::detail::check_discounting(discounting(e), name);
+    rlft::detail::check_token_span(batch_tokens, advantages, name, "advantages");
+  }
+  static void launch(const gae_advantage& e, advantage_launch& launch, std::span<float> advantages,
+                     std::span<float> returns) {
+    launch.discounting = discounting(e);
+    launch_discounted(launch, advantages, returns, false);
+  }
+};
+
+template <>
+struct device_estimator<process_supervision_advantage> {
+  static constexpr const char* name = "process supervision advantage";
+  static void check(const process_supervision_advantage& e, std::size_t batch_tokens, std::size_t advantages) {
+    check_epsilon(e.epsilon, name);
+    rlft::detail::check_token_span(batch_tokens, advantages, name, "advantages");
+  }
+  static void launch(const process_supervision_advantage& e, advantage_launch& launch, std::span<float> advantages,
+                     std::span<float>) {
+    const auto view = launch.batch->view();
+    launch.group_moments(view.token_rewards, view.step_ends, true);
+    launch_process_advantages({.batch = view,
+                               .groups = launch.groups.data(),
+                               .advantages = advantages.data(),
+                               .equal_rewards = launch.equal_reward_groups.data(),
+                               .errors = launch.errors.data(),
+                               .epsilon = e.epsilon,
+                               .unbiased_std = e.unbiased_std},
+                              launch.stream);
+  }
+};
+
+}  // namespace rlft::cuda::detail

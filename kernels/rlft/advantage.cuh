@@ -1,0 +1,441 @@
+// Advantage estimators on the device, with the formulas of rlft/advantage/ (GRPO, Dr. GRPO,
+// RLOO, REINFORCE++, GAE, process supervision) over the ragged batch:
+//   - group statistics (count, sum, mean, squared deviations, lowest and highest value) come
+//     from one CUB segmented reduction whose segments are the groups' sequences (outcome
+//     rewards) or the groups' tokens (step rewards); the batch statistics of reward scaling and
+//     whitening are the same reduction over one segment;
+//   - discounted returns and GAE, and the suffix sums of process supervision, are reverse scans
+//     of affine maps x ↦ a·x + b with CUB's block scan, one block per sequence, in double as
+//     the CPU;
+//   - outcome advantages are broadcast over each group's tokens by one block per group.
+// Statistics merge pairwise (Chan, Golub and LeVeque) in a fixed tree, so results are the same
+// from run to run; against the CPU's sequential sums they differ in the last bits of a double,
+// which the float advantages rarely see (within 2 ulp). Groups of equal rewards are detected
+// from the lowest and highest value, exactly as on the CPU. Bad inputs mark the first offending
+// sequence; the host facade (rlft/cuda/advantage.hpp) turns the mark into the CPU's error.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include <cub/block/block_reduce.cuh>
+#include <cub/block/block_scan.cuh>
+#include <cub/device/device_segmented_reduce.cuh>
+#include <cuda_runtime_api.h>
+#include <thrust/iterator/counting_iterator.h>
+#include <thrust/iterator/transform_iterator.h>
+
+#include "rlft/advantage/grpo_advantage.hpp"
+#include "rlft/cuda/check.hpp"
+#include "rlft/cuda/device_buffer.hpp"
+#include "rlft/cuda/device_rollout_batch.hpp"
+#include "rlft/objective/kl_estimator.hpp"
+
+namespace rlft::kernels {
+
+// Moments of a set of values; `lowest` > `highest` for the empty set.
+struct value_moments {
+  double count;
+  double sum;
+  double mean;
+  double squared_deviations;
+  float lowest;
+  float highest;
+};
+
+__host__ __device__ inline value_moments no_values() {
+  return {0.0, 0.0, 0.0, 0.0, INFINITY, -INFINITY};
+}
+
+__host__ __device__ inline value_moments one_value(float value) {
+  return {1.0, double{value}, double{value}, 0.0, value, value};
+}
+
+struct merge_moments {
+  __host__ __device__ value_moments operator()(const value_moments& a, const value_moments& b) const {
+    value_moments merged{a.count + b.count, a.sum + b.sum, a.mean, a.squared_deviations,
+                         fminf(a.lowest, b.lowest), fmaxf(a.highest, b.highest)};
+    if (b.count == 0.0) return merged;
+    if (a.count == 0.0) {
+      merged.mean = b.mean;
+      merged.squared_deviations = b.squared_deviations;
+      return merged;
+    }
+    const double deviation = b.mean - a.mean;
+    merged.mean = a.mean + deviation * (b.count / merged.count);
+    merged.squared_deviations =
+        a.squared_deviations + b.squared_deviations + deviation * deviation * (a.count * b.count / merged.count);
+    return merged;
+  }
+};
+
+// Sample (n − 1) or population (n) standard deviation, 0 where undefined (as detail::moments).
+__host__ __device__ inline double standard_deviation(const value_moments& m, bool unbiased) {
+  const double divisor = unbiased ? m.count - 1.0 : m.count;
+  return divisor > 0.0 ? sqrt(m.squared_deviations / divisor) : 0.0;
+}
+
+// Item i of a reduction: values[i] where select is null or select[i] != 0, or parts[i] when
+// parts is given (merging per-sequence moments).
+struct moments_of_item {
+  const float* values = nullptr;
+  const std::uint8_t* select = nullptr;
+  const value_moments* parts = nullptr;
+  __device__ value_moments operator()(std::int64_t i) const {
+    if (parts) return parts[i];
+    if (select && !select[i]) return no_values();
+    return one_value(values[i]);
+  }
+};
+
+// Where segment g starts: group_offsets[g] (sequences), or the first token of that sequence
+// when sequence_offsets is given; with no group_offsets, the single segment [0, total).
+struct segment_start {
+  const std::int64_t* group_offsets = nullptr;
+  const std::int64_t* sequence_offsets = nullptr;
+  std::int64_t total = 0;
+  __device__ std::int64_t operator()(std::int64_t g) const {
+    if (!group_offsets) return g == 0 ? 0 : total;
+    const std::int64_t s = group_offsets[g];
+    return sequence_offsets ? sequence_offsets[s] : s;
+  }
+};
+
+// x ↦ a·x + b; combining an earlier map (in scan order) with a later one applies the earlier
+// first. The scans run backwards in time: y_t = b_t + a_t·y_{t+1}.
+struct affine_map {
+  double a;
+  double b;
+};
+
+struct compose_affine {
+  __host__ __device__ affine_map operator()(const affine_map& earlier, const affine_map& later) const {
+    return {earlier.a * later.a, later.b + later.a * earlier.b};
+  }
+};
+
+// Marks of bad inputs: the smallest offending sequence of each kind (~0 for none).
+struct advantage_errors {
+  unsigned long long first_bad_reward;
+  unsigned long long first_bad_scan;
+  unsigned long long first_bad_steps;
+};
+
+inline constexpr int advantage_threads = 256;
+inline constexpr int scan_items_per_thread = 4;
+
+// The group of sequence s (binary search over the group offsets).
+__device__ inline std::size_t group_of(const cuda::device_batch_view& batch, std::size_t s) {
+  std::size_t low = 0, high = batch.num_groups;
+  while (high - low > 1) {
+    const std::size_t middle = (low + high) / 2;
+    if (static_cast<std::size_t>(batch.group_offsets[middle]) <= s) low = middle;
+    else high = middle;
+  }
+  return low;
+}
+
+// Calls emit(t, y_t) for t in [first, end), with y_t = element(t).b + element(t).a·y_{t+1} and
+// y_end = 0, in tiles of Threads·Items tokens from the end. Every thread of the block calls it.
+template <int Threads, int Items, class TempStorage, class Element, class Emit>
+__device__ void reverse_affine_scan(std::size_t first, std::size_t end, TempStorage& storage, Element element,
+                                    Emit emit) {
+  using scan = cub::BlockScan<affine_map, Threads>;
+  constexpr std::size_t tile = std::size_t{Threads} * Items;
+  affine_map running{1.0, 0.0};
+  for (std::size_t tile_end = end; tile_end > first; tile_end = tile_end > first + tile ? tile_end - tile : first) {
+    affine_map items[Items];
+    for (int k = 0; k < Items; ++k) {
+      const std::size_t back = std::size_t{threadIdx.x} * Items + k;  // position from tile_end − 1 down
+      items[k] = back < tile_end - first ? element(tile_end - 1 - back) : affine_map{1.0, 0.0};
+    }
+    affine_map aggregate;
+    scan(storage).InclusiveScan(items, items, running, compose_affine{}, aggregate);
+    for (int k = 0; k < Items; ++k) {
+      const std::size_t back = std::size_t{threadIdx.x} * Items + k;
+      if (back < tile_end - first) emit(tile_end - 1 - back, items[k].b);
+    }
+    running = compose_affine{}(running, aggregate);
+    __syncthreads();  // the scan's storage is reused by the next tile
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// kernels
+
+enum class outcome_rule { normalized, leave_one_out };
+
+struct outcome_arguments {
+  cuda::device_batch_view batch;
+  const value_moments* groups = nullptr;         // per group, over the rewards
+  const value_moments* batch_rewards = nullptr;  // all rewards (batch_std scaling)
+  float* advantages = nullptr;
+  std::uint8_t* equal_rewards = nullptr;  // per group
+  advantage_errors* errors = nullptr;
+  outcome_rule rule = outcome_rule::normalized;
+  reward_scaling scaling = reward_scaling::group_std;
+  double epsilon = 0.0;
+  bool unbiased_std = true;
+};
+
+// GRPO, Dr. GRPO and RLOO: one block per group.
+template <int Threads>
+__global__ void __launch_bounds__(Threads) outcome_advantages(outcome_arguments args) {
+  const auto& batch = args.batch;
+  for (std::size_t g = blockIdx.x; g < batch.num_groups; g += gridDim.x) {
+    const value_moments group = args.groups[g];
+    const bool equal = group.lowest == group.highest;
+    if (threadIdx.x == 0) args.equal_rewards[g] = equal;
+    double scale = 1.0;
+    if (args.scaling == reward_scaling::group_std) scale = standard_deviation(group, args.unbiased_std) + args.epsilon;
+    else if (args.scaling == reward_scaling::batch_std)
+      scale = standard_deviation(*args.batch_rewards, args.unbiased_std) + args.epsilon;
+    const auto first = static_cast<std::size_t>(batch.group_offsets[g]);
+    const auto last = static_cast<std::size_t>(batch.group_offsets[g + 1]);
+    for (std::size_t s = first; s < last; ++s) {
+      const float reward = batch.rewards[s];
+      if (threadIdx.x == 0 && !isfinite(reward)) atomicMin(&args.errors->first_bad_reward, static_cast<unsigned long long>(s));
+      double advantage = 0.0;  // equal rewards: exactly 0 (and with ε = 0 so is the scale)
+      if (!equal)
+        advantage = args.rule == outcome_rule::normalized
+                        ? (reward - group.mean) / scale
+                        : reward - (group.sum - reward) / (group.count - 1.0);
+      const auto value = static_cast<float>(advantage);
+      const auto end = static_cast<std::size_t>(batch.sequence_offsets[s + 1]);
+      for (std::size_t t = static_cast<std::size_t>(batch.sequence_offsets[s]) + threadIdx.x; t < end; t += Threads)
+        args.advantages[t] = batch.loss_mask[t] ? value : 0.0f;
+    }
+  }
+}
+
+struct discount_arguments {
+  cuda::device_batch_view batch;
+  const value_moments* groups = nullptr;  // per group, over the rewards
+  float* advantages = nullptr;
+  float* returns = nullptr;  // nullable: GAE's critic targets
+  std::uint8_t* equal_rewards = nullptr;
+  std::uint8_t* skipped = nullptr;               // per sequence (for the whitening pass)
+  value_moments* sequence_moments = nullptr;     // per sequence, when whitening
+  advantage_errors* errors = nullptr;
+  double gamma = 1.0;
+  double gamma_lambda = 1.0;
+  double kl_coefficient = 0.0;
+  kl_estimator estimator = kl_estimator::k1;
+  float kl_bound = 20.0f;
+  bool use_values = false;
+  bool subtract_group_mean = false;
+  bool zero_equal_groups = false;
+};
+
+// REINFORCE++ and GAE: one block per sequence.
+template <int Threads, int Items>
+__global__ void __launch_bounds__(Threads) discounted_advantages(discount_arguments args) {
+  using moments_reduce = cub::BlockReduce<value_moments, Threads>;
+  __shared__ union {
+    typename cub::BlockScan<affine_map, Threads>::TempStorage scan;
+    typename moments_reduce::TempStorage reduce;
+  } storage;
+  __shared__ value_moments whole;
+  const auto& batch = args.batch;
+  const bool with_kl = args.kl_coefficient > 0.0;
+  for (std::size_t s = blockIdx.x; s < batch.num_sequences; s += gridDim.x) {
+    const std::size_t g = group_of(batch, s);
+    const value_moments group = args.groups[g];
+    const bool all_equal = group.lowest == group.highest;
+    const bool skip = all_equal && args.zero_equal_groups;
+    const float reward = batch.rewards[s];
+    if (threadIdx.x == 0) {
+      if (s == static_cast<std::size_t>(batch.group_offsets[g])) args.equal_rewards[g] = all_equal;
+      if (args.skipped) args.skipped[s] = skip;
+      if (!isfinite(reward)) atomicMin(&args.errors->first_bad_reward, static_cast<unsigned long long>(s));
+    }
+    const double mean = all_equal ? double{group.lowest} : group.sum / group.count;
+    const double outcome = args.subtract_group_mean ? reward - mean : double{reward};
+    const float keep = skip ? 0.0f : 1.0f;
+    const auto begin = static_cast<std::size_t>(batch.sequence_offsets[s]);
+    const auto end = static_cast<std::size_t>(batch.sequence_offsets[s + 1]);
+    const std::size_t completion = begin + static_cast<std::size_t>(batch.prompt_lengths[s]);
+    for (std::size_t t = begin + threadIdx.x; t < completion; t += Threads) {
+      args.advantages[t] = 0.0f;
+      if (args.returns) args.returns[t] = 0.0f;
+    }
+    bool finite = true;
+    const auto value_at = [&](std::size_t t) { return args.use_values ? double{batch.values[t]} : 0.0; };
+    reverse_affine_scan<Threads, Items>(
+        completion, end, storage.scan,
+        [&](std::size_t t) {
+          double token_reward = batch.token_rewards[t] + (t + 1 == end ? outcome : 0.0);
+          if (with_kl && batch.loss_mask[t]) {
+            const float old_logprob = batch.old_logprobs[t], ref_logprob = batch.ref_logprobs[t];
+            token_reward -= args.kl_coefficient * estimate_kl(args.estimator, old_logprob, ref_logprob, args.kl_bound).value;
+            // The log-ratio clamp would hide an infinite log-prob from the return: test it here.
+            finite = finite && isfinite(old_logprob) && isfinite(ref_logprob);
+          }
+          const double next_value = t + 1 < end ? value_at(t + 1) : 0.0;
+          return affine_map{args.gamma_lambda, token_reward + args.gamma * next_value - value_at(t)};
+        },
+        [&](std::size_t t, double running) {
+          finite = finite && isfinite(running);
+          const float on = batch.loss_mask[t] ? 1.0f : 0.0f;
+          args.advantages[t] = static_cast<float>(running) * on * keep;
+          if (args.returns) args.returns[t] = static_cast<float>(running + value_at(t)) * on;
+        });
+    if (__syncthreads_or(!finite) && threadIdx.x == 0) atomicMin(&args.errors->first_bad_scan, static_cast<unsigned long long>(s));
+    if (!args.sequence_moments) continue;
+    // Whitening statistics of the sequence's loss tokens, two passes as detail::masked_moments.
+    double sum = 0.0, count = 0.0;
+    if (!skip)
+      for (std::size_t t = completion + threadIdx.x; t < end; t += Threads)
+        if (batch.loss_mask[t]) {
+          sum += args.advantages[t];
+          count += 1.0;
+        }
+    value_moments mine = no_values();
+    mine.sum = sum;
+    mine.count = count;
+    const value_moments totals = moments_reduce(storage.reduce).Reduce(mine, merge_moments{});
+    if (threadIdx.x == 0) whole = totals;
+    __syncthreads();
+    const double sequence_mean = whole.count > 0.0 ? whole.sum / whole.count : 0.0;
+    double squares = 0.0;
+    if (!skip)
+      for (std::size_t t = completion + threadIdx.x; t < end; t += Threads)
+        if (batch.loss_mask[t]) {
+          const double deviation = args.advantages[t] - sequence_mean;
+          squares += deviation * deviation;
+        }
+    __syncthreads();  // `storage.reduce` is reused
+    mine = no_values();
+    mine.sum = squares;
+    const double squared_deviations = moments_reduce(storage.reduce).Reduce(mine, merge_moments{}).sum;
+    if (threadIdx.x == 0)
+      args.sequence_moments[s] = whole.count > 0.0 ? value_moments{whole.count, whole.sum, sequence_mean,
+                                                                   squared_deviations, 0.0f, 0.0f}
+                                                   : no_values();
+    __syncthreads();
+  }
+}
+
+// (A − mean) / (std + ε) on the loss tokens of sequences that were not skipped.
+__global__ void whiten_advantages(cuda::device_batch_view batch, const value_moments* all, double epsilon,
+                                  const std::uint8_t* skipped, float* advantages) {
+  const auto mean = static_cast<float>(all->mean);
+  const double spread = standard_deviation(*all, false) + epsilon;
+  const auto scale = static_cast<float>(spread > 0.0 ? 1.0 / spread : 0.0);
+  for (std::size_t s = blockIdx.x; s < batch.num_sequences; s += gridDim.x) {
+    if (skipped[s]) continue;
+    const auto end = static_cast<std::size_t>(batch.sequence_offsets[s + 1]);
+    const auto completion = static_cast<std::size_t>(batch.sequence_offsets[s] + batch.prompt_lengths[s]);
+    for (std::size_t t = completion + threadIdx.x; t < end; t += blockDim.x)
+      advantages[t] = (advantages[t] - mean) * scale * static_cast<float>(batch.loss_mask[t]);
+  }
+}
+
+struct process_arguments {
+  cuda::device_batch_view batch;
+  const value_moments* groups = nullptr;  // per group, over the step rewards
+  float* advantages = nullptr;
+  std::uint8_t* equal_rewards = nullptr;
+  advantage_errors* errors = nullptr;
+  double epsilon = 0.0;
+  bool unbiased_std = true;
+};
+
+// Process supervision: one block per sequence, a reverse running sum of normalised step rewards.
+template <int Threads, int Items>
+__global__ void __launch_bounds__(Threads) process_advantages(process_arguments args) {
+  __shared__ typename cub::BlockScan<affine_map, Threads>::TempStorage storage;
+  const auto& batch = args.batch;
+  for (std::size_t s = blockIdx.x; s < batch.num_sequences; s += gridDim.x) {
+    const std::size_t g = group_of(batch, s);
+    const value_moments group = args.groups[g];
+    const bool equal = group.lowest == group.highest;
+    if (threadIdx.x == 0 && s == static_cast<std::size_t>(batch.group_offsets[g])) args.equal_rewards[g] = equal;
+    const double scale = standard_deviation(group, args.unbiased_std) + args.epsilon;
+    const auto begin = static_cast<std::size_t>(batch.sequence_offsets[s]);
+    const auto end = static_cast<std::size_t>(batch.sequence_offsets[s + 1]);
+    const std::size_t completion = begin + static_cast<std::size_t>(batch.prompt_lengths[s]);
+    bool bad = false, has_step = false;
+    for (std::size_t t = begin + threadIdx.x; t < end; t += Threads) {
+      if (!batch.step_ends[t]) continue;
+      has_step = true;
+      bad = bad || t < completion || !isfinite(batch.token_rewards[t]);
+    }
+    has_step = __syncthreads_or(has_step);
+    if (__syncthreads_or(bad) || (!has_step && completion < end))
+      if (threadIdx.x == 0) atomicMin(&args.errors->first_bad_steps, static_cast<unsigned long long>(s));
+    reverse_affine_scan<Threads, Items>(
+        begin, end, storage,
+        [&](std::size_t t) {
+          // Equal rewards: every numerator is exactly 0 (and with ε = 0 so is the scale).
+          const bool step = batch.step_ends[t] && !equal;
+          return affine_map{1.0, step ? (batch.token_rewards[t] - group.mean) / scale : 0.0};
+        },
+        [&](std::size_t t, double later_steps) {
+          args.advantages[t] = batch.loss_mask[t] ? static_cast<float>(later_steps) : 0.0f;
+        });
+  }
+}
+
+}  // namespace rlft::kernels
+
+// ---------------------------------------------------------------------------------------------
+// launchers
+
+namespace rlft::cuda {
+
+// Moments of segments [start(g), start(g + 1)) of the items, for g < segments, by CUB's
+// segmented reduction (temporary storage allocated in stream order).
+inline void launch_segment_moments(const kernels::moments_of_item& items, const kernels::segment_start& start,
+                                   std::size_t segments, kernels::value_moments* out, cudaStream_t stream) {
+  const thrust::counting_iterator<std::int64_t> zero(0), one(1);
+  const auto in = thrust::make_transform_iterator(zero, items);
+  const auto begins = thrust::make_transform_iterator(zero, start);
+  const auto ends = thrust::make_transform_iterator(one, start);
+  std::size_t bytes = 0;
+  RLFT_CUDA_CHECK(cub::DeviceSegmentedReduce::Reduce(nullptr, bytes, in, out, static_cast<std::int64_t>(segments),
+                                                     begins, ends, kernels::merge_moments{}, kernels::no_values(),
+                                                     stream));
+  device_buffer<std::byte> temporary(bytes, stream);
+  RLFT_CUDA_CHECK(cub::DeviceSegmentedReduce::Reduce(temporary.data(), bytes, in, out,
+                                                     static_cast<std::int64_t>(segments), begins, ends,
+                                                     kernels::merge_moments{}, kernels::no_values(), stream));
+}
+
+// At most this many blocks; more groups or sequences loop.
+inline constexpr unsigned max_advantage_blocks = 65535;
+
+inline unsigned advantage_blocks(std::size_t items) {
+  return static_cast<unsigned>(items < max_advantage_blocks ? (items > 0 ? items : 1) : max_advantage_blocks);
+}
+
+inline void launch_outcome_advantages(const kernels::outcome_arguments& args, cudaStream_t stream) {
+  constexpr int threads = kernels::advantage_threads;
+  kernels::outcome_advantages<threads><<<advantage_blocks(args.batch.num_groups), threads, 0, stream>>>(args);
+  RLFT_CUDA_CHECK_LAUNCH();
+}
+
+inline void launch_discounted_advantages(const kernels::discount_arguments& args, cudaStream_t stream) {
+  constexpr int threads = kernels::advantage_threads;
+  kernels::discounted_advantages<threads, kernels::scan_items_per_thread>
+      <<<advantage_blocks(args.batch.num_sequences), threads, 0, stream>>>(args);
+  RLFT_CUDA_CHECK_LAUNCH();
+}
+
+inline void launch_whiten_advantages(const device_batch_view& batch, const kernels::value_moments* all,
+                                     double epsilon, const std::uint8_t* skipped, float* advantages,
+                                     cudaStream_t stream) {
+  kernels::whiten_advantages<<<advantage_blocks(batch.num_sequences), kernels::advantage_threads, 0, stream>>>(
+      batch, all, epsilon, skipped, advantages);
+  RLFT_CUDA_CHECK_LAUNCH();
+}
+
+inline void launch_process_advantages(const kernels::process_arguments& args, cudaStream_t stream) {
+  constexpr int threads = kernels::advantage_threads;
+  kernels::process_advantages<threads, kernels::scan_items_per_thread>
+      <<<advantage_blocks(args.batch.num_sequences), threads, 0, stream>>>(args);
+  RLFT_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace rlft::cuda

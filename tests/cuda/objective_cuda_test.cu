@@ -1,0 +1,260 @@
+// The CUDA objectives against the CPU objectives on the same batch: every objective, clip,
+// KL estimator, entropy setting and aggregation; slices and scopes; the errors. The option and
+// shape checks run on the host and are tested without a GPU.
+//
+// Tolerances (float inputs): per-token gradients within 1e-5 relative (plus 1e-5 of the
+// largest gradient): the device's expf and fused multiply-adds change the last bits of a
+// ratio or a KL term; loss and metrics within 1e-5 relative (double sums in another order
+// over float terms); clip counts and token counts exactly.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "objective/objective_fixture.hpp"
+#include "rlft/cuda/objective.hpp"
+
+using doctest::Approx;
+
+namespace {
+
+const rlft::loss_aggregation all_aggregations[] = {
+    rlft::loss_aggregation::token_mean, rlft::loss_aggregation::sequence_mean_token_mean,
+    rlft::loss_aggregation::sequence_mean_token_sum, rlft::loss_aggregation::sequence_mean_token_sum_normalized};
+
+std::vector<float> as_float(const std::vector<double>& values, std::size_t first, std::size_t last) {
+  return {values.begin() + static_cast<std::ptrdiff_t>(first), values.begin() + static_cast<std::ptrdiff_t>(last)};
+}
+
+// The message an objective call throws, or "" when it does not throw.
+template <class Call>
+std::string message_of(Call&& call) {
+  try {
+    call();
+  } catch (const rlft::error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+struct evaluation {
+  rlft::objective_result result = {};
+  std::vector<float> gradients = {};
+  std::vector<float> entropy_gradients = {};
+};
+
+// CPU evaluation of sequences [first, first + count).
+template <class Objective>
+evaluation on_cpu(const Objective& objective, const rlft_test::objective_fixture& fixture, std::size_t first,
+                  std::size_t count, bool with_entropy, rlft::aggregation_scope scope = {}) {
+  const auto& batch = fixture.batch;
+  const std::size_t begin = batch.sequence_begin(first), end = batch.sequence_end(first + count - 1);
+  const auto logprobs = as_float(fixture.logprobs, begin, end);
+  const auto entropy = as_float(fixture.entropy, begin, end);
+  evaluation cpu{.gradients = std::vector<float>(end - begin),
+                 .entropy_gradients = std::vector<float>(with_entropy ? end - begin : 0)};
+  cpu.result = objective({.batch = batch, .first_sequence = first, .sequence_count = count, .logprobs = logprobs,
+                          .entropy = with_entropy ? std::span<const float>(entropy) : std::span<const float>{},
+                          .scope = scope},
+                         {.logprob_gradients = cpu.gradients, .entropy_gradients = cpu.entropy_gradients});
+  return cpu;
+}
+
+// The same on the device.
+template <class Objective>
+evaluation on_device(const Objective& objective, const rlft_test::objective_fixture& fixture,
+                     const rlft::cuda::device_rollout_batch& device_batch, std::size_t first, std::size_t count,
+                     bool with_entropy, rlft::aggregation_scope scope = {}) {
+  const auto& batch = fixture.batch;
+  const std::size_t begin = batch.sequence_begin(first), end = batch.sequence_end(first + count - 1);
+  const cudaStream_t stream = device_batch.stream();
+  const rlft::cuda::device_buffer<float> logprobs(as_float(fixture.logprobs, begin, end), stream);
+  const rlft::cuda::device_buffer<float> entropy(as_float(fixture.entropy, begin, end), stream);
+  rlft::cuda::device_buffer<float> gradients(end - begin, stream), entropy_gradients(with_entropy ? end - begin : 0, stream);
+  evaluation device;
+  device.result = rlft::cuda::evaluate_objective(
+      objective,
+      {.batch = device_batch, .first_sequence = first, .sequence_count = count, .logprobs = logprobs.span(),
+       .entropy = with_entropy ? entropy.span() : std::span<const float>{}, .scope = scope},
+      {.logprob_gradients = gradients.span(), .entropy_gradients = entropy_gradients.span()}, stream);
+  device.gradients = gradients.download();
+  device.entropy_gradients = entropy_gradients.download();
+  return device;
+}
+
+void check_same(const evaluation& device, const evaluation& cpu) {
+  const auto& d = device.result;
+  const auto& c = cpu.result;
+  CHECK(d.loss == Approx(c.loss).epsilon(1e-5));
+  CHECK(d.metrics.policy_loss == Approx(c.metrics.policy_loss).epsilon(1e-5));
+  CHECK(d.metrics.kl_mean == Approx(c.metrics.kl_mean).epsilon(1e-5));
+  CHECK(d.metrics.entropy_mean == Approx(c.metrics.entropy_mean).epsilon(1e-5));
+  CHECK(d.metrics.ratio_mean == Approx(c.metrics.ratio_mean).epsilon(1e-5));
+  CHECK(d.metrics.ratio_max == Approx(c.metrics.ratio_max).epsilon(1e-5));
+  CHECK(d.metrics.clip_fraction_low == c.metrics.clip_fraction_low);
+  CHECK(d.metrics.clip_fraction_high == c.metrics.clip_fraction_high);
+  CHECK(d.metrics.dual_clip_fraction == c.metrics.dual_clip_fraction);
+  CHECK(d.metrics.tokens == c.metrics.tokens);
+  REQUIRE(device.gradients.size() == cpu.gradients.size());
+  double largest = 0.0;
+  for (const float g : cpu.gradients) largest = std::max(largest, std::abs(double{g}));
+  std::size_t mismatches = 0;
+  for (std::size_t t = 0; t < cpu.gradients.size(); ++t) {
+    const double difference = std::abs(double{device.gradients[t]} - double{cpu.gradients[t]});
+    mismatches += difference > 1e-5 * (std::abs(double{cpu.gradients[t]}) + largest);
+  }
+  CHECK(mismatches == 0);
+  CHECK(device.entropy_gradients == cpu.entropy_gradients);  // −w·c_H in float: the same bits
+}
+
+const rlft::clip_range dual_clip{.epsilon_low = 0.2, .epsilon_high = 0.28, .dual_clip = 3.0};
+const rlft::clip_range two_sided{.epsilon_low = 0.2, .epsilon_high = 0.28, .two_sided = 2.0};
+
+}  // namespace
+
+TEST_CASE("cuda objectives check options and shapes on the host, with the CPU's messages") {
+  const auto fixture = rlft_test::make_objective_fixture(41);
+  const auto& batch = fixture.batch;
+  const rlft::cuda::batch_shape shape(batch);
+  const std::size_t tokens = batch.num_tokens();
+  const rlft::detail::objective_span_sizes whole{.logprobs = tokens, .logprob_gradients = tokens};
+  const auto device_message = [&](const auto& objective, std::size_t first, std::size_t count,
+                                  const rlft::detail::objective_span_sizes& sizes) {
+    return message_of([&] { rlft::cuda::detail::checked_objective_term(objective, shape, first, count, sizes); });
+  };
+  const auto cpu_message = [&](const auto& objective, std::size_t first, std::size_t count,
+                               const rlft::detail::objective_span_sizes& sizes) {
+    std::vector<float> logprobs(sizes.logprobs), gradients(sizes.logprob_gradients), entropy(sizes.entropy),
+        entropy_gradients(sizes.entropy_gradients);
+    return message_of([&] {
+      objective({.batch = batch, .first_sequence = first, .sequence_count = count, .logprobs = logprobs,
+                 .entropy = entropy},
+                {.logprob_gradients = gradients, .entropy_gradients = entropy_gradients});
+    });
+  };
+  const auto same = [&](const auto& objective, std::size_t first, std::size_t count,
+                        const rlft::detail::objective_span_sizes& sizes) {
+    const std::string expected = cpu_message(objective, first, count, sizes);
+    CHECK(!expected.empty());
+    CHECK(device_message(objective, first, count, sizes) == expected);
+  };
+  const std::size_t count = batch.num_sequences();
+  same(rlft::clipped_surrogate_objective{.clip = {.epsilon_low = 1.5}}, 0, count, whole);
+  same(rlft::clipped_surrogate_objective{.clip = {.dual_clip = 0.5}}, 0, count, whole);
+  same(rlft::gspo_objective{.log_ratio_bound = 100.0}, 0, count, whole);
+  same(rlft::reinforce_objective{.kl = {.coefficient = -1.0}}, 0, count, whole);
+  same(rlft::reinforce_objective{.aggregation = rlft::loss_aggregation::sequence_mean_token_sum_normalized}, 0,
+       count, whole);
+  same(rlft::clipped_surrogate_objective{}, 0, 0, whole);
+  same(rlft::clipped_surrogate_objective{}, 3, count, whole);
+  same(rlft::clipped_surrogate_objective{}, 0, count, {.logprobs = tokens - 1, .logprob_gradients = tokens});
+  same(rlft::clipped_surrogate_objective{}, 0, count, {.logprobs = tokens, .logprob_gradients = tokens + 1});
+  same(rlft::clipped_surrogate_objective{.entropy_coefficient = 0.01}, 0, count, whole);
+  same(rlft::clipped_surrogate_objective{.entropy_coefficient = 0.01}, 0, count,
+       {.logprobs = tokens, .logprob_gradients = tokens, .entropy = tokens});
+  same(rlft::clipped_surrogate_objective{}, 0, count,
+       {.logprobs = tokens, .logprob_gradients = tokens, .entropy = 2});
+  CHECK(device_message(rlft::gspo_objective{}, 0, count, whole).empty());
+}
+
+TEST_CASE("cuda objective tuning: the launch shape") {
+  constexpr auto tuning = rlft::cuda::default_objective_tuning;
+  static_assert(tuning.threads % 32 == 0 && tuning.threads <= 1024);
+  static_assert(tuning.count_threads % 32 == 0);
+  CHECK(tuning.max_blocks <= 65535);
+}
+
+TEST_SUITE("gpu") {
+  TEST_CASE("cuda objectives equal the CPU objectives for every clip, KL, entropy and aggregation setting") {
+    // Sequences longer than a block's threads, masked tokens, a fully masked sequence.
+    const auto fixture = rlft_test::make_objective_fixture(42, {.sequences = 96, .group_size = 8, .max_completion = 700});
+    const rlft::cuda::device_rollout_batch device_batch(fixture.batch, nullptr);
+    const std::size_t count = fixture.batch.num_sequences();
+    const std::optional<rlft::kl_estimator> estimators[] = {std::nullopt, rlft::kl_estimator::k1,
+                                                            rlft::kl_estimator::k2, rlft::kl_estimator::k3};
+    for (const auto aggregation : all_aggregations)
+      for (const auto& estimator : estimators)
+        for (const int entropy : {0, 1, 2}) {  // none, the metric only, the bonus
+          CAPTURE(static_cast<int>(aggregation));
+          CAPTURE(entropy);
+          const rlft::kl_penalty kl{.coefficient = estimator ? 0.05 : 0.0,
+                                    .estimator = estimator.value_or(rlft::kl_estimator::k3)};
+          const double bonus = entropy == 2 ? 0.01 : 0.0;
+          const bool with_entropy = entropy != 0;
+          for (const auto& clip : {dual_clip, two_sided}) {
+            const rlft::clipped_surrogate_objective clipped{.clip = clip, .kl = kl, .entropy_coefficient = bonus,
+                                                            .aggregation = aggregation, .constant_divisor = 700.0};
+            check_same(on_device(clipped, fixture, device_batch, 0, count, with_entropy),
+                       on_cpu(clipped, fixture, 0, count, with_entropy));
+          }
+          const rlft::gspo_objective gspo{.clip = {.epsilon_low = 0.2, .epsilon_high = 0.2}, .kl = kl,
+                                          .entropy_coefficient = bonus, .aggregation = aggregation,
+                                          .constant_divisor = 700.0};
+          check_same(on_device(gspo, fixture, device_batch, 0, count, with_entropy),
+                     on_cpu(gspo, fixture, 0, count, with_entropy));
+          const rlft::reinforce_objective reinforce{.kl = kl, .entropy_coefficient = bonus,
+                                                    .aggregation = aggregation, .constant_divisor = 700.0};
+          check_same(on_device(reinforce, fixture, device_batch, 0, count, with_entropy),
+                     on_cpu(reinforce, fixture, 0, count, with_entropy));
+        }
+  }
+
+  TEST_CASE("cuda objectives: slices with the mini-batch scope equal the CPU's slices") {
+    const auto fixture = rlft_test::make_objective_fixture(43, {.sequences = 40, .max_completion = 300});
+    const rlft::cuda::device_rollout_batch device_batch(fixture.batch, nullptr);
+    const auto scope = rlft::count_aggregation_scope(fixture.batch);
+    const rlft::clipped_surrogate_objective objective{.clip = dual_clip, .kl = {.coefficient = 0.1},
+                                                      .aggregation = rlft::loss_aggregation::token_mean};
+    for (const auto& [first, count] : {std::pair<std::size_t, std::size_t>{0, 7}, {7, 1}, {8, 32}}) {
+      CAPTURE(first);
+      check_same(on_device(objective, fixture, device_batch, first, count, false, scope),
+                 on_cpu(objective, fixture, first, count, false, scope));
+      // A scope with only one member given: the other is counted on the device.
+      const rlft::aggregation_scope tokens_only{.loss_tokens = scope.loss_tokens};
+      check_same(on_device(objective, fixture, device_batch, first, count, false, tokens_only),
+                 on_cpu(objective, fixture, first, count, false, tokens_only));
+    }
+  }
+
+  TEST_CASE("cuda objectives are deterministic: two runs give the same bits") {
+    const auto fixture = rlft_test::make_objective_fixture(44, {.sequences = 300, .max_completion = 400});
+    const rlft::cuda::device_rollout_batch device_batch(fixture.batch, nullptr);
+    const rlft::gspo_objective objective{.kl = {.coefficient = 0.04}};
+    const auto one = on_device(objective, fixture, device_batch, 0, 300, true);
+    const auto two = on_device(objective, fixture, device_batch, 0, 300, true);
+    CHECK(one.result.loss == two.result.loss);
+    CHECK(one.result.metrics.kl_mean == two.result.metrics.kl_mean);
+    CHECK(one.gradients == two.gradients);
+  }
+
+  TEST_CASE("cuda objectives name the first non-finite input and a too small scope as the CPU does") {
+    auto fixture = rlft_test::make_objective_fixture(45, {.sequences = 24});
+    auto& batch = fixture.batch;
+    const std::size_t count = batch.num_sequences();
+    const rlft::clipped_surrogate_objective objective{.kl = {.coefficient = 0.1}};
+    const auto both = [&](const rlft_test::objective_fixture& f, rlft::aggregation_scope scope) {
+      const rlft::cuda::device_rollout_batch device_batch(f.batch, nullptr);
+      const std::string cpu = message_of([&] { on_cpu(objective, f, 0, count, true, scope); });
+      const std::string device = message_of([&] { on_device(objective, f, device_batch, 0, count, true, scope); });
+      CHECK(!cpu.empty());
+      CHECK(device == cpu);
+    };
+    // Loss tokens of sequence 5: NaN reference log-prob on one, infinite log-prob on a later one.
+    std::vector<std::size_t> loss_tokens;
+    for (std::size_t t = batch.sequence_begin(5); t < batch.sequence_end(5); ++t)
+      if (batch.loss_mask()[t]) loss_tokens.push_back(t);
+    REQUIRE(loss_tokens.size() >= 2);
+    batch.ref_logprobs()[loss_tokens[0]] = std::nanf("");
+    fixture.logprobs[loss_tokens[1]] = -INFINITY;
+    both(fixture, {});
+    fixture.entropy[loss_tokens[0]] = INFINITY;
+    batch.ref_logprobs()[loss_tokens[0]] = -1.0f;
+    both(fixture, {});
+    fixture.entropy[loss_tokens[0]] = 1.0f;
+    fixture.logprobs[loss_tokens[1]] = -1.0;
+    both(fixture, {.sequences = 2});
+  }
+}
