@@ -11,7 +11,7 @@
 
 #include "rlft/concepts/sampler.hpp"
 #include "rlft/core/error.hpp"
-#include "rlft/core/parallel_for.hpp"
+#include "rlft/core/parallel.hpp"
 #include "rlft/core/philox.hpp"
 #include "rlft/core/token_sequences.hpp"
 
@@ -48,7 +48,7 @@ void sample_rows(const Sampler& sampler, std::span<const float> logits, std::siz
     } catch (const error& failure) {
       throw error(detail::make_message("sample_rows: row ", row, ": ", failure.what()));
     }
-  });
+  }, costly_iterations);
 }
 
 }  // namespace rlft
