@@ -164,7 +164,7 @@ void copy_bytes(benchmark::State& state, std::size_t bytes) {
   std::vector<char> from(bytes / 2, 1), to(bytes / 2, 0);
   constexpr std::size_t chunk = std::size_t{1} << 20;
   for (auto _ : state) {
-    rlft::detail::for_each_chunk(from.size(), chunk, [&](std::size_t, std::size_t first, std::size_t last) {
+    rlft::for_each_chunk(from.size(), chunk, [&](std::size_t, std::size_t first, std::size_t last) {
       std::memcpy(to.data() + first, from.data() + first, last - first);
     });
     benchmark::DoNotOptimize(to.data());

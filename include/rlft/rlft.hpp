@@ -7,7 +7,6 @@
 #include "rlft/core/error.hpp"
 #include "rlft/core/fast_exp.hpp"
 #include "rlft/core/host_device.hpp"
-#include "rlft/core/parallel_for.hpp"
 #include "rlft/core/parallel.hpp"
 #include "rlft/core/philox.hpp"
 #include "rlft/core/reward_table.hpp"

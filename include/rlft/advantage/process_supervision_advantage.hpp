@@ -72,7 +72,7 @@ struct process_supervision_advantage {
     const auto step_rewards = batch.token_rewards();
     const auto mask = batch.loss_mask();
     std::vector<std::uint8_t> equal(batch.num_groups());
-    detail::parallel_for(batch.num_groups(), [&](std::size_t g) {
+    parallel_for(batch.num_groups(), [&](std::size_t g) {
       const std::size_t first_token = batch.sequence_begin(batch.group_begin(g));
       const std::size_t last_token = batch.sequence_end(batch.group_end(g) - 1);
       detail::moments group;

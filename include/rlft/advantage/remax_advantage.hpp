@@ -39,7 +39,7 @@ struct remax_advantage {
 
     std::vector<double> sequence_advantages(batch.num_sequences());
     std::vector<std::uint8_t> equal(batch.num_groups());
-    detail::parallel_for(batch.num_groups(), [&](std::size_t g) {
+    parallel_for(batch.num_groups(), [&](std::size_t g) {
       bool all_equal = true;
       for (std::size_t s = batch.group_begin(g); s < batch.group_end(g); ++s)
         all_equal = all_equal && rewards[s] == greedy[g];

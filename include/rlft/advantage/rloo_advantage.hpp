@@ -34,7 +34,7 @@ struct rloo_advantage {
 
     std::vector<double> sequence_advantages(batch.num_sequences());
     std::vector<std::uint8_t> equal(batch.num_groups());
-    detail::parallel_for(batch.num_groups(), [&](std::size_t g) {
+    parallel_for(batch.num_groups(), [&](std::size_t g) {
       const std::size_t first = batch.group_begin(g), last = batch.group_end(g);
       const auto [sum, all_equal] = detail::sum_group_rewards(rewards, first, last);
       equal[g] = all_equal;

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "rlft/core/error.hpp"
-#include "rlft/core/parallel_for.hpp"
+#include "rlft/core/parallel.hpp"
 #include "rlft/core/rollout_batch.hpp"
 #include "rlft/rewards/composition.hpp"
 
@@ -72,7 +72,7 @@ void score_rollouts(rollout_batch& batch, const Reward& reward, const Decode& de
                              .reference = reference_of(group_of[s]),
                              .truncated = read_only.truncated()[s] != 0};
     totals[s] = reward.score(input, std::span(scores).subspan(s * components, components));
-  });
+  }, costly_iterations);
 
   for (std::size_t s = 0; s < sequences; ++s) {
     for (std::size_t c = 0; c < components; ++c)

@@ -11,7 +11,7 @@
 
 #include "rlft/concepts/sampler.hpp"
 #include "rlft/core/error.hpp"
-#include "rlft/core/parallel_for.hpp"
+#include "rlft/core/parallel.hpp"
 #include "rlft/core/philox.hpp"
 #include "rlft/core/token_sequences.hpp"
 #include "rlft/sampling/row_errors.hpp"
@@ -42,7 +42,7 @@ void sample_rows(const Sampler& sampler, std::span<const float> logits, std::siz
     } catch (const error& failure) {
       throw error(detail::row_error_message(row, failure.what()));
     }
-  });
+  }, costly_iterations);
 }
 
 }  // namespace rlft
