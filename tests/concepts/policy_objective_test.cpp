@@ -17,7 +17,7 @@ struct reinforce_token_mean {
     std::size_t tokens = 0;
     for (std::size_t t = 0; t < slice.num_tokens(); ++t) tokens += batch.loss_mask()[first_token + t];
     const double normaliser =
-        static_cast<double>(in.scope.completion_tokens ? in.scope.completion_tokens : tokens);
+        static_cast<double>(in.scope.loss_tokens ? in.scope.loss_tokens : tokens);
     rlft::objective_result result;
     for (std::size_t t = 0; t < slice.num_tokens(); ++t) {
       const double weight = batch.loss_mask()[first_token + t] * batch.advantages()[first_token + t];
@@ -77,7 +77,7 @@ TEST_CASE("a policy objective returns the loss and dL/d(log-prob) of a slice") {
                                 .first_sequence = 1,
                                 .sequence_count = 1,
                                 .logprobs = std::span<const float>(logprobs).subspan(3),
-                                .scope = {.sequences = 2, .completion_tokens = 3}},
+                                .scope = {.sequences = 2, .loss_tokens = 3}},
                                {.logprob_gradients = slice_gradients});
   CHECK(slice.loss == doctest::Approx(-0.5 / 3.0));
   CHECK(slice_gradients[1] == doctest::Approx(2.0 / 3.0));

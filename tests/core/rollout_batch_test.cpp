@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "rlft/core/rollout_batch.hpp"
@@ -44,10 +46,18 @@ TEST_CASE("rollout_batch exposes groups, sequences, prompt/completion boundaries
         expected_mask);
 
   for (auto field : {batch.sampling_logprobs(), batch.old_logprobs(), batch.ref_logprobs(),
-                     batch.advantages(), batch.logprob_gradients()}) {
+                     batch.advantages(), batch.logprob_gradients(), batch.token_rewards()}) {
     CHECK(field.size() == batch.num_tokens());
     CHECK(std::all_of(field.begin(), field.end(), [](float x) { return x == 0.0f; }));
   }
+  CHECK(batch.step_ends().size() == batch.num_tokens());
+  CHECK(std::all_of(batch.step_ends().begin(), batch.step_ends().end(), [](auto x) { return x == 0; }));
+  // Inputs without a neutral default start unset, so estimators can tell "never filled".
+  CHECK(batch.values().size() == batch.num_tokens());
+  CHECK(std::all_of(batch.values().begin(), batch.values().end(), [](float x) { return std::isnan(x); }));
+  CHECK(batch.greedy_rewards().size() == batch.num_groups());
+  CHECK(std::all_of(batch.greedy_rewards().begin(), batch.greedy_rewards().end(),
+                    [](float x) { return std::isnan(x); }));
   CHECK(batch.truncated().size() == 4);
   CHECK(batch.rewards().num_sequences() == 4);
 }
@@ -55,7 +65,11 @@ TEST_CASE("rollout_batch exposes groups, sequences, prompt/completion boundaries
 TEST_CASE("per-token arrays are distinct and line up with sequence slices") {
   auto batch = rlft::rollout_batch::with_group_size(two_by_two(), {2, 2, 1, 1}, 2);
   batch.old_logprobs()[batch.sequence_begin(2) + 1] = -0.5f;
+  batch.values()[batch.sequence_begin(2) + 1] = 2.0f;
+  batch.token_rewards()[batch.sequence_begin(2) + 2] = 1.0f;
   CHECK(batch.ref_logprobs()[batch.sequence_begin(2) + 1] == 0.0f);
+  CHECK(batch.token_rewards()[batch.sequence_begin(2) + 1] == 0.0f);
+  CHECK(batch.advantages()[batch.sequence_begin(2) + 2] == 0.0f);
 
   const auto slice = batch.sequences(2, 2);
   const auto first = batch.sequence_begin(2);

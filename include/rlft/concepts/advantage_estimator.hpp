@@ -11,6 +11,11 @@
 //   3. the call returns something convertible to rlft::advantage_summary: how many groups
 //      there were, how many had all-equal rewards (no learning signal under group
 //      normalisation), and optionally which groups to drop (DAPO's dynamic sampling).
+// Everything an estimator reads comes from the batch — the outcome rewards, and where the
+// method needs them the per-token values, dense and per-step rewards, old and reference
+// log-probs (KL folded into the rewards) and the greedy completions' rewards — so all
+// estimators share this one call shape. Outputs beyond the advantages (GAE's critic targets)
+// come from an overload with more output spans.
 #pragma once
 
 #include <concepts>

@@ -14,7 +14,12 @@
 //   3. the call returns something convertible to rlft::objective_result: the loss and its
 //      metrics.
 // Slices exist for micro-batching: the loss of a mini-batch is the sum of the losses of its
-// slices when every slice normalises by the mini-batch totals given in objective_input::scope.
+// slices when every slice normalises by the mini-batch totals given in objective_input::scope
+// (rlft::count_aggregation_scope in rlft/objective/loss_aggregation.hpp computes them).
+//
+// The input and output are templates on the real type so that an objective can evaluate the
+// same per-token code in double precision (rlft's objectives do, as evaluate<double>, to check
+// their gradients by finite differences); the concept asks only for the float form.
 #pragma once
 
 #include <concepts>
@@ -28,31 +33,39 @@ namespace rlft {
 // The denominators of the loss aggregation: the mini-batch a gradient step averages over.
 // Zero means "just this slice".
 struct aggregation_scope {
-  std::size_t sequences = 0;
-  std::size_t completion_tokens = 0;
+  std::size_t sequences = 0;    // sequences with at least one loss token
+  std::size_t loss_tokens = 0;  // tokens whose loss mask is 1
 };
 
-struct objective_input {
+template <class Real>
+struct basic_objective_input {
   const rollout_batch& batch;
   std::size_t first_sequence = 0;  // the slice: sequences [first_sequence,
   std::size_t sequence_count = 0;  //   first_sequence + sequence_count) of batch
   // Per-token arrays of the slice, indexed like batch.sequences(first_sequence, sequence_count).
-  std::span<const float> logprobs = {};
-  std::span<const float> entropy = {};  // empty unless the objective uses an entropy term
+  std::span<const Real> logprobs = {};
+  std::span<const Real> entropy = {};  // empty unless the objective uses an entropy term
   aggregation_scope scope = {};
 };
 
-struct objective_output {
-  std::span<float> logprob_gradients = {};  // dL/d(log-prob), same layout as input.logprobs
-  std::span<float> entropy_gradients = {};  // dL/d(entropy) when input.entropy is given
+template <class Real>
+struct basic_objective_output {
+  std::span<Real> logprob_gradients = {};  // dL/d(log-prob), same layout as input.logprobs
+  std::span<Real> entropy_gradients = {};  // dL/d(entropy) when input.entropy is given
 };
 
+using objective_input = basic_objective_input<float>;
+using objective_output = basic_objective_output<float>;
+
+// Means are over the slice's loss tokens; to combine slices, weight them by `tokens` (and take
+// the largest ratio_max).
 struct objective_metrics {
-  double policy_loss = 0.0;
-  double kl_mean = 0.0;
+  double policy_loss = 0.0;         // the policy-gradient part of the loss, aggregated
+  double kl_mean = 0.0;             // mean per-token KL estimate against the reference policy
   double entropy_mean = 0.0;
-  double clip_fraction_low = 0.0;   // share of tokens clipped at 1 - ε_low
-  double clip_fraction_high = 0.0;  // share of tokens clipped at 1 + ε_high
+  double clip_fraction_low = 0.0;   // share of tokens clipped at 1 − ε_low (advantage < 0)
+  double clip_fraction_high = 0.0;  // share of tokens clipped at 1 + ε_high (advantage > 0)
+  double dual_clip_fraction = 0.0;  // share of tokens held at the dual-clip / two-sided bound
   double ratio_mean = 0.0;
   double ratio_max = 0.0;
   std::size_t tokens = 0;

@@ -2,15 +2,21 @@
 // are stored as num_sequences = Σ G token sequences (prompt followed by completion) in CSR
 // form; the completions of one prompt form a contiguous group (group_offsets, CSR over
 // sequences). Every per-token array — sampling, old and reference log-probs, advantages,
-// dL/d(log-prob) — shares the sequences' token offsets, so token t of sequence s is entry
-// sequence_begin(s) + t of each of them. Entry t holds the quantity for predicting token t
-// from tokens < t; entries of prompt tokens stay unused. The loss mask is 1 on the completion
-// tokens the loss uses; it starts as "every completion token" and callers may clear more
-// (truncated completions, tool output). Rewards are per completion, per named component.
+// dL/d(log-prob), critic values, dense rewards, step ends — shares the sequences' token
+// offsets, so token t of sequence s is entry sequence_begin(s) + t of each of them. Entry t
+// holds the quantity for predicting token t from tokens < t; entries of prompt tokens stay
+// unused. The loss mask is 1 on the completion tokens the loss uses; it starts as "every
+// completion token" and callers may clear more (truncated completions, tool output). Rewards
+// are per completion, per named component; estimators that need more than the outcome reward
+// read it from here too (values for GAE, per-token and per-step rewards for process
+// supervision, the greedy completion's reward for ReMax), so every estimator has the same
+// call shape. Inputs that have no neutral default (values, greedy rewards) start as NaN: an
+// estimator that needs them and finds them unset fails loudly instead of training on zeros.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <utility>
 #include <vector>
@@ -35,9 +41,12 @@ class rollout_batch {
         prompt_lengths_(std::move(prompt_lengths)),
         group_offsets_(std::move(group_offsets)),
         loss_mask_(sequences_.num_tokens(), 0),
+        step_ends_(sequences_.num_tokens(), 0),
         truncated_(sequences_.size(), 0),
         rewards_(sequences_.size()) {
     validate();
+    values_.assign(num_tokens(), std::numeric_limits<float>::quiet_NaN());
+    greedy_rewards_.assign(num_groups(), std::numeric_limits<float>::quiet_NaN());
     for (auto& field : token_fields_) field.assign(num_tokens(), 0.0f);
     for (std::size_t s = 0; s < num_sequences(); ++s)
       for (std::size_t t = sequence_begin(s) + prompt_length(s); t < sequence_end(s); ++t)
@@ -108,7 +117,7 @@ class rollout_batch {
   std::span<std::uint8_t> loss_mask() noexcept { return loss_mask_; }
   std::span<const std::uint8_t> loss_mask() const noexcept { return loss_mask_; }
 
-  // Per-token float arrays, all num_tokens() long and zero-initialised.
+  // Per-token float arrays, all num_tokens() long and zero-initialised (values: NaN).
   std::span<float> sampling_logprobs() noexcept { return field(sampling_logprobs_field); }
   std::span<const float> sampling_logprobs() const noexcept { return field(sampling_logprobs_field); }
   std::span<float> old_logprobs() noexcept { return field(old_logprobs_field); }
@@ -119,6 +128,25 @@ class rollout_batch {
   std::span<const float> advantages() const noexcept { return field(advantages_field); }
   std::span<float> logprob_gradients() noexcept { return field(logprob_gradients_field); }
   std::span<const float> logprob_gradients() const noexcept { return field(logprob_gradients_field); }
+  // Dense rewards: the reward received for producing token t (a process reward model's step
+  // score, a per-token penalty), added to the outcome reward by the estimators that discount
+  // over tokens (REINFORCE++, GAE); process supervision reads it at the step ends.
+  std::span<float> token_rewards() noexcept { return field(token_rewards_field); }
+  std::span<const float> token_rewards() const noexcept { return field(token_rewards_field); }
+
+  // Per-token critic values V_t (GAE's baseline), NaN until the caller fills them.
+  std::span<float> values() noexcept { return values_; }
+  std::span<const float> values() const noexcept { return values_; }
+
+  // Per-token: 1 where a reasoning step ends; token_rewards() there holds that step's reward
+  // (process supervision, DeepSeekMath section 4.1.3).
+  std::span<std::uint8_t> step_ends() noexcept { return step_ends_; }
+  std::span<const std::uint8_t> step_ends() const noexcept { return step_ends_; }
+
+  // Per-group: the reward of the prompt's greedy (temperature 0) completion, ReMax's baseline;
+  // NaN until the caller fills it.
+  std::span<float> greedy_rewards() noexcept { return greedy_rewards_; }
+  std::span<const float> greedy_rewards() const noexcept { return greedy_rewards_; }
 
   // Per-completion: 1 when generation stopped at the length limit rather than a stop token.
   std::span<std::uint8_t> truncated() noexcept { return truncated_; }
@@ -134,6 +162,7 @@ class rollout_batch {
     ref_logprobs_field,
     advantages_field,
     logprob_gradients_field,
+    token_rewards_field,
     token_field_count
   };
   std::span<float> field(token_field_index i) noexcept { return token_fields_[i]; }
@@ -178,6 +207,9 @@ class rollout_batch {
   std::int64_t total_prompt_tokens_ = 0;
   std::vector<std::uint8_t> loss_mask_;
   std::vector<float> token_fields_[token_field_count];
+  std::vector<float> values_;
+  std::vector<std::uint8_t> step_ends_;
+  std::vector<float> greedy_rewards_;
   std::vector<std::uint8_t> truncated_;
   reward_table rewards_;
 };

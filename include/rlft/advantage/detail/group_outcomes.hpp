@@ -1,0 +1,47 @@
+// The per-completion inputs of the token-level estimators (REINFORCE++, GAE): which groups
+// have all-equal outcome rewards, which sequences the equal-reward policy zeroes, and the
+// outcome reward each completion's last token receives (minus the group mean for
+// REINFORCE++-baseline).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "rlft/advantage/equal_reward_groups.hpp"
+#include "rlft/core/parallel.hpp"
+#include "rlft/core/rollout_batch.hpp"
+
+namespace rlft::detail {
+
+struct group_outcomes {
+  std::vector<std::uint8_t> equal_rewards;  // per group
+  std::vector<std::uint8_t> skip;           // per sequence: write zero advantages
+  std::vector<double> outcome;              // per sequence
+};
+
+inline group_outcomes outcomes_of(const rollout_batch& batch, bool subtract_group_mean,
+                                  equal_reward_policy policy) {
+  const auto rewards = batch.rewards().total();
+  group_outcomes result{.equal_rewards = std::vector<std::uint8_t>(batch.num_groups()),
+                        .skip = std::vector<std::uint8_t>(batch.num_sequences()),
+                        .outcome = std::vector<double>(batch.num_sequences())};
+  parallel_for(batch.num_groups(), [&](std::size_t g) {
+    const std::size_t first = batch.group_begin(g), last = batch.group_end(g);
+    double sum = 0.0;
+    bool all_equal = true;
+    for (std::size_t s = first; s < last; ++s) {
+      sum += rewards[s];
+      all_equal = all_equal && rewards[s] == rewards[first];
+    }
+    const double mean = all_equal ? double{rewards[first]} : sum / static_cast<double>(last - first);
+    result.equal_rewards[g] = all_equal;
+    for (std::size_t s = first; s < last; ++s) {
+      result.skip[s] = all_equal && zeroes_equal_groups(policy);
+      result.outcome[s] = subtract_group_mean ? rewards[s] - mean : double{rewards[s]};
+    }
+  });
+  return result;
+}
+
+}  // namespace rlft::detail

@@ -1,0 +1,67 @@
+// Generalized Advantage Estimation (Schulman, Moritz, Levine, Jordan and Abbeel,
+// arXiv 1506.02438, eq. 16), the PPO-with-critic estimator: with per-token rewards
+// r_t = 1[t = T]·R − β·KL_t (+ dense rewards from batch.token_rewards()) and the critic's
+// values V_t from batch.values() (V_{T+1} = 0 after the last completion token),
+//   δ_t = r_t + γ·V_{t+1} − V_t,   A_t = Σ_l (γλ)^l δ_{t+l},
+// and the critic's regression targets (returns) are A_t + V_t, taken before the optional
+// whitening of the advantages. KL_t is an estimate of KL(π_old ‖ π_ref) from the batch's old
+// and reference log-probs (k1 by default, the InstructGPT-style penalty).
+#pragma once
+
+#include <span>
+
+#include "rlft/advantage/detail/discounted_returns.hpp"
+#include "rlft/advantage/detail/group_outcomes.hpp"
+#include "rlft/advantage/detail/input_checks.hpp"
+#include "rlft/advantage/equal_reward_groups.hpp"
+#include "rlft/concepts/advantage_estimator.hpp"
+#include "rlft/objective/kl_estimator.hpp"
+
+namespace rlft {
+
+struct gae_advantage {
+  double gamma = 1.0;    // discount, in [0, 1]
+  double lambda = 0.95;  // bias/variance trade-off, in [0, 1]: 0 is one-step TD, 1 Monte Carlo
+  kl_penalty kl = {.coefficient = 0.0, .estimator = kl_estimator::k1};
+  bool whiten = false;
+  double whitening_epsilon = 1e-8;
+  equal_reward_policy equal_rewards = equal_reward_policy::keep;
+
+  // Advantages only. Throws like the overload below.
+  advantage_summary operator()(const rollout_batch& batch, std::span<float> advantages) const {
+    return estimate(batch, advantages, {});
+  }
+
+  // Advantages and the critic's targets (A_t + V_t on loss tokens, 0 elsewhere). Throws
+  // rlft::error when an option is out of range, advantages or returns is not
+  // batch.num_tokens() long, or a reward, token reward, value of a completion token or (with
+  // β > 0) old or reference log-prob of a loss token is NaN or infinite (values start as NaN:
+  // fill batch.values()).
+  advantage_summary operator()(const rollout_batch& batch, std::span<float> advantages,
+                               std::span<float> returns) const {
+    detail::check_token_span(batch, returns.size(), "gae advantage", "returns");
+    return estimate(batch, advantages, returns);
+  }
+
+ private:
+  advantage_summary estimate(const rollout_batch& batch, std::span<float> advantages,
+                             std::span<float> returns) const {
+    constexpr const char* estimator = "gae advantage";
+    const detail::discounting discount{.gamma = gamma,
+                                       .lambda = lambda,
+                                       .kl = kl,
+                                       .use_values = true,
+                                       .whiten = whiten,
+                                       .whitening_epsilon = whitening_epsilon};
+    detail::check_discounting(discount, estimator);
+    detail::check_token_span(batch, advantages.size(), estimator, "advantages");
+    detail::check_finite_rewards(batch, estimator);
+    const auto groups = detail::outcomes_of(batch, false, equal_rewards);
+    detail::discounted_advantages(batch, groups.outcome, groups.skip, discount, advantages, returns, estimator);
+    return detail::summarize_groups(groups.equal_rewards, equal_rewards);
+  }
+};
+
+static_assert(advantage_estimator<gae_advantage>);
+
+}  // namespace rlft

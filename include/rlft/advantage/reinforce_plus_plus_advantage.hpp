@@ -1,0 +1,54 @@
+// REINFORCE++ (Hu, "REINFORCE++: A Simple and Efficient Approach for Aligning Large Language
+// Models", arXiv 2501.03262): no critic and no group baseline; the KL penalty is folded into
+// per-token rewards r_t = 1[t = T]·R − β·KL_t (KL_t an estimate of KL(π_old ‖ π_ref) at token t,
+// from the batch's old and reference log-probs; k1 = log π_old − log π_ref by default, as in
+// InstructGPT-style reward shaping), the advantage is the discounted return
+// G_t = Σ_{s>=t} γ^(s−t) r_s, and advantages are whitened over all loss tokens of the batch
+// ((G − mean) / (std + ε), population std) to keep their scale stable without a critic.
+// REINFORCE++-baseline (group_mean_baseline = true) first subtracts the group's mean reward
+// from R, for the multi-sample-per-prompt setting. Dense rewards in batch.token_rewards() are
+// added to r_t (zero unless the caller fills them).
+#pragma once
+
+#include <span>
+
+#include "rlft/advantage/detail/discounted_returns.hpp"
+#include "rlft/advantage/detail/group_outcomes.hpp"
+#include "rlft/advantage/detail/input_checks.hpp"
+#include "rlft/advantage/equal_reward_groups.hpp"
+#include "rlft/concepts/advantage_estimator.hpp"
+#include "rlft/objective/kl_estimator.hpp"
+
+namespace rlft {
+
+struct reinforce_plus_plus_advantage {
+  double gamma = 1.0;  // in [0, 1]
+  kl_penalty kl = {.coefficient = 0.0, .estimator = kl_estimator::k1};
+  bool group_mean_baseline = false;  // REINFORCE++-baseline
+  bool whiten = true;
+  double whitening_epsilon = 1e-8;
+  equal_reward_policy equal_rewards = equal_reward_policy::keep;
+
+  // Throws rlft::error when an option is out of range, advantages is not batch.num_tokens()
+  // long, or a reward, token reward or (with β > 0) old or reference log-prob of a loss token
+  // is NaN or infinite.
+  advantage_summary operator()(const rollout_batch& batch, std::span<float> advantages) const {
+    constexpr const char* estimator = "reinforce++ advantage";
+    const detail::discounting discount{.gamma = gamma,
+                                       .lambda = 1.0,
+                                       .kl = kl,
+                                       .use_values = false,
+                                       .whiten = whiten,
+                                       .whitening_epsilon = whitening_epsilon};
+    detail::check_discounting(discount, estimator);
+    detail::check_token_span(batch, advantages.size(), estimator, "advantages");
+    detail::check_finite_rewards(batch, estimator);
+    const auto groups = detail::outcomes_of(batch, group_mean_baseline, equal_rewards);
+    detail::discounted_advantages(batch, groups.outcome, groups.skip, discount, advantages, {}, estimator);
+    return detail::summarize_groups(groups.equal_rewards, equal_rewards);
+  }
+};
+
+static_assert(advantage_estimator<reinforce_plus_plus_advantage>);
+
+}  // namespace rlft

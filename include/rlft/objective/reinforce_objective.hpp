@@ -1,0 +1,56 @@
+// Plain REINFORCE (Williams 1992), the on-policy policy gradient without an importance ratio:
+// per loss token ℓ_t = −A_t·log π_θ(o_t) (+ β·KL_t − c_H·H_t), so dℓ_t/d log π_θ(o_t) = −A_t.
+// It reads no old log-probs: use it when every update is on-policy (one gradient step per
+// rollout, as ReMax and RLOO train), where the clipped surrogate's ratio is 1 and its gradient
+// is this one. The ratio metrics stay 0.
+#pragma once
+
+#include "rlft/concepts/policy_objective.hpp"
+#include "rlft/core/host_device.hpp"
+#include "rlft/objective/detail/objective_evaluation.hpp"
+#include "rlft/objective/kl_estimator.hpp"
+#include "rlft/objective/loss_aggregation.hpp"
+
+namespace rlft {
+
+namespace detail {
+
+template <class Real>
+struct log_likelihood_term {
+  static constexpr bool reports_ratio = false;
+  struct no_state {};
+
+  no_state begin_sequence(const sequence_arrays<Real>&) const noexcept { return {}; }
+
+  RLFT_HOST_DEVICE token_policy_term<Real> token(no_state, Real logprob, Real, Real advantage) const noexcept {
+    return {-advantage * logprob, -advantage, Real(1), false, false, false};
+  }
+};
+
+}  // namespace detail
+
+struct reinforce_objective {
+  kl_penalty kl = {};  // coefficient 0: no KL term
+  double entropy_coefficient = 0.0;
+  loss_aggregation aggregation = loss_aggregation::sequence_mean_token_mean;
+  double constant_divisor = 0.0;  // C of sequence_mean_token_sum_normalized
+
+  // Throws like clipped_surrogate_objective.
+  objective_result operator()(const objective_input& in, const objective_output& out) const {
+    return evaluate<float>(in, out);
+  }
+
+  template <class Real>
+  objective_result evaluate(const basic_objective_input<Real>& in, const basic_objective_output<Real>& out) const {
+    return detail::evaluate_objective(detail::log_likelihood_term<Real>{},
+                                      {.kl = kl,
+                                       .entropy_coefficient = entropy_coefficient,
+                                       .aggregation = aggregation,
+                                       .constant_divisor = constant_divisor},
+                                      in, out, "reinforce objective");
+  }
+};
+
+static_assert(policy_objective<reinforce_objective>);
+
+}  // namespace rlft

@@ -1,0 +1,221 @@
+// Objectives against answers known without running them: a loss evaluated by hand, the
+// on-policy limit (ratio 1, β = 0: the REINFORCE gradient weighted by the aggregation), a
+// reference equal to the current policy (the KL term vanishes), and PyTorch's subgradients at
+// the kinks of the clipped surrogate.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "objective_fixture.hpp"
+#include "rlft/objective/clipped_surrogate_objective.hpp"
+#include "rlft/objective/gspo_objective.hpp"
+#include "rlft/objective/reinforce_objective.hpp"
+
+using doctest::Approx;
+
+namespace {
+
+// Two completions of one prompt. Sequence 0: tokens 1, 2 with ratios 1.5 (A = 1) and 0.5
+// (A = −1); sequence 1: tokens 4, 5 with ratios 1.1 (A = 2) and 4 (A = −1). Old log-probs 0.
+struct hand_batch {
+  rlft::rollout_batch batch = rlft::rollout_batch::with_group_size(
+      rlft::token_sequences({1, 2, 3, 1, 2, 3}, {0, 3, 6}), {1, 1}, 2);
+  std::vector<float> logprobs{0.0f, std::log(1.5f), std::log(0.5f), 0.0f, std::log(1.1f), std::log(4.0f)};
+  std::vector<float> gradients = std::vector<float>(6);
+
+  hand_batch() {
+    const std::vector<float> advantages{0.0f, 1.0f, -1.0f, 0.0f, 2.0f, -1.0f};
+    std::copy(advantages.begin(), advantages.end(), batch.advantages().begin());
+  }
+
+  rlft::objective_result run(const rlft::clipped_surrogate_objective& objective) {
+    return objective({.batch = batch, .sequence_count = 2, .logprobs = logprobs}, {.logprob_gradients = gradients});
+  }
+};
+
+}  // namespace
+
+TEST_CASE("clipped surrogate: loss, gradient and metrics evaluated by hand") {
+  hand_batch fixture;
+  // Per-token losses max(−A·r, −A·clip(r, 0.8, 1.2)): −1.2 (clipped high), 0.8 (clipped low),
+  // −2.2, 4 (unclipped: −A·r > −A·1.2 for A < 0).
+  auto result = fixture.run({.clip = {.epsilon_low = 0.2, .epsilon_high = 0.2}});
+  CHECK(result.loss == Approx(0.5 * ((-1.2 + 0.8) / 2.0 + (-2.2 + 4.0) / 2.0)));
+  CHECK(result.metrics.policy_loss == Approx(result.loss));
+  CHECK(fixture.gradients[1] == 0.0f);
+  CHECK(fixture.gradients[2] == 0.0f);
+  CHECK(fixture.gradients[4] == Approx(-2.0 * 1.1 / 4.0));  // −A·r·w, w = 1/(G·n_i) = 1/4
+  CHECK(fixture.gradients[5] == Approx(4.0 / 4.0));
+  CHECK(fixture.gradients[0] == 0.0f);
+  CHECK(result.metrics.tokens == 4);
+  CHECK(result.metrics.clip_fraction_low == Approx(0.25));
+  CHECK(result.metrics.clip_fraction_high == Approx(0.25));
+  CHECK(result.metrics.dual_clip_fraction == 0.0);
+  CHECK(result.metrics.ratio_mean == Approx((1.5 + 0.5 + 1.1 + 4.0) / 4.0));
+  CHECK(result.metrics.ratio_max == Approx(4.0));
+
+  // Dual clip c = 3 holds the last token's loss at −c·A = 3, and its gradient at 0.
+  result = fixture.run({.clip = {.epsilon_low = 0.2, .epsilon_high = 0.2, .dual_clip = 3.0}});
+  CHECK(result.loss == Approx(0.5 * ((-1.2 + 0.8) / 2.0 + (-2.2 + 3.0) / 2.0)));
+  CHECK(fixture.gradients[5] == 0.0f);
+  CHECK(result.metrics.dual_clip_fraction == Approx(0.25));
+  // So does the two-sided clip δ = 3.
+  const auto two_sided = fixture.run({.clip = {.epsilon_low = 0.2, .epsilon_high = 0.2, .two_sided = 3.0}});
+  CHECK(two_sided.loss == Approx(result.loss));
+  CHECK(fixture.gradients[5] == 0.0f);
+
+  // The other aggregations of the same per-token losses −1.2, 0.8, −2.2, 4.
+  CHECK(fixture.run({.aggregation = rlft::loss_aggregation::token_mean}).loss == Approx((-1.2 + 0.8 - 2.2 + 4.0) / 4.0));
+  CHECK(fixture.run({.aggregation = rlft::loss_aggregation::sequence_mean_token_sum}).loss ==
+        Approx((-1.2 + 0.8 - 2.2 + 4.0) / 2.0));
+  CHECK(fixture.run({.aggregation = rlft::loss_aggregation::sequence_mean_token_sum_normalized,
+                     .constant_divisor = 8.0})
+            .loss == Approx((-1.2 + 0.8 - 2.2 + 4.0) / 2.0 / 8.0));
+  CHECK(fixture.gradients[4] == Approx(-2.2 / 2.0 / 8.0));
+  // DAPO's clip-higher: ε_high = 0.6 lets the first token's ratio 1.5 through.
+  CHECK(fixture.run({.clip = {.epsilon_low = 0.2, .epsilon_high = 0.6}}).loss ==
+        Approx(0.5 * ((-1.5 + 0.8) / 2.0 + (-2.2 + 4.0) / 2.0)));
+}
+
+TEST_CASE("with ratio 1 and β = 0 every objective's gradient is REINFORCE's, weighted by the aggregation") {
+  auto fixture = rlft_test::make_objective_fixture(21, {.constant_advantage_per_sequence = true});
+  auto& batch = fixture.batch;
+  std::vector<float> logprobs(batch.num_tokens());
+  std::copy(batch.old_logprobs().begin(), batch.old_logprobs().end(), logprobs.begin());  // ratio 1
+
+  // The aggregation weights, from their definitions.
+  std::size_t loss_tokens = 0, sequences = 0;
+  std::vector<std::size_t> tokens_of(batch.num_sequences());
+  for (std::size_t s = 0; s < batch.num_sequences(); ++s) {
+    for (std::size_t t = batch.sequence_begin(s); t < batch.sequence_end(s); ++t) tokens_of[s] += batch.loss_mask()[t];
+    loss_tokens += tokens_of[s];
+    sequences += tokens_of[s] > 0;
+  }
+  const double divisor = 10.0;
+  for (const auto aggregation :
+       {rlft::loss_aggregation::token_mean, rlft::loss_aggregation::sequence_mean_token_mean,
+        rlft::loss_aggregation::sequence_mean_token_sum, rlft::loss_aggregation::sequence_mean_token_sum_normalized}) {
+    CAPTURE(static_cast<int>(aggregation));
+    std::vector<float> expected(batch.num_tokens(), 0.0f);
+    for (std::size_t s = 0; s < batch.num_sequences(); ++s) {
+      const double weight = aggregation == rlft::loss_aggregation::token_mean ? 1.0 / static_cast<double>(loss_tokens)
+                            : aggregation == rlft::loss_aggregation::sequence_mean_token_mean
+                                ? 1.0 / static_cast<double>(sequences * tokens_of[s])
+                            : aggregation == rlft::loss_aggregation::sequence_mean_token_sum
+                                ? 1.0 / static_cast<double>(sequences)
+                                : 1.0 / (static_cast<double>(sequences) * divisor);
+      for (std::size_t t = batch.sequence_begin(s); t < batch.sequence_end(s); ++t)
+        if (batch.loss_mask()[t]) expected[t] = static_cast<float>(-batch.advantages()[t] * weight);
+    }
+    const auto gradient_of = [&](const auto& objective) {
+      std::vector<float> gradients(batch.num_tokens(), 99.0f);
+      objective({.batch = batch, .sequence_count = batch.num_sequences(), .logprobs = logprobs},
+                {.logprob_gradients = gradients});
+      return gradients;
+    };
+    const auto compare = [&](const std::vector<float>& actual) {
+      for (std::size_t t = 0; t < actual.size(); ++t) CHECK(actual[t] == Approx(expected[t]).epsilon(1e-6));
+    };
+    compare(gradient_of(rlft::clipped_surrogate_objective{.clip = {.epsilon_low = 0.2, .epsilon_high = 0.28, .dual_clip = 3.0},
+                                                          .aggregation = aggregation,
+                                                          .constant_divisor = divisor}));
+    compare(gradient_of(rlft::reinforce_objective{.aggregation = aggregation, .constant_divisor = divisor}));
+    compare(gradient_of(rlft::gspo_objective{.aggregation = aggregation, .constant_divisor = divisor}));
+  }
+}
+
+TEST_CASE("with the reference equal to the current policy the KL term and its gradient vanish") {
+  auto fixture = rlft_test::make_objective_fixture(22);
+  auto& batch = fixture.batch;
+  std::vector<float> logprobs(fixture.logprobs.begin(), fixture.logprobs.end());
+  std::copy(logprobs.begin(), logprobs.end(), batch.ref_logprobs().begin());
+  const auto run = [&](const rlft::kl_penalty& kl, std::vector<float>& gradients) {
+    return rlft::clipped_surrogate_objective{.kl = kl}({.batch = batch,
+                                                        .sequence_count = batch.num_sequences(),
+                                                        .logprobs = logprobs},
+                                                       {.logprob_gradients = gradients});
+  };
+  std::vector<float> without(batch.num_tokens()), with(batch.num_tokens());
+  const auto base = run({.coefficient = 0.0}, without);
+  for (const auto estimator : {rlft::kl_estimator::k2, rlft::kl_estimator::k3}) {
+    const auto result = run({.coefficient = 0.5, .estimator = estimator}, with);
+    CHECK(result.loss == base.loss);
+    CHECK(result.metrics.kl_mean == 0.0);
+    CHECK(with == without);
+  }
+  // k1 = −δ is 0 here too, but its derivative is +1 whatever δ: an unbiased estimate of the
+  // KL, not of its gradient. The loss vanishes, the gradient is shifted by β·w.
+  const auto k1 = run({.coefficient = 0.5, .estimator = rlft::kl_estimator::k1}, with);
+  CHECK(k1.loss == base.loss);
+  const auto scope = rlft::count_aggregation_scope(batch);
+  for (std::size_t s = 0; s < batch.num_sequences(); ++s) {
+    std::size_t tokens = 0;
+    for (std::size_t t = batch.sequence_begin(s); t < batch.sequence_end(s); ++t) tokens += batch.loss_mask()[t];
+    for (std::size_t t = batch.sequence_begin(s); t < batch.sequence_end(s); ++t)
+      if (batch.loss_mask()[t])
+        CHECK(with[t] - without[t] == Approx(0.5 / static_cast<double>(scope.sequences * tokens)).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("the clipped surrogate's subgradients at its kinks follow torch.clamp, maximum and minimum") {
+  const rlft::ratio_bounds<double> plain({.epsilon_low = 0.2, .epsilon_high = 0.2});
+  // At 1 + ε_high (A > 0) both branches are equal and both pass the gradient: −A.
+  auto at = rlft::clipped_surrogate(plain.high, 1.0, plain);
+  CHECK(at.loss == -plain.high);
+  CHECK(at.derivative == -1.0);
+  CHECK_FALSE(at.clipped_high);
+  CHECK(rlft::clipped_surrogate(std::nextafter(plain.high, 2.0), 1.0, plain).derivative == 0.0);
+  // At 1 − ε_low (A < 0) likewise: −A.
+  at = rlft::clipped_surrogate(plain.low, -1.0, plain);
+  CHECK(at.loss == plain.low);
+  CHECK(at.derivative == 1.0);
+  CHECK(rlft::clipped_surrogate(std::nextafter(plain.low, 0.0), -1.0, plain).derivative == 0.0);
+  CHECK(rlft::clipped_surrogate(std::nextafter(plain.low, 0.0), -1.0, plain).clipped_low);
+  // A = 0: no loss, no gradient, nothing clipped.
+  at = rlft::clipped_surrogate(5.0, 0.0, plain);
+  CHECK(at.loss == 0.0);
+  CHECK(at.derivative == 0.0);
+  CHECK_FALSE(at.clipped_high);
+
+  // Dual clip at r = c (A < 0): torch.minimum of equal values passes half the gradient.
+  const rlft::ratio_bounds<double> dual({.epsilon_low = 0.2, .epsilon_high = 0.2, .dual_clip = 3.0});
+  at = rlft::clipped_surrogate(3.0, -2.0, dual);
+  CHECK(at.loss == 6.0);
+  CHECK(at.derivative == 1.0);  // half of −A = 2
+  CHECK_FALSE(at.held_at_bound);
+  at = rlft::clipped_surrogate(3.5, -2.0, dual);
+  CHECK(at.loss == 6.0);
+  CHECK(at.derivative == 0.0);
+  CHECK(at.held_at_bound);
+  CHECK(rlft::clipped_surrogate(3.5, 2.0, dual).loss == -2.0 * 1.2);  // A > 0: no dual clip
+
+  // Two-sided clip at r = δ: torch.clamp passes the gradient at its bound: the full −A.
+  const rlft::ratio_bounds<double> two_sided({.epsilon_low = 0.2, .epsilon_high = 0.2, .two_sided = 2.0});
+  at = rlft::clipped_surrogate(2.0, -2.0, two_sided);
+  CHECK(at.loss == 4.0);
+  CHECK(at.derivative == 2.0);
+  at = rlft::clipped_surrogate(2.5, -2.0, two_sided);
+  CHECK(at.loss == 4.0);
+  CHECK(at.derivative == 0.0);
+  CHECK(at.held_at_bound);
+  CHECK(rlft::clipped_surrogate(2.5, 2.0, two_sided).loss == -2.0 * 1.2);
+
+  // The log-ratio clamps pass the gradient at their bound and stop it beyond.
+  CHECK(rlft::detail::importance_ratio(20.0, 20.0).passes == 1.0);
+  CHECK(rlft::detail::importance_ratio(20.5, 20.0).passes == 0.0);
+  CHECK(rlft::detail::importance_ratio(20.5, 20.0).ratio == std::exp(20.0));
+  CHECK(rlft::estimate_kl<rlft::kl_estimator::k2>(0.0, 20.0, 20.0).derivative == -20.0);
+  CHECK(rlft::estimate_kl<rlft::kl_estimator::k2>(0.0, 25.0, 20.0).derivative == 0.0);
+  CHECK(rlft::estimate_kl<rlft::kl_estimator::k2>(0.0, 25.0, 20.0).value == 200.0);
+  CHECK(rlft::estimate_kl<rlft::kl_estimator::k3>(0.0, -25.0, 20.0).value == Approx(std::exp(-20.0) + 19.0));
+}
+
+TEST_CASE("a token far off-policy cannot overflow the loss") {
+  hand_batch fixture;
+  fixture.logprobs[5] = 500.0f;  // log-ratio 500: the ratio is clamped at exp(20)
+  const auto result = fixture.run({.kl = {.coefficient = 0.1, .estimator = rlft::kl_estimator::k3}});
+  CHECK(std::isfinite(result.loss));
+  CHECK(fixture.gradients[5] == 0.0f);  // beyond both clamps: no gradient
+  CHECK(result.metrics.ratio_max == Approx(std::exp(20.0)).epsilon(1e-6));
+}
