@@ -60,9 +60,23 @@ struct hides_its_parameters : unigram_policy {
   int parameters() { return 0; }
 };
 
+// The unigram policy plus per-token entropy (a unigram model's entropy is the same everywhere).
+struct reports_entropy_too : unigram_policy {
+  using unigram_policy::unigram_policy;
+  using unigram_policy::backward;
+  using unigram_policy::log_probs;
+  void log_probs(rlft::token_sequences_view, std::span<float>, std::span<float>) const;
+  void backward(rlft::token_sequences_view, std::span<const float>, std::span<const float>);
+};
+
 }  // namespace
 
 static_assert(rlft::policy<unigram_policy>);
+static_assert(!rlft::reports_entropy<unigram_policy>);
+static_assert(!rlft::entropy_policy<unigram_policy>);
+static_assert(rlft::reports_entropy<reports_entropy_too>);
+static_assert(rlft::entropy_policy<reports_entropy_too>);
+static_assert(!rlft::entropy_policy<cannot_backpropagate>);
 static_assert(!rlft::backpropagates_log_prob_gradients<cannot_backpropagate>);
 static_assert(!rlft::policy<cannot_backpropagate>);
 static_assert(!rlft::generates_rollouts<generates_bare_tokens>);

@@ -19,6 +19,13 @@
 //   5. it snapshots: P is copyable, and a copy is an independent model (the reference policy;
 //      refreshing it is an assignment);
 //   6. it persists: p.save(directory) on a const P and p.load(directory).
+//
+// A policy P is an entropy_policy when it also
+//   7. reports entropy: p.log_probs(sequences, logprobs, entropy) writes, besides the log-probs,
+//      the entropy −Σ_v p(v | tokens_<t) log p(v | tokens_<t) of the distribution that predicts
+//      token t (same layout; entry 0 of each sequence is 0), and p.backward(sequences, dlogp,
+//      dentropy) back-propagates dL/d(entropy) together with dL/d(log-prob). Objectives with an
+//      entropy bonus or an entropy metric need it.
 #pragma once
 
 #include <concepts>
@@ -87,5 +94,16 @@ concept persists = requires(P& p, const P& const_p, const std::filesystem::path&
 template <class P>
 concept policy = computes_log_probs<P> && backpropagates_log_prob_gradients<P> &&
                  exposes_parameters<P> && generates_rollouts<P> && snapshots<P> && persists<P>;
+
+template <class P>
+concept reports_entropy =
+    requires(P& p, token_sequences_view sequences, std::span<float> logprobs, std::span<float> entropy,
+             std::span<const float> dlogp, std::span<const float> dentropy) {
+      p.log_probs(sequences, logprobs, entropy);
+      p.backward(sequences, dlogp, dentropy);
+    };
+
+template <class P>
+concept entropy_policy = policy<P> && reports_entropy<P>;
 
 }  // namespace rlft

@@ -1,0 +1,826 @@
+// The reference transformer: a decoder-only Qwen2/Llama network on the CPU in fp32 that
+// satisfies rlft::policy (and rlft::entropy_policy). It computes per-token log-probs and
+// entropies of a padding-free ragged batch (all sequences' tokens packed into one matrix, so the
+// linear layers are single GEMMs and attention runs per sequence), back-propagates
+// dL/d(log-prob) and dL/d(entropy) into every parameter, generates with a KV cache and any
+// rlft::sampler, and loads and saves Hugging Face checkpoints (config.json + safetensors, the
+// parameter names of transformers' Qwen2ForCausalLM / LlamaForCausalLM).
+//
+// The network (Touvron et al., arXiv 2302.13971; Qwen2 report, arXiv 2407.10671, section 2.1):
+//   h = embed(tokens)
+//   per layer: h += o_proj(attention(rope(q_proj(n)), rope(k_proj(n)), v_proj(n))), n = rmsnorm(h)
+//              h += down_proj(silu(gate_proj(n)) ⊙ up_proj(n)),                   n = rmsnorm(h)
+//   logits = lm_head(rmsnorm(h))
+// Forward linear layers use row_stable_gemm and the row kernels of transformer_kernels.hpp in
+// both the training forward and the decoder, so the log-prob reported while sampling equals the
+// training log-prob of the same token bit for bit. The backward pass uses the same GEMM kernel
+// (measured faster than Eigen's GEMM and on par with OpenBLAS, bench/RESULTS.md), so gradients
+// do not depend on the thread count either.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <numbers>
+#include <span>
+#include <string>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "rlft/concepts/policy.hpp"
+#include "rlft/concepts/sampler.hpp"
+#include "rlft/core/error.hpp"
+#include "rlft/core/philox.hpp"
+#include "rlft/core/rollout_batch.hpp"
+#include "rlft/core/token_sequences.hpp"
+#include "rlft/io/safetensors.hpp"
+#include "rlft/io/safetensors_checkpoint.hpp"
+
+#include "row_stable_gemm.hpp"
+#include "transformer_config.hpp"
+#include "transformer_kernels.hpp"
+
+namespace rlft::examples {
+
+struct transformer_tuning {
+  // Rows of logits materialised at once (at least this many floats per chunk: 4 Mi = 16 MiB),
+  // so the vocabulary projection never holds the whole [tokens × vocabulary] matrix.
+  std::size_t logits_chunk_floats = std::size_t{1} << 22;
+  std::size_t min_logits_chunk_rows = 64;
+};
+inline constexpr transformer_tuning transformer_defaults{};
+
+class transformer {
+ public:
+  // A randomly initialised model: normal(0, 0.02) weights as transformers' initializer_range,
+  // zero biases, unit norm weights; the draws come from Philox stream `seed`.
+  explicit transformer(transformer_config config, std::uint64_t seed = 0) : config_(std::move(config)) {
+    config_.validate();
+    build_layout();
+    values_.assign(total_parameters_, 0.0f);
+    gradients_.assign(total_parameters_, 0.0f);
+    for (std::size_t p = 0; p < layout_.size(); ++p) {
+      const auto& entry = layout_[p];
+      float* data = values_.data() + entry.offset;
+      if (entry.kind == parameter_kind::norm) {
+        std::fill(data, data + entry.size(), 1.0f);
+      } else if (entry.kind == parameter_kind::matrix) {
+        philox_stream rng(seed, p);
+        for (std::size_t i = 0; i < entry.size(); i += 2) {
+          // Box–Muller: two normal draws from two uniforms.
+          const double radius = std::sqrt(-2.0 * std::log(static_cast<double>(rng.uniform_nonzero())));
+          const double angle = 2.0 * std::numbers::pi * rng.uniform();
+          data[i] = static_cast<float>(0.02 * radius * std::cos(angle));
+          if (i + 1 < entry.size()) data[i + 1] = static_cast<float>(0.02 * radius * std::sin(angle));
+        }
+      }
+    }
+  }
+
+  // Loads a Hugging Face checkpoint directory (config.json + model.safetensors or shards).
+  static transformer from_pretrained(const std::filesystem::path& directory) {
+    transformer model(read_transformer_config(directory));
+    model.read_weights(io::safetensors_checkpoint(directory));
+    return model;
+  }
+
+  const transformer_config& config() const noexcept { return config_; }
+  std::size_t num_parameters() const noexcept { return total_parameters_; }
+
+  // ---- rlft::policy ----------------------------------------------------------------------
+
+  // log p(token_t | tokens_<t) for every token (entry 0 of each sequence is 0). Caches the
+  // activations that backward() needs. Throws rlft::error for a wrong output size or a token
+  // outside the vocabulary.
+  void log_probs(token_sequences_view sequences, std::span<float> logprobs) {
+    forward(sequences, logprobs, {}, {});
+  }
+
+  // Also the entropy of each predictive distribution (entry t: of the distribution of token t).
+  void log_probs(token_sequences_view sequences, std::span<float> logprobs, std::span<float> entropy) {
+    if (entropy.size() != sequences.num_tokens())
+      throw error(::rlft::detail::make_message("transformer: entropy has ", entropy.size(), " entries for ",
+                                               sequences.num_tokens(), " tokens"));
+    forward(sequences, logprobs, entropy, {});
+  }
+
+  // The raw logits of every token's next-token distribution (num_tokens × vocab_size).
+  void logits(token_sequences_view sequences, std::span<float> out) {
+    if (out.size() != sequences.num_tokens() * config_.vocab_size)
+      throw error(::rlft::detail::make_message("transformer: logits output has ", out.size(), " entries, expected ",
+                                               sequences.num_tokens() * config_.vocab_size));
+    std::vector<float> unused(sequences.num_tokens());
+    forward(sequences, unused, {}, out);
+  }
+
+  // Accumulates dL/dθ for the sequences of the latest log_probs call. Throws rlft::error when
+  // the sequences differ from that call's or the gradient has the wrong size.
+  void backward(token_sequences_view sequences, std::span<const float> dlogp) { backward(sequences, dlogp, {}); }
+
+  void backward(token_sequences_view sequences, std::span<const float> dlogp, std::span<const float> dentropy);
+
+  void zero_grad() { std::fill(gradients_.begin(), gradients_.end(), 0.0f); }
+
+  std::vector<parameter_ref> parameters() {
+    std::vector<parameter_ref> result;
+    result.reserve(layout_.size());
+    for (const auto& entry : layout_)
+      result.push_back({entry.name, std::span<float>(values_.data() + entry.offset, entry.size()),
+                        std::span<float>(gradients_.data() + entry.offset, entry.size())});
+    return result;
+  }
+
+  // Samples completions_per_prompt continuations of every prompt with a KV cache. Group p of the
+  // result holds prompt p's completions; completion c of the call draws from Philox stream
+  // options.first_stream + c at counter = decoding step. sampling_logprobs holds the model's
+  // own log-prob of each drawn token under its untempered softmax, computed by the same
+  // kernels as log_probs (so the two agree bitwise); truncated marks completions that hit
+  // max_new_tokens without a stop token.
+  template <sampler Sampler>
+  rollout_batch generate(token_sequences_view prompts, std::size_t completions_per_prompt, const Sampler& sampler,
+                         const generation_options& options);
+
+  // Writes config.json and model.safetensors (dtype F32, F16 or BF16), each atomically; the
+  // weights go first, so an interrupted save never pairs a new config with old weights of
+  // another shape.
+  void save(const std::filesystem::path& directory, io::tensor_dtype dtype = io::tensor_dtype::f32) const {
+    std::filesystem::create_directories(directory);
+    std::vector<io::tensor_to_save> tensors;
+    for (const auto& entry : layout_)
+      tensors.push_back({entry.name, entry.shape, std::span<const float>(values_.data() + entry.offset, entry.size())});
+    io::save_safetensors(directory / "model.safetensors", tensors, dtype, {{"format", "pt"}});
+    write_transformer_config(config_, directory);
+  }
+
+  // Replaces this model by the checkpoint in `directory` (any shape); on failure (rlft::io_error)
+  // the model is unchanged.
+  void load(const std::filesystem::path& directory) { *this = from_pretrained(directory); }
+
+ private:
+  enum class parameter_kind { matrix, bias, norm };
+
+  struct parameter_entry {
+    std::string name;
+    std::vector<std::int64_t> shape;
+    std::size_t offset = 0;
+    parameter_kind kind = parameter_kind::matrix;
+    std::size_t size() const {
+      std::size_t n = 1;
+      for (const auto extent : shape) n *= static_cast<std::size_t>(extent);
+      return n;
+    }
+  };
+
+  // Offsets of one layer's tensors in the flat parameter array. q, k and v (weights and
+  // biases) and gate and up are adjacent, so each group is one fused matrix.
+  struct layer_offsets {
+    std::size_t input_norm = 0, qkv_weight = 0, qkv_bias = 0, o_weight = 0, post_norm = 0, gate_up_weight = 0,
+                down_weight = 0;
+  };
+
+  // Per-call buffers; copying a model (a reference snapshot) does not copy them.
+  struct layer_activations {
+    std::vector<float> residual_in, inverse_rms_attention, normed_attention, qkv, attention_out, attention_lse,
+        residual_mid, inverse_rms_mlp, normed_mlp, gate_up, act;
+  };
+  struct workspace {
+    workspace() = default;
+    workspace(const workspace&) {}
+    workspace& operator=(const workspace&) { return *this; }
+    workspace(workspace&&) = default;
+    workspace& operator=(workspace&&) = default;
+
+    std::vector<layer_activations> layers;
+    std::vector<float> residual_out, inverse_rms_final, normed_final, log_sum_exp, entropy, logits_chunk;
+    std::vector<token_id> tokens;  // the batch of the latest forward, checked by backward
+    std::vector<std::int64_t> offsets;
+    std::vector<std::size_t> positions, sequence_of_row;
+    bool has_forward = false;
+    // The packed forward weights, valid during one forward or generate call.
+    std::vector<packed_weight> packed_qkv, packed_o, packed_gate_up, packed_down;
+    packed_weight packed_head;
+    rotary_table rotary;
+    float rotary_theta = 0.0f;  // what `rotary` was built for
+    std::size_t rotary_dim = 0;
+    packed_weight packed_operand;  // operands of linear_backward
+    std::vector<float> transposed;
+  };
+
+  void add_parameter(std::string name, std::vector<std::int64_t> shape, parameter_kind kind) {
+    parameter_entry entry{std::move(name), std::move(shape), total_parameters_, kind};
+    total_parameters_ += entry.size();
+    layout_.push_back(std::move(entry));
+  }
+
+  void build_layout() {
+    const auto& c = config_;
+    const auto h = static_cast<std::int64_t>(c.hidden_size);
+    const auto i_size = static_cast<std::int64_t>(c.intermediate_size);
+    const auto q = static_cast<std::int64_t>(c.query_width());
+    const auto kv = static_cast<std::int64_t>(c.kv_width());
+    add_parameter("model.embed_tokens.weight", {static_cast<std::int64_t>(c.vocab_size), h}, parameter_kind::matrix);
+    for (std::size_t l = 0; l < c.num_layers; ++l) {
+      const std::string prefix = "model.layers." + std::to_string(l) + ".";
+      layer_offsets offsets;
+      offsets.input_norm = total_parameters_;
+      add_parameter(prefix + "input_layernorm.weight", {h}, parameter_kind::norm);
+      offsets.qkv_weight = total_parameters_;
+      add_parameter(prefix + "self_attn.q_proj.weight", {q, h}, parameter_kind::matrix);
+      add_parameter(prefix + "self_attn.k_proj.weight", {kv, h}, parameter_kind::matrix);
+      add_parameter(prefix + "self_attn.v_proj.weight", {kv, h}, parameter_kind::matrix);
+      offsets.qkv_bias = total_parameters_;
+      if (c.attention_bias) {
+        add_parameter(prefix + "self_attn.q_proj.bias", {q}, parameter_kind::bias);
+        add_parameter(prefix + "self_attn.k_proj.bias", {kv}, parameter_kind::bias);
+        add_parameter(prefix + "self_attn.v_proj.bias", {kv}, parameter_kind::bias);
+      }
+      offsets.o_weight = total_parameters_;
+      add_parameter(prefix + "self_attn.o_proj.weight", {h, q}, parameter_kind::matrix);
+      offsets.post_norm = total_parameters_;
+      add_parameter(prefix + "post_attention_layernorm.weight", {h}, parameter_kind::norm);
+      offsets.gate_up_weight = total_parameters_;
+      add_parameter(prefix + "mlp.gate_proj.weight", {i_size, h}, parameter_kind::matrix);
+      add_parameter(prefix + "mlp.up_proj.weight", {i_size, h}, parameter_kind::matrix);
+      offsets.down_weight = total_parameters_;
+      add_parameter(prefix + "mlp.down_proj.weight", {h, i_size}, parameter_kind::matrix);
+      layers_.push_back(offsets);
+    }
+    final_norm_ = total_parameters_;
+    add_parameter("model.norm.weight", {h}, parameter_kind::norm);
+    lm_head_ = 0;  // tied: the embedding matrix
+    if (!c.tie_word_embeddings) {
+      lm_head_ = total_parameters_;
+      add_parameter("lm_head.weight", {static_cast<std::int64_t>(c.vocab_size), h}, parameter_kind::matrix);
+    }
+  }
+
+  void read_weights(const io::safetensors_checkpoint& checkpoint) {
+    for (const auto& entry : layout_) {
+      if (!checkpoint.contains(entry.name))
+        throw io_error(::rlft::detail::make_message("checkpoint lacks tensor '", entry.name, "'"));
+      const auto& stored = checkpoint.at(entry.name);
+      if (stored.shape != entry.shape)
+        throw io_error(::rlft::detail::make_message("checkpoint tensor '", entry.name, "' has shape ",
+                                                    shape_text(stored.shape), ", the config needs ", shape_text(entry.shape)));
+      checkpoint.read(entry.name, std::span<float>(values_.data() + entry.offset, entry.size()));
+    }
+  }
+
+  static std::string shape_text(const std::vector<std::int64_t>& shape) {
+    std::string text = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+    return text + "]";
+  }
+
+  const float* parameter(std::size_t offset) const noexcept { return values_.data() + offset; }
+  float* gradient(std::size_t offset) noexcept { return gradients_.data() + offset; }
+
+  void check_tokens(token_sequences_view sequences) const {
+    const auto tokens = sequences.tokens();
+    for (std::size_t t = 0; t < tokens.size(); ++t)
+      if (tokens[t] < 0 || static_cast<std::size_t>(tokens[t]) >= config_.vocab_size)
+        throw error(::rlft::detail::make_message("transformer: token ", t, " has id ", tokens[t], " outside the vocabulary of ",
+                                                 config_.vocab_size));
+  }
+
+  void pack_weights() {
+    const auto& c = config_;
+    auto& w = work_;
+    w.packed_qkv.resize(c.num_layers);
+    w.packed_o.resize(c.num_layers);
+    w.packed_gate_up.resize(c.num_layers);
+    w.packed_down.resize(c.num_layers);
+    for (std::size_t l = 0; l < c.num_layers; ++l) {
+      const auto& o = layers_[l];
+      w.packed_qkv[l].pack({parameter(o.qkv_weight), c.qkv_width() * c.hidden_size},
+                           c.attention_bias ? std::span<const float>(parameter(o.qkv_bias), c.qkv_width())
+                                            : std::span<const float>{},
+                           c.qkv_width(), c.hidden_size);
+      w.packed_o[l].pack({parameter(o.o_weight), c.hidden_size * c.query_width()}, {}, c.hidden_size, c.query_width());
+      w.packed_gate_up[l].pack({parameter(o.gate_up_weight), 2 * c.intermediate_size * c.hidden_size}, {},
+                               2 * c.intermediate_size, c.hidden_size);
+      w.packed_down[l].pack({parameter(o.down_weight), c.hidden_size * c.intermediate_size}, {}, c.hidden_size,
+                            c.intermediate_size);
+    }
+    w.packed_head.pack({parameter(lm_head_), c.vocab_size * c.hidden_size}, {}, c.vocab_size, c.hidden_size);
+    if (w.rotary_theta != c.rope_theta || w.rotary_dim != c.head_dim) {
+      w.rotary = rotary_table(c.head_dim, c.rope_theta);
+      w.rotary_theta = c.rope_theta;
+      w.rotary_dim = c.head_dim;
+    }
+  }
+
+  void forward(token_sequences_view sequences, std::span<float> logprobs, std::span<float> entropy,
+               std::span<float> all_logits);
+
+  // Backward of Y = X · Wᵀ over `rows` rows: dX = dY · W (overwritten) and dW += dYᵀ · X, both
+  // with row_stable_gemm (thread-count independent; faster than Eigen's GEMM here, see
+  // bench/RESULTS.md).
+  void linear_backward(const float* doutput, std::size_t rows, std::size_t out_features, const float* input,
+                       std::size_t in_features, std::size_t weight_offset, float* dinput) {
+    auto& w = work_;
+    w.packed_operand.pack_columns({parameter(weight_offset), out_features * in_features}, out_features, in_features);
+    row_stable_gemm(doutput, out_features, rows, w.packed_operand, dinput, in_features);
+    // dYᵀ made contiguous first: measured 1.1-2.5× faster than reading dY column-wise in the kernel.
+    w.transposed.resize(out_features * rows);
+    transpose(doutput, rows, out_features, w.transposed.data());
+    w.packed_operand.pack_columns({input, rows * in_features}, rows, in_features);
+    row_stable_gemm(w.transposed.data(), rows, out_features, w.packed_operand, gradient(weight_offset), in_features,
+                    /*accumulate=*/true);
+  }
+
+  static void transpose(const float* in, std::size_t rows, std::size_t columns, float* out) {
+    constexpr std::size_t block = 32;
+    const auto row_blocks = static_cast<std::ptrdiff_t>((rows + block - 1) / block);
+#pragma omp parallel for schedule(static) if (rows * columns > 65536)
+    for (std::ptrdiff_t row_block = 0; row_block < row_blocks; ++row_block) {
+      const std::size_t first_row = static_cast<std::size_t>(row_block) * block;
+      const std::size_t last_row = std::min(rows, first_row + block);
+      for (std::size_t first_column = 0; first_column < columns; first_column += block) {
+        const std::size_t last_column = std::min(columns, first_column + block);
+        for (std::size_t r = first_row; r < last_row; ++r)
+          for (std::size_t c = first_column; c < last_column; ++c) out[c * rows + r] = in[r * columns + c];
+      }
+    }
+  }
+
+
+  // One decoder layer over `rows` rows (residual stream `h`, updated in place). Attention is
+  // delegated to `attend(qkv, attention_out, lse)`, the only step where the training forward
+  // and the decoder differ (where keys and values come from).
+  template <class Attend>
+  void layer_forward(std::size_t l, std::size_t rows, const std::size_t* positions, float* h, layer_activations& a,
+                     float* scratch, Attend&& attend);
+
+  transformer_config config_;
+  std::vector<parameter_entry> layout_;
+  std::vector<layer_offsets> layers_;
+  std::size_t final_norm_ = 0;
+  std::size_t lm_head_ = 0;
+  std::size_t total_parameters_ = 0;
+  std::vector<float> values_;
+  std::vector<float> gradients_;
+  workspace work_;
+};
+
+// ---- forward -----------------------------------------------------------------------------
+
+template <class Attend>
+void transformer::layer_forward(std::size_t l, std::size_t rows, const std::size_t* positions, float* h,
+                                layer_activations& a, float* scratch, Attend&& attend) {
+  const auto& c = config_;
+  const auto& o = layers_[l];
+  const std::size_t width = c.hidden_size;
+  const auto count = static_cast<std::ptrdiff_t>(rows);
+  a.residual_in.assign(h, h + rows * width);
+  a.inverse_rms_attention.resize(rows);
+  a.normed_attention.resize(rows * width);
+  rms_norm_rows(h, rows, width, parameter(o.input_norm), c.rms_norm_eps, a.normed_attention.data(),
+                a.inverse_rms_attention.data());
+  a.qkv.resize(rows * c.qkv_width());
+  row_stable_gemm(a.normed_attention.data(), width, rows, work_.packed_qkv[l], a.qkv.data(), c.qkv_width());
+  work_.rotary.reserve(1 + *std::max_element(positions, positions + rows));
+#pragma omp parallel for schedule(static) if (rows > 64)
+  for (std::ptrdiff_t r = 0; r < count; ++r) {
+    const auto row = static_cast<std::size_t>(r);
+    // q and k heads are adjacent in the fused row: rotate num_heads + num_kv_heads heads at once.
+    apply_rotary(a.qkv.data() + row * c.qkv_width(), c.num_heads + c.num_kv_heads, c.head_dim,
+                 work_.rotary.cos(positions[row]), work_.rotary.sin(positions[row]));
+  }
+  a.attention_out.resize(rows * c.query_width());
+  a.attention_lse.resize(rows * c.num_heads);
+  attend(a.qkv.data(), a.attention_out.data(), a.attention_lse.data());
+
+  row_stable_gemm(a.attention_out.data(), c.query_width(), rows, work_.packed_o[l], scratch, width);
+  for (std::size_t i = 0; i < rows * width; ++i) h[i] += scratch[i];
+  a.residual_mid.assign(h, h + rows * width);
+  a.inverse_rms_mlp.resize(rows);
+  a.normed_mlp.resize(rows * width);
+  rms_norm_rows(h, rows, width, parameter(o.post_norm), c.rms_norm_eps, a.normed_mlp.data(), a.inverse_rms_mlp.data());
+  const std::size_t inner = c.intermediate_size;
+  a.gate_up.resize(rows * 2 * inner);
+  row_stable_gemm(a.normed_mlp.data(), width, rows, work_.packed_gate_up[l], a.gate_up.data(), 2 * inner);
+  a.act.resize(rows * inner);
+#pragma omp parallel for schedule(static) if (rows * inner > 16384)
+  for (std::ptrdiff_t r = 0; r < count; ++r) {
+    const auto row = static_cast<std::size_t>(r);
+    swiglu_row(a.gate_up.data() + row * 2 * inner, inner, a.act.data() + row * inner);
+  }
+  row_stable_gemm(a.act.data(), inner, rows, work_.packed_down[l], scratch, width);
+  for (std::size_t i = 0; i < rows * width; ++i) h[i] += scratch[i];
+}
+
+inline void transformer::forward(token_sequences_view sequences, std::span<float> logprobs, std::span<float> entropy,
+                                 std::span<float> all_logits) {
+  const auto& c = config_;
+  auto& w = work_;
+  const std::size_t rows = sequences.num_tokens();
+  if (logprobs.size() != rows)
+    throw error(::rlft::detail::make_message("transformer: log-prob output has ", logprobs.size(), " entries for ", rows,
+                                             " tokens"));
+  check_tokens(sequences);
+  w.has_forward = false;
+  w.tokens.assign(sequences.tokens().begin(), sequences.tokens().end());
+  w.offsets.assign(sequences.offsets().begin(), sequences.offsets().end());
+  w.positions.resize(rows);
+  w.sequence_of_row.resize(rows);
+  for (std::size_t s = 0; s < sequences.size(); ++s)
+    for (std::size_t t = 0; t < sequences.length(s); ++t) {
+      w.positions[sequences.begin(s) + t] = t;
+      w.sequence_of_row[sequences.begin(s) + t] = s;
+    }
+  if (rows == 0) {
+    w.has_forward = true;
+    return;
+  }
+  pack_weights();
+
+  const std::size_t width = c.hidden_size;
+  std::vector<float> h(rows * width);
+  for (std::size_t r = 0; r < rows; ++r)
+    std::copy_n(parameter(0) + static_cast<std::size_t>(w.tokens[r]) * width, width, h.data() + r * width);
+  std::vector<float> scratch(rows * width);
+  w.layers.resize(c.num_layers);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  const std::size_t group = c.num_heads / c.num_kv_heads;
+  for (std::size_t l = 0; l < c.num_layers; ++l) {
+    layer_forward(l, rows, w.positions.data(), h.data(), w.layers[l], scratch.data(),
+                  [&](const float* qkv, float* out, float* lse) {
+                    const auto tasks = static_cast<std::ptrdiff_t>(rows * c.num_heads);
+#pragma omp parallel
+                    {
+                      std::vector<float> scores;
+#pragma omp for schedule(dynamic, 16)
+                      for (std::ptrdiff_t task = 0; task < tasks; ++task) {
+                        const std::size_t row = static_cast<std::size_t>(task) / c.num_heads;
+                        const std::size_t head = static_cast<std::size_t>(task) % c.num_heads;
+                        const std::size_t first = sequences.begin(w.sequence_of_row[row]);
+                        const std::size_t count = w.positions[row] + 1;
+                        scores.resize(std::max(scores.size(), count));
+                        const float* keys = qkv + first * c.qkv_width() + c.query_width() + (head / group) * c.head_dim;
+                        lse[row * c.num_heads + head] = attention_row(
+                            qkv + row * c.qkv_width() + head * c.head_dim, keys, keys + c.kv_width(), c.qkv_width(),
+                            count, c.head_dim, scale, scores.data(), out + row * c.query_width() + head * c.head_dim);
+                      }
+                    }
+                  });
+  }
+  w.residual_out = std::move(h);
+  w.inverse_rms_final.resize(rows);
+  w.normed_final.resize(rows * width);
+  rms_norm_rows(w.residual_out.data(), rows, width, parameter(final_norm_), c.rms_norm_eps, w.normed_final.data(),
+                w.inverse_rms_final.data());
+
+  // Vocabulary projection in chunks of rows; entry t + 1 of the outputs comes from row t.
+  w.log_sum_exp.assign(rows, 0.0f);
+  w.entropy.assign(rows, 0.0f);
+  std::fill(logprobs.begin(), logprobs.end(), 0.0f);
+  const std::size_t chunk = std::max(transformer_defaults.min_logits_chunk_rows,
+                                     transformer_defaults.logits_chunk_floats / c.vocab_size);
+  for (std::size_t first = 0; first < rows; first += chunk) {
+    const std::size_t count = std::min(chunk, rows - first);
+    float* logits = nullptr;
+    if (!all_logits.empty()) {
+      logits = all_logits.data() + first * c.vocab_size;
+    } else {
+      w.logits_chunk.resize(count * c.vocab_size);
+      logits = w.logits_chunk.data();
+    }
+    row_stable_gemm(w.normed_final.data() + first * width, width, count, w.packed_head, logits, c.vocab_size);
+    const auto chunk_rows = static_cast<std::ptrdiff_t>(count);
+#pragma omp parallel for schedule(static)
+    for (std::ptrdiff_t i = 0; i < chunk_rows; ++i) {
+      const std::size_t row = first + static_cast<std::size_t>(i);
+      const std::size_t s = w.sequence_of_row[row];
+      if (row + 1 >= sequences.end(s)) continue;  // the last token predicts nothing in the batch
+      const float* z = logits + static_cast<std::size_t>(i) * c.vocab_size;
+      const auto statistics = log_softmax_row(z, c.vocab_size);
+      w.log_sum_exp[row] = statistics.log_sum_exp;
+      w.entropy[row + 1] = statistics.entropy;
+      logprobs[row + 1] = z[w.tokens[row + 1]] - statistics.log_sum_exp;
+    }
+  }
+  if (!entropy.empty()) std::copy(w.entropy.begin(), w.entropy.end(), entropy.begin());
+  w.has_forward = true;
+}
+
+// ---- backward ----------------------------------------------------------------------------
+
+inline void transformer::backward(token_sequences_view sequences, std::span<const float> dlogp,
+                                  std::span<const float> dentropy) {
+  const auto& c = config_;
+  auto& w = work_;
+  const std::size_t rows = sequences.num_tokens();
+  if (!w.has_forward || !std::ranges::equal(sequences.tokens(), w.tokens) ||
+      sequences.size() != w.offsets.size() - 1 ||
+      !std::ranges::equal(sequences.offsets(), w.offsets,
+                          [&](std::int64_t a, std::int64_t b) { return a - sequences.offsets().front() == b - w.offsets.front(); }))
+    throw error("transformer: backward needs the sequences of the latest log_probs call");
+  if (dlogp.size() != rows || (!dentropy.empty() && dentropy.size() != rows))
+    throw error(::rlft::detail::make_message("transformer: gradients have ", dlogp.size(), " and ", dentropy.size(),
+                                             " entries for ", rows, " tokens"));
+  if (rows == 0) return;
+  const std::size_t width = c.hidden_size;
+  const std::size_t vocab = c.vocab_size;
+
+  // Vocabulary projection, recomputing the logits chunk by chunk:
+  //   dz_j = dlogp·(1[j = y] − p_j) − dentropy·p_j·(log p_j + H).
+  std::vector<float> dh(rows * width, 0.0f);
+  std::vector<float> dnormed(rows * width, 0.0f);
+  const std::size_t chunk = std::max(transformer_defaults.min_logits_chunk_rows,
+                                     transformer_defaults.logits_chunk_floats / vocab);
+  for (std::size_t first = 0; first < rows; first += chunk) {
+    const std::size_t count = std::min(chunk, rows - first);
+    w.logits_chunk.resize(count * vocab);
+    float* dz = w.logits_chunk.data();
+    row_stable_gemm(w.normed_final.data() + first * width, width, count, w.packed_head, dz, vocab);
+    const auto chunk_rows = static_cast<std::ptrdiff_t>(count);
+#pragma omp parallel for schedule(static)
+    for (std::ptrdiff_t i = 0; i < chunk_rows; ++i) {
+      const std::size_t row = first + static_cast<std::size_t>(i);
+      float* z = dz + static_cast<std::size_t>(i) * vocab;
+      if (row + 1 >= sequences.end(w.sequence_of_row[row])) {
+        std::fill(z, z + vocab, 0.0f);
+        continue;
+      }
+      const float upstream = dlogp[row + 1];
+      const float upstream_entropy = dentropy.empty() ? 0.0f : dentropy[row + 1];
+      const float lse = w.log_sum_exp[row];
+      const float entropy = w.entropy[row + 1];
+      for (std::size_t j = 0; j < vocab; ++j) {
+        const float logp = z[j] - lse;
+        const float p = std::exp(logp);
+        z[j] = -upstream * p - upstream_entropy * p * (logp + entropy);
+      }
+      z[w.tokens[row + 1]] += upstream;
+    }
+    linear_backward(dz, count, vocab, w.normed_final.data() + first * width, width, lm_head_,
+                    dnormed.data() + first * width);
+  }
+  const auto all_rows = static_cast<std::ptrdiff_t>(rows);
+  const auto norm_backward = [&](const float* input, const float* inverse_rms, std::size_t weight_offset,
+                                 const float* dout, float* dinput) {
+    // Rows in parallel for dinput; the weight gradient is summed over rows in row order.
+#pragma omp parallel for schedule(static)
+    for (std::ptrdiff_t r = 0; r < all_rows; ++r) {
+      const auto row = static_cast<std::size_t>(r);
+      rms_norm_row_backward(input + row * width, parameter(weight_offset), width, inverse_rms[row], dout + row * width,
+                            dinput + row * width, nullptr);
+    }
+    float* dweight = gradient(weight_offset);
+    for (std::size_t row = 0; row < rows; ++row)
+      for (std::size_t i = 0; i < width; ++i)
+        dweight[i] += dout[row * width + i] * (input[row * width + i] * inverse_rms[row]);
+  };
+  norm_backward(w.residual_out.data(), w.inverse_rms_final.data(), final_norm_, dnormed.data(), dh.data());
+
+  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  const std::size_t group = c.num_heads / c.num_kv_heads;
+  const std::size_t inner = c.intermediate_size;
+  std::vector<float> dact(rows * inner), dgate_up(rows * 2 * inner), dattention(rows * c.query_width()),
+      dqkv(rows * c.qkv_width());
+  for (std::size_t l = c.num_layers; l-- > 0;) {
+    const auto& o = layers_[l];
+    auto& a = w.layers[l];
+
+    // MLP: h_out = h_mid + down(act).
+    linear_backward(dh.data(), rows, width, a.act.data(), inner, o.down_weight, dact.data());
+#pragma omp parallel for schedule(static)
+    for (std::ptrdiff_t r = 0; r < all_rows; ++r) {
+      const auto row = static_cast<std::size_t>(r);
+      swiglu_row_backward(a.gate_up.data() + row * 2 * inner, inner, dact.data() + row * inner,
+                          dgate_up.data() + row * 2 * inner);
+    }
+    linear_backward(dgate_up.data(), rows, 2 * inner, a.normed_mlp.data(), width, o.gate_up_weight, dnormed.data());
+    norm_backward(a.residual_mid.data(), a.inverse_rms_mlp.data(), o.post_norm, dnormed.data(), dh.data());
+
+    // Attention: h_mid = h_in + o_proj(attention).
+    linear_backward(dh.data(), rows, width, a.attention_out.data(), c.query_width(), o.o_weight, dattention.data());
+
+    // Each (sequence, key/value head) owns its key and value gradients: no two threads write
+    // the same entry, and every entry is summed in query order.
+    std::fill(dqkv.begin(), dqkv.end(), 0.0f);
+    const auto tasks = static_cast<std::ptrdiff_t>(sequences.size() * c.num_kv_heads);
+#pragma omp parallel
+    {
+    std::vector<float> scratch;
+#pragma omp for schedule(dynamic, 1)
+    for (std::ptrdiff_t task = 0; task < tasks; ++task) {
+      const std::size_t s = static_cast<std::size_t>(task) / c.num_kv_heads;
+      scratch.resize(std::max(scratch.size(), 2 * sequences.length(s)));
+      const std::size_t kv_head = static_cast<std::size_t>(task) % c.num_kv_heads;
+      const std::size_t first = sequences.begin(s);
+      const std::size_t kv_column = c.query_width() + kv_head * c.head_dim;
+      for (std::size_t head = kv_head * group; head < (kv_head + 1) * group; ++head)
+        for (std::size_t t = 0; t < sequences.length(s); ++t) {
+          const std::size_t row = first + t;
+          const std::size_t q_column = head * c.head_dim;
+          attention_row_backward(a.qkv.data() + row * c.qkv_width() + q_column,
+                                 a.qkv.data() + first * c.qkv_width() + kv_column,
+                                 a.qkv.data() + first * c.qkv_width() + kv_column + c.kv_width(), c.qkv_width(), t + 1,
+                                 c.head_dim, scale, a.attention_lse[row * c.num_heads + head],
+                                 a.attention_out.data() + row * c.query_width() + q_column,
+                                 dattention.data() + row * c.query_width() + q_column,
+                                 dqkv.data() + row * c.qkv_width() + q_column,
+                                 dqkv.data() + first * c.qkv_width() + kv_column,
+                                 dqkv.data() + first * c.qkv_width() + kv_column + c.kv_width(), c.qkv_width(),
+                                 scratch.data());
+        }
+    }
+    }
+#pragma omp parallel for schedule(static)
+    for (std::ptrdiff_t r = 0; r < all_rows; ++r) {
+      const auto row = static_cast<std::size_t>(r);
+      apply_rotary_backward(dqkv.data() + row * c.qkv_width(), c.num_heads + c.num_kv_heads, c.head_dim,
+                            w.rotary.cos(w.positions[row]), w.rotary.sin(w.positions[row]));
+    }
+    if (c.attention_bias) {
+      float* dbias = gradient(o.qkv_bias);
+      for (std::size_t row = 0; row < rows; ++row)
+        for (std::size_t j = 0; j < c.qkv_width(); ++j) dbias[j] += dqkv[row * c.qkv_width() + j];
+    }
+    linear_backward(dqkv.data(), rows, c.qkv_width(), a.normed_attention.data(), width, o.qkv_weight, dnormed.data());
+    norm_backward(a.residual_in.data(), a.inverse_rms_attention.data(), o.input_norm, dnormed.data(), dh.data());
+  }
+
+  // Embedding rows, in token order (a token may repeat).
+  float* dembedding = gradient(0);
+  for (std::size_t row = 0; row < rows; ++row)
+    add_scaled(dembedding + static_cast<std::size_t>(w.tokens[row]) * width, dh.data() + row * width, 1.0f, width);
+}
+
+// ---- generation --------------------------------------------------------------------------
+
+template <sampler Sampler>
+rollout_batch transformer::generate(token_sequences_view prompts, std::size_t completions_per_prompt,
+                                    const Sampler& sampler, const generation_options& options) {
+  const auto& c = config_;
+  auto& w = work_;
+  if (prompts.empty()) throw error("transformer: generate needs at least one prompt");
+  if (completions_per_prompt == 0) throw error("transformer: generate needs at least one completion per prompt");
+  if (options.max_new_tokens == 0) throw error("transformer: max_new_tokens must be at least 1");
+  for (std::size_t p = 0; p < prompts.size(); ++p)
+    if (prompts.length(p) == 0) throw error(::rlft::detail::make_message("transformer: prompt ", p, " is empty"));
+  check_tokens(prompts);
+  for (const token_id stop : options.stop_tokens)
+    if (stop < 0 || static_cast<std::size_t>(stop) >= c.vocab_size)
+      throw error(::rlft::detail::make_message("transformer: stop token ", stop, " is outside the vocabulary"));
+
+  // Prefill: the training forward over the prompts (once per prompt, not per completion).
+  const std::size_t prompt_rows = prompts.num_tokens();
+  std::vector<float> prompt_logprobs(prompt_rows);
+  forward(prompts, prompt_logprobs, {}, {});
+  w.has_forward = false;  // the cache below is not a batch backward() may use
+
+  const std::size_t completions = prompts.size() * completions_per_prompt;
+  const std::size_t cache_row = 2 * c.kv_width();
+  std::vector<std::size_t> cache_begin(completions + 1, 0);
+  for (std::size_t i = 0; i < completions; ++i)
+    cache_begin[i + 1] = cache_begin[i] + prompts.length(i / completions_per_prompt) + options.max_new_tokens;
+  std::vector<std::vector<float>> cache(c.num_layers);
+  for (std::size_t l = 0; l < c.num_layers; ++l) {
+    cache[l].resize(cache_begin[completions] * cache_row);
+    for (std::size_t i = 0; i < completions; ++i) {
+      const std::size_t p = i / completions_per_prompt;
+      for (std::size_t t = 0; t < prompts.length(p); ++t)
+        std::copy_n(w.layers[l].qkv.data() + (prompts.begin(p) + t) * c.qkv_width() + c.query_width(), cache_row,
+                    cache[l].data() + (cache_begin[i] + t) * cache_row);
+    }
+  }
+
+  std::vector<std::vector<token_id>> tokens(completions);
+  std::vector<std::vector<float>> drawn_logprobs(completions);
+  std::vector<std::uint8_t> truncated(completions, 0);
+  for (std::size_t i = 0; i < completions; ++i) {
+    const auto prompt = prompts[i / completions_per_prompt];
+    tokens[i].assign(prompt.begin(), prompt.end());
+  }
+  std::size_t longest_prompt = 0;
+  for (std::size_t p = 0; p < prompts.size(); ++p) longest_prompt = std::max(longest_prompt, prompts.length(p));
+  w.rotary.reserve(longest_prompt + options.max_new_tokens);  // read-only from here on
+
+  // Decodes the completions in `subset` to the end, one token per completion and step. Rows
+  // are independent (row-stable kernels, per-completion random streams), so the completions
+  // may be split among threads in any way without changing a bit of the result.
+  const auto decode_subset = [&](std::span<const std::size_t> subset) {
+    const std::size_t width = c.hidden_size;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+    const std::size_t group = c.num_heads / c.num_kv_heads;
+    const Sampler local_sampler = sampler;  // samplers are values: each thread draws with its own copy
+    std::vector<std::size_t> active(subset.begin(), subset.end());
+    std::vector<float> logits(active.size() * c.vocab_size), h, scratch, normed, inverse_rms, scores;
+    std::vector<std::size_t> positions;
+    layer_activations step_activations;
+    // Row r of `logits` belongs to completion active[r]: first the prompts' last rows.
+    for (std::size_t r = 0; r < active.size(); ++r) {
+      const std::size_t last = prompts.end(active[r] / completions_per_prompt) - 1;
+      row_stable_gemm(w.normed_final.data() + last * c.hidden_size, c.hidden_size, 1, w.packed_head,
+                      logits.data() + r * c.vocab_size, c.vocab_size);
+    }
+    for (std::uint32_t step = 0;; ++step) {
+      std::vector<std::size_t> still_active;
+      for (std::size_t r = 0; r < active.size(); ++r) {
+        const std::size_t i = active[r];
+        const float* row = logits.data() + r * c.vocab_size;
+        philox_stream rng(options.seed, options.first_stream + i, step);
+        const sampled_token drawn = local_sampler(std::span<const float>(row, c.vocab_size), tokens[i], rng);
+        RLFT_ASSERT(drawn.token >= 0 && static_cast<std::size_t>(drawn.token) < c.vocab_size);
+        tokens[i].push_back(drawn.token);
+        drawn_logprobs[i].push_back(row[drawn.token] - log_softmax_row(row, c.vocab_size).log_sum_exp);
+        if (std::find(options.stop_tokens.begin(), options.stop_tokens.end(), drawn.token) != options.stop_tokens.end())
+          continue;
+        if (drawn_logprobs[i].size() == options.max_new_tokens) {
+          truncated[i] = 1;
+          continue;
+        }
+        still_active.push_back(i);
+      }
+      active = std::move(still_active);
+      if (active.empty()) return;
+
+      // One token per active completion through the same layer code as the training forward.
+      const std::size_t rows = active.size();
+      h.resize(rows * width);
+      scratch.resize(rows * width);
+      positions.resize(rows);
+      for (std::size_t r = 0; r < rows; ++r) {
+        const std::size_t i = active[r];
+        positions[r] = tokens[i].size() - 1;
+        std::copy_n(parameter(0) + static_cast<std::size_t>(tokens[i].back()) * width, width, h.data() + r * width);
+      }
+      for (std::size_t l = 0; l < c.num_layers; ++l) {
+        layer_forward(l, rows, positions.data(), h.data(), step_activations, scratch.data(),
+                      [&](const float* qkv, float* out, float* lse) {
+                        for (std::size_t r = 0; r < rows; ++r) {
+                          float* cache_base = cache[l].data() + cache_begin[active[r]] * cache_row;
+                          std::copy_n(qkv + r * c.qkv_width() + c.query_width(), cache_row,
+                                      cache_base + positions[r] * cache_row);
+                          const std::size_t count = positions[r] + 1;
+                          scores.resize(std::max(scores.size(), count));
+                          for (std::size_t head = 0; head < c.num_heads; ++head) {
+                            const float* keys = cache_base + (head / group) * c.head_dim;
+                            lse[r * c.num_heads + head] =
+                                attention_row(qkv + r * c.qkv_width() + head * c.head_dim, keys, keys + c.kv_width(),
+                                              cache_row, count, c.head_dim, scale, scores.data(),
+                                              out + r * c.query_width() + head * c.head_dim);
+                          }
+                        }
+                      });
+      }
+      normed.resize(rows * width);
+      inverse_rms.resize(rows);
+      rms_norm_rows(h.data(), rows, width, parameter(final_norm_), c.rms_norm_eps, normed.data(), inverse_rms.data());
+      row_stable_gemm(normed.data(), width, rows, w.packed_head, logits.data(), c.vocab_size);
+    }
+  };
+
+  // Few completions: one decoder whose steps use every thread. Many: one decoder per thread on
+  // its share of the completions, with no synchronisation per step (a barrier per kernel would
+  // cost more than the small per-step kernels save, most of all on a loaded machine).
+  std::vector<std::size_t> all(completions);
+  for (std::size_t i = 0; i < completions; ++i) all[i] = i;
+#ifdef _OPENMP
+  const auto threads = static_cast<std::size_t>(omp_get_max_threads());
+#else
+  const std::size_t threads = 1;
+#endif
+  if (threads < 2 || completions < 2 * threads) {
+    decode_subset(all);
+  } else {
+#pragma omp parallel num_threads(static_cast<int>(threads))
+    {
+#ifdef _OPENMP
+      const auto thread = static_cast<std::size_t>(omp_get_thread_num());
+      const auto team = static_cast<std::size_t>(omp_get_num_threads());
+#else
+      const std::size_t thread = 0, team = 1;
+#endif
+      std::vector<std::size_t> share;
+      for (std::size_t i = thread; i < completions; i += team) share.push_back(i);
+      decode_subset(share);
+    }
+  }
+
+  token_sequences sequences;
+  std::vector<std::int64_t> prompt_lengths;
+  for (std::size_t i = 0; i < completions; ++i) {
+    sequences.push_back(tokens[i]);
+    prompt_lengths.push_back(static_cast<std::int64_t>(prompts.length(i / completions_per_prompt)));
+  }
+  auto result = rollout_batch::with_group_size(std::move(sequences), std::move(prompt_lengths), completions_per_prompt);
+  for (std::size_t i = 0; i < completions; ++i) {
+    const std::size_t first = result.sequence_begin(i) + result.prompt_length(i);
+    std::copy(drawn_logprobs[i].begin(), drawn_logprobs[i].end(), result.sampling_logprobs().begin() + first);
+    result.truncated()[i] = truncated[i];
+  }
+  return result;
+}
+
+static_assert(entropy_policy<transformer>);
+
+}  // namespace rlft::examples

@@ -1,0 +1,148 @@
+// The shape of a decoder-only transformer in the Hugging Face Qwen2 / Llama family, read from
+// and written to the config.json of a Hugging Face checkpoint. Both architectures are the same
+// network (Touvron et al., "LLaMA", arXiv 2302.13971, section 2.2: pre-normalisation with
+// RMSNorm, SwiGLU feed-forward, rotary embeddings; grouped-query attention from Ainslie et al.,
+// arXiv 2305.13245); Qwen2 adds biases to the query, key and value projections. Options the
+// reference transformer does not implement (rope scaling, sliding windows, other activations)
+// are refused with rlft::io_error rather than silently ignored.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "rlft/core/error.hpp"
+#include "rlft/io/atomic_file.hpp"
+
+namespace rlft::examples {
+
+struct transformer_config {
+  std::string model_type = "qwen2";  // "qwen2" or "llama"
+  std::size_t vocab_size = 512;
+  std::size_t hidden_size = 64;
+  std::size_t intermediate_size = 128;
+  std::size_t num_layers = 2;
+  std::size_t num_heads = 4;
+  std::size_t num_kv_heads = 2;
+  std::size_t head_dim = 16;
+  float rms_norm_eps = 1e-6f;
+  float rope_theta = 10000.0f;
+  bool attention_bias = true;  // biases on q, k and v (always in Qwen2)
+  bool tie_word_embeddings = false;
+  std::size_t max_position_embeddings = 32768;
+
+  std::size_t query_width() const noexcept { return num_heads * head_dim; }
+  std::size_t kv_width() const noexcept { return num_kv_heads * head_dim; }
+  std::size_t qkv_width() const noexcept { return query_width() + 2 * kv_width(); }
+
+  // Throws rlft::error naming the first inconsistent field.
+  void validate() const {
+    const auto fail = [](auto... parts) { throw error(::rlft::detail::make_message("transformer config: ", parts...)); };
+    if (model_type != "qwen2" && model_type != "llama") fail("model_type '", model_type, "' is neither qwen2 nor llama");
+    if (vocab_size == 0 || hidden_size == 0 || intermediate_size == 0 || num_layers == 0 || num_heads == 0 ||
+        num_kv_heads == 0 || head_dim == 0)
+      fail("every size must be positive");
+    if (num_heads % num_kv_heads != 0) fail(num_heads, " attention heads do not split into ", num_kv_heads, " key/value groups");
+    if (head_dim % 2 != 0) fail("head_dim ", head_dim, " must be even for rotary embeddings");
+    if (vocab_size > static_cast<std::size_t>(INT32_MAX)) fail("vocab_size ", vocab_size, " exceeds the token id range");
+    if (!(rms_norm_eps > 0.0f)) fail("rms_norm_eps must be positive");
+    if (!(rope_theta > 0.0f)) fail("rope_theta must be positive");
+  }
+
+  friend bool operator==(const transformer_config&, const transformer_config&) = default;
+};
+
+namespace config_detail {
+
+inline std::size_t size_field(const nlohmann::json& json, const char* name, const std::filesystem::path& path) {
+  const auto it = json.find(name);
+  if (it == json.end() || !it->is_number_unsigned())
+    throw io_error(::rlft::detail::make_message(path.string(), ": missing or non-integer field '", name, "'"));
+  return it->get<std::size_t>();
+}
+
+}  // namespace config_detail
+
+// Reads directory/config.json. Throws rlft::io_error naming the file and the field.
+inline transformer_config read_transformer_config(const std::filesystem::path& directory) {
+  const auto path = directory / "config.json";
+  std::ifstream stream(path);
+  if (!stream) throw io_error(::rlft::detail::make_message("cannot open ", path.string()));
+  std::stringstream text;
+  text << stream.rdbuf();
+  const auto json = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) throw io_error(::rlft::detail::make_message(path.string(), " is not a JSON object"));
+  const auto refuse = [&](auto... parts) { throw io_error(::rlft::detail::make_message(path.string(), ": ", parts...)); };
+
+  transformer_config config;
+  config.model_type = json.value("model_type", std::string{});
+  if (config.model_type != "qwen2" && config.model_type != "llama")
+    refuse("model_type '", config.model_type, "' is not supported (qwen2 or llama)");
+  config.vocab_size = config_detail::size_field(json, "vocab_size", path);
+  config.hidden_size = config_detail::size_field(json, "hidden_size", path);
+  config.intermediate_size = config_detail::size_field(json, "intermediate_size", path);
+  config.num_layers = config_detail::size_field(json, "num_hidden_layers", path);
+  config.num_heads = config_detail::size_field(json, "num_attention_heads", path);
+  config.num_kv_heads = json.contains("num_key_value_heads") && !json["num_key_value_heads"].is_null()
+                            ? config_detail::size_field(json, "num_key_value_heads", path)
+                            : config.num_heads;
+  config.head_dim = json.contains("head_dim") && !json["head_dim"].is_null() ? config_detail::size_field(json, "head_dim", path)
+                    : config.num_heads == 0                                 ? 0
+                                                                            : config.hidden_size / config.num_heads;
+  if (!json.contains("rms_norm_eps") || !json["rms_norm_eps"].is_number()) refuse("missing rms_norm_eps");
+  config.rms_norm_eps = json["rms_norm_eps"].get<float>();
+  config.tie_word_embeddings = json.value("tie_word_embeddings", false);
+  config.max_position_embeddings = json.value("max_position_embeddings", std::size_t{32768});
+  config.attention_bias = config.model_type == "qwen2" ? true : json.value("attention_bias", false);
+  if (json.value("hidden_act", std::string("silu")) != "silu") refuse("hidden_act must be silu");
+  if (json.value("mlp_bias", false)) refuse("mlp_bias is not supported");
+  if (json.value("use_sliding_window", false)) refuse("use_sliding_window is not supported");
+
+  // Older configs keep rope_theta at the top level; transformers 5 moved it into rope_parameters.
+  const nlohmann::json* rope = nullptr;
+  if (json.contains("rope_parameters") && json["rope_parameters"].is_object()) rope = &json["rope_parameters"];
+  if (json.contains("rope_scaling") && !json["rope_scaling"].is_null()) refuse("rope_scaling is not supported");
+  if (rope != nullptr && rope->value("rope_type", std::string("default")) != "default")
+    refuse("rope_type '", rope->value("rope_type", std::string{}), "' is not supported (default only)");
+  const nlohmann::json& theta_source = (rope != nullptr && rope->contains("rope_theta")) ? *rope : json;
+  config.rope_theta = theta_source.contains("rope_theta") && theta_source["rope_theta"].is_number()
+                          ? theta_source["rope_theta"].get<float>()
+                          : 10000.0f;
+  try {
+    config.validate();
+  } catch (const io_error&) {
+    throw;
+  } catch (const error& problem) {
+    throw io_error(::rlft::detail::make_message(path.string(), ": ", problem.what()));
+  }
+  return config;
+}
+
+// Writes directory/config.json (atomically) in the Hugging Face layout of its model_type.
+inline void write_transformer_config(const transformer_config& config, const std::filesystem::path& directory) {
+  nlohmann::ordered_json json;
+  json["architectures"] = {config.model_type == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"};
+  json["model_type"] = config.model_type;
+  json["vocab_size"] = config.vocab_size;
+  json["hidden_size"] = config.hidden_size;
+  json["intermediate_size"] = config.intermediate_size;
+  json["num_hidden_layers"] = config.num_layers;
+  json["num_attention_heads"] = config.num_heads;
+  json["num_key_value_heads"] = config.num_kv_heads;
+  json["head_dim"] = config.head_dim;
+  json["hidden_act"] = "silu";
+  json["rms_norm_eps"] = config.rms_norm_eps;
+  json["rope_theta"] = config.rope_theta;
+  json["tie_word_embeddings"] = config.tie_word_embeddings;
+  json["max_position_embeddings"] = config.max_position_embeddings;
+  if (config.model_type == "llama") json["attention_bias"] = config.attention_bias;
+  json["torch_dtype"] = "float32";
+  io::write_file_atomically(directory / "config.json", json.dump(2) + "\n");
+}
+
+}  // namespace rlft::examples

@@ -1,0 +1,46 @@
+// Learning-rate schedule: linear warm-up followed by cosine decay (Loshchilov and Hutter,
+// "SGDR", ICLR 2017, eq. 5, without restarts; the warm-up of Goyal et al. 2017), the schedule of
+// transformers' get_cosine_schedule_with_warmup with a floor:
+//   step < W:      η = η_peak · step / W
+//   W ≤ step ≤ T:  η = η_min + (η_peak − η_min) · ½ (1 + cos(π (step − W) / (T − W)))
+//   step > T:      η = η_min
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <numbers>
+
+#include "rlft/core/error.hpp"
+
+namespace rlft {
+
+struct warmup_cosine_schedule {
+  float peak_learning_rate = 1e-3f;
+  float final_learning_rate = 0.0f;
+  std::size_t warmup_steps = 0;
+  std::size_t total_steps = 1;
+
+  // Throws rlft::error unless 0 ≤ final ≤ peak, both finite, and warmup_steps ≤ total_steps.
+  void validate() const {
+    if (!std::isfinite(peak_learning_rate) || !std::isfinite(final_learning_rate) || final_learning_rate < 0.0f ||
+        final_learning_rate > peak_learning_rate)
+      throw error(detail::make_message("warmup_cosine_schedule: need 0 <= final (", final_learning_rate,
+                                       ") <= peak (", peak_learning_rate, ")"));
+    if (warmup_steps > total_steps)
+      throw error(detail::make_message("warmup_cosine_schedule: ", warmup_steps, " warm-up steps exceed the ",
+                                       total_steps, " total steps"));
+  }
+
+  // The learning rate of optimizer step `step` (counting from 0).
+  float operator()(std::size_t step) const {
+    validate();
+    if (step < warmup_steps)
+      return peak_learning_rate * static_cast<float>(static_cast<double>(step) / static_cast<double>(warmup_steps));
+    if (step >= total_steps || total_steps == warmup_steps) return step >= total_steps ? final_learning_rate : peak_learning_rate;
+    const double progress = static_cast<double>(step - warmup_steps) / static_cast<double>(total_steps - warmup_steps);
+    const double cosine = 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
+    return static_cast<float>(final_learning_rate + (peak_learning_rate - final_learning_rate) * cosine);
+  }
+};
+
+}  // namespace rlft

@@ -1,0 +1,51 @@
+// Reads one golden fixture directory written by tools/make_golden_transformer.py.
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "rlft/core/token_sequences.hpp"
+#include "rlft/io/safetensors.hpp"
+
+namespace rlft_test {
+
+inline std::filesystem::path golden_directory(const std::string& name) {
+  return std::filesystem::path(RLFT_TRANSFORMER_GOLDEN_DIR) / name;
+}
+
+struct golden_batch {
+  rlft::token_sequences sequences;
+  std::vector<float> dlogp;
+  std::vector<float> dentropy;
+};
+
+inline golden_batch read_golden_batch(const std::filesystem::path& directory) {
+  std::ifstream file(directory / "batch.json");
+  const auto json = nlohmann::json::parse(file);
+  return {rlft::token_sequences(json["tokens"].get<std::vector<rlft::token_id>>(),
+                                json["offsets"].get<std::vector<std::int64_t>>()),
+          json["dlogp"].get<std::vector<float>>(), json["dentropy"].get<std::vector<float>>()};
+}
+
+inline std::vector<float> read_tensor(const rlft::io::safetensors_file& file, const std::string& name) {
+  std::vector<float> values(file.at(name).num_elements());
+  file.read(name, values);
+  return values;
+}
+
+// max |a − b| / max |b|: the error relative to the tensor's scale.
+inline double relative_error(std::span<const float> actual, std::span<const float> expected) {
+  double difference = 0.0;
+  double scale = 0.0;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    difference = std::max(difference, std::abs(static_cast<double>(actual[i]) - expected[i]));
+    scale = std::max(scale, std::abs(static_cast<double>(expected[i])));
+  }
+  return scale == 0.0 ? difference : difference / scale;
+}
+
+}  // namespace rlft_test

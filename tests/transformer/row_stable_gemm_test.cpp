@@ -1,0 +1,86 @@
+// row_stable_gemm against a double-precision reference, and its defining property: a row of C
+// has the same bits whichever rows are multiplied with it, and whatever the thread count.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "rlft/core/philox.hpp"
+#include "transformer/row_stable_gemm.hpp"
+
+namespace {
+
+std::vector<float> random_values(std::size_t count, std::uint64_t stream) {
+  std::vector<float> values(count);
+  rlft::fill_uniform(values, 5, stream);
+  for (float& v : values) v = 2.0f * v - 1.0f;
+  return values;
+}
+
+}  // namespace
+
+TEST_CASE("row_stable_gemm computes bias + A·Wᵀ, C = A·matrix and C += A·Wᵀ") {
+  // Shapes that exercise partial panels (N = 37) and every tail height (M = 1..13).
+  const std::size_t n = 37, k = 29;
+  const auto w = random_values(n * k, 1), bias = random_values(n, 2);
+  rlft::examples::packed_weight packed;
+  packed.pack(w, bias, n, k);
+  rlft::examples::packed_weight columns;
+  columns.pack_columns(w, n, k);  // operand of A · w, with A of n columns
+  for (std::size_t m = 1; m <= 13; ++m) {
+    CAPTURE(m);
+    const auto a = random_values(m * k, 10 + m);
+    std::vector<float> c(m * n);
+    rlft::examples::row_stable_gemm(a.data(), k, m, packed, c.data(), n);
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < n; ++j) {
+        double expected = bias[j];
+        for (std::size_t q = 0; q < k; ++q) expected += double{a[i * k + q]} * w[j * k + q];
+        REQUIRE(c[i * n + j] == doctest::Approx(expected).epsilon(1e-5));
+      }
+    const auto accumulated_before = c;
+    rlft::examples::row_stable_gemm(a.data(), k, m, packed, c.data(), n, /*accumulate=*/true);
+    for (std::size_t i = 0; i < m * n; ++i)
+      REQUIRE(c[i] == doctest::Approx(2.0 * accumulated_before[i] - bias[i % n]).epsilon(1e-5));
+
+    const auto b = random_values(m * n, 30 + m);
+    std::vector<float> product(m * k);
+    rlft::examples::row_stable_gemm(b.data(), n, m, columns, product.data(), k);
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t q = 0; q < k; ++q) {
+        double expected = 0.0;
+        for (std::size_t j = 0; j < n; ++j) expected += double{b[i * n + j]} * w[j * k + q];
+        REQUIRE(product[i * k + q] == doctest::Approx(expected).epsilon(1e-5));
+      }
+  }
+}
+
+TEST_CASE("a row of row_stable_gemm's result does not depend on the other rows or the thread count") {
+  const std::size_t m = 211, n = 150, k = 300;  // several row blocks, panel groups and a tail
+  const auto a = random_values(m * k, 3), w = random_values(n * k, 4);
+  rlft::examples::packed_weight packed;
+  packed.pack(w, {}, n, k);
+  std::vector<float> all(m * n);
+  rlft::examples::row_stable_gemm(a.data(), k, m, packed, all.data(), n);
+  for (const std::size_t first : {0u, 5u, 47u, 48u, 100u, 210u}) {
+    for (const std::size_t count : {1u, 2u, 7u}) {
+      if (first + count > m) continue;
+      std::vector<float> part(count * n);
+      rlft::examples::row_stable_gemm(a.data() + first * k, k, count, packed, part.data(), n);
+      CHECK(std::memcmp(part.data(), all.data() + first * n, part.size() * sizeof(float)) == 0);
+    }
+  }
+#ifdef _OPENMP
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  std::vector<float> serial(m * n);
+  rlft::examples::row_stable_gemm(a.data(), k, m, packed, serial.data(), n);
+  omp_set_num_threads(threads);
+  CHECK(std::memcmp(serial.data(), all.data(), all.size() * sizeof(float)) == 0);
+#endif
+}
