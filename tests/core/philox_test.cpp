@@ -127,3 +127,17 @@ TEST_CASE("uniform draws are uniform: chi-square over 64 bins") {
   // Mean within 5 standard errors of 1/2 (σ of U(0,1) is 1/√12).
   CHECK(std::abs(sum / draws - 0.5) < 5.0 / std::sqrt(12.0 * draws));
 }
+
+TEST_CASE("fill_blocks equals block() for every batch size and starting block") {
+  const rlft::philox_stream generator(0x1234567890abcdefull, 0xfedcba9876543210ull, 77);
+  for (const std::uint32_t first : {0u, 5u, 0xfffffff0u}) {
+    for (std::size_t count = 0; count <= rlft::philox_stream::philox_batch_blocks; ++count) {
+      std::vector<std::uint32_t> words(4 * count, 0);
+      generator.fill_blocks(first, words);
+      for (std::size_t b = 0; b < count; ++b) {
+        const auto expected = generator.block(first + static_cast<std::uint32_t>(b));
+        for (std::size_t w = 0; w < 4; ++w) CHECK(words[4 * b + w] == expected.words[w]);
+      }
+    }
+  }
+}

@@ -27,21 +27,24 @@ struct philox_key {
   std::uint32_t words[2];
 };
 
+namespace detail {
+inline constexpr std::uint32_t philox_multiplier0 = 0xD2511F53u;
+inline constexpr std::uint32_t philox_multiplier1 = 0xCD9E8D57u;
+inline constexpr std::uint32_t philox_key_bump0 = 0x9E3779B9u;  // golden ratio
+inline constexpr std::uint32_t philox_key_bump1 = 0xBB67AE85u;  // sqrt(3) - 1
+}  // namespace detail
+
 // The Philox4x32 bijection with `Rounds` rounds (10 is the published, crush-resistant choice).
 template <int Rounds = 10>
 RLFT_HOST_DEVICE constexpr philox_block philox4x32(philox_block counter, philox_key key) noexcept {
   static_assert(Rounds >= 1 && Rounds <= 16, "Philox4x32 is defined for 1 to 16 rounds");
-  constexpr std::uint32_t multiplier0 = 0xD2511F53u;
-  constexpr std::uint32_t multiplier1 = 0xCD9E8D57u;
-  constexpr std::uint32_t key_bump0 = 0x9E3779B9u;  // golden ratio
-  constexpr std::uint32_t key_bump1 = 0xBB67AE85u;  // sqrt(3) - 1
   for (int round = 0; round < Rounds; ++round) {
     if (round > 0) {
-      key.words[0] += key_bump0;
-      key.words[1] += key_bump1;
+      key.words[0] += detail::philox_key_bump0;
+      key.words[1] += detail::philox_key_bump1;
     }
-    const std::uint64_t product0 = std::uint64_t{multiplier0} * counter.words[0];
-    const std::uint64_t product1 = std::uint64_t{multiplier1} * counter.words[2];
+    const std::uint64_t product0 = std::uint64_t{detail::philox_multiplier0} * counter.words[0];
+    const std::uint64_t product1 = std::uint64_t{detail::philox_multiplier1} * counter.words[2];
     counter = philox_block{{static_cast<std::uint32_t>(product1 >> 32) ^ counter.words[1] ^ key.words[0],
                             static_cast<std::uint32_t>(product1),
                             static_cast<std::uint32_t>(product0 >> 32) ^ counter.words[3] ^ key.words[1],
@@ -92,6 +95,49 @@ class philox_stream {
   RLFT_HOST_DEVICE constexpr float uniform() noexcept { return to_uniform_float((*this)()); }
   RLFT_HOST_DEVICE constexpr float uniform_nonzero() noexcept {
     return to_uniform_float_nonzero((*this)());
+  }
+
+  // Blocks first, first + 1, ... of this stream, word w of block first + b going to
+  // words[4·b + w] (words.size() a multiple of 4, at most 4 · philox_batch_blocks). The same
+  // values as block(), computed with the rounds outside the loop over blocks so that the
+  // compiler runs the blocks side by side in vector registers: several times faster on CPUs.
+  static constexpr std::size_t philox_batch_blocks = 16;
+  void fill_blocks(std::uint32_t first, std::span<std::uint32_t> words) const noexcept {
+    const std::size_t count = words.size() / 4;
+    RLFT_ASSERT(words.size() % 4 == 0 && count <= philox_batch_blocks);
+    std::uint32_t c0[philox_batch_blocks], c1[philox_batch_blocks], c2[philox_batch_blocks],
+        c3[philox_batch_blocks];
+    for (std::size_t b = 0; b < philox_batch_blocks; ++b) {
+      c0[b] = first + static_cast<std::uint32_t>(b);
+      c1[b] = counter_;
+      c2[b] = static_cast<std::uint32_t>(stream_);
+      c3[b] = static_cast<std::uint32_t>(stream_ >> 32);
+    }
+    std::uint32_t key0 = key_.words[0], key1 = key_.words[1];
+    for (int round = 0; round < 10; ++round) {
+      // Fully unrolled, the loop over blocks would no longer be vectorised.
+#if defined(__GNUC__) && !defined(__CUDACC__)
+#pragma GCC unroll 1
+#endif
+      for (std::size_t b = 0; b < philox_batch_blocks; ++b) {
+        const std::uint64_t product0 = std::uint64_t{detail::philox_multiplier0} * c0[b];
+        const std::uint64_t product1 = std::uint64_t{detail::philox_multiplier1} * c2[b];
+        const std::uint32_t next0 = static_cast<std::uint32_t>(product1 >> 32) ^ c1[b] ^ key0;
+        const std::uint32_t next2 = static_cast<std::uint32_t>(product0 >> 32) ^ c3[b] ^ key1;
+        c1[b] = static_cast<std::uint32_t>(product1);
+        c3[b] = static_cast<std::uint32_t>(product0);
+        c0[b] = next0;
+        c2[b] = next2;
+      }
+      key0 += detail::philox_key_bump0;
+      key1 += detail::philox_key_bump1;
+    }
+    for (std::size_t b = 0; b < count; ++b) {
+      words[4 * b] = c0[b];
+      words[4 * b + 1] = c1[b];
+      words[4 * b + 2] = c2[b];
+      words[4 * b + 3] = c3[b];
+    }
   }
 
   // Words drawn so far.

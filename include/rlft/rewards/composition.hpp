@@ -1,0 +1,217 @@
+// Compile-time composition of rewards, with every named part's score kept for logging.
+//
+//     const auto reward = component("format", format_reward{})
+//                       + gate(format_reward{}, component("accuracy", accuracy_reward{}))
+//                       + 0.5f * component("language", language_consistency_reward{});
+//     const auto bounded = clip(reward, -1.0f, 2.0f);
+//
+//   component(name, r)   a leaf: any rlft::reward_function, logged under `name`;
+//   w * e, e * w         e's value times w;
+//   a + b                the sum (sums flatten into one reward_sum);
+//   gate(c, e, t, o)     e's value when the condition reward c scores at least t (default 1),
+//                        else o (default 0): "accuracy counts only when the format is right";
+//   clip(e, low, high)   e's value clamped to [low, high].
+// A composed reward is a reward_expression: it has component_count leaves, appends their names
+// in order, and score(input, scores) writes each leaf's own score (before weights, gates and
+// clipping — what each reward said) to scores[0 .. component_count) and returns the composed
+// total. It is also a plain rlft::reward_function (operator() returns the total), so it nests
+// anywhere a reward goes. Parts are held by value and called directly: no virtual dispatch.
+// A gated expression is always evaluated, so its column is logged even when the gate is shut.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <concepts>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "rlft/concepts/reward_function.hpp"
+#include "rlft/core/error.hpp"
+
+namespace rlft {
+
+// A type E is a reward expression when
+//   1. it is a reward function (its operator() returns the composed total);
+//   2. E::component_count is the number of named leaves it logs;
+//   3. e.append_component_names(names) appends their names, in order, to a
+//      std::vector<std::string>;
+//   4. e.score(input, scores) writes the leaves' scores to a std::span<float> of
+//      component_count entries and returns the total as float.
+template <class E>
+concept counts_components = requires {
+  { E::component_count } -> std::convertible_to<std::size_t>;
+};
+
+template <class E>
+concept names_components = requires(const E& e, std::vector<std::string>& names) { e.append_component_names(names); };
+
+template <class E>
+concept scores_components = requires(const E& e, const reward_input& input, std::span<float> scores) {
+  { e.score(input, scores) } -> std::same_as<float>;
+};
+
+template <class E>
+concept reward_expression = reward_function<E> && counts_components<E> && names_components<E> && scores_components<E>;
+
+// Shared by every expression: the total alone, scoring the leaves into a scratch array.
+template <class Derived>
+struct reward_expression_call {
+  float operator()(const reward_input& input) const {
+    const auto& self = static_cast<const Derived&>(*this);
+    std::array<float, Derived::component_count> scores{};
+    return self.score(input, scores);
+  }
+};
+
+template <reward_function Reward>
+struct named_reward : reward_expression_call<named_reward<Reward>> {
+  std::string name;
+  Reward reward;
+
+  named_reward(std::string reward_name, Reward wrapped) : name(std::move(reward_name)), reward(std::move(wrapped)) {}
+
+  static constexpr std::size_t component_count = 1;
+  void append_component_names(std::vector<std::string>& names) const { names.push_back(name); }
+  float score(const reward_input& input, std::span<float> scores) const {
+    scores[0] = static_cast<float>(reward(input));
+    return scores[0];
+  }
+};
+
+template <reward_expression Expression>
+struct weighted_reward : reward_expression_call<weighted_reward<Expression>> {
+  float weight;
+  Expression expression;
+
+  weighted_reward(float w, Expression e) : weight(w), expression(std::move(e)) {}
+
+  static constexpr std::size_t component_count = Expression::component_count;
+  void append_component_names(std::vector<std::string>& names) const { expression.append_component_names(names); }
+  float score(const reward_input& input, std::span<float> scores) const {
+    return weight * expression.score(input, scores);
+  }
+};
+
+template <reward_expression... Terms>
+struct reward_sum : reward_expression_call<reward_sum<Terms...>> {
+  std::tuple<Terms...> terms;
+
+  explicit reward_sum(std::tuple<Terms...> parts) : terms(std::move(parts)) {}
+
+  static constexpr std::size_t component_count = (Terms::component_count + ... + 0);
+  void append_component_names(std::vector<std::string>& names) const {
+    std::apply([&](const auto&... term) { (term.append_component_names(names), ...); }, terms);
+  }
+  float score(const reward_input& input, std::span<float> scores) const {
+    float total = 0.0f;
+    std::size_t offset = 0;
+    std::apply(
+        [&](const auto&... term) {
+          ((total += term.score(input, scores.subspan(offset, term.component_count)),
+            offset += term.component_count),
+           ...);
+        },
+        terms);
+    return total;
+  }
+};
+
+template <reward_function Condition, reward_expression Expression>
+struct gated_reward : reward_expression_call<gated_reward<Condition, Expression>> {
+  Condition condition;
+  Expression expression;
+  float pass_from;
+  float otherwise;
+
+  gated_reward(Condition c, Expression e, float threshold, float closed_value)
+      : condition(std::move(c)), expression(std::move(e)), pass_from(threshold), otherwise(closed_value) {}
+
+  static constexpr std::size_t component_count = Expression::component_count;
+  void append_component_names(std::vector<std::string>& names) const { expression.append_component_names(names); }
+  float score(const reward_input& input, std::span<float> scores) const {
+    const float value = expression.score(input, scores);
+    return static_cast<float>(condition(input)) >= pass_from ? value : otherwise;
+  }
+};
+
+template <reward_expression Expression>
+struct clipped_reward : reward_expression_call<clipped_reward<Expression>> {
+  Expression expression;
+  float low;
+  float high;
+
+  // Throws rlft::error unless low <= high.
+  clipped_reward(Expression e, float lowest, float highest) : expression(std::move(e)), low(lowest), high(highest) {
+    if (!(low <= high))
+      throw error(detail::make_message("clip: the lower bound ", low, " exceeds the upper bound ", high));
+  }
+
+  static constexpr std::size_t component_count = Expression::component_count;
+  void append_component_names(std::vector<std::string>& names) const { expression.append_component_names(names); }
+  float score(const reward_input& input, std::span<float> scores) const {
+    return std::clamp(expression.score(input, scores), low, high);
+  }
+};
+
+// The leaf: `reward`, logged as `name`.
+template <reward_function Reward>
+named_reward<Reward> component(std::string name, Reward reward) {
+  return named_reward<Reward>(std::move(name), std::move(reward));
+}
+
+template <reward_expression Expression>
+weighted_reward<Expression> operator*(float weight, Expression expression) {
+  return weighted_reward<Expression>(weight, std::move(expression));
+}
+
+template <reward_expression Expression>
+weighted_reward<Expression> operator*(Expression expression, float weight) {
+  return weighted_reward<Expression>(weight, std::move(expression));
+}
+
+namespace detail {
+
+template <class T>
+struct is_reward_sum : std::false_type {};
+template <class... Terms>
+struct is_reward_sum<reward_sum<Terms...>> : std::true_type {};
+
+template <reward_expression Expression>
+auto terms_of(Expression expression) {
+  if constexpr (is_reward_sum<Expression>::value)
+    return std::move(expression.terms);
+  else
+    return std::tuple<Expression>(std::move(expression));
+}
+
+template <class... Terms>
+reward_sum<Terms...> sum_from_tuple(std::tuple<Terms...> terms) {
+  return reward_sum<Terms...>(std::move(terms));
+}
+
+}  // namespace detail
+
+template <reward_expression First, reward_expression Second>
+auto operator+(First first, Second second) {
+  return detail::sum_from_tuple(std::tuple_cat(detail::terms_of(std::move(first)), detail::terms_of(std::move(second))));
+}
+
+// `expression` counts only when `condition` scores at least `pass_from`; otherwise the value
+// is `otherwise`.
+template <reward_function Condition, reward_expression Expression>
+gated_reward<Condition, Expression> gate(Condition condition, Expression expression, float pass_from = 1.0f,
+                                         float otherwise = 0.0f) {
+  return gated_reward<Condition, Expression>(std::move(condition), std::move(expression), pass_from, otherwise);
+}
+
+template <reward_expression Expression>
+clipped_reward<Expression> clip(Expression expression, float low, float high) {
+  return clipped_reward<Expression>(std::move(expression), low, high);
+}
+
+}  // namespace rlft

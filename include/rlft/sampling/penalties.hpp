@@ -1,0 +1,110 @@
+// Penalties on tokens that already occur in the history passed to the sampler (whatever the
+// caller chose: the completion so far, or prompt and completion):
+//   - repetition_penalty (Keskar et al., "CTRL", arXiv 1909.05858, section 4.1, in the form
+//     HF transformers and vLLM use): z → z / θ if z > 0, else z · θ, for every token seen;
+//   - presence_penalty and frequency_penalty (OpenAI API, vLLM): z → z − α when the token
+//     occurs at all, z → z − β · count for a token seen count times.
+// θ > 1, α > 0, β > 0 discourage repetition; θ = 1, α = β = 0 do nothing.
+// Cost: O(H log H) to count the H history tokens (sorting a thread-local copy), then O(U) on
+// dense candidates for U distinct tokens, or O(C log H) on C sparse candidates. A history
+// token outside [0, vocabulary size) is rlft::error.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "rlft/concepts/sampler.hpp"
+#include "rlft/core/error.hpp"
+#include "rlft/sampling/candidate_logits.hpp"
+#include "rlft/sampling/pipeline.hpp"
+
+namespace rlft {
+namespace detail {
+
+// Calls adjust(value&, count) once for every candidate whose token occurs count > 0 times in
+// the history.
+template <class Adjust>
+void adjust_seen_tokens(candidate_logits& candidates, std::span<const token_id> history,
+                        const char* stage, const Adjust& adjust) {
+  if (history.empty()) return;
+  thread_local std::vector<token_id> sorted;
+  sorted.assign(history.begin(), history.end());
+  std::sort(sorted.begin(), sorted.end());
+  const auto vocabulary = static_cast<std::int64_t>(candidates.vocabulary_size());
+  if (sorted.front() < 0 || sorted.back() >= vocabulary)
+    throw error(make_message(stage, ": history token ",
+                             sorted.front() < 0 ? sorted.front() : sorted.back(),
+                             " is outside the vocabulary [0, ", vocabulary, ")"));
+  const auto values = candidates.values();
+  if (candidates.dense()) {
+    for (auto run = sorted.begin(); run != sorted.end();) {
+      const auto run_end = std::upper_bound(run, sorted.end(), *run);
+      adjust(values[static_cast<std::size_t>(*run)], run_end - run);
+      run = run_end;
+    }
+  } else {
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const auto [first, last] = std::equal_range(sorted.begin(), sorted.end(), candidates.token(i));
+      if (first != last) adjust(values[i], last - first);
+    }
+  }
+}
+
+}  // namespace detail
+
+struct repetition_penalty {
+  float penalty = 1.0f;  // θ: positive and finite
+
+  void apply(candidate_logits& candidates, std::span<const token_id> history) const {
+    if (!(penalty > 0.0f) || !std::isfinite(penalty))
+      throw error(detail::make_message("repetition_penalty: must be positive and finite, got ", penalty));
+    if (penalty == 1.0f) return;
+    detail::adjust_seen_tokens(candidates, history, "repetition_penalty",
+                               [this](float& z, std::ptrdiff_t) { z = z > 0.0f ? z / penalty : z * penalty; });
+  }
+
+  sampled_token operator()(std::span<const float> logits, std::span<const token_id> history,
+                           philox_stream& rng) const {
+    return detail::sample_through(logits, history, rng, *this);
+  }
+};
+
+struct presence_penalty {
+  float penalty = 0.0f;  // α: finite
+
+  void apply(candidate_logits& candidates, std::span<const token_id> history) const {
+    if (!std::isfinite(penalty))
+      throw error(detail::make_message("presence_penalty: must be finite, got ", penalty));
+    if (penalty == 0.0f) return;
+    detail::adjust_seen_tokens(candidates, history, "presence_penalty",
+                               [this](float& z, std::ptrdiff_t) { z -= penalty; });
+  }
+
+  sampled_token operator()(std::span<const float> logits, std::span<const token_id> history,
+                           philox_stream& rng) const {
+    return detail::sample_through(logits, history, rng, *this);
+  }
+};
+
+struct frequency_penalty {
+  float penalty = 0.0f;  // β: finite
+
+  void apply(candidate_logits& candidates, std::span<const token_id> history) const {
+    if (!std::isfinite(penalty))
+      throw error(detail::make_message("frequency_penalty: must be finite, got ", penalty));
+    if (penalty == 0.0f) return;
+    detail::adjust_seen_tokens(candidates, history, "frequency_penalty", [this](float& z, std::ptrdiff_t count) {
+      z -= penalty * static_cast<float>(count);
+    });
+  }
+
+  sampled_token operator()(std::span<const float> logits, std::span<const token_id> history,
+                           philox_stream& rng) const {
+    return detail::sample_through(logits, history, rng, *this);
+  }
+};
+
+}  // namespace rlft

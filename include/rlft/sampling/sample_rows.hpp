@@ -1,0 +1,54 @@
+// Sampling a batch: one token per row of a [rows × vocabulary] logits matrix, rows spread over
+// OpenMP threads. Row r draws from the Philox stream (seed, keys[r].sequence, keys[r].step),
+// so its token depends only on its own logits, history and key — not on which other rows
+// share the batch, their order, or the thread count. A generator keys a completion by its
+// sequence id (unique within a run) and the number of tokens it has generated so far.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "rlft/concepts/sampler.hpp"
+#include "rlft/core/error.hpp"
+#include "rlft/core/parallel_for.hpp"
+#include "rlft/core/philox.hpp"
+#include "rlft/core/token_sequences.hpp"
+
+namespace rlft {
+
+struct sampling_key {
+  std::uint64_t sequence = 0;  // Philox stream: the completion being generated
+  std::uint32_t step = 0;      // Philox counter: how many tokens it has generated so far
+};
+
+// Draws tokens[r] from row r of `logits` (row-major, vocabulary_size entries per row).
+// `histories` holds one sequence per row (the tokens penalties look at), or none at all.
+// Throws rlft::error on mismatched sizes, and the error of the lowest failing row (NaN
+// logits, invalid parameters) prefixed with its row number.
+template <sampler Sampler>
+void sample_rows(const Sampler& sampler, std::span<const float> logits, std::size_t vocabulary_size,
+                 token_sequences_view histories, std::span<const sampling_key> keys,
+                 std::uint64_t seed, std::span<sampled_token> tokens) {
+  const std::size_t rows = keys.size();
+  if (vocabulary_size == 0) throw error("sample_rows: vocabulary size is 0");
+  if (logits.size() != rows * vocabulary_size)
+    throw error(detail::make_message("sample_rows: ", logits.size(), " logits for ", rows,
+                                     " rows of ", vocabulary_size));
+  if (!histories.empty() && histories.size() != rows)
+    throw error(detail::make_message("sample_rows: ", histories.size(), " histories for ", rows, " rows"));
+  if (tokens.size() != rows)
+    throw error(detail::make_message("sample_rows: output has ", tokens.size(), " entries for ", rows, " rows"));
+
+  parallel_for(rows, [&](std::size_t row) {
+    philox_stream rng(seed, keys[row].sequence, keys[row].step);
+    const auto history = histories.empty() ? std::span<const token_id>{} : histories[row];
+    try {
+      tokens[row] = sampler(logits.subspan(row * vocabulary_size, vocabulary_size), history, rng);
+    } catch (const error& failure) {
+      throw error(detail::make_message("sample_rows: row ", row, ": ", failure.what()));
+    }
+  });
+}
+
+}  // namespace rlft

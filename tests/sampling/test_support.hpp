@@ -1,0 +1,43 @@
+// Small helpers shared by the sampler tests.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "rlft/core/error.hpp"
+#include "rlft/core/philox.hpp"
+
+namespace rlft::testing {
+
+// Logits uniform in [low, high) from a Philox stream (portable across standard libraries).
+inline std::vector<float> uniform_logits(std::size_t size, float low, float high, std::uint64_t seed) {
+  std::vector<float> logits(size);
+  fill_uniform(logits, seed, 0);
+  for (float& x : logits) x = low + (high - low) * x;
+  return logits;
+}
+
+// The message of the rlft::error `call` throws, or "" when it throws nothing.
+template <class Call>
+std::string error_message(Call&& call) {
+  try {
+    call();
+  } catch (const rlft::error& failure) {
+    return failure.what();
+  }
+  return "";
+}
+
+}  // namespace rlft::testing
+
+// Checks that `call` throws rlft::error whose message contains `fragment`.
+#define RLFT_CHECK_ERROR_CONTAINS(call, fragment)                                             \
+  do {                                                                                        \
+    const std::string rlft_message = ::rlft::testing::error_message([&] { (void)(call); });   \
+    CHECK_MESSAGE(rlft_message.find(fragment) != std::string::npos, "message: '", rlft_message, \
+                  "' lacks '", fragment, "'");                                                \
+  } while (false)
