@@ -1,7 +1,8 @@
 // Evaluation metrics of the DeepSeek-R1 report (arXiv 2501.12948, section 3.1): pass@1 as the
 // mean correctness over k samples per problem, and cons@k, the correctness of the majority
 // vote over the k sampled answers; plus the share of well-formatted completions and their
-// mean length. Inputs are per-sample outcomes, so any task and checker can be summarised.
+// mean length. Inputs are per-sample outcomes, so any task and checker can be summarised;
+// evaluate_policy samples them from a policy.
 #pragma once
 
 #include <cstddef>
@@ -9,7 +10,11 @@
 #include <string>
 #include <unordered_map>
 
+#include "rlft/concepts/policy.hpp"
+#include "rlft/concepts/reward_function.hpp"
+#include "rlft/concepts/sampler.hpp"
 #include "rlft/core/error.hpp"
+#include "rlft/train/for_each_completion.hpp"
 
 namespace rlft {
 
@@ -63,6 +68,25 @@ inline evaluation_summary summarise_evaluation(std::span<const sample_outcome> o
   summary.format_rate = static_cast<double>(formatted) / total;
   summary.mean_length = static_cast<double>(length) / total;
   return summary;
+}
+
+// How one sampled completion fares: judge(input) → sample_outcome (answer, correct, format,
+// length), the task's checker in one callable.
+template <class J>
+concept sample_judge = std::copy_constructible<J> && requires(const J& judge, const reward_input& input) {
+  { judge(input) } -> std::convertible_to<sample_outcome>;
+};
+
+// Samples options.samples_per_prompt completions of every problem and summarises them.
+template <policy Policy, sampler Sampler, token_decoder Decode, sample_judge Judge>
+evaluation_summary evaluate_policy(Policy& policy, const prompt_batch& problems, const Sampler& sampler,
+                                   const Decode& decode, const Judge& judge,
+                                   const completion_sampling_options& options) {
+  std::vector<sample_outcome> outcomes;
+  outcomes.reserve(problems.prompts.size() * options.samples_per_prompt);
+  for_each_completion(policy, problems, sampler, decode, options,
+                      [&](const reward_input& input, std::size_t) { outcomes.push_back(judge(input)); });
+  return summarise_evaluation(outcomes, options.samples_per_prompt);
 }
 
 }  // namespace rlft

@@ -36,21 +36,10 @@
 #include "rlft/objective/loss_aggregation.hpp"
 #include "rlft/rewards/score_rollouts.hpp"
 #include "rlft/train/gather_groups.hpp"
+#include "rlft/train/prompt_batch.hpp"
 #include "rlft/train/policy_update.hpp"
 
 namespace rlft {
-
-// Prompts of one draw and the reference answer of each (what the rewards compare with).
-struct prompt_batch {
-  token_sequences prompts;
-  std::vector<std::string> references;
-};
-
-// Where prompts come from: source(count) returns the next `count` prompts of the run.
-template <class S>
-concept prompt_source = requires(S& source, std::size_t count) {
-  { source(count) } -> std::convertible_to<prompt_batch>;
-};
 
 enum class kl_placement {
   loss,    // the objective's KL term (R1, DeepSeekMath): configure it in the objective
