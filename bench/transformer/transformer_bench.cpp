@@ -30,6 +30,14 @@ using rlft::examples::transformer;
 using rlft::examples::transformer_config;
 using row_matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
+// User + system CPU seconds of the whole process (all threads): on a shared machine the work
+// done, where wall time also counts the time other programs held the cores.
+double process_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + 1e-6 * double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
+}
+
 void report_peak_memory(benchmark::State& state) {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -158,6 +166,7 @@ void train_step(benchmark::State& state, transformer_config config) {
   const std::size_t tokens = sequences.num_tokens();
   std::vector<float> logprobs(tokens), dlogp(tokens, -1.0f / static_cast<float>(tokens));
   rlft::adamw optimizer({.weight_decay = 0.01f});
+  const double cpu_before = process_cpu_seconds();
   for (auto _ : state) {
     model.zero_grad();
     model.log_probs(sequences, logprobs);
@@ -165,6 +174,7 @@ void train_step(benchmark::State& state, transformer_config config) {
     optimizer.step(model.parameters(), 1e-4f);
     benchmark::DoNotOptimize(logprobs.data());
   }
+  state.counters["process_cpu_s"] = (process_cpu_seconds() - cpu_before) / double(state.iterations());
   state.counters["tokens/s"] = benchmark::Counter(double(tokens) * double(state.iterations()), benchmark::Counter::kIsRate);
   state.counters["parameters"] = double(model.num_parameters());
   // Forward + backward ≈ 6 FLOPs per parameter per token (the vocabulary projection included),
@@ -203,10 +213,12 @@ void decode(benchmark::State& state, transformer_config config) {
   transformer model(config, 1);
   const auto prompts = random_sequences(prompts_count, 32, config.vocab_size);
   std::uint64_t seed = 0;
+  const double cpu_before = process_cpu_seconds();
   for (auto _ : state) {
     auto batch = model.generate(prompts, completions, categorical_sampler{}, {.max_new_tokens = new_tokens, .seed = ++seed});
     benchmark::DoNotOptimize(batch.tokens().data());
   }
+  state.counters["process_cpu_s"] = (process_cpu_seconds() - cpu_before) / double(state.iterations());
   state.counters["tokens/s"] = benchmark::Counter(double(prompts_count * completions * new_tokens) * double(state.iterations()),
                                                   benchmark::Counter::kIsRate);
   report_peak_memory(state);

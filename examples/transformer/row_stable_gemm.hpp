@@ -20,7 +20,7 @@
 #include <span>
 #include <vector>
 
-#if defined(__FMA__)
+#if defined(__AVX__)
 #include <immintrin.h>
 #endif
 
@@ -48,14 +48,14 @@ class packed_weight {
   void pack(std::span<const float> weight, std::span<const float> bias, std::size_t rows, std::size_t columns) {
     RLFT_ASSERT(weight.size() == rows * columns);
     RLFT_ASSERT(bias.empty() || bias.size() == rows);
-    constexpr std::size_t width = row_stable_gemm_defaults.panel_columns;
-    rows_ = rows;
-    columns_ = columns;
-    panels_ = (rows + width - 1) / width;
-    data_.assign(panels_ * columns * width + 8, 0.0f);  // + 8: room to align to 32 bytes
-    offset_ = (32 - reinterpret_cast<std::uintptr_t>(data_.data()) % 32) % 32 / sizeof(float);
-    bias_.assign(panels_ * width, 0.0f);
+    pack_rows(weight.data(), rows, columns, columns);
     std::copy(bias.begin(), bias.end(), bias_.begin());
+  }
+
+  // W's rows `row_stride` floats apart (a head's keys inside the fused q/k/v rows, say).
+  void pack_rows(const float* weight, std::size_t rows, std::size_t columns, std::size_t row_stride) {
+    constexpr std::size_t width = row_stable_gemm_defaults.panel_columns;
+    allocate(rows, columns);
     const auto panels = static_cast<std::ptrdiff_t>(panels_);
 #pragma omp parallel for schedule(static) if (rows * columns > 65536)
     for (std::ptrdiff_t p = 0; p < panels; ++p) {
@@ -63,35 +63,32 @@ class packed_weight {
       const std::size_t first = static_cast<std::size_t>(p) * width;
       const std::size_t count = std::min(width, rows - first);
       for (std::size_t j = 0; j < count; ++j) {
-        const float* source = weight.data() + (first + j) * columns;
+        const float* source = weight + (first + j) * row_stride;
         for (std::size_t k = 0; k < columns; ++k) panel[k * width + j] = source[k];
       }
     }
   }
 
-  // The operand of C = A · matrix (matrix: rows × columns, row-major), i.e. Wᵀ = matrix: the
-  // panels hold consecutive columns of `matrix`, copied row segment by row segment. The
-  // backward pass uses it for dX = dY · W and dW = dYᵀ · X.
-  void pack_columns(std::span<const float> matrix, std::size_t rows, std::size_t columns) {
-    RLFT_ASSERT(matrix.size() == rows * columns);
+  // The operand of C = A · matrix (matrix: rows × columns, rows `row_stride` floats apart), i.e.
+  // Wᵀ = matrix: the panels hold consecutive columns of `matrix`, copied row segment by row
+  // segment. The backward pass uses it for dX = dY · W and dW = dYᵀ · X.
+  void pack_columns(const float* matrix, std::size_t rows, std::size_t columns, std::size_t row_stride) {
     constexpr std::size_t width = row_stable_gemm_defaults.panel_columns;
-    rows_ = columns;
-    columns_ = rows;
-    panels_ = (columns + width - 1) / width;
-    data_.resize(panels_ * rows * width + 8);
-    offset_ = (32 - reinterpret_cast<std::uintptr_t>(data_.data()) % 32) % 32 / sizeof(float);
-    bias_.assign(panels_ * width, 0.0f);
+    allocate(columns, rows);
     const auto panels = static_cast<std::ptrdiff_t>(panels_);
 #pragma omp parallel for schedule(static) if (rows * columns > 65536)
     for (std::ptrdiff_t p = 0; p < panels; ++p) {
       float* panel = panel_data(static_cast<std::size_t>(p));
       const std::size_t first = static_cast<std::size_t>(p) * width;
       const std::size_t count = std::min(width, columns - first);
-      for (std::size_t q = 0; q < rows; ++q) {
-        std::memcpy(panel + q * width, matrix.data() + q * columns + first, count * sizeof(float));
-        std::fill(panel + q * width + count, panel + (q + 1) * width, 0.0f);
-      }
+      for (std::size_t q = 0; q < rows; ++q)
+        std::memcpy(panel + q * width, matrix + q * row_stride + first, count * sizeof(float));
     }
+  }
+
+  void pack_columns(std::span<const float> matrix, std::size_t rows, std::size_t columns) {
+    RLFT_ASSERT(matrix.size() == rows * columns);
+    pack_columns(matrix.data(), rows, columns, columns);
   }
 
   std::size_t rows() const noexcept { return rows_; }        // N: output features
@@ -105,6 +102,17 @@ class packed_weight {
   }
 
  private:
+  // Zeroed panels (the padding beyond N must be zero) aligned to 32 bytes, and a zero bias.
+  void allocate(std::size_t rows, std::size_t columns) {
+    constexpr std::size_t width = row_stable_gemm_defaults.panel_columns;
+    rows_ = rows;
+    columns_ = columns;
+    panels_ = (rows + width - 1) / width;
+    data_.assign(panels_ * columns * width + 8, 0.0f);  // + 8: room to align to 32 bytes
+    offset_ = (32 - reinterpret_cast<std::uintptr_t>(data_.data()) % 32) % 32 / sizeof(float);
+    bias_.assign(panels_ * width, 0.0f);
+  }
+
   float* panel_data(std::size_t p) noexcept {
     return data_.data() + offset_ + p * columns_ * row_stable_gemm_defaults.panel_columns;
   }

@@ -196,7 +196,7 @@ class transformer {
     workspace& operator=(workspace&&) = default;
 
     std::vector<layer_activations> layers;
-    std::vector<float> residual_out, inverse_rms_final, normed_final, log_sum_exp, entropy, logits_chunk;
+    std::vector<float> residual_out, residual_scratch, inverse_rms_final, normed_final, log_sum_exp, entropy, logits_chunk;
     std::vector<token_id> tokens;  // the batch of the latest forward, checked by backward
     std::vector<std::int64_t> offsets;
     std::vector<std::size_t> positions, sequence_of_row;
@@ -209,6 +209,9 @@ class transformer {
     std::size_t rotary_dim = 0;
     packed_weight packed_operand;  // operands of linear_backward
     std::vector<float> transposed;
+    std::vector<float> residual_gradient, normed_gradient, act_gradient, gate_up_gradient, attention_gradient,
+        qkv_gradient;
+    std::vector<attention_backward_workspace> attention_scratch;  // one per thread
   };
 
   void add_parameter(std::string name, std::vector<std::int64_t> shape, parameter_kind kind) {
@@ -334,20 +337,6 @@ class transformer {
                     /*accumulate=*/true);
   }
 
-  static void transpose(const float* in, std::size_t rows, std::size_t columns, float* out) {
-    constexpr std::size_t block = 32;
-    const auto row_blocks = static_cast<std::ptrdiff_t>((rows + block - 1) / block);
-#pragma omp parallel for schedule(static) if (rows * columns > 65536)
-    for (std::ptrdiff_t row_block = 0; row_block < row_blocks; ++row_block) {
-      const std::size_t first_row = static_cast<std::size_t>(row_block) * block;
-      const std::size_t last_row = std::min(rows, first_row + block);
-      for (std::size_t first_column = 0; first_column < columns; first_column += block) {
-        const std::size_t last_column = std::min(columns, first_column + block);
-        for (std::size_t r = first_row; r < last_row; ++r)
-          for (std::size_t c = first_column; c < last_column; ++c) out[c * rows + r] = in[r * columns + c];
-      }
-    }
-  }
 
 
   // One decoder layer over `rows` rows (residual stream `h`, updated in place). Attention is
@@ -441,10 +430,13 @@ inline void transformer::forward(token_sequences_view sequences, std::span<float
   pack_weights();
 
   const std::size_t width = c.hidden_size;
-  std::vector<float> h(rows * width);
+  // The residual stream is updated in place and ends as the final layer's output.
+  auto& h = w.residual_out;
+  h.resize(rows * width);
   for (std::size_t r = 0; r < rows; ++r)
     std::copy_n(parameter(0) + static_cast<std::size_t>(w.tokens[r]) * width, width, h.data() + r * width);
-  std::vector<float> scratch(rows * width);
+  auto& scratch = w.residual_scratch;
+  scratch.resize(rows * width);
   w.layers.resize(c.num_layers);
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   const std::size_t group = c.num_heads / c.num_kv_heads;
@@ -470,7 +462,6 @@ inline void transformer::forward(token_sequences_view sequences, std::span<float
                     }
                   });
   }
-  w.residual_out = std::move(h);
   w.inverse_rms_final.resize(rows);
   w.normed_final.resize(rows * width);
   rms_norm_rows(w.residual_out.data(), rows, width, parameter(final_norm_), c.rms_norm_eps, w.normed_final.data(),
@@ -493,16 +484,20 @@ inline void transformer::forward(token_sequences_view sequences, std::span<float
     }
     row_stable_gemm(w.normed_final.data() + first * width, width, count, w.packed_head, logits, c.vocab_size);
     const auto chunk_rows = static_cast<std::ptrdiff_t>(count);
-#pragma omp parallel for schedule(static)
-    for (std::ptrdiff_t i = 0; i < chunk_rows; ++i) {
-      const std::size_t row = first + static_cast<std::size_t>(i);
-      const std::size_t s = w.sequence_of_row[row];
-      if (row + 1 >= sequences.end(s)) continue;  // the last token predicts nothing in the batch
-      const float* z = logits + static_cast<std::size_t>(i) * c.vocab_size;
-      const auto statistics = log_softmax_row(z, c.vocab_size);
-      w.log_sum_exp[row] = statistics.log_sum_exp;
-      w.entropy[row + 1] = statistics.entropy;
-      logprobs[row + 1] = z[w.tokens[row + 1]] - statistics.log_sum_exp;
+#pragma omp parallel
+    {
+      std::vector<float> softmax_scratch(c.vocab_size);
+#pragma omp for schedule(static)
+      for (std::ptrdiff_t i = 0; i < chunk_rows; ++i) {
+        const std::size_t row = first + static_cast<std::size_t>(i);
+        const std::size_t s = w.sequence_of_row[row];
+        if (row + 1 >= sequences.end(s)) continue;  // the last token predicts nothing in the batch
+        const float* z = logits + static_cast<std::size_t>(i) * c.vocab_size;
+        const auto statistics = log_softmax_row(z, c.vocab_size, softmax_scratch.data());
+        w.log_sum_exp[row] = statistics.log_sum_exp;
+        w.entropy[row + 1] = statistics.entropy;
+        logprobs[row + 1] = z[w.tokens[row + 1]] - statistics.log_sum_exp;
+      }
     }
   }
   if (!entropy.empty()) std::copy(w.entropy.begin(), w.entropy.end(), entropy.begin());
@@ -530,8 +525,11 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
 
   // Vocabulary projection, recomputing the logits chunk by chunk:
   //   dz_j = dlogp·(1[j = y] − p_j) − dentropy·p_j·(log p_j + H).
-  std::vector<float> dh(rows * width, 0.0f);
-  std::vector<float> dnormed(rows * width, 0.0f);
+  // Gradient buffers live in the workspace: reused from step to step, not reallocated.
+  auto& dh = w.residual_gradient;
+  auto& dnormed = w.normed_gradient;
+  dh.assign(rows * width, 0.0f);
+  dnormed.assign(rows * width, 0.0f);
   const std::size_t chunk = std::max(transformer_defaults.min_logits_chunk_rows,
                                      transformer_defaults.logits_chunk_floats / vocab);
   for (std::size_t first = 0; first < rows; first += chunk) {
@@ -540,24 +538,30 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
     float* dz = w.logits_chunk.data();
     row_stable_gemm(w.normed_final.data() + first * width, width, count, w.packed_head, dz, vocab);
     const auto chunk_rows = static_cast<std::ptrdiff_t>(count);
-#pragma omp parallel for schedule(static)
-    for (std::ptrdiff_t i = 0; i < chunk_rows; ++i) {
-      const std::size_t row = first + static_cast<std::size_t>(i);
-      float* z = dz + static_cast<std::size_t>(i) * vocab;
-      if (row + 1 >= sequences.end(w.sequence_of_row[row])) {
-        std::fill(z, z + vocab, 0.0f);
-        continue;
+#pragma omp parallel
+    {
+      std::vector<float> probabilities(vocab);
+#pragma omp for schedule(static)
+      for (std::ptrdiff_t i = 0; i < chunk_rows; ++i) {
+        const std::size_t row = first + static_cast<std::size_t>(i);
+        float* z = dz + static_cast<std::size_t>(i) * vocab;
+        if (row + 1 >= sequences.end(w.sequence_of_row[row])) {
+          std::fill(z, z + vocab, 0.0f);
+          continue;
+        }
+        const float upstream = dlogp[row + 1];
+        const float upstream_entropy = dentropy.empty() ? 0.0f : dentropy[row + 1];
+        const float lse = w.log_sum_exp[row];
+        const float entropy = w.entropy[row + 1];
+        for (std::size_t j = 0; j < vocab; ++j) {
+          z[j] -= lse;  // log p_j
+          probabilities[j] = z[j];
+        }
+        exp_in_place(probabilities.data(), vocab);
+        for (std::size_t j = 0; j < vocab; ++j)
+          z[j] = -upstream * probabilities[j] - upstream_entropy * probabilities[j] * (z[j] + entropy);
+        z[w.tokens[row + 1]] += upstream;
       }
-      const float upstream = dlogp[row + 1];
-      const float upstream_entropy = dentropy.empty() ? 0.0f : dentropy[row + 1];
-      const float lse = w.log_sum_exp[row];
-      const float entropy = w.entropy[row + 1];
-      for (std::size_t j = 0; j < vocab; ++j) {
-        const float logp = z[j] - lse;
-        const float p = std::exp(logp);
-        z[j] = -upstream * p - upstream_entropy * p * (logp + entropy);
-      }
-      z[w.tokens[row + 1]] += upstream;
     }
     linear_backward(dz, count, vocab, w.normed_final.data() + first * width, width, lm_head_,
                     dnormed.data() + first * width);
@@ -582,8 +586,14 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   const std::size_t group = c.num_heads / c.num_kv_heads;
   const std::size_t inner = c.intermediate_size;
-  std::vector<float> dact(rows * inner), dgate_up(rows * 2 * inner), dattention(rows * c.query_width()),
-      dqkv(rows * c.qkv_width());
+  auto& dact = w.act_gradient;
+  auto& dgate_up = w.gate_up_gradient;
+  auto& dattention = w.attention_gradient;
+  auto& dqkv = w.qkv_gradient;
+  dact.resize(rows * inner);
+  dgate_up.resize(rows * 2 * inner);
+  dattention.resize(rows * c.query_width());
+  dqkv.resize(rows * c.qkv_width());
   for (std::size_t l = c.num_layers; l-- > 0;) {
     const auto& o = layers_[l];
     auto& a = w.layers[l];
@@ -603,35 +613,48 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
     linear_backward(dh.data(), rows, width, a.attention_out.data(), c.query_width(), o.o_weight, dattention.data());
 
     // Each (sequence, key/value head) owns its key and value gradients: no two threads write
-    // the same entry, and every entry is summed in query order.
+    // the same entry, and every entry is summed in a fixed order.
     std::fill(dqkv.begin(), dqkv.end(), 0.0f);
     const auto tasks = static_cast<std::ptrdiff_t>(sequences.size() * c.num_kv_heads);
+#ifdef _OPENMP
+    w.attention_scratch.resize(static_cast<std::size_t>(omp_get_max_threads()));
+#else
+    w.attention_scratch.resize(1);
+#endif
 #pragma omp parallel
     {
-    std::vector<float> scratch;
+#ifdef _OPENMP
+      auto& scratch = w.attention_scratch[static_cast<std::size_t>(omp_get_thread_num())];
+#else
+      auto& scratch = w.attention_scratch[0];
+#endif
 #pragma omp for schedule(dynamic, 1)
-    for (std::ptrdiff_t task = 0; task < tasks; ++task) {
-      const std::size_t s = static_cast<std::size_t>(task) / c.num_kv_heads;
-      scratch.resize(std::max(scratch.size(), 2 * sequences.length(s)));
-      const std::size_t kv_head = static_cast<std::size_t>(task) % c.num_kv_heads;
-      const std::size_t first = sequences.begin(s);
-      const std::size_t kv_column = c.query_width() + kv_head * c.head_dim;
-      for (std::size_t head = kv_head * group; head < (kv_head + 1) * group; ++head)
-        for (std::size_t t = 0; t < sequences.length(s); ++t) {
-          const std::size_t row = first + t;
+      for (std::ptrdiff_t task = 0; task < tasks; ++task) {
+        const std::size_t s = static_cast<std::size_t>(task) / c.num_kv_heads;
+        const std::size_t kv_head = static_cast<std::size_t>(task) % c.num_kv_heads;
+        const std::size_t first = sequences.begin(s);
+        const std::size_t kv_column = c.query_width() + kv_head * c.head_dim;
+        for (std::size_t head = kv_head * group; head < (kv_head + 1) * group; ++head) {
           const std::size_t q_column = head * c.head_dim;
-          attention_row_backward(a.qkv.data() + row * c.qkv_width() + q_column,
-                                 a.qkv.data() + first * c.qkv_width() + kv_column,
-                                 a.qkv.data() + first * c.qkv_width() + kv_column + c.kv_width(), c.qkv_width(), t + 1,
-                                 c.head_dim, scale, a.attention_lse[row * c.num_heads + head],
-                                 a.attention_out.data() + row * c.query_width() + q_column,
-                                 dattention.data() + row * c.query_width() + q_column,
-                                 dqkv.data() + row * c.qkv_width() + q_column,
-                                 dqkv.data() + first * c.qkv_width() + kv_column,
-                                 dqkv.data() + first * c.qkv_width() + kv_column + c.kv_width(), c.qkv_width(),
-                                 scratch.data());
+          attention_backward(
+              {.length = sequences.length(s),
+               .head_dim = c.head_dim,
+               .scale = scale,
+               .queries = a.qkv.data() + first * c.qkv_width() + q_column,
+               .keys = a.qkv.data() + first * c.qkv_width() + kv_column,
+               .values = a.qkv.data() + first * c.qkv_width() + kv_column + c.kv_width(),
+               .qkv_stride = c.qkv_width(),
+               .log_sum_exp = a.attention_lse.data() + first * c.num_heads + head,
+               .lse_stride = c.num_heads,
+               .out = a.attention_out.data() + first * c.query_width() + q_column,
+               .dout = dattention.data() + first * c.query_width() + q_column,
+               .out_stride = c.query_width(),
+               .dqueries = dqkv.data() + first * c.qkv_width() + q_column,
+               .dkeys = dqkv.data() + first * c.qkv_width() + kv_column,
+               .dvalues = dqkv.data() + first * c.qkv_width() + kv_column + c.kv_width()},
+              scratch);
         }
-    }
+      }
     }
 #pragma omp parallel for schedule(static)
     for (std::ptrdiff_t r = 0; r < all_rows; ++r) {
@@ -713,7 +736,8 @@ rollout_batch transformer::generate(token_sequences_view prompts, std::size_t co
     const std::size_t group = c.num_heads / c.num_kv_heads;
     const Sampler local_sampler = sampler;  // samplers are values: each thread draws with its own copy
     std::vector<std::size_t> active(subset.begin(), subset.end());
-    std::vector<float> logits(active.size() * c.vocab_size), h, scratch, normed, inverse_rms, scores;
+    std::vector<float> logits(active.size() * c.vocab_size), h, scratch, normed, inverse_rms, scores,
+        softmax_scratch(c.vocab_size);
     std::vector<std::size_t> positions;
     layer_activations step_activations;
     // Row r of `logits` belongs to completion active[r]: first the prompts' last rows.
@@ -731,7 +755,8 @@ rollout_batch transformer::generate(token_sequences_view prompts, std::size_t co
         const sampled_token drawn = local_sampler(std::span<const float>(row, c.vocab_size), tokens[i], rng);
         RLFT_ASSERT(drawn.token >= 0 && static_cast<std::size_t>(drawn.token) < c.vocab_size);
         tokens[i].push_back(drawn.token);
-        drawn_logprobs[i].push_back(row[drawn.token] - log_softmax_row(row, c.vocab_size).log_sum_exp);
+        drawn_logprobs[i].push_back(row[drawn.token] -
+                                    log_softmax_row(row, c.vocab_size, softmax_scratch.data()).log_sum_exp);
         if (std::find(options.stop_tokens.begin(), options.stop_tokens.end(), drawn.token) != options.stop_tokens.end())
           continue;
         if (drawn_logprobs[i].size() == options.max_new_tokens) {

@@ -66,32 +66,24 @@ inline std::size_t size_field(const nlohmann::json& json, const char* name, cons
   return it->get<std::size_t>();
 }
 
-}  // namespace config_detail
 
-// Reads directory/config.json. Throws rlft::io_error naming the file and the field.
-inline transformer_config read_transformer_config(const std::filesystem::path& directory) {
-  const auto path = directory / "config.json";
-  std::ifstream stream(path);
-  if (!stream) throw io_error(::rlft::detail::make_message("cannot open ", path.string()));
-  std::stringstream text;
-  text << stream.rdbuf();
-  const auto json = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded() || !json.is_object()) throw io_error(::rlft::detail::make_message(path.string(), " is not a JSON object"));
-  const auto refuse = [&](auto... parts) { throw io_error(::rlft::detail::make_message(path.string(), ": ", parts...)); };
-
+// The fields of a parsed config.json; refuse(parts...) throws the io_error naming the file.
+template <class Refuse>
+transformer_config parse_transformer_config(const nlohmann::json& json, const std::filesystem::path& path,
+                                            const Refuse& refuse) {
   transformer_config config;
   config.model_type = json.value("model_type", std::string{});
   if (config.model_type != "qwen2" && config.model_type != "llama")
     refuse("model_type '", config.model_type, "' is not supported (qwen2 or llama)");
-  config.vocab_size = config_detail::size_field(json, "vocab_size", path);
-  config.hidden_size = config_detail::size_field(json, "hidden_size", path);
-  config.intermediate_size = config_detail::size_field(json, "intermediate_size", path);
-  config.num_layers = config_detail::size_field(json, "num_hidden_layers", path);
-  config.num_heads = config_detail::size_field(json, "num_attention_heads", path);
+  config.vocab_size = size_field(json, "vocab_size", path);
+  config.hidden_size = size_field(json, "hidden_size", path);
+  config.intermediate_size = size_field(json, "intermediate_size", path);
+  config.num_layers = size_field(json, "num_hidden_layers", path);
+  config.num_heads = size_field(json, "num_attention_heads", path);
   config.num_kv_heads = json.contains("num_key_value_heads") && !json["num_key_value_heads"].is_null()
-                            ? config_detail::size_field(json, "num_key_value_heads", path)
+                            ? size_field(json, "num_key_value_heads", path)
                             : config.num_heads;
-  config.head_dim = json.contains("head_dim") && !json["head_dim"].is_null() ? config_detail::size_field(json, "head_dim", path)
+  config.head_dim = json.contains("head_dim") && !json["head_dim"].is_null() ? size_field(json, "head_dim", path)
                     : config.num_heads == 0                                 ? 0
                                                                             : config.hidden_size / config.num_heads;
   if (!json.contains("rms_norm_eps") || !json["rms_norm_eps"].is_number()) refuse("missing rms_norm_eps");
@@ -122,6 +114,26 @@ inline transformer_config read_transformer_config(const std::filesystem::path& d
   }
   return config;
 }
+
+}  // namespace config_detail
+
+// Reads directory/config.json. Throws rlft::io_error naming the file and the field.
+inline transformer_config read_transformer_config(const std::filesystem::path& directory) {
+  const auto path = directory / "config.json";
+  std::ifstream stream(path);
+  if (!stream) throw io_error(::rlft::detail::make_message("cannot open ", path.string()));
+  std::stringstream text;
+  text << stream.rdbuf();
+  const auto json = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) throw io_error(::rlft::detail::make_message(path.string(), " is not a JSON object"));
+  const auto refuse = [&](auto... parts) { throw io_error(::rlft::detail::make_message(path.string(), ": ", parts...)); };
+  try {
+    return config_detail::parse_transformer_config(json, path, refuse);
+  } catch (const nlohmann::json::exception& wrong_type) {  // a field of the wrong JSON type
+    throw io_error(::rlft::detail::make_message(path.string(), ": ", wrong_type.what()));
+  }
+}
+
 
 // Writes directory/config.json (atomically) in the Hugging Face layout of its model_type.
 inline void write_transformer_config(const transformer_config& config, const std::filesystem::path& directory) {

@@ -3,7 +3,7 @@
 // layout of Hugging Face (Su et al., "RoFormer", arXiv 2104.09864, eq. 34), causal softmax
 // attention for one query row (Vaswani et al., 2017, eq. 1) with the backward pass of
 // FlashAttention (Dao et al., arXiv 2205.14135, Algorithm 4: probabilities recomputed from the
-// stored log-sum-exp), SwiGLU (Shazeer, arXiv 2002.05202, eq. 5) and the log-softmax statistics
+// stored log-sum-exp, in matrix form), SwiGLU (Shazeer, arXiv 2002.05202, eq. 5) and the log-softmax statistics
 // (log-sum-exp and entropy) of a row of logits.
 //
 // Every reduction here has one fixed order that depends only on the length reduced over, and
@@ -14,8 +14,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "row_stable_gemm.hpp"
 
@@ -32,6 +34,72 @@ using detail::store8;
 inline float horizontal_sum(const float8& v) noexcept {
   return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
 }
+
+using int8x = std::int32_t __attribute__((vector_size(32)));
+
+// e^x for 8 lanes: x = n·ln 2 + r with |r| ≤ ln 2 / 2, e^r by the degree-5 minimax polynomial of
+// Cephes' expf (relative error about 1e-7), 2^n through the exponent bits. Inputs are clamped
+// to [−87.3, 88.4], so e^x never overflows and tiny results stay normal.
+inline void exp8(float8& x) noexcept {
+  const float8 upper = {88.3762626647949f, 88.3762626647949f, 88.3762626647949f, 88.3762626647949f,
+                        88.3762626647949f, 88.3762626647949f, 88.3762626647949f, 88.3762626647949f};
+  const float8 lower = -(upper - 1.0108183002f);  // −87.3365…
+  x = x > upper ? upper : x;
+  x = x < lower ? lower : x;
+  const float8 scaled = x * 1.44269504088896341f + 0.5f;
+  float8 n = __builtin_convertvector(__builtin_convertvector(scaled, int8x), float8);
+  n = n > scaled ? n - 1.0f : n;  // floor
+  x = x - n * 0.693359375f;
+  x = x + n * 2.12194440e-4f;
+  const float8 square = x * x;
+  float8 y = 1.9875691500e-4f * x + 1.3981999507e-3f;
+  y = y * x + 8.3334519073e-3f;
+  y = y * x + 4.1665795894e-2f;
+  y = y * x + 1.6666665459e-1f;
+  y = y * x + 5.0000001201e-1f;
+  y = y * square + x + 1.0f;
+  const int8x exponent = (__builtin_convertvector(n, int8x) + 127) << 23;
+  x = y * reinterpret_cast<float8>(exponent);
+}
+
+}  // namespace kernel_detail
+
+// x_i ← e^{x_i} in place; every element by exp8 (the tail through a padded vector), so an
+// element's result does not depend on its position.
+inline void exp_in_place(float* x, std::size_t n) noexcept {
+  using namespace kernel_detail;
+  float8 v;
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    load8(v, x + i);
+    exp8(v);
+    store8(x + i, v);
+  }
+  if (i < n) {
+    float tail[8] = {};
+    std::copy(x + i, x + n, tail);
+    load8(v, tail);
+    exp8(v);
+    store8(tail, v);
+    std::copy(tail, tail + (n - i), x + i);
+  }
+}
+
+// Σ x_i in a fixed order: eight lanes, then the lanes combined.
+inline float sum(const float* x, std::size_t n) noexcept {
+  using namespace kernel_detail;
+  float8 acc = {}, v;
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    load8(v, x + i);
+    acc += v;
+  }
+  float total = horizontal_sum(acc);
+  for (; i < n; ++i) total += x[i];
+  return total;
+}
+
+namespace kernel_detail {
 
 }  // namespace kernel_detail
 
@@ -192,34 +260,36 @@ class rotary_table {
   std::vector<float> sin_;
 };
 
-// Rotates `heads` consecutive heads of one row in place (rotate-half layout).
-[[gnu::noinline]] inline void apply_rotary(float* row, std::size_t heads, std::size_t head_dim, const float* cos,
-                                           const float* sin) noexcept {
+namespace kernel_detail {
+
+// Rotates `heads` consecutive heads of one row in place (rotate-half layout), by −angle when
+// Inverse: the transpose of the rotation, which carries gradients back to the unrotated row.
+template <bool Inverse>
+inline void rotate_heads(float* row, std::size_t heads, std::size_t head_dim, const float* cos,
+                         const float* sin) noexcept {
   const std::size_t half = head_dim / 2;
   for (std::size_t h = 0; h < heads; ++h) {
     float* x = row + h * head_dim;
     for (std::size_t i = 0; i < half; ++i) {
       const float first = x[i];
       const float second = x[i + half];
-      x[i] = first * cos[i] - second * sin[i];
-      x[i + half] = second * cos[i] + first * sin[i];
+      const float s = Inverse ? -sin[i] : sin[i];
+      x[i] = first * cos[i] - second * s;
+      x[i + half] = second * cos[i] + first * s;
     }
   }
 }
 
-// The transpose of the rotation (a rotation by −angle): gradients back to the unrotated row.
+}  // namespace kernel_detail
+
+[[gnu::noinline]] inline void apply_rotary(float* row, std::size_t heads, std::size_t head_dim, const float* cos,
+                                           const float* sin) noexcept {
+  kernel_detail::rotate_heads<false>(row, heads, head_dim, cos, sin);
+}
+
 inline void apply_rotary_backward(float* row, std::size_t heads, std::size_t head_dim, const float* cos,
                                   const float* sin) noexcept {
-  const std::size_t half = head_dim / 2;
-  for (std::size_t h = 0; h < heads; ++h) {
-    float* x = row + h * head_dim;
-    for (std::size_t i = 0; i < half; ++i) {
-      const float first = x[i];
-      const float second = x[i + half];
-      x[i] = first * cos[i] + second * sin[i];
-      x[i + half] = second * cos[i] - first * sin[i];
-    }
-  }
+  kernel_detail::rotate_heads<true>(row, heads, head_dim, cos, sin);
 }
 
 // One query row attending to `count` key/value rows (row stride `stride`): writes the output
@@ -234,52 +304,136 @@ inline void apply_rotary_backward(float* row, std::size_t heads, std::size_t hea
     scores[j] *= scale;
     maximum = std::max(maximum, scores[j]);
   }
-  float total = 0.0f;
-  for (std::size_t j = 0; j < count; ++j) {
-    scores[j] = std::exp(scores[j] - maximum);
-    total += scores[j];
-  }
+  for (std::size_t j = 0; j < count; ++j) scores[j] -= maximum;
+  exp_in_place(scores, count);
+  const float total = sum(scores, count);
   const float inverse_total = 1.0f / total;
   std::fill(out, out + head_dim, 0.0f);
   for (std::size_t j = 0; j < count; ++j) add_scaled(out, values + j * stride, scores[j] * inverse_total, head_dim);
   return maximum + std::log(total);
 }
 
-// Backward of attention_row for one query: with p_j = exp(s_j − lse) recomputed,
-//   dp_j = dout·v_j,  ds_j = p_j (dp_j − dout·out),  dq += scale Σ ds_j k_j,
-//   dk_j += scale ds_j q,  dv_j += p_j dout.
-// `scratch` holds 2·count floats.
-inline void attention_row_backward(const float* query, const float* keys, const float* values, std::size_t stride,
-                                   std::size_t count, std::size_t head_dim, float scale, float log_sum_exp,
-                                   const float* out, const float* dout, float* dquery, float* dkeys, float* dvalues,
-                                   std::size_t gradient_stride, float* scratch) noexcept {
-  float* probabilities = scratch;
-  float* dprobabilities = scratch + count;
-  dot_rows(query, keys, stride, count, head_dim, probabilities);
-  dot_rows(dout, values, stride, count, head_dim, dprobabilities);
-  const float dout_dot_out = dot(dout, out, head_dim);
-  for (std::size_t j = 0; j < count; ++j) {
-    const float probability = std::exp(probabilities[j] * scale - log_sum_exp);
-    const float dscore = probability * (dprobabilities[j] - dout_dot_out) * scale;
-    add_scaled(dquery, keys + j * stride, dscore, head_dim);
-    add_scaled(dkeys + j * gradient_stride, query, dscore, head_dim);
-    add_scaled(dvalues + j * gradient_stride, dout, probability, head_dim);
+// out (columns × rows) = inᵀ (in: rows × columns, both row-major), in 8 × 8 blocks transposed
+// in registers where AVX is there.
+inline void transpose(const float* in, std::size_t rows, std::size_t columns, float* out) {
+  constexpr std::size_t block = 8;
+  const std::size_t full_rows = rows - rows % block;
+  const std::size_t full_columns = columns - columns % block;
+  const auto row_blocks = static_cast<std::ptrdiff_t>(full_rows / block);
+#pragma omp parallel for schedule(static) if (rows * columns > 65536)
+  for (std::ptrdiff_t row_block = 0; row_block < row_blocks; ++row_block) {
+    const std::size_t r0 = static_cast<std::size_t>(row_block) * block;
+    for (std::size_t c0 = 0; c0 < full_columns; c0 += block) {
+#if defined(__AVX__)
+      __m256 r[8], t[8];
+      for (std::size_t i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(in + (r0 + i) * columns + c0);
+      for (std::size_t i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+      }
+      for (std::size_t i = 0; i < 8; i += 4) {
+        r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+        r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+      }
+      for (std::size_t i = 0; i < 4; ++i) {
+        _mm256_storeu_ps(out + (c0 + i) * rows + r0, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+        _mm256_storeu_ps(out + (c0 + i + 4) * rows + r0, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+      }
+#else
+      for (std::size_t i = 0; i < block; ++i)
+        for (std::size_t j = 0; j < block; ++j) out[(c0 + j) * rows + r0 + i] = in[(r0 + i) * columns + c0 + j];
+#endif
+    }
   }
+  // Ragged edges: the last rows % 8 rows and the last columns % 8 columns.
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = (r < full_rows ? full_columns : 0); c < columns; ++c) out[c * rows + r] = in[r * columns + c];
 }
 
-inline float sigmoid(float x) noexcept { return 1.0f / (1.0f + std::exp(-x)); }
+// Causal attention of one head over one sequence, backward (FlashAttention's Algorithm 4 in
+// matrix form, probabilities recomputed from the stored log-sum-exp):
+//   P = exp(scale·QKᵀ − lse) (causal),  dP = dO·Vᵀ,  dS = P ⊙ (dP − rowsum(dO ⊙ O)),
+//   dQ += scale·dS·K,  dK += scale·dSᵀ·Q,  dV += Pᵀ·dO,
+// as five GEMMs of the row-stable kernel over T × T matrices (the masked upper triangle is
+// computed and zeroed: at these lengths the GEMM's speed outweighs the wasted half).
+struct attention_backward_problem {
+  std::size_t length = 0;
+  std::size_t head_dim = 0;
+  float scale = 1.0f;
+  const float* queries = nullptr;  // rows qkv_stride apart, likewise keys, values and their gradients
+  const float* keys = nullptr;
+  const float* values = nullptr;
+  std::size_t qkv_stride = 0;
+  const float* log_sum_exp = nullptr;  // one per query row, lse_stride apart
+  std::size_t lse_stride = 1;
+  const float* out = nullptr;  // rows out_stride apart, likewise dout
+  const float* dout = nullptr;
+  std::size_t out_stride = 0;
+  float* dqueries = nullptr;
+  float* dkeys = nullptr;
+  float* dvalues = nullptr;
+};
 
-// act = silu(gate) ⊙ up for one row of [gate | up].
+struct attention_backward_workspace {
+  std::vector<float> probabilities, dscores, transposed, row_dot;
+  packed_weight operand;
+};
+
+inline void attention_backward(const attention_backward_problem& problem, attention_backward_workspace& w) {
+  const std::size_t n = problem.length;
+  const std::size_t d = problem.head_dim;
+  w.probabilities.resize(n * n);
+  w.dscores.resize(n * n);
+  w.transposed.resize(n * n);
+  w.row_dot.resize(n);
+  // Scores and dP = dO·Vᵀ.
+  w.operand.pack_rows(problem.keys, n, d, problem.qkv_stride);
+  row_stable_gemm(problem.queries, problem.qkv_stride, n, w.operand, w.probabilities.data(), n);
+  w.operand.pack_rows(problem.values, n, d, problem.qkv_stride);
+  row_stable_gemm(problem.dout, problem.out_stride, n, w.operand, w.dscores.data(), n);
+  for (std::size_t t = 0; t < n; ++t) {
+    const float lse = problem.log_sum_exp[t * problem.lse_stride];
+    const float dout_dot_out = dot(problem.dout + t * problem.out_stride, problem.out + t * problem.out_stride, d);
+    float* p = w.probabilities.data() + t * n;
+    float* ds = w.dscores.data() + t * n;
+    for (std::size_t j = 0; j <= t; ++j) p[j] = p[j] * problem.scale - lse;
+    exp_in_place(p, t + 1);
+    for (std::size_t j = 0; j <= t; ++j) ds[j] = p[j] * (ds[j] - dout_dot_out) * problem.scale;
+    std::fill(p + t + 1, p + n, 0.0f);
+    std::fill(ds + t + 1, ds + n, 0.0f);
+  }
+  // dQ += dS·K.
+  w.operand.pack_columns(problem.keys, n, d, problem.qkv_stride);
+  row_stable_gemm(w.dscores.data(), n, n, w.operand, problem.dqueries, problem.qkv_stride, /*accumulate=*/true);
+  // dK += dSᵀ·Q.
+  transpose(w.dscores.data(), n, n, w.transposed.data());
+  w.operand.pack_columns(problem.queries, n, d, problem.qkv_stride);
+  row_stable_gemm(w.transposed.data(), n, n, w.operand, problem.dkeys, problem.qkv_stride, /*accumulate=*/true);
+  // dV += Pᵀ·dO.
+  transpose(w.probabilities.data(), n, n, w.transposed.data());
+  w.operand.pack_columns(problem.dout, n, d, problem.out_stride);
+  row_stable_gemm(w.transposed.data(), n, n, w.operand, problem.dvalues, problem.qkv_stride, /*accumulate=*/true);
+}
+
+// act = silu(gate) ⊙ up for one row of [gate | up], silu(g) = g / (1 + e^−g).
 [[gnu::noinline]] inline void swiglu_row(const float* gate_up, std::size_t width, float* act) noexcept {
   const float* up = gate_up + width;
-  for (std::size_t i = 0; i < width; ++i) act[i] = gate_up[i] * sigmoid(gate_up[i]) * up[i];
+  for (std::size_t i = 0; i < width; ++i) act[i] = -gate_up[i];
+  exp_in_place(act, width);
+  for (std::size_t i = 0; i < width; ++i) act[i] = gate_up[i] / (1.0f + act[i]) * up[i];
 }
 
+// With s = σ(g): d gate = dact · up · s (1 + g (1 − s)), d up = dact · g · s.
 inline void swiglu_row_backward(const float* gate_up, std::size_t width, const float* dact, float* dgate_up) noexcept {
   const float* up = gate_up + width;
+  float* sigmoid = dgate_up + width;  // scratch until the up gradients overwrite it
+  for (std::size_t i = 0; i < width; ++i) sigmoid[i] = -gate_up[i];
+  exp_in_place(sigmoid, width);
   for (std::size_t i = 0; i < width; ++i) {
     const float gate = gate_up[i];
-    const float s = sigmoid(gate);
+    const float s = 1.0f / (1.0f + sigmoid[i]);
     dgate_up[i] = dact[i] * up[i] * s * (1.0f + gate * (1.0f - s));
     dgate_up[width + i] = dact[i] * gate * s;
   }
@@ -290,19 +444,22 @@ struct log_softmax_statistics {
   float entropy = 0.0f;
 };
 
-// log-sum-exp and entropy −Σ p log p = lse − Σ p z of one row of logits z.
-[[gnu::noinline]] inline log_softmax_statistics log_softmax_row(const float* logits, std::size_t count) noexcept {
+// log-sum-exp and entropy −Σ p log p = lse − Σ p z of one row of logits z; `scratch` holds
+// `count` floats.
+[[gnu::noinline]] inline log_softmax_statistics log_softmax_row(const float* logits, std::size_t count,
+                                                                float* scratch) noexcept {
   float maximum = -std::numeric_limits<float>::infinity();
   for (std::size_t i = 0; i < count; ++i) maximum = std::max(maximum, logits[i]);
-  float total = 0.0f;
-  float weighted = 0.0f;
-  for (std::size_t i = 0; i < count; ++i) {
-    const float e = std::exp(logits[i] - maximum);
-    total += e;
-    weighted += e * (logits[i] - maximum);
-  }
+  for (std::size_t i = 0; i < count; ++i) scratch[i] = logits[i] - maximum;
+  const float weighted_numerator = [&] {
+    exp_in_place(scratch, count);
+    float weighted = 0.0f;
+    for (std::size_t i = 0; i < count; ++i) weighted += scratch[i] * (logits[i] - maximum);
+    return weighted;
+  }();
+  const float total = sum(scratch, count);
   const float log_total = std::log(total);
-  return {maximum + log_total, log_total - weighted / total};
+  return {maximum + log_total, log_total - weighted_numerator / total};
 }
 
 }  // namespace rlft::examples

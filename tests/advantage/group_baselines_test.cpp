@@ -182,7 +182,7 @@ TEST_CASE("grpo and rloo advantages sum to zero in every group") {
   }
 }
 
-TEST_CASE("shifting every reward changes no advantage; scaling them changes no grpo advantage") {
+TEST_CASE("shifting every reward changes no advantage, scaling them changes no grpo advantage") {
   for (std::uint64_t seed = 11; seed <= 15; ++seed) {
     const auto batch = random_batch(seed);
     auto shifted = random_batch(seed);

@@ -108,7 +108,7 @@ TEST_CASE("a scope smaller than the slice is rejected") {
                        rlft::error);
 }
 
-TEST_CASE("non-finite inputs of loss tokens are named; those of other tokens are ignored") {
+TEST_CASE("non-finite inputs of loss tokens are named, those of other tokens are ignored") {
   small_batch b;
   const rlft::clipped_surrogate_objective objective{.kl = {.coefficient = 0.1}};
   b.logprobs[0] = std::numeric_limits<float>::quiet_NaN();  // a prompt token: not in the loss

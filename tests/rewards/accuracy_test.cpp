@@ -26,6 +26,7 @@ TEST_CASE("answer extraction from tags and \\boxed{}") {
       {"escaped brace inside boxed", "\\boxed{\\{1\\}}", "\\{1\\}"},
       {"fbox", "\\fbox{7}", "7"},
       {"unbalanced boxed", "\\boxed{19", std::nullopt},
+      {"nested boxed: the innermost comes last", "\\boxed{\\boxed{3}}", "3"},
       {"two answer blocks: the last", "<answer>3</answer> no wait <answer>4</answer>", "4"},
       {"nested answer tags: the innermost", "<answer><answer>5</answer></answer>", "5"},
       {"unclosed answer", "<think>x</think><answer>19", std::nullopt},
@@ -42,6 +43,14 @@ TEST_CASE("answer extraction from tags and \\boxed{}") {
     CHECK(answer.has_value() == expected.has_value());
     if (answer && expected) CHECK(std::string(*answer) == *expected);
   }
+
+  // Adversarial output: tens of thousands of unclosed groups and tags, scanned in linear time.
+  std::string unclosed;
+  for (int i = 0; i < 20000; ++i) unclosed += "\\boxed{<answer>";
+  CHECK_FALSE(extract(unclosed).has_value());
+  std::string closes = "<answer>7";
+  for (int i = 0; i < 20000; ++i) closes += "</answer>";
+  CHECK(std::string(*extract(closes)) == "7");
 
   const answer_extraction strict{.several = several_answers::reject};
   CHECK_FALSE(strict("<answer>3</answer><answer>4</answer>").has_value());
@@ -144,8 +153,8 @@ struct sum_expression_checker {
     const auto plus = answer.find('+');
     const auto space = reference.find(' ');
     if (plus == std::string_view::npos || space == std::string_view::npos) return false;
-    return trim(answer.substr(0, plus)) == reference.substr(0, space) &&
-           trim(answer.substr(plus + 1)) == reference.substr(space + 1);
+    return trim_whitespace(answer.substr(0, plus)) == reference.substr(0, space) &&
+           trim_whitespace(answer.substr(plus + 1)) == reference.substr(space + 1);
   }
 };
 
@@ -158,7 +167,9 @@ TEST_CASE("a task plugs its own answer checker into the accuracy reward") {
   const accuracy_reward task{.checker = sum_expression_checker{}};
   CHECK(task(reward_input{.completion = "<answer>3 + 4</answer>", .reference = "3 4"}) == 1.0f);
   CHECK(task(reward_input{.completion = "<answer>7</answer>", .reference = "3 4"}) == 0.0f);
-  const accuracy_reward partial{.checker = [](std::string_view answer, std::string_view) { return answer.size() * 0.25; }};
+  const accuracy_reward partial{.checker = [](std::string_view answer, std::string_view) {
+    return static_cast<double>(answer.size()) * 0.25;
+  }};
   CHECK(partial(reward_input{.completion = "<answer>ab</answer>"}) == 0.5f);
   const accuracy_reward exact_only{.checker = exact_match{}};
   CHECK(exact_only(reward_input{.completion = "<answer>19.0</answer>", .reference = "19"}) == 0.0f);

@@ -36,8 +36,9 @@ std::vector<std::string> names_of(const E& expression) {
 
 static_assert(reward_expression<named_reward<constant>>);
 static_assert(!reward_expression<constant> && reward_function<constant>);
+using leaf = named_reward<constant>;
 static_assert(std::is_same_v<decltype(component("a", constant{}) + component("b", constant{}) + component("c", constant{})),
-                             reward_sum<named_reward<constant>, named_reward<constant>, named_reward<constant>>>);
+                             reward_sum<leaf, leaf, leaf>>);
 static_assert(!std::is_polymorphic_v<reward_sum<named_reward<constant>>>);
 
 TEST_CASE("a weighted sum reports each component and adds them with their weights") {

@@ -119,7 +119,8 @@ TEST_CASE("bad references, names or scores are rlft::error and leave the table u
     if (in.reference == "100") throw rlft::error("task data unreadable");
     return 1.0f;
   });
-  CHECK_THROWS_WITH_AS(score_rollouts(batch, throwing, byte_decoder{}, references), "task data unreadable", rlft::error);
+  CHECK_THROWS_WITH_AS(score_rollouts(batch, throwing, byte_decoder{}, references), "task data unreadable",
+                       rlft::error);
   CHECK(batch.rewards().num_components() == 0);
   for (const float total : batch.rewards().total()) CHECK(total == 0.0f);
 }

@@ -53,7 +53,8 @@ std::size_t reference_race(const std::vector<double>& z, const std::vector<bool>
 
 TEST_CASE("exp_nonpositive is within 2 ulp of exp on [-87.3, 0] and 0 below") {
   double worst = 0.0;
-  for (float x = -87.3f; x <= 0.0f; x += 0.000731f) worst = std::max(worst, ulps(detail::exp_nonpositive(x), std::exp(double{x})));
+  for (float x = -87.3f; x <= 0.0f; x += 0.000731f)
+    worst = std::max(worst, ulps(detail::exp_nonpositive(x), std::exp(double{x})));
   CHECK(worst <= 2.0);
   CHECK(detail::exp_nonpositive(0.0f) == 1.0f);
   CHECK(detail::exp_nonpositive(-0.0f) == 1.0f);
@@ -92,7 +93,8 @@ TEST_CASE("max_and_flaws finds the maximum and flags NaN and +inf but not -inf")
 
 TEST_CASE("exponential_variate follows the documented formula and is Exp(1)") {
   double worst = 0.0;
-  for (const std::uint32_t bits : {0u, 1u, 2u, 255u, 65535u, 65536u, 0x7fffffffu, 0x80000000u, 0xfffffffeu, 0xffffffffu})
+  for (const std::uint32_t bits :
+       {0u, 1u, 2u, 255u, 65535u, 65536u, 0x7fffffffu, 0x80000000u, 0xfffffffeu, 0xffffffffu})
     worst = std::max(worst, ulps(exponential_variate(bits), reference_variate(bits)));
   philox_stream words(5, 5);
   double sum = 0.0, below_ln2 = 0.0;
@@ -112,7 +114,7 @@ TEST_CASE("exponential_variate follows the documented formula and is Exp(1)") {
   CHECK(std::abs(below_ln2 / draws - 0.5) < 5.0 * 0.5 / std::sqrt(double{draws}));
 }
 
-TEST_CASE("the drawn token is the documented exponential-race winner, dense and truncated") {
+TEST_CASE("the drawn token is the documented exponential-race winner, dense, sparse and spread") {
   for (std::uint64_t row = 0; row < 200; ++row) {
     CAPTURE(row);
     auto logits = uniform_logits(1000 + row, -4.0f, 4.0f, 100 + row);
@@ -124,10 +126,13 @@ TEST_CASE("the drawn token is the documented exponential-race winner, dense and 
     CHECK(categorical{}(logits, {}, stream).token ==
           static_cast<token_id>(reference_race(z, std::vector<bool>(z.size(), true), rng)));
 
+    // Few survivors race by id; many (at least 1/8 of the vocabulary) are spread back over it.
     const auto tempered = to_double(logits, 0.7);
-    const auto keep = top_k_set(softmax(tempered), 40);
-    CHECK((temperature{0.7f} | top_k{40})(logits, {}, stream).token ==
-          static_cast<token_id>(reference_race(tempered, keep, rng)));
+    for (const std::int64_t k : {40, 600}) {
+      const auto keep = top_k_set(softmax(tempered), static_cast<std::size_t>(k));
+      CHECK((temperature{0.7f} | top_k{k})(logits, {}, stream).token ==
+            static_cast<token_id>(reference_race(tempered, keep, rng)));
+    }
   }
 }
 

@@ -59,11 +59,16 @@ inline std::vector<bool> top_k_set(std::span<const double> p, std::size_t k) {
 
 // Tokens whose strictly more likely tokens hold less than `top` of the mass (HF's rule).
 inline std::vector<bool> top_p_set(std::span<const double> p, double top) {
+  const auto order = by_decreasing(p);
   std::vector<bool> keep(p.size(), false);
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    double above = 0.0;
-    for (std::size_t j = 0; j < p.size(); ++j) above += p[j] > p[i] ? p[j] : 0.0;
-    keep[i] = above < top;
+  double above = 0.0;  // mass of the tokens strictly more likely than the current group
+  for (std::size_t first = 0; first < order.size();) {
+    std::size_t last = first;
+    double group = 0.0;
+    for (; last < order.size() && p[order[last]] == p[order[first]]; ++last) group += p[order[last]];
+    for (std::size_t i = first; i < last; ++i) keep[order[i]] = above < top;
+    above += group;
+    first = last;
   }
   return keep;
 }

@@ -48,7 +48,8 @@ TEST_CASE("each row draws what the sampler draws alone from its key's Philox str
   sample_rows(penalised_nucleus, batch.logits, vocabulary, batch.histories, batch.keys, 42, tokens);
   for (std::size_t r = 0; r < rows; ++r) {
     philox_stream rng(42, batch.keys[r].sequence, batch.keys[r].step);
-    const auto alone = penalised_nucleus(std::span(batch.logits).subspan(r * vocabulary, vocabulary), batch.histories[r], rng);
+    const auto row = std::span(batch.logits).subspan(r * vocabulary, vocabulary);
+    const auto alone = penalised_nucleus(row, batch.histories[r], rng);
     CHECK(tokens[r].token == alone.token);
     CHECK(tokens[r].logprob == alone.logprob);
     CHECK(tokens[r].raw_logprob == alone.raw_logprob);

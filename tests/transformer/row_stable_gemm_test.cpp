@@ -1,9 +1,11 @@
 // row_stable_gemm against a double-precision reference, and its defining property: a row of C
-// has the same bits whichever rows are multiplied with it, and whatever the thread count.
+// has the same bits whichever rows are multiplied with it, and whatever the thread count; the
+// blocked transpose the backward pass uses; the vectorised exponential.
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #ifdef _OPENMP
@@ -12,6 +14,7 @@
 
 #include "rlft/core/philox.hpp"
 #include "transformer/row_stable_gemm.hpp"
+#include "transformer/transformer_kernels.hpp"
 
 namespace {
 
@@ -83,4 +86,34 @@ TEST_CASE("a row of row_stable_gemm's result does not depend on the other rows o
   omp_set_num_threads(threads);
   CHECK(std::memcmp(serial.data(), all.data(), all.size() * sizeof(float)) == 0);
 #endif
+}
+
+TEST_CASE("transpose: full 8 × 8 blocks and ragged edges") {
+  for (const auto& [rows, columns] : {std::pair<std::size_t, std::size_t>{16, 24}, {13, 21}, {3, 5}, {8, 1}, {300, 77}}) {
+    CAPTURE(rows);
+    CAPTURE(columns);
+    const auto in = random_values(rows * columns, rows * 1000 + columns);
+    std::vector<float> out(rows * columns, -1.0f);
+    rlft::examples::transpose(in.data(), rows, columns, out.data());
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t c = 0; c < columns; ++c) REQUIRE(out[c * rows + r] == in[r * columns + c]);
+  }
+}
+
+TEST_CASE("exp_in_place agrees with std::exp to a few ulp and clamps instead of overflowing") {
+  std::vector<float> x;
+  for (float v = -87.0f; v <= 88.0f; v += 0.37f) x.push_back(v);
+  x.push_back(0.0f);
+  x.push_back(-1e-8f);
+  const auto original = x;
+  rlft::examples::exp_in_place(x.data(), x.size());  // a tail that is not a multiple of 8 too
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double expected = std::exp(double{original[i]});
+    REQUIRE(std::abs(x[i] - expected) <= 4e-7 * expected);
+  }
+  std::vector<float> extreme{-1000.0f, 1000.0f, -std::numeric_limits<float>::infinity()};
+  rlft::examples::exp_in_place(extreme.data(), extreme.size());
+  CHECK(extreme[0] < 1e-37f);
+  CHECK(std::isfinite(extreme[1]));
+  CHECK(extreme[2] < 1e-37f);
 }

@@ -124,6 +124,13 @@ TEST_CASE("a broken checkpoint fails with rlft::io_error and leaves the model un
     std::ofstream(directory.path / "config.json") << R"({"model_type": "gpt2", "vocab_size": 50})";
     CHECK_THROWS_WITH_AS(model.load(directory.path), doctest::Contains("model_type"), rlft::io_error);
   }
+  SUBCASE("a field of the wrong JSON type") {
+    std::ifstream in(directory.path / "config.json");
+    auto config = nlohmann::json::parse(in);
+    config["tie_word_embeddings"] = "yes";
+    std::ofstream(directory.path / "config.json") << config.dump();
+    CHECK_THROWS_WITH_AS(model.load(directory.path), doctest::Contains("config.json"), rlft::io_error);
+  }
   SUBCASE("rope scaling") {
     std::ifstream in(directory.path / "config.json");
     auto config = nlohmann::json::parse(in);

@@ -1,12 +1,18 @@
 // The reference transformer against Hugging Face transformers (fixtures from
 // tools/make_golden_transformer.py): logits, log-probs, entropies and every parameter gradient
 // of a tiny random Qwen2 (q/k/v bias, untied head, BF16 checkpoint) and a tiny Llama (no bias,
-// tied embeddings, one key/value head, F16 checkpoint), plus central finite differences.
+// tied embeddings, one key/value head, F16 checkpoint), plus central finite differences and
+// independence from the thread count.
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "golden_fixture.hpp"
 #include "transformer/transformer.hpp"
@@ -100,4 +106,42 @@ TEST_CASE("gradients agree with central finite differences") {
     INFO(name, "[", j, "]");
     CHECK(analytic == doctest::Approx((plus - minus) / (2.0 * step)).epsilon(2e-2));
   }
+}
+
+TEST_CASE("log-probs and gradients do not depend on the thread count") {
+  const auto directory = rlft_test::golden_directory("qwen2");
+  auto model = transformer::from_pretrained(directory);
+  // A batch large enough for every parallel loop and GEMM to use threads.
+  rlft::token_sequences sequences;
+  rlft::philox_stream rng(17, 0);
+  for (std::size_t s = 0; s < 8; ++s) {
+    std::vector<rlft::token_id> tokens(40 + 7 * s);
+    for (auto& token : tokens) token = static_cast<rlft::token_id>(rng() % 512);
+    sequences.push_back(tokens);
+  }
+  std::vector<float> dlogp(sequences.num_tokens()), dentropy(sequences.num_tokens());
+  for (std::size_t t = 0; t < dlogp.size(); ++t) {
+    dlogp[t] = rng.uniform() - 0.5f;
+    dentropy[t] = rng.uniform() - 0.5f;
+  }
+  const auto run = [&] {
+    std::vector<float> logprobs(sequences.num_tokens()), entropy(sequences.num_tokens());
+    model.log_probs(sequences, logprobs, entropy);
+    model.zero_grad();
+    model.backward(sequences, dlogp, dentropy);
+    std::vector<float> all(logprobs);
+    for (const auto& parameter : model.parameters())
+      all.insert(all.end(), parameter.gradients.begin(), parameter.gradients.end());
+    return all;
+  };
+  const auto threaded = run();
+#ifdef _OPENMP
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+#endif
+  const auto serial = run();
+#ifdef _OPENMP
+  omp_set_num_threads(threads);
+#endif
+  CHECK(std::memcmp(threaded.data(), serial.data(), threaded.size() * sizeof(float)) == 0);
 }

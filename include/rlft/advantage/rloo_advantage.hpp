@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "rlft/advantage/detail/group_outcomes.hpp"
 #include "rlft/advantage/detail/input_checks.hpp"
 #include "rlft/advantage/detail/sequence_advantages.hpp"
 #include "rlft/advantage/equal_reward_groups.hpp"
@@ -35,12 +36,7 @@ struct rloo_advantage {
     std::vector<std::uint8_t> equal(batch.num_groups());
     detail::parallel_for(batch.num_groups(), [&](std::size_t g) {
       const std::size_t first = batch.group_begin(g), last = batch.group_end(g);
-      double sum = 0.0;
-      bool all_equal = true;
-      for (std::size_t s = first; s < last; ++s) {
-        sum += rewards[s];
-        all_equal = all_equal && rewards[s] == rewards[first];
-      }
+      const auto [sum, all_equal] = detail::sum_group_rewards(rewards, first, last);
       equal[g] = all_equal;
       const auto others = static_cast<double>(last - first - 1);
       for (std::size_t s = first; s < last; ++s)

@@ -26,7 +26,7 @@ template <class Body>
 std::size_t for_each_chunk(std::size_t count, std::size_t chunk_size, Body&& body) {
   const std::size_t chunks = (count + chunk_size - 1) / chunk_size;
   const auto signed_chunks = static_cast<std::ptrdiff_t>(chunks);
-  RLFT_OMP(parallel for schedule(static))
+  RLFT_OMP(parallel for schedule(static) if (chunks > 1))
   for (std::ptrdiff_t c = 0; c < signed_chunks; ++c) {
     const std::size_t first = static_cast<std::size_t>(c) * chunk_size;
     const std::size_t last = first + chunk_size < count ? first + chunk_size : count;
@@ -35,11 +35,15 @@ std::size_t for_each_chunk(std::size_t count, std::size_t chunk_size, Body&& bod
   return chunks;
 }
 
-// Calls body(i) for every i in [0, count), in parallel, for loops without reductions.
+// Below this many items a loop runs on the calling thread: waking a team costs more.
+inline constexpr std::size_t min_parallel_items = 64;
+
+// Calls body(i) for every i in [0, count), in parallel when count is large enough, for loops
+// without reductions.
 template <class Body>
 void parallel_for(std::size_t count, Body&& body) {
   const auto signed_count = static_cast<std::ptrdiff_t>(count);
-  RLFT_OMP(parallel for schedule(static))
+  RLFT_OMP(parallel for schedule(static) if (count >= min_parallel_items))
   for (std::ptrdiff_t i = 0; i < signed_count; ++i) body(static_cast<std::size_t>(i));
 }
 

@@ -16,6 +16,7 @@
 #include "rlft/concepts/policy_objective.hpp"
 #include "rlft/core/fast_exp.hpp"
 #include "rlft/core/host_device.hpp"
+#include "rlft/core/simd.hpp"
 #include "rlft/objective/detail/objective_evaluation.hpp"
 #include "rlft/objective/kl_estimator.hpp"
 #include "rlft/objective/loss_aggregation.hpp"
@@ -26,42 +27,61 @@ namespace rlft {
 namespace detail {
 
 // Clamps a log importance ratio and exponentiates it; passes = d clamp / d x (torch.clamp).
-template <class Real>
+template <class Value>
 struct bounded_ratio {
-  Real ratio = 1;
-  Real passes = 1;
+  Value ratio{};
+  Value passes{};
 };
 
-template <class Real>
-RLFT_HOST_DEVICE inline bounded_ratio<Real> importance_ratio(Real log_ratio, Real bound) noexcept {
-  const Real clamped = log_ratio < -bound ? -bound : (log_ratio > bound ? bound : log_ratio);
-  return {fast_exp(clamped), log_ratio >= -bound && log_ratio <= bound ? Real(1) : Real(0)};
+template <class Value>
+RLFT_HOST_DEVICE RLFT_INLINE bounded_ratio<Value> importance_ratio(Value log_ratio, Value bound) noexcept {
+  Value clamped = select<Value>(log_ratio < -bound, -bound, log_ratio);
+  clamped = select<Value>(clamped > bound, bound, clamped);
+  return {fast_exp(clamped), to_real<Value>((log_ratio >= -bound) & (log_ratio <= bound))};
 }
 
 inline void check_log_ratio_bound(double bound, const char* objective) {
-  if (!(std::isfinite(bound) && bound > 0.0))
-    throw error(make_message(objective, ": option log_ratio_bound = ", bound, " is out of range (finite and > 0)"));
+  if (!(bound > 0.0 && bound <= max_log_ratio_bound))
+    throw error(make_message(objective, ": option log_ratio_bound = ", bound,
+                             " is out of range (in (0, 80]: exp(80) is near the largest float)"));
 }
 
 // The per-token policy term: the clipped surrogate of the token's own ratio.
-template <class Real>
+template <class Value>
 struct token_clipped_surrogate {
+  using value_type = Value;
   static constexpr bool reports_ratio = true;
   struct no_state {};
 
-  ratio_bounds<Real> bounds;
-  Real log_ratio_bound;
+  ratio_bounds<Value> bounds;
+  Value log_ratio_bound;
 
-  no_state begin_sequence(const sequence_arrays<Real>&) const noexcept { return {}; }
+  template <class Real>
+  no_state begin_sequence(const sequence_arrays<Real>&) const noexcept {
+    return {};
+  }
 
-  RLFT_HOST_DEVICE token_policy_term<Real> token(no_state, Real logprob, Real old_logprob,
-                                                 Real advantage) const noexcept {
+  RLFT_HOST_DEVICE RLFT_INLINE token_policy_term<Value> token(no_state, Value logprob, Value old_logprob,
+                                                  Value advantage) const noexcept {
     const auto r = importance_ratio(logprob - old_logprob, log_ratio_bound);
     const auto surrogate = clipped_surrogate(r.ratio, advantage, bounds);
     return {surrogate.loss, surrogate.derivative * r.ratio * r.passes, r.ratio,
             surrogate.clipped_low, surrogate.clipped_high, surrogate.held_at_bound};
   }
 };
+
+// Validates the clip options of an objective with an importance ratio (token or sequence
+// level) and runs the shared loop with its policy term.
+template <template <class> class RatioTerm, class Objective, class Real>
+objective_result evaluate_ratio_objective(const Objective& options, const basic_objective_input<Real>& in,
+                                          const basic_objective_output<Real>& out, const char* objective) {
+  check_clip_range(options.clip, objective);
+  check_log_ratio_bound(options.log_ratio_bound, objective);
+  using Value = hot_loop_value_t<Real>;
+  const RatioTerm<Value> policy{ratio_bounds<Value>(options.clip),
+                                splat<Value>(static_cast<Real>(options.log_ratio_bound))};
+  return evaluate_objective(policy, terms_of(options), in, out, objective);
+}
 
 }  // namespace detail
 
@@ -83,16 +103,8 @@ struct clipped_surrogate_objective {
   // The same computation in any real type (double for gradient checks).
   template <class Real>
   objective_result evaluate(const basic_objective_input<Real>& in, const basic_objective_output<Real>& out) const {
-    constexpr const char* objective = "clipped surrogate objective";
-    detail::check_clip_range(clip, objective);
-    detail::check_log_ratio_bound(log_ratio_bound, objective);
-    const detail::token_clipped_surrogate<Real> policy{ratio_bounds<Real>(clip), static_cast<Real>(log_ratio_bound)};
-    return detail::evaluate_objective(policy,
-                                      {.kl = kl,
-                                       .entropy_coefficient = entropy_coefficient,
-                                       .aggregation = aggregation,
-                                       .constant_divisor = constant_divisor},
-                                      in, out, objective);
+    return detail::evaluate_ratio_objective<detail::token_clipped_surrogate>(*this, in, out,
+                                                                             "clipped surrogate objective");
   }
 };
 

@@ -14,6 +14,7 @@
 
 #include "rlft/concepts/policy_objective.hpp"
 #include "rlft/core/host_device.hpp"
+#include "rlft/core/simd.hpp"
 #include "rlft/objective/clipped_surrogate_objective.hpp"
 #include "rlft/objective/detail/objective_evaluation.hpp"
 #include "rlft/objective/kl_estimator.hpp"
@@ -24,40 +25,47 @@ namespace rlft {
 
 namespace detail {
 
-template <class Real>
+template <class Value>
 struct sequence_clipped_surrogate {
+  using value_type = Value;
   static constexpr bool reports_ratio = true;
-  struct sequence_state {
-    Real loss = 0;
-    Real derivative = 0;  // per token, before the aggregation weight: ℓ_i'(s_i)·s_i
-    Real ratio = 1;
-    bool clipped_low = false;
-    bool clipped_high = false;
-    bool held_at_bound = false;
-  };
+  // Every token of the sequence carries the sequence's term; its derivative is, per token and
+  // before the aggregation weight, ℓ_i'(s_i)·s_i.
+  using sequence_state = token_policy_term<Value>;
 
-  ratio_bounds<Real> bounds;
-  Real log_ratio_bound;
+  ratio_bounds<Value> bounds;
+  Value log_ratio_bound;
 
+  template <class Real>
   sequence_state begin_sequence(const sequence_arrays<Real>& in) const noexcept {
-    double log_ratio_sum = 0.0, advantage_sum = 0.0;
-    for (std::size_t t = 0; t < in.length; ++t) {
+    // Σ over loss tokens of the log-ratio and of the advantage: lane by lane over whole packs,
+    // then the lanes and the remaining tokens in double.
+    constexpr std::size_t width = width_of<Value>;
+    const Value zero = splat<Value>(0);
+    Value log_ratio_lanes = zero, advantage_lanes = zero;
+    std::size_t t = 0;
+    for (; t + width <= in.length; t += width) {
+      const auto on = load_mask<Value>(in.mask + t);
+      log_ratio_lanes = log_ratio_lanes + select<Value>(on, load<Value>(in.logprobs + t) - load<Value>(in.old_logprobs + t), zero);
+      advantage_lanes = advantage_lanes + select<Value>(on, load<Value>(in.advantages + t), zero);
+    }
+    double log_ratio_sum = lane_sum(log_ratio_lanes), advantage_sum = lane_sum(advantage_lanes);
+    for (; t < in.length; ++t) {
       if (!in.mask[t]) continue;
       log_ratio_sum += static_cast<double>(in.logprobs[t]) - static_cast<double>(in.old_logprobs[t]);
       advantage_sum += in.advantages[t];
     }
     const auto tokens = static_cast<double>(in.loss_tokens);
-    const auto r = importance_ratio(static_cast<Real>(log_ratio_sum / tokens), log_ratio_bound);
-    const auto surrogate = clipped_surrogate(r.ratio, static_cast<Real>(advantage_sum / tokens), bounds);
+    const auto r = importance_ratio(splat<Value>(static_cast<Real>(log_ratio_sum / tokens)), log_ratio_bound);
+    const auto surrogate = clipped_surrogate(r.ratio, splat<Value>(static_cast<Real>(advantage_sum / tokens)), bounds);
     // ℓ_i counts once per loss token with weight w_i, and d s_i / d log π_θ(o_{i,t}) = s_i / |o_i|:
     // per token, w_i·|o_i|·ℓ_i'·s_i/|o_i| = w_i·ℓ_i'·s_i.
     return {surrogate.loss, surrogate.derivative * r.ratio * r.passes, r.ratio,
             surrogate.clipped_low, surrogate.clipped_high, surrogate.held_at_bound};
   }
 
-  RLFT_HOST_DEVICE token_policy_term<Real> token(const sequence_state& sequence, Real, Real, Real) const noexcept {
-    return {sequence.loss, sequence.derivative, sequence.ratio,
-            sequence.clipped_low, sequence.clipped_high, sequence.held_at_bound};
+  RLFT_HOST_DEVICE RLFT_INLINE sequence_state token(const sequence_state& sequence, Value, Value, Value) const noexcept {
+    return sequence;
   }
 };
 
@@ -78,17 +86,7 @@ struct gspo_objective {
 
   template <class Real>
   objective_result evaluate(const basic_objective_input<Real>& in, const basic_objective_output<Real>& out) const {
-    constexpr const char* objective = "gspo objective";
-    detail::check_clip_range(clip, objective);
-    detail::check_log_ratio_bound(log_ratio_bound, objective);
-    const detail::sequence_clipped_surrogate<Real> policy{ratio_bounds<Real>(clip),
-                                                          static_cast<Real>(log_ratio_bound)};
-    return detail::evaluate_objective(policy,
-                                      {.kl = kl,
-                                       .entropy_coefficient = entropy_coefficient,
-                                       .aggregation = aggregation,
-                                       .constant_divisor = constant_divisor},
-                                      in, out, objective);
+    return detail::evaluate_ratio_objective<detail::sequence_clipped_surrogate>(*this, in, out, "gspo objective");
   }
 };
 

@@ -7,7 +7,7 @@
 // Each comes with its derivative with respect to log π_θ, so the same functions serve a KL
 // term in the loss (the objectives in rlft/objective/) and a KL penalty folded into the
 // rewards (REINFORCE++, GAE), where log π_θ is the old policy's log-prob.
-// The log-ratio δ is clamped to [−bound, bound] (default 20, as verl) before use: one token
+// The log-ratio δ is clamped to [−bound, bound] (default 20, as verl; at most 80) before use: one token
 // whose log-probs disagree by hundreds of nats would otherwise make exp(δ) overflow and the
 // whole loss infinite. Outside the bound the term is constant, and its gradient is 0, the
 // convention of torch.clamp (which passes the gradient at the bound itself).
@@ -22,6 +22,7 @@
 #include "rlft/core/error.hpp"
 #include "rlft/core/fast_exp.hpp"
 #include "rlft/core/host_device.hpp"
+#include "rlft/core/simd.hpp"
 
 namespace rlft {
 
@@ -34,48 +35,60 @@ struct kl_penalty {
   double log_ratio_bound = 20.0;
 };
 
+// Real is a scalar or a float pack (rlft/core/simd.hpp): the same code runs per token or per
+// pack of tokens.
 template <class Real>
 struct kl_estimate {
-  Real value = 0;
-  Real derivative = 0;  // d value / d log π_θ
+  Real value{};
+  Real derivative{};  // d value / d log π_θ
 };
 
 namespace detail {
 
 // exp(δ) − δ − 1 and its derivative exp(δ) − 1, both accurate for small |δ|.
 template <class Real>
-RLFT_HOST_DEVICE inline kl_estimate<Real> exp_minus_one_minus_x(Real delta) noexcept {
-  // Taylor terms k = 2..last: 1/k! below 1/2 has relative truncation error < 1e-8 for float at
+RLFT_HOST_DEVICE RLFT_INLINE kl_estimate<Real> exp_minus_one_minus_x(Real delta) noexcept {
+  using Scalar = scalar_of<Real>;
+  // Taylor terms k = 2..last: below 1/2 the relative truncation error is < 1e-8 for float at
   // last = 9 and < 1e-17 for double at last = 15.
-  constexpr int last = sizeof(Real) == 4 ? 9 : 15;
-  Real series = 0, derivative_series = 0;  // Σ δ^(k−2)/k!, Σ δ^(k−2)/(k−1)!
-  Real factorial = 1;
-  for (int k = 2; k <= last; ++k) factorial *= static_cast<Real>(k);
-  for (int k = last; k >= 2; --k) {
-    series = series * delta + Real(1) / factorial;
-    derivative_series = derivative_series * delta + static_cast<Real>(k) / factorial;
-    factorial /= static_cast<Real>(k);
-  }
+  constexpr int last = sizeof(Scalar) == 4 ? 9 : 15;
+  constexpr auto coefficients = [] {
+    struct {
+      Scalar value[last - 1];       // 1/k!, k = 2..last: Σ value[j]·δ^j = (exp(δ) − 1 − δ)/δ²
+      Scalar derivative[last - 1];  // k/k!: Σ derivative[j]·δ^j = (exp(δ) − 1)/δ, to order last − 1
+    } series{};
+    Scalar factorial = 1;
+    for (int k = 2; k <= last; ++k) {
+      factorial *= static_cast<Scalar>(k);
+      series.value[k - 2] = Scalar(1) / factorial;
+      series.derivative[k - 2] = static_cast<Scalar>(k) / factorial;
+    }
+    return series;
+  }();
+  const Real series = evaluate_polynomial(delta, coefficients.value);
+  const Real derivative_series = evaluate_polynomial(delta, coefficients.derivative);
   // Polynomial derivative: Σ_{k=2..last} δ^(k−1)/(k−1)! = δ · Σ k δ^(k−2)/k!.
   const Real small_value = delta * delta * series, small_derivative = delta * derivative_series;
   const Real exponential = fast_exp(delta);
-  const bool small = delta > Real(-0.5) && delta < Real(0.5);
-  return {small ? small_value : exponential - delta - Real(1),
-          small ? small_derivative : exponential - Real(1)};
+  const mask_of<Real> small = (delta > splat<Real>(Scalar(-0.5))) & (delta < splat<Real>(Scalar(0.5)));
+  return {select<Real>(small, small_value, exponential - delta - Scalar(1)),
+          select<Real>(small, small_derivative, exponential - Scalar(1))};
 }
 
 }  // namespace detail
 
-// The estimate for one token and its derivative with respect to logprob.
+// The estimate for one token (or a pack of tokens) and its derivative with respect to logprob.
 template <kl_estimator Estimator, class Real>
-RLFT_HOST_DEVICE inline kl_estimate<Real> estimate_kl(Real logprob, Real ref_logprob, Real bound) noexcept {
+RLFT_HOST_DEVICE RLFT_INLINE kl_estimate<Real> estimate_kl(Real logprob, Real ref_logprob, Real bound) noexcept {
+  using detail::select;
   const Real raw = ref_logprob - logprob;
-  const Real delta = raw < -bound ? -bound : (raw > bound ? bound : raw);
-  const Real passes = raw >= -bound && raw <= bound ? Real(1) : Real(0);  // torch.clamp
+  Real delta = select<Real>(raw < -bound, -bound, raw);
+  delta = select<Real>(delta > bound, bound, delta);
+  const Real passes = detail::to_real<Real>((raw >= -bound) & (raw <= bound));  // torch.clamp
   if constexpr (Estimator == kl_estimator::k1) {
     return {-delta, passes};
   } else if constexpr (Estimator == kl_estimator::k2) {
-    return {delta * delta / Real(2), -delta * passes};
+    return {delta * delta * detail::scalar_of<Real>(0.5), -delta * passes};
   } else {
     const auto k3 = detail::exp_minus_one_minus_x(delta);
     return {k3.value, -k3.derivative * passes};
@@ -83,7 +96,7 @@ RLFT_HOST_DEVICE inline kl_estimate<Real> estimate_kl(Real logprob, Real ref_log
 }
 
 template <class Real>
-RLFT_HOST_DEVICE inline kl_estimate<Real> estimate_kl(kl_estimator estimator, Real logprob, Real ref_logprob,
+RLFT_HOST_DEVICE RLFT_INLINE kl_estimate<Real> estimate_kl(kl_estimator estimator, Real logprob, Real ref_logprob,
                                                       Real bound) noexcept {
   switch (estimator) {
     case kl_estimator::k1: return estimate_kl<kl_estimator::k1>(logprob, ref_logprob, bound);
@@ -105,14 +118,18 @@ decltype(auto) with_kl_estimator(kl_estimator estimator, F&& f) {
 
 namespace detail {
 
-// Throws rlft::error unless β >= 0 and the bound > 0, both finite. `owner` names the caller.
+// Log-ratio clamps stay within the range where exp is finite in float and fast_exp is exact.
+inline constexpr double max_log_ratio_bound = 80.0;
+
+// Throws rlft::error unless β >= 0 is finite and the bound is in (0, 80]. `owner` names the
+// caller.
 inline void check_kl_penalty(const kl_penalty& kl, const char* owner) {
   if (!(std::isfinite(kl.coefficient) && kl.coefficient >= 0.0))
     throw error(make_message(owner, ": option kl.coefficient = ", kl.coefficient,
                              " is out of range (finite and >= 0)"));
-  if (!(std::isfinite(kl.log_ratio_bound) && kl.log_ratio_bound > 0.0))
+  if (!(kl.log_ratio_bound > 0.0 && kl.log_ratio_bound <= max_log_ratio_bound))
     throw error(make_message(owner, ": option kl.log_ratio_bound = ", kl.log_ratio_bound,
-                             " is out of range (finite and > 0)"));
+                             " is out of range (in (0, 80]: exp(80) is near the largest float)"));
   if (kl.estimator != kl_estimator::k1 && kl.estimator != kl_estimator::k2 && kl.estimator != kl_estimator::k3)
     throw error(make_message(owner, ": option kl.estimator is not k1, k2 or k3"));
 }

@@ -22,6 +22,7 @@
 
 #include "rlft/core/error.hpp"
 #include "rlft/core/host_device.hpp"
+#include "rlft/core/simd.hpp"
 
 namespace rlft {
 
@@ -32,58 +33,69 @@ struct clip_range {
   double two_sided = 0.0;     // δ > 1 + ε_high, or 0 for off
 };
 
-// The clip range in the evaluation's real type, with the switches resolved once.
+// The clip range in the evaluation's value type (a scalar or a float pack), with the switches
+// resolved once.
 template <class Real>
 struct ratio_bounds {
-  Real low = 0.8;
-  Real high = 1.2;
-  Real dual_clip = 0;
-  Real two_sided = 0;
-  bool with_dual_clip = false;
-  bool with_two_sided = false;
+  Real low{};
+  Real high{};
+  Real dual_clip{};
+  Real two_sided{};
+  detail::mask_of<Real> with_dual_clip{};
+  detail::mask_of<Real> with_two_sided{};
 
   explicit ratio_bounds(const clip_range& clip)
-      : low(static_cast<Real>(1.0 - clip.epsilon_low)),
-        high(static_cast<Real>(1.0 + clip.epsilon_high)),
-        dual_clip(static_cast<Real>(clip.dual_clip)),
-        two_sided(static_cast<Real>(clip.two_sided)),
-        with_dual_clip(clip.dual_clip != 0.0),
-        with_two_sided(clip.two_sided != 0.0) {}
+      : low(detail::splat<Real>(static_cast<detail::scalar_of<Real>>(1.0 - clip.epsilon_low))),
+        high(detail::splat<Real>(static_cast<detail::scalar_of<Real>>(1.0 + clip.epsilon_high))),
+        dual_clip(detail::splat<Real>(static_cast<detail::scalar_of<Real>>(clip.dual_clip))),
+        two_sided(detail::splat<Real>(static_cast<detail::scalar_of<Real>>(clip.two_sided))),
+        with_dual_clip(detail::splat_mask<Real>(clip.dual_clip != 0.0)),
+        with_two_sided(detail::splat_mask<Real>(clip.two_sided != 0.0)) {}
 };
 
 template <class Real>
 struct clipped_loss {
-  Real loss = 0;
-  Real derivative = 0;         // d loss / d ratio
-  bool clipped_low = false;    // A < 0 and r < 1 − ε_low: no gradient
-  bool clipped_high = false;   // A > 0 and r > 1 + ε_high: no gradient
-  bool held_at_bound = false;  // A < 0 and the dual-clip or two-sided bound holds the loss
+  Real loss{};
+  Real derivative{};                       // d loss / d ratio
+  detail::mask_of<Real> clipped_low{};     // A < 0 and r < 1 − ε_low: no gradient
+  detail::mask_of<Real> clipped_high{};    // A > 0 and r > 1 + ε_high: no gradient
+  detail::mask_of<Real> held_at_bound{};   // A < 0 and the dual-clip or two-sided bound holds the loss
 };
 
+// Branch-free (selects and 0/1 factors), so that it runs on packs of tokens as well.
 template <class Real>
-RLFT_HOST_DEVICE inline clipped_loss<Real> clipped_surrogate(Real ratio, Real advantage,
+RLFT_HOST_DEVICE RLFT_INLINE clipped_loss<Real> clipped_surrogate(Real ratio, Real advantage,
                                                              const ratio_bounds<Real>& bounds) noexcept {
+  using Mask = detail::mask_of<Real>;
+  using Scalar = detail::scalar_of<Real>;
+  using detail::select;
+  using detail::to_real;
+  const Real zero = detail::splat<Real>(0);
   // −A·min(r, δ): torch.clamp(r, max=δ) passes the gradient while r <= δ.
-  const bool capped = bounds.with_two_sided && ratio > bounds.two_sided;
-  const Real unclipped = -advantage * (capped ? bounds.two_sided : ratio);
-  const Real unclipped_derivative = capped ? Real(0) : -advantage;
+  const Mask capped = bounds.with_two_sided & (ratio > bounds.two_sided);
+  const Real unclipped = -advantage * select<Real>(capped, bounds.two_sided, ratio);
+  const Real unclipped_derivative = -advantage * to_real<Real>(detail::mask_not<Real>(capped));
   // −A·clip(r, 1 − ε_low, 1 + ε_high), passing the gradient inside the closed interval.
-  const bool below = ratio < bounds.low, above = ratio > bounds.high;
-  const Real clipped = -advantage * (below ? bounds.low : (above ? bounds.high : ratio));
-  const Real clipped_derivative = below || above ? Real(0) : -advantage;
-  // torch.maximum, ties split evenly.
-  Real loss = unclipped > clipped ? unclipped : clipped;
-  Real derivative = unclipped > clipped   ? unclipped_derivative
-                    : unclipped < clipped ? clipped_derivative
-                                          : (unclipped_derivative + clipped_derivative) / Real(2);
-  // torch.where(A < 0, torch.minimum(loss, −c·A), loss), ties split evenly.
-  const bool negative = advantage < Real(0);
+  const Mask below = ratio < bounds.low, above = ratio > bounds.high;
+  Real clamped = select<Real>(below, bounds.low, ratio);
+  clamped = select<Real>(above, bounds.high, clamped);
+  const Real clipped = -advantage * clamped;
+  const Real clipped_derivative = -advantage * to_real<Real>(detail::mask_not<Real>(below | above));
+  // torch.maximum: the larger branch's gradient, half of each on a tie.
+  const Real tie = to_real<Real>(unclipped == clipped) * Scalar(0.5);
+  Real loss = select<Real>(unclipped > clipped, unclipped, clipped);
+  Real derivative = (to_real<Real>(unclipped > clipped) + tie) * unclipped_derivative +
+                    (to_real<Real>(unclipped < clipped) + tie) * clipped_derivative;
+  // torch.where(A < 0, torch.minimum(loss, −c·A), loss): the bound's gradient is 0, half on a tie.
+  const Mask negative = advantage < zero;
   const Real dual_bound = -bounds.dual_clip * advantage;
-  const bool dual = bounds.with_dual_clip && negative && loss > dual_bound;
-  const bool dual_tie = bounds.with_dual_clip && negative && loss == dual_bound;
-  derivative = dual ? Real(0) : (dual_tie ? derivative / Real(2) : derivative);
-  loss = dual ? dual_bound : loss;
-  return {loss, derivative, negative && below, advantage > Real(0) && above, dual || (negative && capped)};
+  const Mask dual = bounds.with_dual_clip & negative & (loss > dual_bound);
+  const Mask dual_tie = bounds.with_dual_clip & negative & (loss == dual_bound);
+  derivative = derivative * (to_real<Real>(detail::mask_not<Real>(dual)) - to_real<Real>(dual_tie) * Scalar(0.5));
+  loss = select<Real>(dual, dual_bound, loss);
+  const Mask clipped_low = negative & below, clipped_high = (advantage > zero) & above;
+  const Mask held = dual | (negative & capped);
+  return {loss, derivative, clipped_low, clipped_high, held};
 }
 
 namespace detail {

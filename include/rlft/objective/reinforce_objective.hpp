@@ -7,6 +7,7 @@
 
 #include "rlft/concepts/policy_objective.hpp"
 #include "rlft/core/host_device.hpp"
+#include "rlft/core/simd.hpp"
 #include "rlft/objective/detail/objective_evaluation.hpp"
 #include "rlft/objective/kl_estimator.hpp"
 #include "rlft/objective/loss_aggregation.hpp"
@@ -15,15 +16,19 @@ namespace rlft {
 
 namespace detail {
 
-template <class Real>
+template <class Value>
 struct log_likelihood_term {
+  using value_type = Value;
   static constexpr bool reports_ratio = false;
   struct no_state {};
 
-  no_state begin_sequence(const sequence_arrays<Real>&) const noexcept { return {}; }
+  template <class Real>
+  no_state begin_sequence(const sequence_arrays<Real>&) const noexcept {
+    return {};
+  }
 
-  RLFT_HOST_DEVICE token_policy_term<Real> token(no_state, Real logprob, Real, Real advantage) const noexcept {
-    return {-advantage * logprob, -advantage, Real(1), false, false, false};
+  RLFT_HOST_DEVICE RLFT_INLINE token_policy_term<Value> token(no_state, Value logprob, Value, Value advantage) const noexcept {
+    return {.loss = -advantage * logprob, .derivative = -advantage, .ratio = splat<Value>(1)};
   }
 };
 
@@ -42,12 +47,8 @@ struct reinforce_objective {
 
   template <class Real>
   objective_result evaluate(const basic_objective_input<Real>& in, const basic_objective_output<Real>& out) const {
-    return detail::evaluate_objective(detail::log_likelihood_term<Real>{},
-                                      {.kl = kl,
-                                       .entropy_coefficient = entropy_coefficient,
-                                       .aggregation = aggregation,
-                                       .constant_divisor = constant_divisor},
-                                      in, out, "reinforce objective");
+    return detail::evaluate_objective(detail::log_likelihood_term<detail::hot_loop_value_t<Real>>{},
+                                      detail::terms_of(*this), in, out, "reinforce objective");
   }
 };
 

@@ -44,7 +44,7 @@ struct answer_extraction {
       answer = boxed.back();
     }
     if (!answer) return std::nullopt;
-    const std::string_view trimmed = trim(*answer);
+    const std::string_view trimmed = trim_whitespace(*answer);
     if (trimmed.empty()) return std::nullopt;
     return trimmed;
   }

@@ -23,7 +23,7 @@ concept answer_checker =
 // Equal after trimming surrounding whitespace.
 struct exact_match {
   bool operator()(std::string_view answer, std::string_view reference) const {
-    return trim(answer) == trim(reference);
+    return trim_whitespace(answer) == trim_whitespace(reference);
   }
 };
 

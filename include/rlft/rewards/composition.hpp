@@ -198,7 +198,8 @@ reward_sum<Terms...> sum_from_tuple(std::tuple<Terms...> terms) {
 
 template <reward_expression First, reward_expression Second>
 auto operator+(First first, Second second) {
-  return detail::sum_from_tuple(std::tuple_cat(detail::terms_of(std::move(first)), detail::terms_of(std::move(second))));
+  return detail::sum_from_tuple(
+      std::tuple_cat(detail::terms_of(std::move(first)), detail::terms_of(std::move(second))));
 }
 
 // `expression` counts only when `condition` scores at least `pass_from`; otherwise the value

@@ -87,7 +87,8 @@ inline std::optional<decimal_fraction> parse_unsigned_decimal(std::string_view t
     bool first = true;
     while (true) {
       const std::size_t comma = integer_part.find(',', group_start);
-      const std::string_view group = integer_part.substr(group_start, comma == std::string_view::npos ? std::string_view::npos : comma - group_start);
+      const std::size_t group_end = comma == std::string_view::npos ? integer_part.size() : comma;
+      const std::string_view group = integer_part.substr(group_start, group_end - group_start);
       if (first ? (group.empty() || group.size() > 3) : group.size() != 3) return std::nullopt;
       digits.append(group);
       first = false;
@@ -122,7 +123,7 @@ struct exact_number {
 
 // The number `text` writes, or nullopt.
 inline std::optional<exact_number> parse_exact_number(std::string_view text, std::size_t max_digits = 4096) {
-  text = trim(text);
+  text = trim_whitespace(text);
   exact_number number;
   if (text.starts_with('+') || text.starts_with('-')) {
     number.negative = text.front() == '-';
@@ -131,7 +132,7 @@ inline std::optional<exact_number> parse_exact_number(std::string_view text, std
     number.negative = true;
     text.remove_prefix(3);
   }
-  text = trim(text);
+  text = trim_whitespace(text);
 
   std::string_view top = text, bottom;
   bool is_fraction = false;
@@ -151,14 +152,14 @@ inline std::optional<exact_number> parse_exact_number(std::string_view text, std
       is_fraction = true;
     }
   }
-  const auto numerator = detail::parse_unsigned_decimal(trim(top), max_digits);
+  const auto numerator = detail::parse_unsigned_decimal(trim_whitespace(top), max_digits);
   if (!numerator) return std::nullopt;
   if (!is_fraction) {
     number.numerator = numerator->numerator;
     number.denominator = numerator->denominator;
     return number;
   }
-  const auto denominator = detail::parse_unsigned_decimal(trim(bottom), max_digits);
+  const auto denominator = detail::parse_unsigned_decimal(trim_whitespace(bottom), max_digits);
   if (!denominator || denominator->numerator.empty()) return std::nullopt;
   // (a / 10^i) / (b / 10^j) = (a · 10^j) / (10^i · b)
   number.numerator = detail::multiply(numerator->numerator, denominator->denominator);

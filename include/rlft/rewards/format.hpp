@@ -45,17 +45,17 @@ struct format_reward {
         count_occurrences(completion, tags.think_close) != 1 || count_occurrences(completion, tags.answer_open) != 1 ||
         count_occurrences(completion, tags.answer_close) != 1)
       return false;
-    std::string_view text = trim(completion);
+    std::string_view text = trim_whitespace(completion);
     if (!layout.prompt_opens_think) {
       if (!text.starts_with(tags.think_open)) return false;
       text.remove_prefix(tags.think_open.size());
     }
     const std::size_t think_close_at = text.find(tags.think_close);
-    std::string_view after_think = trim(text.substr(think_close_at + tags.think_close.size()));
+    std::string_view after_think = trim_whitespace(text.substr(think_close_at + tags.think_close.size()));
     if (!after_think.starts_with(tags.answer_open) || !after_think.ends_with(tags.answer_close)) return false;
     after_think.remove_prefix(tags.answer_open.size());
     after_think.remove_suffix(tags.answer_close.size());
-    return !trim(after_think).empty();
+    return !trim_whitespace(after_think).empty();
   }
 
   bool lenient(std::string_view completion) const {
@@ -73,7 +73,7 @@ struct format_reward {
     const std::size_t content_at = at + tags.answer_open.size();
     const std::size_t close_at = completion.find(tags.answer_close, content_at);
     if (close_at == std::string_view::npos) return false;
-    return !trim(completion.substr(content_at, close_at - content_at)).empty();
+    return !trim_whitespace(completion.substr(content_at, close_at - content_at)).empty();
   }
 
   float tag_count(std::string_view completion) const {

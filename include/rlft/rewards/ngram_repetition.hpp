@@ -47,9 +47,9 @@ inline std::vector<std::string> lower_case_words(std::string_view text) {
   std::vector<std::string> words;
   std::size_t at = 0;
   while (at < text.size()) {
-    while (at < text.size() && is_ascii_space(text[at])) ++at;
+    while (at < text.size() && is_ascii_whitespace(text[at])) ++at;
     const std::size_t start = at;
-    while (at < text.size() && !is_ascii_space(text[at])) ++at;
+    while (at < text.size() && !is_ascii_whitespace(text[at])) ++at;
     if (at == start) break;
     std::string word(text.substr(start, at - start));
     for (char& c : word)

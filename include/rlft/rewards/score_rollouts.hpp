@@ -59,6 +59,9 @@ void score_rollouts(rollout_batch& batch, const Reward& reward, const Decode& de
   std::vector<float> scores(sequences * components);
   std::vector<float> totals(sequences);
   const rollout_batch& read_only = batch;
+  const auto reference_of = [&](std::size_t group) {
+    return std::string_view(std::ranges::begin(references)[static_cast<std::ptrdiff_t>(group)]);
+  };
   parallel_for(sequences, [&](std::size_t s) {
     const std::string prompt = decode(read_only.prompt(s));
     const std::string completion = decode(read_only.completion(s));
@@ -66,7 +69,7 @@ void score_rollouts(rollout_batch& batch, const Reward& reward, const Decode& de
                              .completion = completion,
                              .prompt_tokens = read_only.prompt(s),
                              .completion_tokens = read_only.completion(s),
-                             .reference = std::string_view(std::ranges::begin(references)[static_cast<std::ptrdiff_t>(group_of[s])]),
+                             .reference = reference_of(group_of[s]),
                              .truncated = read_only.truncated()[s] != 0};
     totals[s] = reward.score(input, std::span(scores).subspan(s * components, components));
   });

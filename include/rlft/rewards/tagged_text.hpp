@@ -7,9 +7,7 @@
 //     <think> reasoning process here </think> <answer> answer here </answer>
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,13 +36,15 @@ struct tagged_block {
   std::size_t end = 0;
 };
 
-constexpr bool is_ascii_space(char c) {
+constexpr bool is_ascii_whitespace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-constexpr std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_ascii_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_ascii_space(text.back())) text.remove_suffix(1);
+// `text` without its leading and trailing ASCII whitespace (model output is otherwise kept
+// byte for byte: no Unicode normalisation).
+constexpr std::string_view trim_whitespace(std::string_view text) {
+  while (!text.empty() && is_ascii_whitespace(text.front())) text.remove_prefix(1);
+  while (!text.empty() && is_ascii_whitespace(text.back())) text.remove_suffix(1);
   return text;
 }
 
@@ -68,9 +68,10 @@ inline std::vector<tagged_block> tagged_blocks(std::string_view text, std::strin
   while (from < text.size()) {
     const std::size_t close_at = text.find(close, from);
     if (close_at == std::string_view::npos) break;
-    const std::size_t open_at = text.substr(0, close_at).rfind(open);
-    if (open_at != std::string_view::npos && open_at >= from) {
-      const std::size_t content_at = open_at + open.size();
+    // Only this window is searched, so the whole scan stays linear in the text.
+    const std::size_t open_in_window = text.substr(from, close_at - from).rfind(open);
+    if (open_in_window != std::string_view::npos) {
+      const std::size_t content_at = from + open_in_window + open.size();
       blocks.push_back({text.substr(content_at, close_at - content_at), close_at + close.size()});
     }
     from = close_at + close.size();
@@ -92,28 +93,31 @@ inline std::string_view chain_of_thought(std::string_view completion, const r1_t
 }
 
 // The content of every \boxed{…} (and \fbox{…}) group with balanced braces, left to right;
-// an unbalanced group holds none.
+// an unbalanced group holds none. Escaped braces (\{, \}) do not count. O(n): one pass
+// matches all braces first, so many unclosed groups cost no rescans.
 inline std::vector<std::string_view> boxed_groups(std::string_view text) {
-  std::vector<std::string_view> groups;
-  for (const std::string_view command : {std::string_view("\\boxed{"), std::string_view("\\fbox{")}) {
-    for (std::size_t at = text.find(command); at != std::string_view::npos; at = text.find(command, at + 1)) {
-      const std::size_t content_at = at + command.size();
-      std::size_t depth = 1;
-      std::size_t i = content_at;
-      for (; i < text.size() && depth > 0; ++i) {
-        if (text[i] == '\\' && i + 1 < text.size()) {
-          ++i;  // an escaped brace does not count
-        } else if (text[i] == '{') {
-          ++depth;
-        } else if (text[i] == '}') {
-          --depth;
-        }
-      }
-      if (depth == 0) groups.push_back(text.substr(content_at, i - 1 - content_at));
+  // closing[i]: the position of the brace closing the one opened at i (npos: none).
+  std::vector<std::size_t> closing(text.size(), std::string_view::npos);
+  std::vector<std::size_t> open_braces;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\') {
+      ++i;  // skip the escaped character
+    } else if (text[i] == '{') {
+      open_braces.push_back(i);
+    } else if (text[i] == '}' && !open_braces.empty()) {
+      closing[open_braces.back()] = i;
+      open_braces.pop_back();
     }
   }
-  // Order by position in the text (\boxed and \fbox groups were collected separately).
-  std::sort(groups.begin(), groups.end(), [](std::string_view a, std::string_view b) { return a.data() < b.data(); });
+  std::vector<std::string_view> groups;
+  for (std::size_t at = text.find('\\'); at != std::string_view::npos; at = text.find('\\', at + 1)) {
+    for (const std::string_view command : {std::string_view("\\boxed{"), std::string_view("\\fbox{")}) {
+      if (text.substr(at, command.size()) != command) continue;
+      const std::size_t brace = at + command.size() - 1;
+      if (closing[brace] != std::string_view::npos)
+        groups.push_back(text.substr(brace + 1, closing[brace] - brace - 1));
+    }
+  }
   return groups;
 }
 

@@ -12,11 +12,8 @@
 // A candidate whose value is -inf is still stored but has probability 0 and is never drawn.
 #pragma once
 
-#include <cmath>
 #include <concepts>
 #include <cstddef>
-#include <cstdint>
-#include <limits>
 #include <span>
 #include <vector>
 
@@ -142,7 +139,8 @@ class candidate_logits {
 //   2. a const P is callable as p.apply(candidates, history) with an rlft::candidate_logits&
 //      it transforms in place and the std::span<const token_id> of tokens generated so far;
 //      it throws rlft::error for invalid parameters and must leave at least one candidate
-//      with a finite value when it received one.
+//      with a finite value when it received one. (It must not run a sampler itself: the
+//      candidate set of a sampling call is a per-thread buffer.)
 template <class P>
 concept processor_parameters = std::copy_constructible<P>;
 

@@ -26,9 +26,9 @@
 //   - a CUDA kernel evaluates the same formula per vocabulary entry and reduces with an
 //     argmax; no sort, no scan.
 // What can still differ between the CPU and a GPU: a compiler may fuse multiply-adds inside
-// exp and log (FMA contraction) differently, changing a key in its last bit. Two candidates
-// whose keys lie within a few ulps of each other may then swap places — for a row of 150k
-// tokens this is of the order of 1e−6 per draw. The kept set itself is computed from the same float formulas (see the
+// exp and log (FMA contraction) differently, changing a key in its last bits. Only when the
+// two largest keys lie within a few ulps of each other can the winner change: a chance of the
+// order of 1e−6 per draw. The kept set is computed from the same float formulas (see the
 // truncation headers for their boundary rules).
 //
 // Precision choice: w is one minus a uniform, built from all 32 bits so that the small E_c
@@ -127,10 +127,59 @@ struct race_lanes_state {
   }
 };
 
+// Races every entry of `values` (entry i is token i; −inf entries have weight 0).
+inline race_lanes_state race_dense(std::span<const float> values, float shift, const philox_stream& rng) {
+  race_lanes_state lanes;
+  const std::size_t n = values.size();
+  // Philox words for 64 consecutive entries at a time, generated side by side.
+  constexpr std::size_t chunk = 4 * philox_stream::philox_batch_blocks;
+  std::uint32_t words[chunk];
+  std::size_t first = 0;
+  for (; first + chunk <= n; first += chunk) {
+    rng.fill_blocks(static_cast<std::uint32_t>(first / 4), words);
+    for (std::size_t part = 0; part < chunk; part += race_lanes) {
+      for (std::size_t lane = 0; lane < race_lanes; ++lane) {
+        const auto index = static_cast<std::uint32_t>(first + part + lane);
+        lanes.enter(lane, index, index, values[index] - shift, exponential_variate(words[part + lane]));
+      }
+    }
+  }
+  for (std::size_t i = first; i < n; ++i) {
+    const auto token = static_cast<std::uint32_t>(i);
+    lanes.enter(i % race_lanes, token, token, values[i] - shift, race_variate(rng, token));
+  }
+  return lanes;
+}
+
+// Races candidates given by id, one Philox block per candidate.
+inline race_lanes_state race_sparse(std::span<const float> values, std::span<const token_id> tokens, float shift,
+                                    const philox_stream& rng) {
+  race_lanes_state lanes;
+  const std::size_t n = values.size();
+  std::uint32_t words[race_lanes];
+  std::size_t first = 0;
+  for (; first + race_lanes <= n; first += race_lanes) {
+    for (std::size_t lane = 0; lane < race_lanes; ++lane) {
+      const auto token = static_cast<std::uint32_t>(tokens[first + lane]);
+      words[lane] = rng.block(token / 4).words[token % 4];
+    }
+    for (std::size_t lane = 0; lane < race_lanes; ++lane) {
+      const auto index = static_cast<std::uint32_t>(first + lane);
+      lanes.enter(lane, index, static_cast<std::uint32_t>(tokens[index]), values[index] - shift,
+                  exponential_variate(words[lane]));
+    }
+  }
+  for (std::size_t i = first; i < n; ++i) {
+    const auto token = static_cast<std::uint32_t>(tokens[i]);
+    lanes.enter(i % race_lanes, static_cast<std::uint32_t>(i), token, values[i] - shift, race_variate(rng, token));
+  }
+  return lanes;
+}
+
 // The token the rule above draws from `candidates`, and its log-probability under softmax over
 // the candidates. Throws rlft::error when no candidate has a finite value or processing
 // overflowed to +inf.
-inline race_winner run_exponential_race(const candidate_logits& candidates, const philox_stream& rng) {
+inline race_winner run_exponential_race(candidate_logits& candidates, const philox_stream& rng) {
   const float shift = candidates.max_value();
   if (shift == -std::numeric_limits<float>::infinity())
     throw error("sampler: the sampling stages left no candidate with a finite logit");
@@ -138,39 +187,21 @@ inline race_winner run_exponential_race(const candidate_logits& candidates, cons
     throw error("sampler: a processed logit overflowed to +inf (temperature or penalty too extreme)");
 
   const auto values = candidates.values();
-  const std::size_t n = values.size();
+  std::span<const float> raced = values;  // the array the lanes' indices refer to
   race_lanes_state lanes;
-  std::size_t first = 0;
   if (candidates.dense()) {
-    // Philox words for 64 consecutive entries at a time, generated side by side.
-    constexpr std::size_t chunk = 4 * philox_stream::philox_batch_blocks;
-    std::uint32_t words[chunk];
-    for (; first + chunk <= n; first += chunk) {
-      rng.fill_blocks(static_cast<std::uint32_t>(first / 4), words);
-      for (std::size_t part = 0; part < chunk; part += race_lanes) {
-        for (std::size_t lane = 0; lane < race_lanes; ++lane) {
-          const auto index = static_cast<std::uint32_t>(first + part + lane);
-          lanes.enter(lane, index, index, values[index] - shift, exponential_variate(words[part + lane]));
-        }
-      }
-    }
+    lanes = race_dense(values, shift, rng);
+  } else if (8 * candidates.size() >= candidates.vocabulary_size()) {
+    // Many survivors: spreading them back over the vocabulary (−inf elsewhere) lets the
+    // batched Philox path run, cheaper than one block per candidate.
+    auto& spread = candidates.scratch();
+    spread.assign(candidates.vocabulary_size(), -std::numeric_limits<float>::infinity());
+    const auto tokens = candidates.tokens();
+    for (std::size_t i = 0; i < values.size(); ++i) spread[static_cast<std::size_t>(tokens[i])] = values[i];
+    raced = spread;
+    lanes = race_dense(spread, shift, rng);
   } else {
-    std::uint32_t words[race_lanes];
-    for (; first + race_lanes <= n; first += race_lanes) {
-      for (std::size_t lane = 0; lane < race_lanes; ++lane) {
-        const auto token = static_cast<std::uint32_t>(candidates.token(first + lane));
-        words[lane] = rng.block(token / 4).words[token % 4];
-      }
-      for (std::size_t lane = 0; lane < race_lanes; ++lane) {
-        const auto index = static_cast<std::uint32_t>(first + lane);
-        lanes.enter(lane, index, static_cast<std::uint32_t>(candidates.token(first + lane)),
-                    values[first + lane] - shift, exponential_variate(words[lane]));
-      }
-    }
-  }
-  for (std::size_t i = first; i < n; ++i) {
-    const auto token = static_cast<std::uint32_t>(candidates.token(i));
-    lanes.enter(i % race_lanes, static_cast<std::uint32_t>(i), token, values[i] - shift, race_variate(rng, token));
+    lanes = race_sparse(values, candidates.tokens(), shift, rng);
   }
 
   std::size_t winner_lane = 0;
@@ -184,7 +215,7 @@ inline race_winner run_exponential_race(const candidate_logits& candidates, cons
   }
   const std::size_t best = lanes.best_index[winner_lane];
   return {.token = static_cast<token_id>(lanes.best_token[winner_lane]),
-          .logprob = static_cast<float>(static_cast<double>(values[best] - shift) - std::log(total))};
+          .logprob = static_cast<float>(static_cast<double>(raced[best] - shift) - std::log(total))};
 }
 
 }  // namespace detail

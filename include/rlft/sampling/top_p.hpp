@@ -11,9 +11,10 @@
 //      is the largest low-probability set with mass ≤ (1 − p)·S). For peaked distributions
 //      this leaves a few hundred survivors out of 150k; for flat ones it still cuts the tail;
 //   3. quickselect by mass on the survivors: partition around a median-of-three pivot into
-//      (> pivot | = pivot | < pivot), and continue in the part where the running mass crosses
-//      p·S. O(C') expected over C' survivors; after 2·log2(C') + 4 rounds (adversarial
-//      pivots) the remaining range is sorted instead, so O(C' log C') in the worst case.
+//      (> pivot | = pivot | < pivot) with branch-free passes, and continue in the part where
+//      the running mass crosses p·S. O(C') expected over C' survivors; after 2·log2(C') + 4
+//      rounds (adversarial pivots) the remaining range is sorted instead, so O(C' log C') in
+//      the worst case.
 // Total: O(C) expected with two exp passes over the row, against O(C log C) for sorting it.
 //
 // Boundary rule for other back-ends: the masses are float exp values accumulated in double;
@@ -65,6 +66,24 @@ inline void sort_candidates_descending(std::span<float> values, std::span<token_
   for (std::size_t i = first; i < last; ++i) std::tie(values[i], tokens[i]) = pairs[i - first];
 }
 
+// Moves the candidates of [first, last) whose value satisfies `front` before the others and
+// returns where the others start. Branch-free (Lomuto with an unconditional swap); not stable.
+template <class Front>
+std::size_t partition_candidates(std::span<float> values, std::span<token_id> tokens, std::size_t first,
+                                 std::size_t last, Front front) {
+  std::size_t boundary = first;
+  for (std::size_t i = first; i < last; ++i) {
+    const float value = values[i];
+    const token_id token = tokens[i];
+    values[i] = values[boundary];
+    tokens[i] = tokens[boundary];
+    values[boundary] = value;
+    tokens[boundary] = token;
+    boundary += front(value) ? 1 : 0;
+  }
+  return boundary;
+}
+
 }  // namespace detail
 
 struct top_p {
@@ -95,27 +114,17 @@ struct top_p {
     while (high - low > 32 && rounds_left-- > 0) {
       const float a = values[low], b = values[low + (high - low) / 2], c = values[high - 1];
       const float pivot = std::max(std::min(a, b), std::min(std::max(a, b), c));
-      std::size_t greater_end = low, index = low, less_begin = high;
-      while (index < less_begin) {
-        if (values[index] > pivot) {
-          std::swap(values[index], values[greater_end]);
-          std::swap(tokens[index], tokens[greater_end]);
-          ++greater_end;
-          ++index;
-        } else if (values[index] < pivot) {
-          --less_begin;
-          std::swap(values[index], values[less_begin]);
-          std::swap(tokens[index], tokens[less_begin]);
-        } else {
-          ++index;
-        }
-      }
-      double greater_mass = 0.0;
-      for (std::size_t i = low; i < greater_end; ++i) greater_mass += weight(values[i]);
+      // Branch-free passes (a mispredicted branch per candidate would dominate on flat rows):
+      // values > pivot to the front, then, if needed, values == pivot right after them.
+      const std::size_t greater_end =
+          detail::partition_candidates(values, tokens, low, high, [pivot](float z) { return z > pivot; });
+      const double greater_mass = detail::sum_exp(values.subspan(low, greater_end - low), shift);
       if (greater_mass >= needed) {
         high = greater_end;
         continue;
       }
+      const std::size_t less_begin =
+          detail::partition_candidates(values, tokens, greater_end, high, [pivot](float z) { return z >= pivot; });
       const double equal_mass = static_cast<double>(less_begin - greater_end) * weight(pivot);
       if (greater_mass + equal_mass >= needed) {
         candidates.keep_first(less_begin);

@@ -40,11 +40,26 @@ inline void check_discounting(const discounting& options, const char* estimator)
 
 enum class token_input { token_reward, value, old_logprob, ref_logprob };
 
-// The first non-finite per-token input a sequence's scan met.
+// A non-finite per-token input: which token, and in which array.
 struct bad_token_input {
   std::size_t token = no_bad_token;
   token_input what = token_input::token_reward;
 };
+
+// The first non-finite input sequence s's scan reads, if any (called only after the scan went
+// non-finite, so it can afford to look at each input separately).
+inline bad_token_input first_bad_input(const rollout_batch& batch, std::size_t s, const discounting& options) {
+  const bool with_kl = options.kl.coefficient > 0.0;
+  for (std::size_t t = batch.sequence_begin(s) + batch.prompt_length(s); t < batch.sequence_end(s); ++t) {
+    if (!std::isfinite(batch.token_rewards()[t])) return {t, token_input::token_reward};
+    if (options.use_values && !std::isfinite(batch.values()[t])) return {t, token_input::value};
+    if (with_kl && batch.loss_mask()[t]) {
+      if (!std::isfinite(batch.old_logprobs()[t])) return {t, token_input::old_logprob};
+      if (!std::isfinite(batch.ref_logprobs()[t])) return {t, token_input::ref_logprob};
+    }
+  }
+  return {};
+}
 
 [[noreturn]] inline void throw_bad_token_input(const rollout_batch& batch, bad_token_input bad,
                                                const char* estimator) {
@@ -65,68 +80,86 @@ inline void discounted_advantages(const rollout_batch& batch, std::span<const do
                                   std::span<const std::uint8_t> skip, const discounting& options,
                                   std::span<float> advantages, std::span<float> returns,
                                   const char* estimator) {
-  const auto mask = batch.loss_mask();
-  const auto token_rewards = batch.token_rewards();
-  const auto values = batch.values();
-  const auto old_logprobs = batch.old_logprobs();
-  const auto ref_logprobs = batch.ref_logprobs();
-  const bool with_kl = options.kl.coefficient > 0.0;
-  const auto beta = static_cast<float>(options.kl.coefficient);
-  const auto bound = static_cast<float>(options.kl.log_ratio_bound);
-  const double gamma = options.gamma, gamma_lambda = options.gamma * options.lambda;
-
   std::vector<moments> sequence_moments(batch.num_sequences());
-  std::vector<bad_token_input> bad(batch.num_sequences());
-  parallel_for(batch.num_sequences(), [&](std::size_t s) {
-    const std::size_t begin = batch.sequence_begin(s), end = batch.sequence_end(s);
-    const std::size_t completion_begin = begin + batch.prompt_length(s);
-    for (std::size_t t = begin; t < completion_begin; ++t) advantages[t] = 0.0f;
-    if (!returns.empty())
-      for (std::size_t t = begin; t < end; ++t) returns[t] = 0.0f;
-    const auto flag = [&](std::size_t t, token_input what) {
-      if (t < bad[s].token) bad[s] = {t, what};
+  std::vector<std::uint8_t> finite(batch.num_sequences(), 1);
+  const auto scan_all = [&](auto estimator_constant, auto with_kl, auto with_values) {
+    constexpr kl_estimator kl_kind = decltype(estimator_constant)::value;
+    const std::uint8_t* const mask = batch.loss_mask().data();
+    const float* const token_rewards = batch.token_rewards().data();
+    const float* const values = batch.values().data();
+    const float* const old_logprobs = batch.old_logprobs().data();
+    const float* const ref_logprobs = batch.ref_logprobs().data();
+    float* const advantage = advantages.data();
+    float* const critic_target = returns.empty() ? nullptr : returns.data();
+    const double beta = options.kl.coefficient;
+    const auto bound = static_cast<float>(options.kl.log_ratio_bound);
+    const double gamma = options.gamma, gamma_lambda = options.gamma * options.lambda;
+    parallel_for(batch.num_sequences(), [&](std::size_t s) {
+      const std::size_t begin = batch.sequence_begin(s), end = batch.sequence_end(s);
+      const std::size_t completion_begin = begin + batch.prompt_length(s);
+      for (std::size_t t = begin; t < completion_begin; ++t) advantage[t] = 0.0f;
+      if (critic_target)
+        for (std::size_t t = begin; t < completion_begin; ++t) critic_target[t] = 0.0f;
+      const float keep = skip[s] ? 0.0f : 1.0f;
+      double next_value = 0.0, running = 0.0;
+      bool all_finite = true;
+      for (std::size_t t = end; t-- > completion_begin;) {
+        double reward = token_rewards[t] + (t + 1 == end ? outcome[s] : 0.0);
+        if constexpr (decltype(with_kl)::value) {
+          const bool on = mask[t] != 0;
+          reward -= on ? beta * estimate_kl<kl_kind>(old_logprobs[t], ref_logprobs[t], bound).value : 0.0;
+          // The log-ratio clamp would hide an infinite log-prob from `running`: test it here.
+          all_finite = all_finite && (!on || (std::isfinite(old_logprobs[t]) && std::isfinite(ref_logprobs[t])));
+        }
+        const double value = decltype(with_values)::value ? double{values[t]} : 0.0;
+        running = reward + gamma * next_value - value + gamma_lambda * running;
+        next_value = value;
+        all_finite = all_finite & std::isfinite(running);  // every other input flows into running
+        const float on = mask[t] ? 1.0f : 0.0f;
+        advantage[t] = static_cast<float>(running) * on * keep;
+        if (critic_target) critic_target[t] = static_cast<float>(running + value) * on;
+      }
+      finite[s] = all_finite;
+      if (options.whiten && !skip[s])
+        sequence_moments[s] = masked_moments(advantage + completion_begin, mask + completion_begin,
+                                             end - completion_begin);
+    });
+  };
+  const bool with_kl = options.kl.coefficient > 0.0;
+  with_kl_estimator(options.kl.estimator, [&](auto estimator_constant) {
+    const auto by_values = [&](auto with_kl_constant) {
+      if (options.use_values)
+        scan_all(estimator_constant, with_kl_constant, std::true_type{});
+      else
+        scan_all(estimator_constant, with_kl_constant, std::false_type{});
     };
-    double next_value = 0.0, running = 0.0;
-    for (std::size_t t = end; t-- > completion_begin;) {
-      double reward = token_rewards[t];
-      if (!std::isfinite(token_rewards[t])) flag(t, token_input::token_reward);
-      if (t + 1 == end) reward += outcome[s];
-      if (with_kl && mask[t]) {
-        if (!std::isfinite(old_logprobs[t])) flag(t, token_input::old_logprob);
-        if (!std::isfinite(ref_logprobs[t])) flag(t, token_input::ref_logprob);
-        reward -= double{beta} * estimate_kl(options.kl.estimator, old_logprobs[t], ref_logprobs[t], bound).value;
-      }
-      double value = 0.0;
-      if (options.use_values) {
-        value = values[t];
-        if (!std::isfinite(values[t])) flag(t, token_input::value);
-      }
-      running = reward + gamma * next_value - value + gamma_lambda * running;
-      next_value = value;
-      advantages[t] = mask[t] && !skip[s] ? static_cast<float>(running) : 0.0f;
-      if (!returns.empty() && mask[t]) returns[t] = static_cast<float>(running + value);
-    }
-    if (options.whiten && !skip[s])
-      for (std::size_t t = completion_begin; t < end; ++t)
-        if (mask[t]) sequence_moments[s].add(advantages[t]);
+    if (with_kl)
+      by_values(std::true_type{});
+    else
+      by_values(std::false_type{});
   });
-
-  bad_token_input first;
-  for (const auto& b : bad)
-    if (b.token < first.token) first = b;
-  if (first.token != no_bad_token) throw_bad_token_input(batch, first, estimator);
+  for (std::size_t s = 0; s < batch.num_sequences(); ++s)
+    if (!finite[s]) {
+      const auto bad = first_bad_input(batch, s, options);
+      if (bad.token == no_bad_token)
+        throw error(make_message(estimator, ": the discounted return of sequence ", s, " overflows"));
+      throw_bad_token_input(batch, bad, estimator);
+    }
 
   if (!options.whiten) return;
   moments all;
   for (const auto& m : sequence_moments) all.merge(m);
-  const double mean = all.mean;
+  const auto mean = static_cast<float>(all.mean);
   // All-equal advantages with ε = 0: the numerators are exactly 0, and so is the result.
   const double spread = all.standard_deviation(false) + options.whitening_epsilon;
-  const double scale = spread > 0.0 ? 1.0 / spread : 0.0;
+  const auto scale = static_cast<float>(spread > 0.0 ? 1.0 / spread : 0.0);
+  const std::uint8_t* const mask = batch.loss_mask().data();
+  float* const advantage = advantages.data();
   parallel_for(batch.num_sequences(), [&](std::size_t s) {
     if (skip[s]) return;
-    for (std::size_t t = batch.sequence_begin(s) + batch.prompt_length(s); t < batch.sequence_end(s); ++t)
-      if (mask[t]) advantages[t] = static_cast<float>((advantages[t] - mean) * scale);
+    const std::size_t end = batch.sequence_end(s);
+    for (std::size_t t = batch.sequence_begin(s) + batch.prompt_length(s); t < end; ++t)
+      advantage[t] = (advantage[t] - mean) * scale * static_cast<float>(mask[t]);
   });
 }
 

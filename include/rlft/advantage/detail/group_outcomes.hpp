@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "rlft/advantage/equal_reward_groups.hpp"
@@ -13,6 +14,21 @@
 #include "rlft/core/rollout_batch.hpp"
 
 namespace rlft::detail {
+
+// Σ of the rewards of sequences [first, last) and whether they are all equal.
+struct group_reward_sum {
+  double sum = 0.0;
+  bool all_equal = true;
+};
+
+inline group_reward_sum sum_group_rewards(std::span<const float> rewards, std::size_t first, std::size_t last) {
+  group_reward_sum result;
+  for (std::size_t s = first; s < last; ++s) {
+    result.sum += rewards[s];
+    result.all_equal = result.all_equal && rewards[s] == rewards[first];
+  }
+  return result;
+}
 
 struct group_outcomes {
   std::vector<std::uint8_t> equal_rewards;  // per group
@@ -28,12 +44,7 @@ inline group_outcomes outcomes_of(const rollout_batch& batch, bool subtract_grou
                         .outcome = std::vector<double>(batch.num_sequences())};
   parallel_for(batch.num_groups(), [&](std::size_t g) {
     const std::size_t first = batch.group_begin(g), last = batch.group_end(g);
-    double sum = 0.0;
-    bool all_equal = true;
-    for (std::size_t s = first; s < last; ++s) {
-      sum += rewards[s];
-      all_equal = all_equal && rewards[s] == rewards[first];
-    }
+    const auto [sum, all_equal] = sum_group_rewards(rewards, first, last);
     const double mean = all_equal ? double{rewards[first]} : sum / static_cast<double>(last - first);
     result.equal_rewards[g] = all_equal;
     for (std::size_t s = first; s < last; ++s) {

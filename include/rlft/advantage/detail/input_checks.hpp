@@ -36,8 +36,7 @@ inline void check_finite_rewards(const rollout_batch& batch, std::string_view es
       throw error(make_message(estimator, ": reward of sequence ", s, " is ", rewards[s]));
 }
 
-// For per-token inputs read inside parallel loops: the loop records the first bad token of
-// each sequence, the caller throws for the lowest one afterwards.
+// "No token": what a search for a non-finite per-token input returns when it finds none.
 inline constexpr std::size_t no_bad_token = static_cast<std::size_t>(-1);
 
 // The sequence that holds token t of the batch.

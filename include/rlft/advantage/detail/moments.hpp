@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 
 namespace rlft::detail {
 
@@ -42,5 +43,23 @@ struct moments {
     return divisor > 0.0 ? std::sqrt(squared_deviations / divisor) : 0.0;
   }
 };
+
+// The moments of values[i] where mask[i] != 0, in two passes (mean, then squared deviations):
+// no division per value, unlike add().
+inline moments masked_moments(const float* values, const std::uint8_t* mask, std::size_t count) noexcept {
+  double sum = 0.0, selected = 0.0;
+  for (std::size_t i = 0; i < count; ++i) {
+    sum += mask[i] ? double{values[i]} : 0.0;
+    selected += mask[i] ? 1.0 : 0.0;
+  }
+  if (selected == 0.0) return {};
+  const double mean = sum / selected;
+  double squared_deviations = 0.0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const double deviation = mask[i] ? double{values[i]} - mean : 0.0;
+    squared_deviations += deviation * deviation;
+  }
+  return {.count = selected, .mean = mean, .squared_deviations = squared_deviations};
+}
 
 }  // namespace rlft::detail

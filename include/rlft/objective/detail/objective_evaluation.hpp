@@ -6,10 +6,10 @@
 // else — validation, weights, KL, entropy, reductions, error reporting — lives here once.
 //
 // Real is float on the production path and double in the gradient tests: the per-token code
-// is the same template either way, and sums are accumulated in double in both. Sequences are
-// processed in parallel in chunks of fixed size, each chunk reduced in token order and the
-// chunks combined in order, so the result does not depend on the number of threads. Inside a
-// sequence the token loop is branch-free (masks become selects) so that it vectorises.
+// is the same template either way, run on packs of 8 floats or on single doubles
+// (rlft/core/simd.hpp). Sequences are processed in parallel in chunks of fixed size, each
+// chunk reduced in sequence order and the chunks combined in order, so the result does not
+// depend on the number of threads.
 #pragma once
 
 #include <cmath>
@@ -22,20 +22,22 @@
 #include "rlft/concepts/policy_objective.hpp"
 #include "rlft/core/error.hpp"
 #include "rlft/core/parallel.hpp"
+#include "rlft/core/simd.hpp"
 #include "rlft/objective/kl_estimator.hpp"
 #include "rlft/objective/loss_aggregation.hpp"
 
 namespace rlft::detail {
 
-// What a policy term returns for one token.
-template <class Real>
+// What a policy term returns for one token, or for a pack of tokens (Value is a scalar or a
+// float pack, rlft/core/simd.hpp).
+template <class Value>
 struct token_policy_term {
-  Real loss = 0;
-  Real derivative = 0;  // d loss / d log-prob
-  Real ratio = 1;       // the importance ratio the clip acted on, for the metrics
-  bool clipped_low = false;
-  bool clipped_high = false;
-  bool held_at_bound = false;
+  Value loss{};
+  Value derivative{};  // d loss / d log-prob
+  Value ratio{};       // the importance ratio the clip acted on, for the metrics
+  mask_of<Value> clipped_low{};
+  mask_of<Value> clipped_high{};
+  mask_of<Value> held_at_bound{};
 };
 
 // The options every objective has besides its policy term.
@@ -45,6 +47,15 @@ struct objective_terms {
   loss_aggregation aggregation = loss_aggregation::sequence_mean_token_mean;
   double constant_divisor = 0.0;
 };
+
+// The shared options of an objective (any type with these members).
+template <class Objective>
+objective_terms terms_of(const Objective& objective) noexcept {
+  return {.kl = objective.kl,
+          .entropy_coefficient = objective.entropy_coefficient,
+          .aggregation = objective.aggregation,
+          .constant_divisor = objective.constant_divisor};
+}
 
 // The per-token arrays of one sequence: log-probs (and entropies) of the current policy in
 // the slice's layout, the batch's arrays at the sequence's batch position.
@@ -87,11 +98,17 @@ struct partial_sums {
 };
 
 // One sequence: writes its gradients and returns its (weighted) sums. WithEntropy: the
-// policy's entropies are given (for the metric, and for the bonus when c_H ≠ 0).
+// policy's entropies are given (for the metric, and for the bonus when c_H ≠ 0). The token
+// loop runs on the policy term's value type: packs of tokens on the float path (the last,
+// partial pack padded with masked-out tokens), single tokens on the double path; within a
+// sequence the sums run lane by lane in that type, sequences are combined in double.
 template <class Real, bool WithKl, kl_estimator Estimator, bool WithEntropy, class PolicyTerm>
 partial_sums evaluate_sequence(const PolicyTerm& policy, const objective_terms& terms,
                                const sequence_arrays<Real>& in, Real* gradients, Real* entropy_gradients,
                                double weight) {
+  using Value = typename PolicyTerm::value_type;
+  using Mask = mask_of<Value>;
+  constexpr std::size_t width = width_of<Value>;
   partial_sums sums;
   if (in.loss_tokens == 0) {
     for (std::size_t t = 0; t < in.length; ++t) gradients[t] = Real(0);
@@ -100,48 +117,96 @@ partial_sums evaluate_sequence(const PolicyTerm& policy, const objective_terms& 
     return sums;
   }
   const auto state = policy.begin_sequence(in);
-  const auto beta = static_cast<Real>(terms.kl.coefficient);
-  const auto bound = static_cast<Real>(terms.kl.log_ratio_bound);
-  const auto entropy_coefficient = static_cast<Real>(terms.entropy_coefficient);
-  const auto token_weight = static_cast<Real>(weight);
-  double policy_sum = 0.0, kl_sum = 0.0, entropy_sum = 0.0, ratio_sum = 0.0, ratio_max = 0.0;
-  double low = 0.0, high = 0.0, held = 0.0;
-  const std::ptrdiff_t length = static_cast<std::ptrdiff_t>(in.length);
-  RLFT_OMP(simd reduction(+ : policy_sum, kl_sum, entropy_sum, ratio_sum, low, high, held) reduction(max : ratio_max))
-  for (std::ptrdiff_t t = 0; t < length; ++t) {
-    const bool on = in.mask[t] != 0;
-    // Tokens outside the loss compute on zeros, so whatever their entries hold stays out.
-    const Real logprob = on ? in.logprobs[t] : Real(0);
-    const auto term = policy.token(state, logprob, on ? static_cast<Real>(in.old_logprobs[t]) : Real(0),
-                                   on ? static_cast<Real>(in.advantages[t]) : Real(0));
-    Real derivative = term.derivative;
+  const Value zero = splat<Value>(0);
+  const Value beta = splat<Value>(static_cast<Real>(terms.kl.coefficient));
+  const Value bound = splat<Value>(static_cast<Real>(terms.kl.log_ratio_bound));
+  const Value token_weight = splat<Value>(static_cast<Real>(weight));
+  Value policy_sum = zero, kl_sum = zero, entropy_sum = zero, ratio_sum = zero, ratio_max = zero;
+  // Clip counts per lane: integer packs (a true mask lane is −1) or plain counts.
+  using Counter = std::conditional_t<is_pack<Value>, Mask, std::size_t>;
+  Counter low{}, high{}, held{};
+  const auto count = [](Counter& counter, Mask flags) RLFT_INLINE_LAMBDA {
+    if constexpr (is_pack<Value>)
+      counter -= flags;
+    else
+      counter += flags ? 1 : 0;
+  };
+  const auto total = [](const Counter& counter) {
+    double sum = 0.0;
+    if constexpr (is_pack<Value>)
+      for (std::size_t i = 0; i < width; ++i) sum += counter[i];
+    else
+      sum = static_cast<double>(counter);
+    return sum;
+  };
+  // `width` consecutive tokens. Tokens outside the loss compute on zeros, so whatever their
+  // entries hold stays out of every result.
+  const auto step = [&](const Real* logprobs, const float* old_logprobs, const float* ref_logprobs,
+                        const float* advantages, const std::uint8_t* mask, const Real* entropy,
+                        Real* out) RLFT_INLINE_LAMBDA {
+    const Mask on = load_mask<Value>(mask);
+    const Value logprob = select<Value>(on, load<Value>(logprobs), zero);
+    const auto term = policy.token(state, logprob, select<Value>(on, load<Value>(old_logprobs), zero),
+                                   select<Value>(on, load<Value>(advantages), zero));
+    Value derivative = term.derivative;
     if constexpr (WithKl) {
-      const auto kl = estimate_kl<Estimator>(logprob, on ? static_cast<Real>(in.ref_logprobs[t]) : Real(0), bound);
-      derivative += beta * kl.derivative;
-      kl_sum += on ? static_cast<double>(kl.value) : 0.0;
+      const auto kl = estimate_kl<Estimator>(logprob, select<Value>(on, load<Value>(ref_logprobs), zero), bound);
+      derivative = derivative + beta * kl.derivative;
+      kl_sum = kl_sum + select<Value>(on, kl.value, zero);
     }
-    if constexpr (WithEntropy) entropy_sum += on ? static_cast<double>(in.entropy[t]) : 0.0;
-    gradients[t] = on ? token_weight * derivative : Real(0);
-    policy_sum += on ? static_cast<double>(term.loss) : 0.0;
-    ratio_sum += on ? static_cast<double>(term.ratio) : 0.0;
-    ratio_max = on && static_cast<double>(term.ratio) > ratio_max ? static_cast<double>(term.ratio) : ratio_max;
-    low += on && term.clipped_low ? 1.0 : 0.0;
-    high += on && term.clipped_high ? 1.0 : 0.0;
-    held += on && term.held_at_bound ? 1.0 : 0.0;
+    if constexpr (WithEntropy) entropy_sum = entropy_sum + select<Value>(on, load<Value>(entropy), zero);
+    store<Value>(out, select<Value>(on, token_weight * derivative, zero));
+    policy_sum = policy_sum + select<Value>(on, term.loss, zero);
+    if constexpr (PolicyTerm::reports_ratio) {
+      ratio_sum = ratio_sum + select<Value>(on, term.ratio, zero);
+      ratio_max = select<Value>(on & (term.ratio > ratio_max), term.ratio, ratio_max);
+    }
+    count(low, on & term.clipped_low);
+    count(high, on & term.clipped_high);
+    count(held, on & term.held_at_bound);
+  };
+  // Locals, not members of `in`: the compiler cannot tell that the gradient stores leave them alone.
+  const Real* const logprobs = in.logprobs;
+  const Real* const entropy = in.entropy;
+  const float* const old_logprobs = in.old_logprobs;
+  const float* const ref_logprobs = in.ref_logprobs;
+  const float* const advantages = in.advantages;
+  const std::uint8_t* const mask = in.mask;
+  const std::size_t length = in.length;
+  std::size_t t = 0;
+  for (; t + width <= length; t += width)
+    step(logprobs + t, old_logprobs + t, ref_logprobs + t, advantages + t, mask + t,
+         entropy ? entropy + t : nullptr, gradients + t);
+  if (t < length) {  // the last, partial pack: padded with masked-out tokens
+    Real padded_logprobs[width] = {}, padded_entropy[width] = {}, padded_gradients[width] = {};
+    float padded_old[width] = {}, padded_ref[width] = {}, padded_advantages[width] = {};
+    std::uint8_t padded_mask[width] = {};
+    for (std::size_t i = 0; t + i < length; ++i) {
+      padded_logprobs[i] = logprobs[t + i];
+      padded_old[i] = old_logprobs[t + i];
+      padded_ref[i] = ref_logprobs[t + i];
+      padded_advantages[i] = advantages[t + i];
+      padded_mask[i] = mask[t + i];
+      if (entropy) padded_entropy[i] = entropy[t + i];
+    }
+    step(padded_logprobs, padded_old, padded_ref, padded_advantages, padded_mask, padded_entropy, padded_gradients);
+    for (std::size_t i = 0; t + i < length; ++i) gradients[t + i] = padded_gradients[i];
   }
   if (entropy_gradients) {
-    const Real entropy_gradient = -token_weight * entropy_coefficient;
-    for (std::size_t t = 0; t < in.length; ++t) entropy_gradients[t] = in.mask[t] ? entropy_gradient : Real(0);
+    const Real entropy_gradient = -static_cast<Real>(weight) * static_cast<Real>(terms.entropy_coefficient);
+    for (std::size_t i = 0; i < length; ++i) entropy_gradients[i] = mask[i] ? entropy_gradient : Real(0);
   }
-  sums.policy_loss = weight * policy_sum;
-  sums.loss = weight * (policy_sum + terms.kl.coefficient * kl_sum - terms.entropy_coefficient * entropy_sum);
-  sums.kl = kl_sum;
-  sums.entropy = entropy_sum;
-  sums.ratio = ratio_sum;
-  sums.ratio_max = ratio_max;
-  sums.clipped_low = low;
-  sums.clipped_high = high;
-  sums.held_at_bound = held;
+  const double policy_total = lane_sum(policy_sum), kl_total = lane_sum(kl_sum);
+  const double entropy_total = lane_sum(entropy_sum);
+  sums.policy_loss = weight * policy_total;
+  sums.loss = weight * (policy_total + terms.kl.coefficient * kl_total - terms.entropy_coefficient * entropy_total);
+  sums.kl = kl_total;
+  sums.entropy = entropy_total;
+  sums.ratio = lane_sum(ratio_sum);
+  sums.ratio_max = lane_max(ratio_max);
+  sums.clipped_low = total(low);
+  sums.clipped_high = total(high);
+  sums.held_at_bound = total(held);
   sums.tokens = in.loss_tokens;
   return sums;
 }
