@@ -29,10 +29,12 @@ struct digits_decoder {
   }
 };
 
-// Reference "1": reward 1 when the completion holds token 2. Reference "0": always 0.
+// Reference "1": reward 1 when the completion holds token 2. Reference "0": always 0. Plus a
+// component worth nothing, so rewards are summed in a translation unit that also holds the
+// objectives (their helpers once collided).
 const auto finds_two = rlft::component("finds_two", [](const rlft::reward_input& in) {
   return in.reference == "1" && in.completion.find('2') != std::string_view::npos ? 1.0f : 0.0f;
-});
+}) + 0.0f * rlft::component("length", [](const rlft::reward_input& in) { return in.completion.size(); });
 
 // Prompts {0}; references cycle through `pattern`.
 struct cycling_prompts {

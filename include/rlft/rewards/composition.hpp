@@ -182,7 +182,7 @@ template <class... Terms>
 struct is_reward_sum<reward_sum<Terms...>> : std::true_type {};
 
 template <reward_expression Expression>
-auto terms_of(Expression expression) {
+auto reward_sum_terms(Expression expression) {
   if constexpr (is_reward_sum<Expression>::value)
     return std::move(expression.terms);
   else
@@ -199,7 +199,7 @@ reward_sum<Terms...> sum_from_tuple(std::tuple<Terms...> terms) {
 template <reward_expression First, reward_expression Second>
 auto operator+(First first, Second second) {
   return detail::sum_from_tuple(
-      std::tuple_cat(detail::terms_of(std::move(first)), detail::terms_of(std::move(second))));
+      std::tuple_cat(detail::reward_sum_terms(std::move(first)), detail::reward_sum_terms(std::move(second))));
 }
 
 // `expression` counts only when `condition` scores at least `pass_from`; otherwise the value
