@@ -29,8 +29,7 @@ struct countdown_options {
   double held_out_share = 0.1;
 };
 
-namespace detail {
-
+// An exact value: the checker never rounds.
 struct rational {
   std::int64_t numerator = 0, denominator = 1;
 };
@@ -122,17 +121,15 @@ class expression_evaluator {
   std::vector<std::int64_t>* used_ = nullptr;
 };
 
-}  // namespace detail
-
 class countdown_task {
  public:
   countdown_task(countdown_options options, std::uint64_t seed) : options_(options), seed_(seed) {
     if (options_.numbers < 2 || options_.numbers > 5)
-      throw error(rlft::detail::make_message("countdown: numbers must be 2 to 5, not ", options_.numbers));
+      throw error(detail::make_message("countdown: numbers must be 2 to 5, not ", options_.numbers));
     if (options_.max_number < 2 || options_.max_number > 1000)
-      throw error(rlft::detail::make_message("countdown: max number must be 2 to 1000, not ", options_.max_number));
+      throw error(detail::make_message("countdown: max number must be 2 to 1000, not ", options_.max_number));
     if (options_.min_target < 1 || options_.min_target > options_.max_target)
-      throw error(rlft::detail::make_message("countdown: target range [", options_.min_target, ", ",
+      throw error(detail::make_message("countdown: target range [", options_.min_target, ", ",
                                              options_.max_target, "] is empty or not positive"));
     check_held_out_share(options_.held_out_share);
   }
@@ -178,7 +175,7 @@ class countdown_task {
     }
     const std::int64_t target = std::stoll(p.question.substr(arrow + 2));
     std::vector<std::int64_t> used;
-    const auto value = detail::expression_evaluator(answer).evaluate(used);
+    const auto value = expression_evaluator(answer).evaluate(used);
     if (!value || value->denominator != 1 || value->numerator != target || used.empty()) return false;
     for (const auto n : used) {
       const auto it = std::find(available.begin(), available.end(), n);

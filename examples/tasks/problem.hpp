@@ -40,18 +40,22 @@ inline std::string phrase_characters() {
   return all;
 }
 
-// 64-bit FNV-1a: a fixed, portable hash, so split membership never changes.
-constexpr std::uint64_t fnv1a(std::string_view text) noexcept {
+// A fixed, portable 64-bit hash, so split membership never changes: FNV-1a over the bytes,
+// then the splitmix64 finaliser (Steele, Lea and Flood, OOPSLA 2014), without which the high
+// bits of FNV-1a barely move for strings of a few characters ("3+4", "7-2").
+constexpr std::uint64_t question_hash(std::string_view text) noexcept {
   std::uint64_t hash = 0xcbf29ce484222325ull;
   for (const char c : text) {
     hash ^= static_cast<unsigned char>(c);
     hash *= 0x100000001b3ull;
   }
-  return hash;
+  hash = (hash ^ (hash >> 30)) * 0xbf58476d1ce4e5b9ull;
+  hash = (hash ^ (hash >> 27)) * 0x94d049bb133111ebull;
+  return hash ^ (hash >> 31);
 }
 
 inline split split_of(std::string_view question, double held_out_share) {
-  const double position = static_cast<double>(fnv1a(question) >> 11) * 0x1.0p-53;
+  const double position = static_cast<double>(question_hash(question) >> 11) * 0x1.0p-53;
   return position < held_out_share ? split::held_out : split::train;
 }
 

@@ -17,7 +17,7 @@ std::int64_t evaluate(std::string_view expression) {
   std::vector<std::int64_t> used;
   std::string text(expression);
   const bool negative = text.starts_with('-');
-  const auto value = rlft::tasks::detail::expression_evaluator(negative ? text.substr(1) : text).evaluate(used);
+  const auto value = rlft::tasks::expression_evaluator(negative ? text.substr(1) : text).evaluate(used);
   REQUIRE(value);
   REQUIRE(value->denominator == 1);
   return negative ? -value->numerator : value->numerator;
@@ -83,6 +83,19 @@ TEST_CASE("arithmetic: one seed, one problem set; splits are disjoint") {
   CHECK(differences > 1000);
   for (const auto& q : held_out) CHECK(!train.contains(q));
   CHECK(held_out.size() > 100);
+}
+
+TEST_CASE("splits hold about the held-out share even of a small problem space") {
+  // Every one-digit problem: 10 × 10 × 2 questions.
+  std::size_t held_out = 0;
+  for (int a = 0; a < 10; ++a)
+    for (int b = 0; b < 10; ++b)
+      for (const char op : {'+', '-'})
+        held_out += rlft::tasks::split_of(std::to_string(a) + op + std::to_string(b), 0.1) == split::held_out;
+  CHECK(held_out >= 8);   // 20 expected; binomial(200, 0.1) lies in [8, 32] with probability > 0.998
+  CHECK(held_out <= 32);
+  const arithmetic_task one_digit({.min_digits = 1, .max_digits = 1}, 3);
+  CHECK_NOTHROW(one_digit.make(split::held_out, 0));
 }
 
 TEST_CASE("arithmetic: reasoning languages") {

@@ -24,7 +24,7 @@ TEST_CASE("countdown: every reference answer checks, every step is true") {
         const auto equals = line.find('=');
         REQUIRE(equals != std::string::npos);
         std::vector<std::int64_t> used;
-        const auto value = rlft::tasks::detail::expression_evaluator(line.substr(0, equals)).evaluate(used);
+        const auto value = rlft::tasks::expression_evaluator(line.substr(0, equals)).evaluate(used);
         REQUIRE(value);
         CHECK(value->numerator == std::stoll(line.substr(equals + 1)));
         CHECK(value->denominator == 1);
