@@ -40,7 +40,7 @@ struct pipeline_options {
 
   // Task.
   std::string task = "arithmetic";  // or "countdown"
-  tasks::arithmetic_options arithmetic = {.min_digits = 1, .max_digits = 3, .operands = 2, .operators = "+-"};
+  tasks::arithmetic_options arithmetic = {.min_digits = 1, .max_digits = 2, .operands = 2, .operators = "+-"};
   tasks::countdown_options countdown = {.numbers = 3, .max_number = 12, .min_target = 5, .max_target = 40};
 
   // Models.
@@ -50,20 +50,20 @@ struct pipeline_options {
   // Stage 0: pretraining on task text (worked solutions in mixed languages; a share of them in
   // the <think>/<answer> template, so the base model sometimes answers in it).
   std::size_t pretrain_documents = 6000;
-  std::size_t pretrain_epochs = 3;
+  std::size_t pretrain_epochs = 5;
   float pretrain_learning_rate = 3e-3f;
   double pretrain_template_share = 0.25;
 
   // Supervised stages.
   std::size_t cold_start_examples = 400;  // R1: "thousands"; scaled to the model
-  std::size_t cold_start_epochs = 8;
+  std::size_t cold_start_epochs = 12;  // the epoch with the lowest held-out loss is kept
   float sft_learning_rate = 2e-3f;
   std::size_t sft_tokens_per_batch = 2048;
   std::size_t rejection_prompts = 1500;
   std::size_t rejection_samples = 4;
   std::size_t rejection_sft_epochs = 2;  // R1: 2 epochs
   std::size_t distillation_epochs = 3;
-  std::size_t student_pretrain_epochs = 3;  // students start from a pretrained base, as R1's
+  std::size_t student_pretrain_epochs = 5;  // students start from a pretrained base, as R1's
 
   // Reinforcement learning (GRPO).
   std::size_t group_size = 8;           // R1: 16
@@ -78,7 +78,7 @@ struct pipeline_options {
   // this many generation rounds per step costs generation, which is cheap here, not training.
   std::size_t sampling_rounds = 4;  // 1: off
   rl_stage_options r1_zero = {.steps = 80};
-  rl_stage_options reasoning = {.steps = 120};
+  rl_stage_options reasoning = {.steps = 150};
   rl_stage_options final_rl = {.steps = 60, .temperature = 0.7f};
   float language_reward_weight = 1.0f;
   float quality_reward_weight = 0.5f;

@@ -190,3 +190,16 @@ TEST_CASE("the optimiser state round-trips, so a resumed run continues identical
   CHECK_THROWS_AS(resumed.update().load(directory / "broken.safetensors"), rlft::io_error);
   std::filesystem::remove_all(directory);
 }
+
+TEST_CASE("groups the estimator marks for dropping leave the loss") {
+  unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
+  const auto options = small_options();
+  auto trainer = rlft::grpo_trainer(policy, rlft::temperature{1.0f}, finds_two, digits_decoder{},
+                                    rlft::grpo_advantage{.equal_rewards = rlft::equal_reward_policy::drop},
+                                    rlft::clipped_surrogate_objective{}, options, learning_rate(0.05f));
+  cycling_prompts prompts{.pattern = "0"};  // every group has all-zero rewards
+  const auto metrics = trainer.step(prompts);
+  CHECK(metrics.applied);
+  CHECK(metrics.objective.tokens == 0);  // no token left in the loss
+  CHECK(policy.parameters()[0].values[2] == 0.0f);
+}

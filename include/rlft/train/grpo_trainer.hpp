@@ -12,7 +12,9 @@
 //   6. every N steps the reference policy is refreshed: replaced (R1) or mixed with the policy.
 // With μ = 1 and one mini-batch the update is on-policy: the old log-probs are the current
 // ones (ratio 1), taken from the training forward pass instead of a separate one.
-// A NaN reward or loss skips the step (nothing is applied) and the metrics say why.
+// Groups the estimator marks for dropping (equal_reward_policy::drop) leave the loss.
+// A NaN reward or loss skips the step and the metrics say why: nothing of it is applied (with
+// several mini-batches, the updates before the failing one stay applied and are counted).
 #pragma once
 
 #include <algorithm>
@@ -26,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "rlft/advantage/equal_reward_groups.hpp"
 #include "rlft/concepts/advantage_estimator.hpp"
 #include "rlft/concepts/policy.hpp"
 #include "rlft/concepts/policy_objective.hpp"
@@ -148,7 +151,7 @@ class grpo_trainer {
       const auto train_start = clock::now();
       try {
         if (options_.kl == kl_placement::reward) fold_kl_into_rewards(batch);
-        static_cast<void>(estimator_(batch, batch.advantages()));
+        clear_dropped_groups(batch, estimator_(batch, batch.advantages()));
         train_on(batch, metrics);
       } catch (const error& e) {  // NaN loss or inputs, a non-finite gradient
         policy_.zero_grad();
