@@ -26,7 +26,8 @@ struct model_shape {
 
 struct rl_stage_options {
   std::size_t steps = 100;
-  float temperature = 1.0f;  // R1: 1 for reasoning RL, 0.7 for the final stage
+  float temperature = 1.0f;       // R1: 1 for reasoning RL, 0.7 for the final stage
+  float learning_rate = 2e-4f;    // R1: 3e-6 for a 670B-parameter model
 };
 
 struct pipeline_options {
@@ -59,8 +60,8 @@ struct pipeline_options {
   std::size_t cold_start_epochs = 12;  // the epoch with the lowest held-out loss is kept
   float sft_learning_rate = 2e-3f;
   std::size_t sft_tokens_per_batch = 2048;
-  std::size_t rejection_prompts = 1500;
-  std::size_t rejection_samples = 4;
+  std::size_t rejection_prompts = 3000;
+  std::size_t rejection_samples = 2;  // chains of thought repeat: more prompts beat more samples
   std::size_t rejection_sft_epochs = 2;  // R1: 2 epochs
   std::size_t distillation_epochs = 3;
   std::size_t student_pretrain_epochs = 5;  // students start from a pretrained base, as R1's
@@ -69,7 +70,6 @@ struct pipeline_options {
   std::size_t group_size = 8;           // R1: 16
   std::size_t prompts_per_step = 16;
   std::size_t max_new_tokens = 160;
-  float rl_learning_rate = 1e-4f;       // R1: 3e-6 for a 670B-parameter model
   double kl_coefficient = 0.001;        // R1: 0.001, k3, in the loss
   float clip_epsilon = 0.2f;
   std::size_t reference_refresh_steps = 400;  // R1: 400
@@ -79,12 +79,19 @@ struct pipeline_options {
   std::size_t sampling_rounds = 4;  // 1: off
   rl_stage_options r1_zero = {.steps = 80};
   rl_stage_options reasoning = {.steps = 150};
-  rl_stage_options final_rl = {.steps = 60, .temperature = 0.7f};
+  rl_stage_options final_rl = {.steps = 60, .temperature = 0.7f, .learning_rate = 1e-4f};  // polish, not relearn
   float language_reward_weight = 1.0f;
   float quality_reward_weight = 0.5f;
+  // Checkpoint selection, as practised (R1 reports chosen checkpoints; TRL's
+  // load_best_model_at_end): every this many GRPO steps, and before the first, pass@1 on the
+  // validation problems (held out, apart from the evaluation set); a stage keeps its best
+  // step, its start included. 0: keep the last step.
+  std::size_t validation_every = 10;
+  std::size_t validation_problems = 400;
+  std::size_t validation_samples = 4;
 
   // Evaluation (R1: pass@1 over k samples at temperature 0.6, top-p 0.95; cons@k).
-  std::size_t eval_problems = 200;
+  std::size_t eval_problems = 400;
   std::size_t eval_samples = 8;
   float eval_temperature = 0.6f;
   float eval_top_p = 0.95f;
@@ -111,6 +118,9 @@ struct pipeline_options {
     r1_zero.steps = reasoning.steps = final_rl.steps = 3;
     eval_problems = 32;
     eval_samples = 4;
+    validation_every = 2;
+    validation_problems = 16;
+    validation_samples = 2;
   }
 };
 
@@ -161,7 +171,6 @@ inline void add_flags(CLI::App& app, pipeline_options& o) {
   app.add_option("--group-size", o.group_size, "GRPO: completions per prompt (G)");
   app.add_option("--prompts-per-step", o.prompts_per_step, "GRPO: prompts per step");
   app.add_option("--max-new-tokens", o.max_new_tokens, "longest completion");
-  app.add_option("--rl-lr", o.rl_learning_rate, "GRPO: learning rate");
   app.add_option("--kl", o.kl_coefficient, "GRPO: KL coefficient (k3, in the loss)");
   app.add_option("--clip", o.clip_epsilon, "GRPO: clip range epsilon");
   app.add_option("--reference-refresh", o.reference_refresh_steps, "GRPO: steps between reference replacements");
@@ -170,6 +179,13 @@ inline void add_flags(CLI::App& app, pipeline_options& o) {
   app.add_option("--r1-zero-steps", o.r1_zero.steps, "R1-Zero: GRPO steps");
   app.add_option("--reasoning-steps", o.reasoning.steps, "stage 2: GRPO steps");
   app.add_option("--final-steps", o.final_rl.steps, "stage 4: GRPO steps");
+  app.add_option("--r1-zero-lr", o.r1_zero.learning_rate, "R1-Zero: learning rate");
+  app.add_option("--reasoning-lr", o.reasoning.learning_rate, "stage 2: learning rate");
+  app.add_option("--final-lr", o.final_rl.learning_rate, "stage 4: learning rate");
+  app.add_option("--validation-every", o.validation_every,
+                 "GRPO steps between validation runs; a stage keeps its best step (0: the last)");
+  app.add_option("--validation-problems", o.validation_problems, "held-out problems per validation run");
+  app.add_option("--validation-samples", o.validation_samples, "samples per validation problem");
   app.add_option("--r1-zero-temperature", o.r1_zero.temperature, "R1-Zero: sampling temperature");
   app.add_option("--reasoning-temperature", o.reasoning.temperature, "stage 2: sampling temperature");
   app.add_option("--final-temperature", o.final_rl.temperature, "stage 4: sampling temperature");

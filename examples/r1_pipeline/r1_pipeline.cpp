@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -66,7 +67,7 @@ constexpr std::uint64_t pretrain_problems = 0;
 constexpr std::uint64_t cold_start_problems = 10'000'000;
 constexpr std::uint64_t rl_problems = 20'000'000;  // + stage number × 1'000'000
 constexpr std::uint64_t rejection_problems = 30'000'000;
-constexpr std::uint64_t validation_problems = 1'000'000;  // held-out split, after the evaluation set
+constexpr std::uint64_t first_validation_problem = 1'000'000;  // held-out split, after the evaluation set
 
 // Thrown by --stop-at: the run ends as if it had been killed after a checkpoint.
 struct interrupted {};
@@ -75,11 +76,20 @@ struct stage_result {
   std::string stage;
   evaluation_summary evaluation;
   double seconds = 0.0;
+  std::string kept_step = {};  // GRPO stages: "kept/steps" (checkpoint selection)
 };
 
 nlohmann::json to_json(const stage_result& r) {
-  return {{"stage", r.stage}, {"evaluation", rlft::to_json(r.evaluation)}, {"seconds", r.seconds}};
+  return {{"stage", r.stage}, {"evaluation", rlft::to_json(r.evaluation)}, {"seconds", r.seconds},
+          {"kept_step", r.kept_step}};
 }
+
+// The policy with the best validation pass@1 of a GRPO stage so far.
+struct best_policy {
+  examples::transformer policy;
+  double pass_at_1 = 0.0;
+  std::size_t step = 0;
+};
 
 stage_result stage_result_from_json(const nlohmann::json& j) {
   const auto& e = j.at("evaluation");
@@ -90,7 +100,8 @@ stage_result stage_result_from_json(const nlohmann::json& j) {
            .consensus_at_k = e.at("consensus_at_k").get<double>(),
            .format_rate = e.at("format_rate").get<double>(),
            .mean_length = e.at("mean_length").get<double>()},
-          j.at("seconds").get<double>()};
+          j.at("seconds").get<double>(),
+          j.at("kept_step").get<std::string>()};
 }
 
 // Draws consecutive train problems of one stage.
@@ -113,7 +124,9 @@ class pipeline {
         text_(tokenizer_),
         mixed_task_(options_, tasks::reasoning_language::mixed),
         english_task_(options_, tasks::reasoning_language::english),
-        evaluation_prompts_(text_.prompts(english_task_, tasks::split::held_out, 0, options_.eval_problems)) {
+        evaluation_prompts_(text_.prompts(english_task_, tasks::split::held_out, 0, options_.eval_problems)),
+        validation_prompts_(text_.prompts(english_task_, tasks::split::held_out, first_validation_problem,
+                                          options_.validation_problems)) {
     fs::create_directories(options_.output);
     if (options_.resume) drop_unfinished_metrics();
     log_.emplace(options_.output / "metrics.jsonl", options_.resume);
@@ -167,14 +180,16 @@ class pipeline {
     stage_start_ = clock_type::now();
     model trained = train();
     trained.save(directory / "model");
-    const stage_result result{name, evaluate(trained, name), seconds_before_resume(directory) + seconds_since(stage_start_)};
+    const stage_result result{name, evaluate(trained, name), seconds_before_resume(directory) + seconds_since(stage_start_),
+                              std::exchange(kept_step_, {})};
     log_->write({{"stage", name}, {"kind", "evaluation"}, {"evaluation", rlft::to_json(result.evaluation)}});
     io::write_file_atomically(directory / "done.json", to_json(result).dump(2));
     remove_progress(directory);
     results_.push_back(result);
-    std::printf("%-14s pass@1 %.3f  cons@%zu %.3f  format %.3f  length %.1f  (%.0f s)\n", name.c_str(),
+    std::printf("%-14s pass@1 %.3f  cons@%zu %.3f  format %.3f  length %.1f  (%.0f s)%s\n", name.c_str(),
                 result.evaluation.pass_at_1, options_.eval_samples, result.evaluation.consensus_at_k,
-                result.evaluation.format_rate, result.evaluation.mean_length, result.seconds);
+                result.evaluation.format_rate, result.evaluation.mean_length, result.seconds,
+                result.kept_step.empty() ? "" : ("  kept step " + result.kept_step).c_str());
     std::fflush(stdout);
     return trained;
   }
@@ -209,6 +224,15 @@ class pipeline {
     return summary;
   }
 
+  // pass@1 on the validation problems, logged; drives checkpoint selection in GRPO stages.
+  double validate(model& policy, const std::string& stage_name, std::size_t step) {
+    const auto summary = evaluate_policy(policy, validation_prompts_,
+                                         temperature{options_.eval_temperature} | top_p{options_.eval_top_p}, decoder(),
+                                         r1_judge{english_task_}, sampling_options(options_.validation_samples, 0));
+    log_->write({{"stage", stage_name}, {"kind", "validation"}, {"step", step}, {"pass_at_1", summary.pass_at_1}});
+    return summary.pass_at_1;
+  }
+
   completion_sampling_options sampling_options(std::size_t samples, std::uint64_t first_stream) const {
     return {.samples_per_prompt = samples,
             .max_new_tokens = options_.max_new_tokens,
@@ -238,7 +262,7 @@ class pipeline {
     for (std::size_t i = 0; i < options_.cold_start_examples; ++i)
       examples.push_back(text_.template_example(english_task_.make(tasks::split::train, cold_start_problems + i)));
     for (std::size_t i = 0; i < 200; ++i)
-      validation.push_back(text_.template_example(english_task_.make(tasks::split::held_out, validation_problems + i)));
+      validation.push_back(text_.template_example(english_task_.make(tasks::split::held_out, first_validation_problem + i)));
     model policy = base;
     model best = base;
     double best_loss = std::numeric_limits<double>::infinity();
@@ -283,7 +307,8 @@ class pipeline {
     end_progress();
   }
 
-  // GRPO for stage.steps steps from `policy`, with mid-stage checkpoints.
+  // GRPO for stage.steps steps from `policy`, with mid-stage checkpoints; leaves in `policy` the
+  // step with the best validation pass@1 (the last step when validation is off).
   template <class Reward>
   void reinforce(model& policy, const std::string& name, const rl_stage_options& stage, std::uint64_t stage_number,
                  Reward reward) {
@@ -303,14 +328,19 @@ class pipeline {
                      .max_sampling_rounds = options_.sampling_rounds,
                      .seed = options_.seed + stage_number},
         {.adamw = {.weight_decay = 0.0f},
-         .schedule = {.peak_learning_rate = options_.rl_learning_rate,
-                      .final_learning_rate = options_.rl_learning_rate,
+         .schedule = {.peak_learning_rate = stage.learning_rate,
+                      .final_learning_rate = stage.learning_rate,
                       .warmup_steps = 0,
                       .total_steps = stage.steps},
          .max_gradient_norm = 1.0});
     stage_prompts prompts{&text_, &english_task_, rl_problems + stage_number * 1'000'000};
     const fs::path progress_file = options_.output / name / "progress.json";
-    if (options_.resume && fs::exists(progress_file)) restore(trainer, prompts, progress_file);
+    std::optional<best_policy> best;
+    if (options_.resume && fs::exists(progress_file)) {
+      best = restore(trainer, prompts, progress_file);
+    } else if (options_.validation_every > 0) {
+      best = best_policy{policy, validate(policy, name, 0), 0};
+    }
 
     while (trainer.steps() < stage.steps) {
       const grpo_step_metrics metrics = trainer.step(prompts);
@@ -323,29 +353,40 @@ class pipeline {
       progress(name, metrics.step, stage.steps,
                summary + "len " + format(metrics.completion_length) + "  kl " + format(metrics.objective.kl_mean) +
                    (metrics.applied ? "" : "  skipped: " + metrics.skipped_because));
+      if (best && (metrics.step % options_.validation_every == 0 || metrics.step == stage.steps)) {
+        const double pass_at_1 = validate(policy, name, metrics.step);
+        if (pass_at_1 > best->pass_at_1) best = best_policy{policy, pass_at_1, metrics.step};
+      }
       if (metrics.step % options_.checkpoint_every == 0 && metrics.step < stage.steps) {
-        checkpoint(trainer, prompts, name);
+        checkpoint(trainer, prompts, name, best);
         if (options_.stop_at == name + ":" + std::to_string(metrics.step)) throw interrupted{};
       }
     }
     end_progress();
+    if (best && best->step != trainer.steps()) policy = best->policy;
+    kept_step_ = std::to_string(best ? best->step : trainer.steps()) + "/" + std::to_string(stage.steps);
   }
 
   // A mid-stage checkpoint in its own directory, then progress.json pointing at it (atomic), so
   // an interruption at any moment leaves a complete checkpoint to resume from.
   template <class Trainer>
-  void checkpoint(Trainer& trainer, const stage_prompts& prompts, const std::string& name) {
+  void checkpoint(Trainer& trainer, const stage_prompts& prompts, const std::string& name,
+                  const std::optional<best_policy>& best) {
     const fs::path stage_directory = options_.output / name;
     const std::string step_name = "step-" + std::to_string(trainer.steps());
     const fs::path directory = stage_directory / step_name;
     trainer.policy().save(directory / "policy");
     trainer.reference().save(directory / "reference");
     trainer.update().save(directory / "optimizer.safetensors");
-    const nlohmann::json state{{"checkpoint", step_name},
-                               {"steps", trainer.steps()},
-                               {"streams_used", trainer.streams_used()},
-                               {"next_prompt", prompts.next},
-                               {"seconds", seconds_before_resume(stage_directory) + seconds_since(stage_start_)}};
+    nlohmann::json state{{"checkpoint", step_name},
+                         {"steps", trainer.steps()},
+                         {"streams_used", trainer.streams_used()},
+                         {"next_prompt", prompts.next},
+                         {"seconds", seconds_before_resume(stage_directory) + seconds_since(stage_start_)}};
+    if (best) {
+      best->policy.save(directory / "best");
+      state["best"] = {{"step", best->step}, {"pass_at_1", best->pass_at_1}};
+    }
     const fs::path pointer = stage_directory / "progress.json";
     std::optional<std::string> previous;
     if (fs::exists(pointer)) previous = nlohmann::json::parse(std::ifstream(pointer)).at("checkpoint").get<std::string>();
@@ -354,7 +395,7 @@ class pipeline {
   }
 
   template <class Trainer>
-  void restore(Trainer& trainer, stage_prompts& prompts, const fs::path& progress_file) {
+  std::optional<best_policy> restore(Trainer& trainer, stage_prompts& prompts, const fs::path& progress_file) {
     const auto state = nlohmann::json::parse(std::ifstream(progress_file));
     const fs::path directory = progress_file.parent_path() / state.at("checkpoint").get<std::string>();
     trainer.policy().load(directory / "policy");
@@ -363,6 +404,9 @@ class pipeline {
     trainer.restore_position(state.at("steps").get<std::size_t>(), state.at("streams_used").get<std::uint64_t>());
     prompts.next = state.at("next_prompt").get<std::uint64_t>();
     std::printf("%-14s resumed at step %zu\n", progress_file.parent_path().filename().c_str(), trainer.steps());
+    if (!state.contains("best")) return std::nullopt;
+    return best_policy{model::from_pretrained(directory / "best"), state.at("best").at("pass_at_1").get<double>(),
+                       state.at("best").at("step").get<std::size_t>()};
   }
 
   void remove_progress(const fs::path& stage_directory) const {
@@ -391,7 +435,8 @@ class pipeline {
       const fs::path directory = options_.output / stage_name;
       if (fs::exists(directory / "done.json")) {
         kept.push_back(record);
-      } else if (record.at("kind") == "grpo" && fs::exists(directory / "progress.json")) {
+      } else if ((record.at("kind") == "grpo" || record.at("kind") == "validation") &&
+                 fs::exists(directory / "progress.json")) {
         const auto steps = nlohmann::json::parse(std::ifstream(directory / "progress.json")).at("steps").get<std::size_t>();
         if (record.at("step").get<std::size_t>() <= steps) kept.push_back(record);
       }
@@ -451,12 +496,12 @@ class pipeline {
 
   void print_table() const {
     std::string table = "| stage | pass@1 | cons@" + std::to_string(options_.eval_samples) +
-                        " | format rate | mean length | wall time |\n|---|---|---|---|---|---|\n";
+                        " | format rate | mean length | wall time | GRPO step kept |\n|---|---|---|---|---|---|---|\n";
     for (const auto& r : results_) {
       char row[256];
-      std::snprintf(row, sizeof row, "| %s | %.3f | %.3f | %.3f | %.1f | %.0f s |\n", r.stage.c_str(),
+      std::snprintf(row, sizeof row, "| %s | %.3f | %.3f | %.3f | %.1f | %.0f s | %s |\n", r.stage.c_str(),
                     r.evaluation.pass_at_1, r.evaluation.consensus_at_k, r.evaluation.format_rate,
-                    r.evaluation.mean_length, r.seconds);
+                    r.evaluation.mean_length, r.seconds, r.kept_step.empty() ? "" : r.kept_step.c_str());
       table += row;
     }
     std::printf("\n%s", table.c_str());
@@ -491,6 +536,8 @@ class pipeline {
   task_source mixed_task_;
   task_source english_task_;
   prompt_batch evaluation_prompts_;
+  prompt_batch validation_prompts_;
+  std::string kept_step_;  // set by reinforce(), taken by stage()
   std::optional<io::jsonl_appender> log_;
   std::vector<stage_result> results_;
   clock_type::time_point stage_start_ = clock_type::now();
