@@ -130,6 +130,39 @@ class adamw {
   std::size_t steps() const noexcept { return steps_; }
   const adamw_options& options() const noexcept { return options_; }
 
+  // Everything a checkpoint needs to continue exactly: the step count (bias correction) and
+  // both moments of every parameter, in the order of the parameter range.
+  struct state {
+    std::size_t steps = 0;
+    std::vector<std::vector<float>> first_moments = {};
+    std::vector<std::vector<float>> second_moments = {};
+  };
+
+  state save_state() const {
+    state saved{.steps = steps_};
+    for (const auto& [first, second] : moments_) {
+      saved.first_moments.push_back(first);
+      saved.second_moments.push_back(second);
+    }
+    return saved;
+  }
+
+  // Throws rlft::error when the two moment lists differ in length or shape; the sizes are
+  // checked against the parameters at the next step.
+  void load_state(state saved) {
+    if (saved.first_moments.size() != saved.second_moments.size())
+      throw error(detail::make_message("adamw: state has ", saved.first_moments.size(), " first and ",
+                                       saved.second_moments.size(), " second moments"));
+    std::vector<moment_buffers> moments;
+    for (std::size_t i = 0; i < saved.first_moments.size(); ++i) {
+      if (saved.first_moments[i].size() != saved.second_moments[i].size())
+        throw error(detail::make_message("adamw: moments of parameter ", i, " differ in size"));
+      moments.push_back({std::move(saved.first_moments[i]), std::move(saved.second_moments[i])});
+    }
+    moments_ = std::move(moments);
+    steps_ = saved.steps;
+  }
+
  private:
   struct moment_buffers {
     std::vector<float> first;

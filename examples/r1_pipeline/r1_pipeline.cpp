@@ -1,0 +1,571 @@
+// The DeepSeek-R1 training pipeline (arXiv 2501.12948, sections 2.2-2.4) at small scale, on a
+// built-in verifiable task, end to end on the CPU:
+//   0. pretraining: a base model learns task text (worked solutions in mixed languages);
+//      R1-Zero: GRPO from the base with accuracy + format rewards;
+//   1. cold start: SFT of the base on a small set of readable English chains of thought;
+//   2. reasoning RL: GRPO from the cold start, plus a language-consistency reward;
+//   3. rejection sampling from stage 2 (correct, well-formatted, English), then SFT of the base
+//      on the kept data;
+//   4. RL for all scenarios: reasoning rewards plus a general-quality signal, temperature 0.7;
+//   distillation: a smaller student trained on the stage-3 data against the same student
+//      trained on the cold-start data, with the same number of updates.
+// Every stage is evaluated on held-out problems (pass@1 over k samples at temperature 0.6 and
+// top-p 0.95, cons@k, format rate, mean length); the table is printed and written with the
+// metrics (metrics.jsonl, one record per step) to --output. Stages checkpoint as they finish,
+// and RL stages every few steps, so --resume continues an interrupted run with the same
+// numbers it would have produced uninterrupted.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <utility>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <rlft/advantage/grpo_advantage.hpp>
+#include <rlft/io/atomic_file.hpp>
+#include <rlft/io/jsonl.hpp>
+#include <rlft/io/text_examples.hpp>
+#include <rlft/objective/clipped_surrogate_objective.hpp>
+#include <rlft/sampling/pipeline.hpp>
+#include <rlft/sampling/temperature.hpp>
+#include <rlft/sampling/top_p.hpp>
+#include <rlft/train/evaluation.hpp>
+#include <rlft/train/grpo_trainer.hpp>
+#include <rlft/train/metrics_json.hpp>
+#include <rlft/train/rejection_sampler.hpp>
+#include <rlft/train/sft_trainer.hpp>
+
+#include "pipeline_options.hpp"
+#include "r1_rewards.hpp"
+#include "task_text.hpp"
+#include "transformer/transformer.hpp"
+
+namespace rlft::r1 {
+namespace {
+
+using model = examples::transformer;
+using clock_type = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+double seconds_since(clock_type::time_point start) {
+  return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+// Offsets into the train split, so the problems of each stage are distinct.
+constexpr std::uint64_t pretrain_problems = 0;
+constexpr std::uint64_t cold_start_problems = 10'000'000;
+constexpr std::uint64_t rl_problems = 20'000'000;  // + stage number × 1'000'000
+constexpr std::uint64_t rejection_problems = 30'000'000;
+constexpr std::uint64_t first_validation_problem = 1'000'000;  // held-out split, after the evaluation set
+
+// Thrown by --stop-at: the run ends as if it had been killed after a checkpoint.
+struct interrupted {};
+
+struct stage_result {
+  std::string stage;
+  evaluation_summary evaluation;
+  double seconds = 0.0;
+  std::string kept_step = {};  // GRPO stages: "kept/steps" (checkpoint selection)
+};
+
+nlohmann::json to_json(const stage_result& r) {
+  return {{"stage", r.stage}, {"evaluation", rlft::to_json(r.evaluation)}, {"seconds", r.seconds},
+          {"kept_step", r.kept_step}};
+}
+
+// The policy with the best validation pass@1 of a GRPO stage so far.
+struct best_policy {
+  examples::transformer policy;
+  double pass_at_1 = 0.0;
+  std::size_t step = 0;
+};
+
+stage_result stage_result_from_json(const nlohmann::json& j) {
+  const auto& e = j.at("evaluation");
+  return {j.at("stage").get<std::string>(),
+          {.problems = e.at("problems").get<std::size_t>(),
+           .samples_per_problem = e.at("samples_per_problem").get<std::size_t>(),
+           .pass_at_1 = e.at("pass_at_1").get<double>(),
+           .consensus_at_k = e.at("consensus_at_k").get<double>(),
+           .format_rate = e.at("format_rate").get<double>(),
+           .mean_length = e.at("mean_length").get<double>()},
+          j.at("seconds").get<double>(),
+          j.at("kept_step").get<std::string>()};
+}
+
+// Draws consecutive train problems of one stage.
+struct stage_prompts {
+  const task_text* text;
+  const task_source* source;
+  std::uint64_t next = 0;
+  prompt_batch operator()(std::size_t count) {
+    prompt_batch batch = text->prompts(*source, tasks::split::train, next, count);
+    next += count;
+    return batch;
+  }
+};
+
+class pipeline {
+ public:
+  explicit pipeline(pipeline_options options)
+      : options_(std::move(options)),
+        tokenizer_(tasks::phrase_characters()),
+        text_(tokenizer_),
+        mixed_task_(options_, tasks::reasoning_language::mixed),
+        english_task_(options_, tasks::reasoning_language::english),
+        evaluation_prompts_(text_.prompts(english_task_, tasks::split::held_out, 0, options_.eval_problems)),
+        validation_prompts_(text_.prompts(english_task_, tasks::split::held_out, first_validation_problem,
+                                          options_.validation_problems)) {
+    fs::create_directories(options_.output);
+    if (options_.resume) drop_unfinished_metrics();
+    log_.emplace(options_.output / "metrics.jsonl", options_.resume);
+  }
+
+  void run() {
+    model base = stage("base", [&] { return pretrain("base", options_.model, options_.pretrain_epochs); });
+    stage("r1_zero", [&] {
+      model zero = base;
+      reinforce(zero, "r1_zero", options_.r1_zero, 0, accuracy_component(english_task_) + format_component());
+      return zero;
+    });
+    model cold_start = stage("cold_start", [&] { return cold_start_sft(base); });
+    model reasoning = stage("reasoning_rl", [&] {
+      model policy = cold_start;
+      reinforce(policy, "reasoning_rl", options_.reasoning, 2,
+                accuracy_component(english_task_) + format_component() +
+                    options_.language_reward_weight * language_component());
+      return policy;
+    });
+    const fs::path rejection_data = options_.output / "rejection_sampled.jsonl";
+    model rejection_sft = stage("rejection_sft", [&] {
+      sample_rejection_data(reasoning, rejection_data);
+      model policy = base;
+      supervised(policy, "rejection_sft", read_examples(rejection_data), options_.rejection_sft_epochs);
+      return policy;
+    });
+    stage("final_rl", [&] {
+      model policy = rejection_sft;
+      reinforce(policy, "final_rl", options_.final_rl, 4,
+                accuracy_component(english_task_) + format_component() +
+                    options_.language_reward_weight * language_component() +
+                    options_.quality_reward_weight * quality_component());
+      return policy;
+    });
+    distill(rejection_data);
+    print_table();
+  }
+
+ private:
+  // Runs `train` unless the stage finished in an earlier run; evaluates and checkpoints it.
+  template <class Train>
+  model stage(const std::string& name, Train&& train) {
+    const fs::path directory = options_.output / name;
+    if (options_.resume && fs::exists(directory / "done.json")) {
+      std::ifstream file(directory / "done.json");
+      results_.push_back(stage_result_from_json(nlohmann::json::parse(file)));
+      std::printf("%-14s resumed from %s\n", name.c_str(), directory.c_str());
+      return model::from_pretrained(directory / "model");
+    }
+    stage_start_ = clock_type::now();
+    model trained = train();
+    trained.save(directory / "model");
+    const stage_result result{name, evaluate(trained, name), seconds_before_resume(directory) + seconds_since(stage_start_),
+                              std::exchange(kept_step_, {})};
+    log_->write({{"stage", name}, {"kind", "evaluation"}, {"evaluation", rlft::to_json(result.evaluation)}});
+    io::write_file_atomically(directory / "done.json", to_json(result).dump(2));
+    remove_progress(directory);
+    results_.push_back(result);
+    std::printf("%-14s pass@1 %.3f  cons@%zu %.3f  format %.3f  length %.1f  (%.0f s)%s\n", name.c_str(),
+                result.evaluation.pass_at_1, options_.eval_samples, result.evaluation.consensus_at_k,
+                result.evaluation.format_rate, result.evaluation.mean_length, result.seconds,
+                result.kept_step.empty() ? "" : ("  kept step " + result.kept_step).c_str());
+    std::fflush(stdout);
+    return trained;
+  }
+
+  model make_model(const model_shape& shape, std::uint64_t seed) const {
+    return model({.model_type = "qwen2",
+                  .vocab_size = tokenizer_.vocab_size(),
+                  .hidden_size = shape.hidden,
+                  .intermediate_size = shape.intermediate,
+                  .num_layers = shape.layers,
+                  .num_heads = shape.heads,
+                  .num_kv_heads = shape.kv_heads,
+                  .head_dim = shape.hidden / shape.heads,
+                  .tie_word_embeddings = true,
+                  .max_position_embeddings = 1024},
+                 seed);
+  }
+
+  // Held-out evaluation; one completion of each of the first problems is logged as an example.
+  evaluation_summary evaluate(model& policy, const std::string& stage_name) {
+    nlohmann::json examples = nlohmann::json::array();
+    const auto judge = [&](const reward_input& input) {
+      const sample_outcome outcome = r1_judge{english_task_}(input);
+      if (examples.size() < 4 && (examples.empty() || examples.back()["prompt"] != input.prompt))
+        examples.push_back({{"prompt", input.prompt}, {"completion", input.completion}, {"correct", outcome.correct}});
+      return outcome;
+    };
+    const auto summary =
+        evaluate_policy(policy, evaluation_prompts_, temperature{options_.eval_temperature} | top_p{options_.eval_top_p},
+                        decoder(), judge, sampling_options(options_.eval_samples, 0));
+    log_->write({{"stage", stage_name}, {"kind", "evaluation_samples"}, {"samples", examples}});
+    return summary;
+  }
+
+  // pass@1 on the validation problems, logged; drives checkpoint selection in GRPO stages.
+  double validate(model& policy, const std::string& stage_name, std::size_t step) {
+    const auto summary = evaluate_policy(policy, validation_prompts_,
+                                         temperature{options_.eval_temperature} | top_p{options_.eval_top_p}, decoder(),
+                                         r1_judge{english_task_}, sampling_options(options_.validation_samples, 0));
+    log_->write({{"stage", stage_name}, {"kind", "validation"}, {"step", step}, {"pass_at_1", summary.pass_at_1}});
+    return summary.pass_at_1;
+  }
+
+  completion_sampling_options sampling_options(std::size_t samples, std::uint64_t first_stream) const {
+    return {.samples_per_prompt = samples,
+            .max_new_tokens = options_.max_new_tokens,
+            .stop_tokens = {tasks::char_tokenizer::end_of_sequence},
+            .prompts_per_round = 64,
+            .seed = options_.seed,
+            .first_stream = first_stream};
+  }
+
+  tokenizer_decoder decoder() const { return {&tokenizer_}; }
+
+  // Stage 0: every document once per epoch; a share in the R1 template.
+  model pretrain(const std::string& stage_name, const model_shape& shape, std::size_t epochs) {
+    std::vector<sft_example> documents;
+    philox_stream choice(options_.seed, 0xD0C);
+    for (std::size_t i = 0; i < options_.pretrain_documents; ++i)
+      documents.push_back(text_.document(mixed_task_.make(tasks::split::train, pretrain_problems + i),
+                                         choice.uniform() < options_.pretrain_template_share));
+    model base = make_model(shape, options_.seed);
+    supervised(base, stage_name, documents, epochs, options_.pretrain_learning_rate);
+    return base;
+  }
+
+  // Stage 1: SFT on English chains of thought; keeps the epoch with the lowest validation loss.
+  model cold_start_sft(const model& base) {
+    std::vector<sft_example> examples, validation;
+    for (std::size_t i = 0; i < options_.cold_start_examples; ++i)
+      examples.push_back(text_.template_example(english_task_.make(tasks::split::train, cold_start_problems + i)));
+    for (std::size_t i = 0; i < 200; ++i)
+      validation.push_back(text_.template_example(english_task_.make(tasks::split::held_out, first_validation_problem + i)));
+    model policy = base;
+    model best = base;
+    double best_loss = std::numeric_limits<double>::infinity();
+    supervised(policy, "cold_start", examples, options_.cold_start_epochs, options_.sft_learning_rate,
+               [&](std::size_t epoch, sft_trainer<model>& trainer) {
+                 const double loss = trainer.evaluate_loss(validation);
+                 log_->write({{"stage", "cold_start"}, {"kind", "validation"}, {"epoch", epoch}, {"loss", loss}});
+                 if (loss < best_loss) {
+                   best_loss = loss;
+                   best = policy;
+                 }
+               });
+    return best;
+  }
+
+  template <class AfterEpoch = std::nullptr_t>
+  void supervised(model& policy, const std::string& stage_name, const std::vector<sft_example>& examples,
+                  std::size_t epochs, std::optional<float> learning_rate = std::nullopt,
+                  AfterEpoch after_epoch = nullptr) {
+    const sft_options options{.tokens_per_batch = options_.sft_tokens_per_batch, .epochs = 1, .seed = options_.seed};
+    const std::size_t per_epoch = sft_trainer<model>::updates_per_epoch(examples, options);
+    const float rate = learning_rate.value_or(options_.sft_learning_rate);
+    sft_trainer<model> trainer(policy, options,
+                               {.adamw = {.weight_decay = 0.01f},
+                                .schedule = {.peak_learning_rate = rate,
+                                             .final_learning_rate = rate / 10,
+                                             .warmup_steps = std::min<std::size_t>(20, per_epoch * epochs / 10),
+                                             .total_steps = per_epoch * epochs},
+                                .max_gradient_norm = 1.0});
+    for (std::size_t epoch = 0; epoch < epochs; ++epoch) {
+      for (const auto& batch : pack_sft_batches(examples, options.tokens_per_batch, options_.seed, epoch)) {
+        auto metrics = trainer.train_batch(examples, batch);
+        metrics.epoch = epoch;
+        nlohmann::json record = rlft::to_json(metrics);
+        record["stage"] = stage_name;
+        record["kind"] = "sft";
+        log_->write(record);
+        progress(stage_name, metrics.step, per_epoch * epochs, "loss " + format(metrics.loss));
+      }
+      if constexpr (!std::is_same_v<AfterEpoch, std::nullptr_t>) after_epoch(epoch, trainer);
+    }
+    end_progress();
+  }
+
+  // GRPO for stage.steps steps from `policy`, with mid-stage checkpoints; leaves in `policy` the
+  // step with the best validation pass@1 (the last step when validation is off).
+  template <class Reward>
+  void reinforce(model& policy, const std::string& name, const rl_stage_options& stage, std::uint64_t stage_number,
+                 Reward reward) {
+    grpo_trainer trainer(
+        policy, temperature{stage.temperature}, reward, decoder(), grpo_advantage{},
+        clipped_surrogate_objective{
+            .clip = {.epsilon_low = options_.clip_epsilon, .epsilon_high = options_.clip_epsilon},
+            .kl = {.coefficient = options_.kl_coefficient, .estimator = kl_estimator::k3},
+            .aggregation = loss_aggregation::sequence_mean_token_mean},
+        grpo_options{.prompts_per_step = options_.prompts_per_step,
+                     .group_size = options_.group_size,
+                     .max_new_tokens = options_.max_new_tokens,
+                     .stop_tokens = {tasks::char_tokenizer::end_of_sequence},
+                     .reference_logprobs = options_.kl_coefficient > 0.0,
+                     .reference_refresh_steps = options_.reference_refresh_steps,
+                     .dynamic_sampling = options_.sampling_rounds > 1,
+                     .max_sampling_rounds = options_.sampling_rounds,
+                     .seed = options_.seed + stage_number},
+        {.adamw = {.weight_decay = 0.0f},
+         .schedule = {.peak_learning_rate = stage.learning_rate,
+                      .final_learning_rate = stage.learning_rate,
+                      .warmup_steps = 0,
+                      .total_steps = stage.steps},
+         .max_gradient_norm = 1.0});
+    stage_prompts prompts{&text_, &english_task_, rl_problems + stage_number * 1'000'000};
+    const fs::path progress_file = options_.output / name / "progress.json";
+    std::optional<best_policy> best;
+    if (options_.resume && fs::exists(progress_file)) {
+      best = restore(trainer, prompts, progress_file);
+    } else if (options_.validation_every > 0) {
+      best = best_policy{policy, validate(policy, name, 0), 0};
+    }
+
+    while (trainer.steps() < stage.steps) {
+      const grpo_step_metrics metrics = trainer.step(prompts);
+      nlohmann::json record = rlft::to_json(metrics);
+      record["stage"] = name;
+      record["kind"] = "grpo";
+      log_->write(record);
+      std::string summary;
+      for (const auto& r : metrics.rewards) summary += r.name + " " + format(r.mean) + "  ";
+      progress(name, metrics.step, stage.steps,
+               summary + "len " + format(metrics.completion_length) + "  kl " + format(metrics.objective.kl_mean) +
+                   (metrics.applied ? "" : "  skipped: " + metrics.skipped_because));
+      if (best && (metrics.step % options_.validation_every == 0 || metrics.step == stage.steps)) {
+        const double pass_at_1 = validate(policy, name, metrics.step);
+        if (pass_at_1 > best->pass_at_1) best = best_policy{policy, pass_at_1, metrics.step};
+      }
+      if (metrics.step % options_.checkpoint_every == 0 && metrics.step < stage.steps) {
+        checkpoint(trainer, prompts, name, best);
+        if (options_.stop_at == name + ":" + std::to_string(metrics.step)) throw interrupted{};
+      }
+    }
+    end_progress();
+    if (best && best->step != trainer.steps()) policy = best->policy;
+    kept_step_ = std::to_string(best ? best->step : trainer.steps()) + "/" + std::to_string(stage.steps);
+  }
+
+  // A mid-stage checkpoint in its own directory, then progress.json pointing at it (atomic), so
+  // an interruption at any moment leaves a complete checkpoint to resume from.
+  template <class Trainer>
+  void checkpoint(Trainer& trainer, const stage_prompts& prompts, const std::string& name,
+                  const std::optional<best_policy>& best) {
+    const fs::path stage_directory = options_.output / name;
+    const std::string step_name = "step-" + std::to_string(trainer.steps());
+    const fs::path directory = stage_directory / step_name;
+    trainer.policy().save(directory / "policy");
+    trainer.reference().save(directory / "reference");
+    trainer.update().save(directory / "optimizer.safetensors");
+    nlohmann::json state{{"checkpoint", step_name},
+                         {"steps", trainer.steps()},
+                         {"streams_used", trainer.streams_used()},
+                         {"next_prompt", prompts.next},
+                         {"seconds", seconds_before_resume(stage_directory) + seconds_since(stage_start_)}};
+    if (best) {
+      best->policy.save(directory / "best");
+      state["best"] = {{"step", best->step}, {"pass_at_1", best->pass_at_1}};
+    }
+    const fs::path pointer = stage_directory / "progress.json";
+    std::optional<std::string> previous;
+    if (fs::exists(pointer)) previous = nlohmann::json::parse(std::ifstream(pointer)).at("checkpoint").get<std::string>();
+    io::write_file_atomically(pointer, state.dump(2));
+    if (previous && *previous != step_name) fs::remove_all(stage_directory / *previous);
+  }
+
+  template <class Trainer>
+  std::optional<best_policy> restore(Trainer& trainer, stage_prompts& prompts, const fs::path& progress_file) {
+    const auto state = nlohmann::json::parse(std::ifstream(progress_file));
+    const fs::path directory = progress_file.parent_path() / state.at("checkpoint").get<std::string>();
+    trainer.policy().load(directory / "policy");
+    trainer.reference().load(directory / "reference");
+    trainer.update().load(directory / "optimizer.safetensors");
+    trainer.restore_position(state.at("steps").get<std::size_t>(), state.at("streams_used").get<std::uint64_t>());
+    prompts.next = state.at("next_prompt").get<std::uint64_t>();
+    std::printf("%-14s resumed at step %zu\n", progress_file.parent_path().filename().c_str(), trainer.steps());
+    if (!state.contains("best")) return std::nullopt;
+    return best_policy{model::from_pretrained(directory / "best"), state.at("best").at("pass_at_1").get<double>(),
+                       state.at("best").at("step").get<std::size_t>()};
+  }
+
+  void remove_progress(const fs::path& stage_directory) const {
+    const fs::path pointer = stage_directory / "progress.json";
+    if (!fs::exists(pointer)) return;
+    const auto checkpoint = nlohmann::json::parse(std::ifstream(pointer)).at("checkpoint").get<std::string>();
+    fs::remove(pointer);
+    fs::remove_all(stage_directory / checkpoint);
+  }
+
+  // Wall time a resumed stage had spent before the interruption.
+  double seconds_before_resume(const fs::path& stage_directory) const {
+    const fs::path pointer = stage_directory / "progress.json";
+    if (!options_.resume || !fs::exists(pointer)) return 0.0;
+    return nlohmann::json::parse(std::ifstream(pointer)).at("seconds").get<double>();
+  }
+
+  // On resume, the log keeps finished stages and, for the stage in progress, the steps up to its
+  // checkpoint: the steps after it are run again and logged again.
+  void drop_unfinished_metrics() {
+    const fs::path path = options_.output / "metrics.jsonl";
+    if (!fs::exists(path)) return;
+    std::vector<nlohmann::json> kept;
+    io::read_jsonl(path, [&](const nlohmann::json& record, std::size_t) {
+      const std::string stage_name = record.at("stage").get<std::string>();
+      const fs::path directory = options_.output / stage_name;
+      if (fs::exists(directory / "done.json")) {
+        kept.push_back(record);
+      } else if ((record.at("kind") == "grpo" || record.at("kind") == "validation") &&
+                 fs::exists(directory / "progress.json")) {
+        const auto steps = nlohmann::json::parse(std::ifstream(directory / "progress.json")).at("steps").get<std::size_t>();
+        if (record.at("step").get<std::size_t>() <= steps) kept.push_back(record);
+      }
+    });
+    io::write_jsonl(path, kept);
+  }
+
+  void sample_rejection_data(model& policy, const fs::path& path) {
+    const prompt_batch prompts = text_.prompts(english_task_, tasks::split::train, rejection_problems, options_.rejection_prompts);
+    const auto [kept, report] =
+        rejection_sample(policy, prompts, temperature{1.0f}, decoder(), r1_verifier{english_task_},
+                         sampling_options(options_.rejection_samples, 0));
+    io::write_text_examples(path, kept);
+    log_->write({{"stage", "rejection_sft"},
+                 {"kind", "rejection_sampling"},
+                 {"prompts", report.prompts},
+                 {"samples", report.samples},
+                 {"accepted", report.accepted},
+                 {"kept", report.kept},
+                 {"prompts_with_a_kept_sample", report.prompts_with_a_kept_sample}});
+    std::printf("rejection sampling: %zu of %zu samples accepted, %zu distinct kept (%zu of %zu prompts)\n",
+                report.accepted, report.samples, report.kept, report.prompts_with_a_kept_sample, report.prompts);
+  }
+
+  std::vector<sft_example> read_examples(const fs::path& path) const {
+    std::vector<sft_example> examples;
+    for (const auto& e : io::read_text_examples(path)) examples.push_back(text_.example(e));
+    if (examples.empty()) throw error("rejection sampling kept no example; train the earlier stages longer");
+    return examples;
+  }
+
+  // A smaller base pretrained like the large one, then two students from it with the same
+  // number of updates: one on the stage-3 data, one on the cold-start data.
+  void distill(const fs::path& rejection_data) {
+    const std::vector<sft_example> distilled = read_examples(rejection_data);
+    std::vector<sft_example> cold;
+    for (std::size_t i = 0; i < options_.cold_start_examples; ++i)
+      cold.push_back(text_.template_example(english_task_.make(tasks::split::train, cold_start_problems + i)));
+    const sft_options packing{.tokens_per_batch = options_.sft_tokens_per_batch, .seed = options_.seed};
+    const std::size_t updates = options_.distillation_epochs * sft_trainer<model>::updates_per_epoch(distilled, packing);
+    const std::size_t cold_epochs =
+        std::max<std::size_t>(1, (updates + sft_trainer<model>::updates_per_epoch(cold, packing) - 1) /
+                                     sft_trainer<model>::updates_per_epoch(cold, packing));
+    const model student_base =
+        stage("student_base", [&] { return pretrain("student_base", options_.student, options_.student_pretrain_epochs); });
+    stage("student_distilled", [&] {
+      model student = student_base;
+      supervised(student, "student_distilled", distilled, options_.distillation_epochs);
+      return student;
+    });
+    stage("student_cold_start", [&] {
+      model student = student_base;
+      supervised(student, "student_cold_start", cold, cold_epochs);
+      return student;
+    });
+  }
+
+  void print_table() const {
+    std::string table = "| stage | pass@1 | cons@" + std::to_string(options_.eval_samples) +
+                        " | format rate | mean length | wall time | GRPO step kept |\n|---|---|---|---|---|---|---|\n";
+    for (const auto& r : results_) {
+      char row[256];
+      std::snprintf(row, sizeof row, "| %s | %.3f | %.3f | %.3f | %.1f | %.0f s | %s |\n", r.stage.c_str(),
+                    r.evaluation.pass_at_1, r.evaluation.consensus_at_k, r.evaluation.format_rate,
+                    r.evaluation.mean_length, r.seconds, r.kept_step.empty() ? "" : r.kept_step.c_str());
+      table += row;
+    }
+    std::printf("\n%s", table.c_str());
+    io::write_file_atomically(options_.output / "results.md", table);
+    nlohmann::json all = nlohmann::json::array();
+    for (const auto& r : results_) all.push_back(to_json(r));
+    io::write_file_atomically(options_.output / "results.json", all.dump(2));
+  }
+
+  static std::string format(double value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3f", value);
+    return text;
+  }
+
+  // One line rewritten in place on a terminal; every tenth step otherwise.
+  void progress(const std::string& stage_name, std::size_t step, std::size_t total, const std::string& summary) {
+    if (interactive_) {
+      std::printf("\r\033[K%-14s %zu/%zu  %s", stage_name.c_str(), step, total, summary.c_str());
+    } else if (step % 10 == 0 || step == total) {
+      std::printf("%-14s %zu/%zu  %s\n", stage_name.c_str(), step, total, summary.c_str());
+    }
+    std::fflush(stdout);
+  }
+  void end_progress() const {
+    if (interactive_) std::printf("\n");
+  }
+
+  pipeline_options options_;
+  tasks::char_tokenizer tokenizer_;
+  task_text text_;
+  task_source mixed_task_;
+  task_source english_task_;
+  prompt_batch evaluation_prompts_;
+  prompt_batch validation_prompts_;
+  std::string kept_step_;  // set by reinforce(), taken by stage()
+  std::optional<io::jsonl_appender> log_;
+  std::vector<stage_result> results_;
+  clock_type::time_point stage_start_ = clock_type::now();
+  bool interactive_ = isatty(fileno(stdout)) != 0;
+};
+
+}  // namespace
+}  // namespace rlft::r1
+
+int main(int argc, char** argv) {
+  rlft::r1::pipeline_options options;
+  for (int i = 1; i < argc; ++i)
+    if (std::string_view(argv[i]) == "--quick") options.apply_quick_preset();  // flags given later still win
+  CLI::App app{"The DeepSeek-R1 pipeline at small scale: pretraining, R1-Zero, cold start, reasoning RL, "
+               "rejection sampling, final RL and distillation on a built-in reasoning task."};
+  rlft::r1::add_flags(app, options);
+  CLI11_PARSE(app, argc, argv);
+#if defined(_OPENMP)
+  if (options.threads > 0) omp_set_num_threads(static_cast<int>(options.threads));
+#endif
+  try {
+    rlft::r1::pipeline(options).run();
+  } catch (const rlft::r1::interrupted&) {
+    std::printf("\nstopped at %s as asked; continue with --resume\n", options.stop_at.c_str());
+    return 3;
+  } catch (const rlft::error& e) {
+    std::fprintf(stderr, "\nr1_pipeline: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,130 @@
+// How the pipeline writes a task's problems as text for the character-level model:
+//   prompt       <s> question \n
+//   completion   <think> reasoning </think><answer> answer </answer> </s>   (the R1 template)
+//   pretraining  <s> question \n  then either the worked solution as plain text (mixed
+//                languages, no tags) or, for a share of documents, the same in the template.
+// The built-in tasks (arithmetic, Countdown) sit behind one small interface so every stage is
+// written once.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <rlft/io/text_examples.hpp>
+#include <rlft/train/prompt_batch.hpp>
+#include <rlft/train/sft_trainer.hpp>
+
+#include "pipeline_options.hpp"
+#include "tasks/arithmetic.hpp"
+#include "tasks/char_tokenizer.hpp"
+#include "tasks/countdown.hpp"
+
+namespace rlft::r1 {
+
+class task_source {
+ public:
+  // `language` selects the reasoning language of arithmetic solutions (Countdown's are English).
+  task_source(const pipeline_options& options, tasks::reasoning_language language)
+      : task_(make(options, language)) {}
+
+  tasks::problem make(tasks::split split, std::uint64_t index) const {
+    return std::visit([&](const auto& task) { return task.make(split, index); }, task_);
+  }
+  bool check(const tasks::problem& problem, std::string_view answer) const {
+    return std::visit([&](const auto& task) { return task.check(problem, answer); }, task_);
+  }
+  // The problem a reference string stands for (rewards see only the reference).
+  bool check_reference(std::string_view reference, std::string_view answer) const {
+    const auto separator = reference.find('\t');
+    return check(tasks::problem{std::string(reference.substr(0, separator)), std::string(reference.substr(separator + 1)), {}},
+                 answer);
+  }
+
+ private:
+  using any_task = std::variant<tasks::arithmetic_task, tasks::countdown_task>;
+  static any_task make(const pipeline_options& options, tasks::reasoning_language language) {
+    if (options.task == "countdown") return tasks::countdown_task(options.countdown, options.seed);
+    auto arithmetic = options.arithmetic;
+    arithmetic.language = language;
+    return tasks::arithmetic_task(arithmetic, options.seed);
+  }
+  any_task task_;
+};
+
+// A reward's reference: question and answer, so a task checker can judge any answer.
+inline std::string reference_of(const tasks::problem& p) { return p.question + "\t" + p.answer; }
+
+inline std::string prompt_text(const tasks::problem& p) { return p.question + "\n"; }
+
+inline std::string completion_text(const tasks::problem& p) {
+  return "<think>" + p.reasoning + "</think><answer>" + p.answer + "</answer>";
+}
+
+// Token ids to text, for rewards and data sets.
+struct tokenizer_decoder {
+  const tasks::char_tokenizer* tokenizer = nullptr;
+  std::string operator()(std::span<const token_id> tokens) const { return tokenizer->decode(tokens); }
+};
+
+class task_text {
+ public:
+  explicit task_text(const tasks::char_tokenizer& tokenizer) : tokenizer_(tokenizer) {}
+
+  std::vector<token_id> prompt_tokens(const tasks::problem& p) const {
+    std::vector<token_id> tokens{tasks::char_tokenizer::begin_of_sequence};
+    append(tokens, prompt_text(p));
+    return tokens;
+  }
+
+  // Prompt, then the template completion and the end-of-sequence token.
+  sft_example template_example(const tasks::problem& p) const { return example(p, completion_text(p)); }
+
+  // Prompt, then `completion` (the text of a kept sample or a document body) and </s>.
+  sft_example example(const tasks::problem& p, const std::string& completion) const {
+    sft_example e{.tokens = prompt_tokens(p)};
+    e.prompt_length = e.tokens.size();
+    append(e.tokens, completion);
+    e.tokens.push_back(tasks::char_tokenizer::end_of_sequence);
+    return e;
+  }
+
+  sft_example example(const text_example& t) const {
+    sft_example e{.tokens = {tasks::char_tokenizer::begin_of_sequence}};
+    append(e.tokens, t.prompt);
+    e.prompt_length = e.tokens.size();
+    append(e.tokens, t.completion);
+    e.tokens.push_back(tasks::char_tokenizer::end_of_sequence);
+    return e;
+  }
+
+  // A pretraining document: the loss covers everything after <s>.
+  sft_example document(const tasks::problem& p, bool in_template) const {
+    sft_example e{.tokens = {tasks::char_tokenizer::begin_of_sequence}, .prompt_length = 1};
+    append(e.tokens, prompt_text(p) + (in_template ? completion_text(p) : p.reasoning + "\n"));
+    e.tokens.push_back(tasks::char_tokenizer::end_of_sequence);
+    return e;
+  }
+
+  prompt_batch prompts(const task_source& source, tasks::split split, std::uint64_t first, std::size_t count) const {
+    prompt_batch batch;
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto p = source.make(split, first + i);
+      batch.prompts.push_back(prompt_tokens(p));
+      batch.references.push_back(reference_of(p));
+    }
+    return batch;
+  }
+
+  const tasks::char_tokenizer& tokenizer() const noexcept { return tokenizer_; }
+
+ private:
+  void append(std::vector<token_id>& tokens, const std::string& text) const {
+    const auto encoded = tokenizer_.encode(text);
+    tokens.insert(tokens.end(), encoded.begin(), encoded.end());
+  }
+  const tasks::char_tokenizer& tokenizer_;
+};
+
+}  // namespace rlft::r1

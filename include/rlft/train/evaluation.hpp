@@ -1,0 +1,92 @@
+// Evaluation metrics of the DeepSeek-R1 report (arXiv 2501.12948, section 3.1): pass@1 as the
+// mean correctness over k samples per problem, and cons@k, the correctness of the majority
+// vote over the k sampled answers; plus the share of well-formatted completions and their
+// mean length. Inputs are per-sample outcomes, so any task and checker can be summarised;
+// evaluate_policy samples them from a policy.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <unordered_map>
+
+#include "rlft/concepts/policy.hpp"
+#include "rlft/concepts/reward_function.hpp"
+#include "rlft/concepts/sampler.hpp"
+#include "rlft/core/error.hpp"
+#include "rlft/train/for_each_completion.hpp"
+
+namespace rlft {
+
+struct sample_outcome {
+  std::string answer;           // the extracted final answer, empty when none was found
+  bool correct = false;
+  bool well_formatted = false;
+  std::size_t length = 0;       // completion tokens
+};
+
+struct evaluation_summary {
+  std::size_t problems = 0;
+  std::size_t samples_per_problem = 0;
+  double pass_at_1 = 0.0;       // mean over problems of the share of correct samples
+  double consensus_at_k = 0.0;  // share of problems whose most frequent answer is correct
+  double format_rate = 0.0;
+  double mean_length = 0.0;
+};
+
+// outcomes holds samples_per_problem consecutive samples per problem. The majority vote
+// ignores empty answers; among equally frequent answers the one sampled first wins, so the
+// vote is deterministic. Throws rlft::error on an empty input or a count that does not split.
+inline evaluation_summary summarise_evaluation(std::span<const sample_outcome> outcomes,
+                                               std::size_t samples_per_problem) {
+  if (samples_per_problem == 0) throw error("evaluation: samples per problem must be at least 1");
+  if (outcomes.empty()) throw error("evaluation: no samples to summarise");
+  if (outcomes.size() % samples_per_problem != 0)
+    throw error(detail::make_message("evaluation: ", outcomes.size(), " samples do not split into groups of ",
+                                     samples_per_problem));
+  evaluation_summary summary{.problems = outcomes.size() / samples_per_problem,
+                             .samples_per_problem = samples_per_problem};
+  std::size_t correct = 0, formatted = 0, length = 0, consensus_correct = 0;
+  for (std::size_t p = 0; p < summary.problems; ++p) {
+    const auto samples = outcomes.subspan(p * samples_per_problem, samples_per_problem);
+    std::unordered_map<std::string, std::size_t> votes;
+    for (const auto& sample : samples) {
+      correct += sample.correct;
+      formatted += sample.well_formatted;
+      length += sample.length;
+      if (!sample.answer.empty()) ++votes[sample.answer];
+    }
+    const sample_outcome* winner = nullptr;
+    for (const auto& sample : samples)  // in sampling order, so the first of a tie wins
+      if (!sample.answer.empty() && (winner == nullptr || votes[sample.answer] > votes[winner->answer]))
+        winner = &sample;
+    consensus_correct += winner != nullptr && winner->correct;
+  }
+  const auto total = static_cast<double>(outcomes.size());
+  summary.pass_at_1 = static_cast<double>(correct) / total;
+  summary.consensus_at_k = static_cast<double>(consensus_correct) / static_cast<double>(summary.problems);
+  summary.format_rate = static_cast<double>(formatted) / total;
+  summary.mean_length = static_cast<double>(length) / total;
+  return summary;
+}
+
+// How one sampled completion fares: judge(input) → sample_outcome (answer, correct, format,
+// length), the task's checker in one callable.
+template <class J>
+concept sample_judge = std::copy_constructible<J> && requires(const J& judge, const reward_input& input) {
+  { judge(input) } -> std::convertible_to<sample_outcome>;
+};
+
+// Samples options.samples_per_prompt completions of every problem and summarises them.
+template <policy Policy, sampler Sampler, token_decoder Decode, sample_judge Judge>
+evaluation_summary evaluate_policy(Policy& policy, const prompt_batch& problems, const Sampler& sampler,
+                                   const Decode& decode, const Judge& judge,
+                                   const completion_sampling_options& options) {
+  std::vector<sample_outcome> outcomes;
+  outcomes.reserve(problems.prompts.size() * options.samples_per_prompt);
+  for_each_completion(policy, problems, sampler, decode, options,
+                      [&](const reward_input& input, std::size_t) { outcomes.push_back(judge(input)); });
+  return summarise_evaluation(outcomes, options.samples_per_prompt);
+}
+
+}  // namespace rlft

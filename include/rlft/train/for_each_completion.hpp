@@ -1,0 +1,70 @@
+// Samples k completions of every prompt of a prompt batch, in rounds of a bounded number of
+// prompts, and hands each one, decoded, to a callback as the rlft::reward_input a reward would
+// see. Evaluation (pass@1, cons@k) and rejection sampling are both this loop.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "rlft/concepts/policy.hpp"
+#include "rlft/concepts/reward_function.hpp"
+#include "rlft/concepts/sampler.hpp"
+#include "rlft/core/error.hpp"
+#include "rlft/rewards/score_rollouts.hpp"
+#include "rlft/train/prompt_batch.hpp"
+
+namespace rlft {
+
+struct completion_sampling_options {
+  std::size_t samples_per_prompt = 8;
+  std::size_t max_new_tokens = 256;
+  std::vector<token_id> stop_tokens = {};
+  std::size_t prompts_per_round = 64;
+  std::uint64_t seed = 0;
+  std::uint64_t first_stream = 0;  // Philox stream of the first completion
+};
+
+// on_completion(input, prompt_index) for every completion in prompt order; the completion's
+// text and tokens exclude the stop token that ended it. Returns the Philox streams used.
+template <policy Policy, sampler Sampler, token_decoder Decode, class OnCompletion>
+std::uint64_t for_each_completion(Policy& policy, const prompt_batch& prompts, const Sampler& sampler,
+                                  const Decode& decode, const completion_sampling_options& options,
+                                  OnCompletion&& on_completion) {
+  if (options.samples_per_prompt == 0 || options.prompts_per_round == 0)
+    throw error("completion sampling: samples per prompt and prompts per round must be at least 1");
+  if (prompts.prompts.size() != prompts.references.size())
+    throw error(detail::make_message("completion sampling: ", prompts.prompts.size(), " prompts and ",
+                                     prompts.references.size(), " references"));
+  std::uint64_t stream = options.first_stream;
+  for (std::size_t first = 0; first < prompts.prompts.size(); first += options.prompts_per_round) {
+    const std::size_t count = std::min(options.prompts_per_round, prompts.prompts.size() - first);
+    const rollout_batch batch = policy.generate(prompts.prompts.view().subview(first, count), options.samples_per_prompt,
+                                                sampler,
+                                                {.max_new_tokens = options.max_new_tokens,
+                                                 .stop_tokens = options.stop_tokens,
+                                                 .seed = options.seed,
+                                                 .first_stream = stream});
+    stream += batch.num_sequences();
+    for (std::size_t g = 0; g < batch.num_groups(); ++g) {
+      const std::string prompt = decode(batch.prompt(batch.group_begin(g)));
+      for (std::size_t s = batch.group_begin(g); s < batch.group_end(g); ++s) {
+        auto tokens = batch.completion(s);
+        if (!batch.truncated()[s] && !tokens.empty()) tokens = tokens.first(tokens.size() - 1);
+        const std::string completion = decode(tokens);
+        on_completion(reward_input{.prompt = prompt,
+                                   .completion = completion,
+                                   .prompt_tokens = batch.prompt(s),
+                                   .completion_tokens = tokens,
+                                   .reference = prompts.references[first + g],
+                                   .truncated = batch.truncated()[s] != 0},
+                      first + g);
+      }
+    }
+  }
+  return stream - options.first_stream;
+}
+
+}  // namespace rlft

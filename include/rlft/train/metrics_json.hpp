@@ -1,0 +1,73 @@
+// Training metrics as JSON objects, one per step, for JSON Lines logs (rlft/io/jsonl.hpp) and
+// plotting. Field names are stable: scripts read them. Timing fields all start with
+// "seconds" or end in "per_second", so a comparison of two runs can leave them out.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "rlft/train/evaluation.hpp"
+#include "rlft/train/grpo_trainer.hpp"
+#include "rlft/train/sft_trainer.hpp"
+
+namespace rlft {
+
+inline nlohmann::json to_json(const objective_metrics& m) {
+  return {{"policy_loss", m.policy_loss},
+          {"kl", m.kl_mean},
+          {"entropy", m.entropy_mean},
+          {"clip_fraction_low", m.clip_fraction_low},
+          {"clip_fraction_high", m.clip_fraction_high},
+          {"dual_clip_fraction", m.dual_clip_fraction},
+          {"ratio_mean", m.ratio_mean},
+          {"ratio_max", m.ratio_max},
+          {"loss_tokens", m.tokens}};
+}
+
+inline nlohmann::json to_json(const grpo_step_metrics& m) {
+  nlohmann::json rewards = nlohmann::json::object();
+  for (const auto& r : m.rewards) rewards[r.name] = {{"mean", r.mean}, {"std", r.std}};
+  return {{"step", m.step},
+          {"applied", m.applied},
+          {"skipped_because", m.skipped_because},
+          {"rewards", rewards},
+          {"completion_length", m.completion_length},
+          {"truncated_share", m.truncated_share},
+          {"equal_reward_group_share", m.equal_reward_group_share},
+          {"groups", m.groups},
+          {"sampling_rounds", m.sampling_rounds},
+          {"loss", m.loss},
+          {"objective", to_json(m.objective)},
+          {"gradient_norm", m.gradient_norm},
+          {"learning_rate", m.learning_rate},
+          {"updates", m.updates},
+          {"seconds_generate", m.seconds_generate},
+          {"seconds_score", m.seconds_score},
+          {"seconds_reference", m.seconds_reference},
+          {"seconds_train", m.seconds_train},
+          {"seconds_total", m.seconds_total},
+          {"generated_tokens_per_second", m.generated_tokens_per_second}};
+}
+
+inline nlohmann::json to_json(const sft_step_metrics& m) {
+  return {{"step", m.step},
+          {"epoch", m.epoch},
+          {"loss", m.loss},
+          {"examples", m.examples},
+          {"loss_tokens", m.loss_tokens},
+          {"applied", m.update.applied},
+          {"skipped_because", m.update.skipped_because},
+          {"gradient_norm", m.update.gradient_norm},
+          {"learning_rate", m.update.learning_rate},
+          {"seconds", m.seconds}};
+}
+
+inline nlohmann::json to_json(const evaluation_summary& s) {
+  return {{"problems", s.problems},
+          {"samples_per_problem", s.samples_per_problem},
+          {"pass_at_1", s.pass_at_1},
+          {"consensus_at_k", s.consensus_at_k},
+          {"format_rate", s.format_rate},
+          {"mean_length", s.mean_length}};
+}
+
+}  // namespace rlft

@@ -1,0 +1,190 @@
+// Supervised fine-tuning with a completion-only loss: the mean negative log-likelihood of the
+// completion tokens of a batch, prompt tokens excluded (the cold-start and rejection-sampling
+// SFT stages of DeepSeek-R1, arXiv 2501.12948, sections 2.3.1 and 2.3.3). Examples of
+// different lengths are packed without padding: an update takes whole examples, in a shuffled
+// order fixed by the seed, until the token budget is reached. The policy is any rlft::policy:
+// the trainer only asks for log-probs and hands back dL/d(log-prob) = −1/N on each of the N
+// completion tokens.
+#pragma once
+
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <numeric>
+#include <span>
+#include <vector>
+
+#include "rlft/concepts/policy.hpp"
+#include "rlft/core/error.hpp"
+#include "rlft/core/philox.hpp"
+#include "rlft/core/token_sequences.hpp"
+#include "rlft/train/policy_update.hpp"
+
+namespace rlft {
+
+struct sft_example {
+  std::vector<token_id> tokens;  // prompt followed by completion
+  std::size_t prompt_length = 0;  // the loss covers tokens [prompt_length, tokens.size())
+};
+
+struct sft_options {
+  std::size_t tokens_per_batch = 4096;  // packing budget per update (an example longer than it goes alone)
+  std::size_t epochs = 1;
+  std::uint64_t seed = 0;  // order of the examples in each epoch
+};
+
+struct sft_step_metrics {
+  std::size_t step = 0;   // updates so far, this one included
+  std::size_t epoch = 0;
+  double loss = 0.0;      // mean negative log-likelihood per completion token
+  std::size_t examples = 0;
+  std::size_t loss_tokens = 0;
+  double seconds = 0.0;
+  policy_update_report update = {};
+};
+
+namespace detail {
+
+inline void check_sft_examples(std::span<const sft_example> examples) {
+  if (examples.empty()) throw error("sft: no examples");
+  for (std::size_t i = 0; i < examples.size(); ++i) {
+    const auto& e = examples[i];
+    if (e.prompt_length == 0 || e.prompt_length >= e.tokens.size())
+      throw error(make_message("sft: example ", i, " has ", e.tokens.size(), " tokens and prompt length ",
+                               e.prompt_length, "; it needs a non-empty prompt and at least one completion token"));
+  }
+}
+
+}  // namespace detail
+
+// The example indices of each update of one epoch: a Fisher–Yates shuffle drawn from
+// philox_stream(seed, epoch), packed greedily up to tokens_per_batch tokens.
+inline std::vector<std::vector<std::size_t>> pack_sft_batches(std::span<const sft_example> examples,
+                                                              std::size_t tokens_per_batch, std::uint64_t seed,
+                                                              std::size_t epoch) {
+  if (tokens_per_batch == 0) throw error("sft: tokens per batch must be at least 1");
+  std::vector<std::size_t> order(examples.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  philox_stream rng(seed, epoch);
+  for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
+  std::vector<std::vector<std::size_t>> batches;
+  std::size_t tokens = 0;
+  for (const std::size_t index : order) {
+    const std::size_t length = examples[index].tokens.size();
+    if (batches.empty() || tokens + length > tokens_per_batch) {
+      batches.emplace_back();
+      tokens = 0;
+    }
+    batches.back().push_back(index);
+    tokens += length;
+  }
+  return batches;
+}
+
+template <policy Policy>
+class sft_trainer {
+ public:
+  sft_trainer(Policy& policy, sft_options options, policy_update_options update)
+      : policy_(policy), options_(options), update_(update) {}
+
+  // Updates the policy once on the given examples.
+  sft_step_metrics train_batch(std::span<const sft_example> examples, std::span<const std::size_t> indices) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto [sequences, weights] = pack(examples, indices);
+    std::vector<float> logprobs(sequences.num_tokens());
+    policy_.log_probs(sequences.view(), logprobs);
+    double loss = 0.0;
+    std::vector<float> gradients(logprobs.size(), 0.0f);
+    for (std::size_t t = 0; t < logprobs.size(); ++t) {
+      loss -= weights[t] * static_cast<double>(logprobs[t]);
+      gradients[t] = -weights[t];
+    }
+    sft_step_metrics metrics{.loss = loss, .examples = indices.size(), .loss_tokens = loss_tokens_of(examples, indices)};
+    if (std::isfinite(loss)) {
+      policy_.backward(sequences.view(), gradients);
+      metrics.update = update_.apply(policy_);
+    } else {
+      policy_.zero_grad();
+      metrics.update.skipped_because = "the loss is not finite";
+    }
+    metrics.step = update_.updates();
+    metrics.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return metrics;
+  }
+
+  // Every epoch of options.epochs; on_step(metrics) after each update.
+  template <class OnStep>
+  void train(std::span<const sft_example> examples, OnStep&& on_step) {
+    detail::check_sft_examples(examples);
+    for (std::size_t epoch = 0; epoch < options_.epochs; ++epoch) {
+      for (const auto& batch : pack_sft_batches(examples, options_.tokens_per_batch, options_.seed, epoch)) {
+        auto metrics = train_batch(examples, batch);
+        metrics.epoch = epoch;
+        on_step(metrics);
+      }
+    }
+  }
+
+  // Mean negative log-likelihood per completion token, without updating (validation loss).
+  double evaluate_loss(std::span<const sft_example> examples) {
+    detail::check_sft_examples(examples);
+    std::vector<std::size_t> chunk;
+    double negative_log_likelihood = 0.0;
+    std::size_t tokens = 0, chunk_tokens = 0;
+    const auto flush = [&] {
+      const auto [sequences, weights] = pack(examples, chunk);
+      std::vector<float> logprobs(sequences.num_tokens());
+      policy_.log_probs(sequences.view(), logprobs);
+      for (std::size_t t = 0; t < logprobs.size(); ++t)
+        if (weights[t] > 0.0f) negative_log_likelihood -= logprobs[t];
+      tokens += loss_tokens_of(examples, chunk);
+      chunk.clear();
+      chunk_tokens = 0;
+    };
+    for (std::size_t i = 0; i < examples.size(); ++i) {
+      if (!chunk.empty() && chunk_tokens + examples[i].tokens.size() > options_.tokens_per_batch) flush();
+      chunk.push_back(i);
+      chunk_tokens += examples[i].tokens.size();
+    }
+    flush();
+    return negative_log_likelihood / static_cast<double>(tokens);
+  }
+
+  // Updates an epoch takes with these options (for the learning-rate schedule's length).
+  static std::size_t updates_per_epoch(std::span<const sft_example> examples, const sft_options& options) {
+    return pack_sft_batches(examples, options.tokens_per_batch, options.seed, 0).size();
+  }
+
+  policy_update& update() noexcept { return update_; }
+
+ private:
+  struct packed {
+    token_sequences sequences;
+    std::vector<float> weights;  // 1/N on completion tokens, 0 elsewhere
+  };
+
+  static std::size_t loss_tokens_of(std::span<const sft_example> examples, std::span<const std::size_t> indices) {
+    std::size_t n = 0;
+    for (const auto i : indices) n += examples[i].tokens.size() - examples[i].prompt_length;
+    return n;
+  }
+
+  static packed pack(std::span<const sft_example> examples, std::span<const std::size_t> indices) {
+    packed result;
+    const float weight = 1.0f / static_cast<float>(loss_tokens_of(examples, indices));
+    for (const auto i : indices) {
+      result.sequences.push_back(examples[i].tokens);
+      result.weights.resize(result.sequences.num_tokens(), 0.0f);
+      std::fill(result.weights.end() - static_cast<std::ptrdiff_t>(examples[i].tokens.size() - examples[i].prompt_length),
+                result.weights.end(), weight);
+    }
+    return result;
+  }
+
+  Policy& policy_;
+  sft_options options_;
+  policy_update update_;
+};
+
+}  // namespace rlft

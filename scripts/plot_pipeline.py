@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Plots an R1 pipeline run from its metrics.jsonl (written by examples/r1_pipeline).
+
+    plot_pipeline.py OUTPUT_DIR
+
+writes OUTPUT_DIR/rl_curves.png (reward, accuracy, completion length and KL per GRPO step of
+every RL stage) and OUTPUT_DIR/sft_curves.png (training loss of every supervised stage and the
+cold start's validation loss per epoch). Needs matplotlib (Debian: python3-matplotlib).
+"""
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def read_records(path):
+    with open(path, encoding="utf-8") as file:
+        return [json.loads(line) for line in file if line.strip()]
+
+
+def smooth(values, window=5):
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v
+        if i >= window:
+            total -= values[i - window]
+        out.append(total / min(i + 1, window))
+    return out
+
+
+def plot_rl(records, path):
+    stages = defaultdict(list)
+    for r in records:
+        if r["kind"] == "grpo" and r["applied"]:
+            stages[r["stage"]].append(r)
+    panels = [
+        ("total reward", lambda r: r["rewards"]["total"]["mean"]),
+        ("accuracy reward", lambda r: r["rewards"].get("accuracy", {"mean": float("nan")})["mean"]),
+        ("completion length (tokens)", lambda r: r["completion_length"]),
+        ("KL to reference (k3)", lambda r: r["objective"]["kl"]),
+    ]
+    figure, axes = plt.subplots(2, 2, figsize=(11, 7))
+    for axis, (title, value) in zip(axes.flat, panels):
+        for stage, rows in stages.items():
+            steps = [r["step"] for r in rows]
+            axis.plot(steps, smooth([value(r) for r in rows]), label=stage)
+        axis.set_title(title)
+        axis.set_xlabel("GRPO step")
+        axis.grid(alpha=0.3)
+    axes.flat[0].legend()
+    figure.suptitle("R1 pipeline: RL stages (moving average over 5 steps)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def plot_sft(records, path):
+    losses = defaultdict(list)
+    validation = [(r["epoch"] + 1, r["loss"]) for r in records if r["kind"] == "validation"]
+    for r in records:
+        if r["kind"] == "sft":
+            losses[r["stage"]].append(r["loss"])
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for stage, values in losses.items():
+        axes[0].plot(range(1, len(values) + 1), smooth(values, 10), label=stage)
+    axes[0].set_title("SFT training loss (nats per completion token)")
+    axes[0].set_xlabel("update")
+    axes[0].set_yscale("log")
+    axes[0].legend()
+    axes[0].grid(alpha=0.3)
+    if validation:
+        epochs, values = zip(*validation)
+        axes[1].plot(epochs, values, marker="o")
+    axes[1].set_title("cold start: held-out loss per epoch")
+    axes[1].set_xlabel("epoch")
+    axes[1].grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    output = Path(sys.argv[1])
+    records = read_records(output / "metrics.jsonl")
+    plot_rl(records, output / "rl_curves.png")
+    plot_sft(records, output / "sft_curves.png")
+    print(f"wrote {output / 'rl_curves.png'} and {output / 'sft_curves.png'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+// The GRPO trainer on the unigram test policy (tests/concepts/unigram_policy.hpp), whose only
+// parameters are one logit per token: small enough that what a step must do can be checked.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "concepts/unigram_policy.hpp"
+#include "rlft/advantage/grpo_advantage.hpp"
+#include "rlft/objective/clipped_surrogate_objective.hpp"
+#include "rlft/rewards/composition.hpp"
+#include "rlft/sampling/pipeline.hpp"
+#include "rlft/sampling/temperature.hpp"
+#include "rlft/train/grpo_trainer.hpp"
+
+using rlft_test::unigram_policy;
+
+namespace {
+
+// Tokens as digits: {0, 2, 3} → "023".
+struct digits_decoder {
+  std::string operator()(std::span<const rlft::token_id> tokens) const {
+    std::string text;
+    for (const auto t : tokens) text += static_cast<char>('0' + t);
+    return text;
+  }
+};
+
+// Reference "1": reward 1 when the completion holds token 2. Reference "0": always 0. Plus a
+// component worth nothing, so rewards are summed in a translation unit that also holds the
+// objectives (their helpers once collided).
+const auto finds_two = rlft::component("finds_two", [](const rlft::reward_input& in) {
+  return in.reference == "1" && in.completion.find('2') != std::string_view::npos ? 1.0f : 0.0f;
+}) + 0.0f * rlft::component("length", [](const rlft::reward_input& in) { return in.completion.size(); });
+
+// Prompts {0}; references cycle through `pattern`.
+struct cycling_prompts {
+  std::string pattern = "1";
+  std::size_t drawn = 0;
+  rlft::prompt_batch operator()(std::size_t count) {
+    rlft::prompt_batch batch;
+    for (std::size_t i = 0; i < count; ++i, ++drawn) {
+      batch.prompts.push_back(std::vector<rlft::token_id>{0});
+      batch.references.push_back(std::string(1, pattern[drawn % pattern.size()]));
+    }
+    return batch;
+  }
+};
+
+rlft::grpo_options small_options() {
+  return {.prompts_per_step = 4, .group_size = 8, .max_new_tokens = 3, .stop_tokens = {3}, .seed = 5};
+}
+
+rlft::policy_update_options learning_rate(float rate) {
+  return {.adamw = {.weight_decay = 0.0f}, .schedule = {.peak_learning_rate = rate, .final_learning_rate = rate}};
+}
+
+template <class Reward>
+auto make_trainer(unigram_policy& policy, Reward reward, rlft::grpo_options options, float rate = 0.05f) {
+  return rlft::grpo_trainer(policy, rlft::temperature{1.0f}, reward, digits_decoder{}, rlft::grpo_advantage{},
+                            rlft::clipped_surrogate_objective{}, std::move(options), learning_rate(rate));
+}
+
+float probability_of(unigram_policy& policy, std::size_t token) {
+  const auto logits = policy.parameters()[0].values;
+  double total = 0.0;
+  for (const float x : logits) total += std::exp(x);
+  return static_cast<float>(std::exp(logits[token]) / total);
+}
+
+}  // namespace
+
+TEST_CASE("GRPO raises the probability of the rewarded token") {
+  unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
+  auto trainer = make_trainer(policy, finds_two, small_options());
+  cycling_prompts prompts;
+  const float before = probability_of(policy, 2);
+  double first_reward = 0.0, last_reward = 0.0;
+  for (int step = 0; step < 40; ++step) {
+    const auto metrics = trainer.step(prompts);
+    REQUIRE(metrics.applied);
+    CHECK(metrics.updates == 1);
+    CHECK(metrics.objective.ratio_mean == doctest::Approx(1.0));  // on-policy
+    (step == 0 ? first_reward : last_reward) = metrics.rewards.back().mean;
+  }
+  CHECK(before == doctest::Approx(0.25));
+  CHECK(probability_of(policy, 2) > 0.6f);
+  CHECK(last_reward > first_reward);
+}
+
+TEST_CASE("GRPO steps are deterministic and independent of the micro-batch size") {
+  unigram_policy a({0.3f, -0.2f, 0.1f, 0.0f}), b = a, c = a;
+  auto options = small_options();
+  auto whole = make_trainer(a, finds_two, options);
+  auto again = make_trainer(b, finds_two, options);
+  options.micro_batch_tokens = 3;  // every sequence alone
+  auto pieces = make_trainer(c, finds_two, options);
+  for (int step = 0; step < 3; ++step) {
+    cycling_prompts pa, pb, pc;
+    whole.step(pa);
+    again.step(pb);
+    pieces.step(pc);
+  }
+  for (std::size_t j = 0; j < 4; ++j) {
+    CHECK(a.parameters()[0].values[j] == b.parameters()[0].values[j]);
+    CHECK(a.parameters()[0].values[j] == doctest::Approx(c.parameters()[0].values[j]).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("a NaN reward skips the step and changes nothing") {
+  unigram_policy policy({0.0f, 1.0f, 2.0f, 3.0f});
+  const auto broken = rlft::component("broken", [](const rlft::reward_input&) { return std::nanf(""); });
+  auto trainer = make_trainer(policy, broken, small_options());
+  cycling_prompts prompts;
+  const auto metrics = trainer.step(prompts);
+  CHECK_FALSE(metrics.applied);
+  CHECK(metrics.skipped_because.find("broken") != std::string::npos);
+  CHECK(policy.parameters()[0].values[2] == 2.0f);
+  CHECK(trainer.update().updates() == 0);
+}
+
+TEST_CASE("dynamic sampling keeps only groups with a learning signal") {
+  unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
+  auto options = small_options();
+  options.dynamic_sampling = true;
+  auto trainer = make_trainer(policy, finds_two, options);
+  cycling_prompts prompts{.pattern = "0001"};  // three in four groups have all-zero rewards
+  const auto metrics = trainer.step(prompts);
+  REQUIRE(metrics.applied);
+  CHECK(metrics.sampling_rounds == 4);
+  CHECK(metrics.equal_reward_group_share >= 0.75);
+  CHECK(metrics.groups == 4);
+  CHECK(metrics.rewards.back().mean > 0.0);
+}
+
+TEST_CASE("the reference policy is replaced or mixed every N steps") {
+  unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
+  auto options = small_options();
+  options.reference_refresh_steps = 2;
+  auto replaced = make_trainer(policy, finds_two, options);
+  cycling_prompts prompts;
+  replaced.step(prompts);
+  CHECK(replaced.reference().parameters()[0].values[2] == 0.0f);
+  replaced.step(prompts);
+  CHECK(replaced.reference().parameters()[0].values[2] == policy.parameters()[0].values[2]);
+
+  unigram_policy mixed_policy({0.0f, 0.0f, 0.0f, 0.0f});
+  options.reference_mix = 0.25f;
+  auto mixed = make_trainer(mixed_policy, finds_two, options);
+  mixed.step(prompts);
+  const float reference_before = mixed.reference().parameters()[0].values[2];
+  mixed.step(prompts);
+  CHECK(mixed.reference().parameters()[0].values[2] ==
+        doctest::Approx(0.25f * mixed_policy.parameters()[0].values[2] + 0.75f * reference_before));
+}
+
+TEST_CASE("GRPO options out of range are errors") {
+  unigram_policy policy({0.0f, 0.0f});
+  auto options = small_options();
+  options.group_size = 0;
+  CHECK_THROWS_WITH_AS(make_trainer(policy, finds_two, options), doctest::Contains("group_size"), rlft::error);
+  options = small_options();
+  options.reference_mix = 1.5f;
+  CHECK_THROWS_WITH_AS(make_trainer(policy, finds_two, options), doctest::Contains("reference_mix"), rlft::error);
+}
+
+TEST_CASE("the optimiser state round-trips, so a resumed run continues identically") {
+  const auto directory = std::filesystem::temp_directory_path() / "rlft_policy_update_test";
+  std::filesystem::create_directories(directory);
+  unigram_policy first({0.1f, 0.2f, 0.3f, 0.4f});
+  auto straight = make_trainer(first, finds_two, small_options());
+  cycling_prompts prompts;
+  straight.step(prompts);
+  straight.update().save(directory / "optimizer.safetensors");
+  unigram_policy second = first;
+  straight.step(prompts);
+
+  auto resumed = make_trainer(second, finds_two, small_options());
+  resumed.update().load(directory / "optimizer.safetensors");
+  resumed.restore_position(straight.steps() - 1, straight.streams_used() / 2);
+  cycling_prompts resumed_prompts{.drawn = 4};
+  resumed.step(resumed_prompts);
+  CHECK(resumed.update().updates() == 2);
+  for (std::size_t j = 0; j < 4; ++j) CHECK(second.parameters()[0].values[j] == first.parameters()[0].values[j]);
+
+  std::ofstream(directory / "broken.safetensors") << "not a safetensors file";
+  CHECK_THROWS_AS(resumed.update().load(directory / "broken.safetensors"), rlft::io_error);
+  std::filesystem::remove_all(directory);
+}
+
+TEST_CASE("groups the estimator marks for dropping leave the loss") {
+  unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
+  const auto options = small_options();
+  auto trainer = rlft::grpo_trainer(policy, rlft::temperature{1.0f}, finds_two, digits_decoder{},
+                                    rlft::grpo_advantage{.equal_rewards = rlft::equal_reward_policy::drop},
+                                    rlft::clipped_surrogate_objective{}, options, learning_rate(0.05f));
+  cycling_prompts prompts{.pattern = "0"};  // every group has all-zero rewards
+  const auto metrics = trainer.step(prompts);
+  CHECK(metrics.applied);
+  CHECK(metrics.objective.tokens == 0);  // no token left in the loss
+  CHECK(policy.parameters()[0].values[2] == 0.0f);
+}
