@@ -67,7 +67,7 @@ struct pipeline_options {
   std::size_t rejection_prompts = 3000;
   std::size_t rejection_samples = 2;  // chains of thought repeat: more prompts beat more samples
   std::size_t rejection_sft_epochs = 2;  // R1: 2 epochs
-  std::size_t distillation_epochs = 3;
+  std::size_t distillation_epochs = 5;
   std::size_t student_pretrain_epochs = 5;  // students start from a pretrained base, as R1's
 
   // Reinforcement learning (GRPO).
