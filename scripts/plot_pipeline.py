@@ -4,7 +4,7 @@
     plot_pipeline.py OUTPUT_DIR
 
 writes OUTPUT_DIR/rl_curves.png (reward, accuracy, completion length and KL per GRPO step of
-every RL stage) and OUTPUT_DIR/sft_curves.png (training loss of every supervised stage and the
+every RL stage, and the validation pass@1 that picks each stage's kept step) and OUTPUT_DIR/sft_curves.png (training loss of every supervised stage and the
 cold start's validation loss per epoch). Needs matplotlib (Debian: python3-matplotlib).
 """
 import json
@@ -44,7 +44,7 @@ def plot_rl(records, path):
         ("completion length (tokens)", lambda r: r["completion_length"]),
         ("KL to reference (k3)", lambda r: r["objective"]["kl"]),
     ]
-    figure, axes = plt.subplots(2, 2, figsize=(11, 7))
+    figure, axes = plt.subplots(2, 3, figsize=(15, 7))
     for axis, (title, value) in zip(axes.flat, panels):
         for stage, rows in stages.items():
             steps = [r["step"] for r in rows]
@@ -52,6 +52,17 @@ def plot_rl(records, path):
         axis.set_title(title)
         axis.set_xlabel("GRPO step")
         axis.grid(alpha=0.3)
+    axis = axes.flat[len(panels)]
+    validation = defaultdict(list)
+    for r in records:
+        if r["kind"] == "validation" and "pass_at_1" in r:
+            validation[r["stage"]].append((r["step"], r["pass_at_1"]))
+    for stage, points in validation.items():
+        axis.plot(*zip(*points), marker="o", label=stage)
+    axis.set_title("validation pass@1 (picks the kept step)")
+    axis.set_xlabel("GRPO step")
+    axis.grid(alpha=0.3)
+    axes.flat[-1].axis("off")
     axes.flat[0].legend()
     figure.suptitle("R1 pipeline: RL stages (moving average over 5 steps)")
     figure.tight_layout()
@@ -60,7 +71,7 @@ def plot_rl(records, path):
 
 def plot_sft(records, path):
     losses = defaultdict(list)
-    validation = [(r["epoch"] + 1, r["loss"]) for r in records if r["kind"] == "validation"]
+    validation = [(r["epoch"] + 1, r["loss"]) for r in records if r["kind"] == "validation" and "epoch" in r]
     for r in records:
         if r["kind"] == "sft":
             losses[r["stage"]].append(r["loss"])

@@ -7,9 +7,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include <CLI/CLI.hpp>
+
+#include <rlft/advantage/grpo_advantage.hpp>
 
 #include "tasks/arithmetic.hpp"
 #include "tasks/countdown.hpp"
@@ -28,6 +31,7 @@ struct rl_stage_options {
   std::size_t steps = 100;
   float temperature = 1.0f;       // R1: 1 for reasoning RL, 0.7 for the final stage
   float learning_rate = 2e-4f;    // R1: 3e-6 for a 670B-parameter model
+  reward_scaling advantage_scaling = reward_scaling::group_std;  // R1: GRPO's group std
 };
 
 struct pipeline_options {
@@ -63,7 +67,7 @@ struct pipeline_options {
   std::size_t rejection_prompts = 3000;
   std::size_t rejection_samples = 2;  // chains of thought repeat: more prompts beat more samples
   std::size_t rejection_sft_epochs = 2;  // R1: 2 epochs
-  std::size_t distillation_epochs = 3;
+  std::size_t distillation_epochs = 5;
   std::size_t student_pretrain_epochs = 5;  // students start from a pretrained base, as R1's
 
   // Reinforcement learning (GRPO).
@@ -186,6 +190,15 @@ inline void add_flags(CLI::App& app, pipeline_options& o) {
                  "GRPO steps between validation runs; a stage keeps its best step (0: the last)");
   app.add_option("--validation-problems", o.validation_problems, "held-out problems per validation run");
   app.add_option("--validation-samples", o.validation_samples, "samples per validation problem");
+  const std::map<std::string, reward_scaling> scalings{
+      {"group_std", reward_scaling::group_std}, {"batch_std", reward_scaling::batch_std}, {"none", reward_scaling::none}};
+  const auto scaling_flag = [&](const std::string& name, rl_stage_options& stage, const std::string& what) {
+    app.add_option(name, stage.advantage_scaling, what + ": advantage scaling (group_std, batch_std, none)")
+        ->transform(CLI::CheckedTransformer(scalings, CLI::ignore_case));
+  };
+  scaling_flag("--r1-zero-scaling", o.r1_zero, "R1-Zero");
+  scaling_flag("--reasoning-scaling", o.reasoning, "stage 2");
+  scaling_flag("--final-scaling", o.final_rl, "stage 4");
   app.add_option("--r1-zero-temperature", o.r1_zero.temperature, "R1-Zero: sampling temperature");
   app.add_option("--reasoning-temperature", o.reasoning.temperature, "stage 2: sampling temperature");
   app.add_option("--final-temperature", o.final_rl.temperature, "stage 4: sampling temperature");

@@ -313,7 +313,7 @@ class pipeline {
   void reinforce(model& policy, const std::string& name, const rl_stage_options& stage, std::uint64_t stage_number,
                  Reward reward) {
     grpo_trainer trainer(
-        policy, temperature{stage.temperature}, reward, decoder(), grpo_advantage{},
+        policy, temperature{stage.temperature}, reward, decoder(), grpo_advantage{.scaling = stage.advantage_scaling},
         clipped_surrogate_objective{
             .clip = {.epsilon_low = options_.clip_epsilon, .epsilon_high = options_.clip_epsilon},
             .kl = {.coefficient = options_.kl_coefficient, .estimator = kl_estimator::k3},
