@@ -100,7 +100,7 @@ struct pipeline_options {
   float eval_temperature = 0.6f;
   float eval_top_p = 0.95f;
 
-  // A smoke run of every stage in about a minute: one-digit problems, a small model.
+  // A smoke run of every stage in under a minute: one-digit problems, a small model.
   void apply_quick_preset() {
     arithmetic.min_digits = arithmetic.max_digits = 1;
     countdown = {.numbers = 2, .max_number = 9, .min_target = 2, .max_target = 30};
@@ -131,7 +131,7 @@ struct pipeline_options {
 inline void add_flags(CLI::App& app, pipeline_options& o) {
   app.add_option("--output", o.output, "directory for checkpoints, metrics.jsonl and results");
   app.add_option("--seed", o.seed, "seed of every random draw");
-  app.add_flag("--quick", o.quick, "a tiny run of every stage (about a minute)");
+  app.add_flag("--quick", o.quick, "a tiny run of every stage (under a minute)");
   app.add_flag("--resume", o.resume, "continue from the checkpoints in --output");
   app.add_option("--threads", o.threads, "CPU threads (0: all)");
   app.add_option("--checkpoint-every", o.checkpoint_every, "GRPO steps between mid-stage checkpoints")
