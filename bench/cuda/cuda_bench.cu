@@ -10,7 +10,7 @@
 //   grpo_*               GRPO advantage and clipped-surrogate objective over 1,048,576 tokens
 //   adamw_qwen_0_5b      fused AdamW over the 494M parameters of Qwen2.5-0.5B with bf16 copies
 //   device_copy          a 1 GiB device-to-device copy: the bandwidth this GPU actually reaches
-// Without a GPU the program says so and exits: CI builds it, an H200 session runs it
+// Without a GPU the program says so and exits: CI builds it, a GPU machine runs it
 // (scripts/gpu_check).
 #include <benchmark/benchmark.h>
 
