@@ -338,6 +338,7 @@ class pipeline {
     std::optional<best_policy> best;
     if (options_.resume && fs::exists(progress_file)) {
       best = restore(trainer, prompts, progress_file);
+      if (options_.validation_every == 0) best.reset();  // validation turned off on resuming
     } else if (options_.validation_every > 0) {
       best = best_policy{policy, validate(policy, name, 0), 0};
     }

@@ -17,6 +17,7 @@
 
 #include <rlft/core/error.hpp>
 #include <rlft/core/token_sequences.hpp>
+#include <rlft/rewards/utf8.hpp>
 
 namespace rlft::tasks {
 
@@ -98,23 +99,15 @@ class char_tokenizer {
     return std::nullopt;
   }
 
-  struct decoded {
-    char32_t code_point;
-    std::size_t length;
-  };
-  static decoded decode_utf8(std::string_view text, std::size_t at) {
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[at + k]); };
-    const unsigned char lead = byte(0);
-    std::size_t length = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 0;
-    if (length == 0 || at + length > text.size())
+  // The code point at text[at]; ill-formed UTF-8 (rlft::decode_utf8 substitutes U+FFFD for
+  // it, the tokenizer refuses it) is an error naming the byte where the ill-formed sequence
+  // starts.
+  static decoded_code_point decode_utf8(std::string_view text, std::size_t at) {
+    const decoded_code_point decoded = rlft::decode_utf8(text, at);
+    constexpr std::string_view encoded_replacement = "\xEF\xBF\xBD";
+    if (decoded.code_point == replacement_character && !text.substr(at).starts_with(encoded_replacement))
       throw error(detail::make_message("char_tokenizer: invalid UTF-8 at byte ", at));
-    char32_t code_point = length == 1 ? lead : lead & (0x7F >> length);
-    for (std::size_t k = 1; k < length; ++k) {
-      if ((byte(k) & 0xC0) != 0x80)
-        throw error(detail::make_message("char_tokenizer: invalid UTF-8 at byte ", at + k));
-      code_point = (code_point << 6) | (byte(k) & 0x3F);
-    }
-    return {code_point, length};
+    return decoded;
   }
 
   static void append_utf8(std::string& out, char32_t c) {

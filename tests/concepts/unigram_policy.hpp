@@ -8,6 +8,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "rlft/concepts/policy.hpp"
@@ -106,6 +108,15 @@ class unigram_policy {
 
   std::vector<float> logits_;
   std::vector<float> gradients_;
+};
+
+// The unigram policy's tokens as text for rewards: tokens as digits, {0, 2, 3} → "023".
+struct digits_decoder {
+  std::string operator()(std::span<const rlft::token_id> tokens) const {
+    std::string text;
+    for (const auto t : tokens) text += static_cast<char>('0' + t);
+    return text;
+  }
 };
 
 }  // namespace rlft_test

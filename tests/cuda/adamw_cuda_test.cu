@@ -13,21 +13,14 @@
 #include <string>
 #include <vector>
 
+#include "error_message.hpp"
 #include "rlft/core/philox.hpp"
 #include "rlft/cuda/adamw.hpp"
 #include "rlft/io/half_precision.hpp"
 
 namespace {
 
-template <class Call>
-std::string message_of(Call&& call) {
-  try {
-    call();
-  } catch (const rlft::error& e) {
-    return e.what();
-  }
-  return "";
-}
+using rlft::testing::error_message;
 
 // |a − b| in units in the last place of max(|b|, floor).
 double ulps(float a, float b, float floor) {
@@ -39,20 +32,20 @@ double ulps(float a, float b, float floor) {
 }  // namespace
 
 TEST_CASE("cuda adamw: option checks are the CPU's") {
-  CHECK(message_of([] { rlft::cuda::fused_adamw({.beta1 = 1.0f}); }) ==
-        message_of([] { rlft::adamw({.beta1 = 1.0f}); }));
-  CHECK(message_of([] { rlft::cuda::fused_adamw({.epsilon = 0.0f}); }) ==
-        message_of([] { rlft::adamw({.epsilon = 0.0f}); }));
+  CHECK(error_message([] { rlft::cuda::fused_adamw({.beta1 = 1.0f}); }) ==
+        error_message([] { rlft::adamw({.beta1 = 1.0f}); }));
+  CHECK(error_message([] { rlft::cuda::fused_adamw({.epsilon = 0.0f}); }) ==
+        error_message([] { rlft::adamw({.epsilon = 0.0f}); }));
   // Learning rate, sizes and the bf16 copy are checked before anything touches the device.
   rlft::cuda::fused_adamw optimizer;
   std::vector<float> values(4), gradients(3);
   const rlft::cuda::device_parameter bad_sizes{.name = "w", .values = values, .gradients = gradients};
-  CHECK(message_of([&] { optimizer.step({&bad_sizes, 1}, 1e-3f, nullptr); }) ==
+  CHECK(error_message([&] { optimizer.step({&bad_sizes, 1}, 1e-3f, nullptr); }) ==
         "adamw: parameter 'w' has 4 values and 3 gradients; its moments hold 4");
-  CHECK(message_of([&] { optimizer.step({}, -1.0f, nullptr); }).find("learning rate") != std::string::npos);
+  CHECK(error_message([&] { optimizer.step({}, -1.0f, nullptr); }).find("learning rate") != std::string::npos);
   std::vector<__nv_bfloat16> copy(3);
   const rlft::cuda::device_parameter bad_copy{.name = "w", .values = values, .gradients = values, .bf16_copy = copy};
-  CHECK(message_of([&] { optimizer.step({&bad_copy, 1}, 1e-3f, nullptr); }) ==
+  CHECK(error_message([&] { optimizer.step({&bad_copy, 1}, 1e-3f, nullptr); }) ==
         "adamw: parameter 'w' has 4 values but a bf16 copy of 3");
   CHECK(optimizer.steps() == 0);
 }
@@ -117,8 +110,8 @@ TEST_SUITE("gpu") {
     const rlft::cuda::device_parameter two{.name = "b", .values = b.span(), .gradients = a.span()};
     const rlft::cuda::device_parameter both[] = {one, two};
     optimizer.step({&one, 1}, 1e-3f, nullptr);
-    CHECK(message_of([&] { optimizer.step(both, 1e-3f, nullptr); }) == "adamw: parameter 'b' appeared after the first step");
-    CHECK(message_of([&] { optimizer.step({}, 1e-3f, nullptr); }) ==
+    CHECK(error_message([&] { optimizer.step(both, 1e-3f, nullptr); }) == "adamw: parameter 'b' appeared after the first step");
+    CHECK(error_message([&] { optimizer.step({}, 1e-3f, nullptr); }) ==
           "adamw: 0 parameters given, but the optimizer tracks 1");
   }
 }

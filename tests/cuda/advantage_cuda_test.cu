@@ -15,20 +15,13 @@
 #include <string>
 #include <vector>
 
+#include "error_message.hpp"
 #include "rlft/core/philox.hpp"
 #include "rlft/cuda/advantage.hpp"
 
 namespace {
 
-template <class Call>
-std::string message_of(Call&& call) {
-  try {
-    call();
-  } catch (const rlft::error& e) {
-    return e.what();
-  }
-  return "";
-}
+using rlft::testing::error_message;
 
 // Groups of 1 to 16 completions, empty completions, completions longer than a scan tile (1024
 // tokens), holes in the loss mask, groups of equal rewards, step marks on completion tokens
@@ -124,9 +117,9 @@ TEST_CASE("cuda estimators check options and span lengths on the host, with the 
   const auto same = [&](const auto& estimator, std::size_t length) {
     using dispatch = rlft::cuda::detail::device_estimator<std::decay_t<decltype(estimator)>>;
     std::vector<float> advantages(length);
-    const std::string expected = message_of([&] { estimator(batch, advantages); });
+    const std::string expected = error_message([&] { estimator(batch, advantages); });
     CHECK(!expected.empty());
-    CHECK(message_of([&] { dispatch::check(estimator, batch.num_tokens(), length); }) == expected);
+    CHECK(error_message([&] { dispatch::check(estimator, batch.num_tokens(), length); }) == expected);
   };
   const std::size_t tokens = batch.num_tokens();
   same(rlft::grpo_advantage{.epsilon = -1.0}, tokens);
@@ -221,14 +214,14 @@ TEST_SUITE("gpu") {
 
   TEST_CASE("cuda estimators report bad device inputs with the CPU's messages") {
     const auto same = [](const auto& estimator, const rlft::rollout_batch& batch) {
-      const std::string expected = message_of([&] {
+      const std::string expected = error_message([&] {
         std::vector<float> advantages(batch.num_tokens());
         estimator(batch, advantages);
       });
       CHECK(!expected.empty());
       const rlft::cuda::device_rollout_batch device_batch(batch, nullptr);
       rlft::cuda::device_buffer<float> advantages(batch.num_tokens(), nullptr);
-      CHECK(message_of([&] { rlft::cuda::estimate_advantages(estimator, device_batch, advantages.span(), nullptr); }) ==
+      CHECK(error_message([&] { rlft::cuda::estimate_advantages(estimator, device_batch, advantages.span(), nullptr); }) ==
             expected);
     };
     auto batch = random_batch(14, 10);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "error_message.hpp"
 #include "rlft/core/philox.hpp"
 #include "rlft/cuda/lm_head.hpp"
 #include "rlft/io/half_precision.hpp"
@@ -20,15 +21,7 @@ namespace {
 
 using bf16 = __nv_bfloat16;
 
-template <class Call>
-std::string message_of(Call&& call) {
-  try {
-    call();
-  } catch (const rlft::error& e) {
-    return e.what();
-  }
-  return "";
-}
+using rlft::testing::error_message;
 
 // Random values rounded to bf16: the device gets the bits, the reference their float values.
 struct bf16_matrix {
@@ -195,7 +188,7 @@ TEST_CASE("fused LM head: shapes, lengths and alignment are checked on the host"
   std::int32_t targets[4] = {};
   using input = rlft::cuda::lm_head_input<bf16>;
   const auto check = [](const input& in) {
-    return message_of([&] { rlft::cuda::detail::check_lm_head_input(in); });
+    return error_message([&] { rlft::cuda::detail::check_lm_head_input(in); });
   };
   const input good{.hidden = {storage, 32}, .weight = {storage, 80}, .targets = {targets, 4}, .hidden_size = 8};
   CHECK(check(good).empty());
@@ -217,16 +210,16 @@ TEST_CASE("fused LM head: shapes, lengths and alignment are checked on the host"
   bad = good;
   bad.hidden = {storage + 1, 32};
   CHECK(check(bad) == "fused LM head: hidden must be 16-byte aligned");
-  CHECK(message_of([&] {
+  CHECK(error_message([&] {
           rlft::cuda::detail::check_forward_output({.logprobs = {floats, 4}, .entropy = {floats, 3}}, d);
         }) == "fused LM head: entropy has 3 entries, expected 4 (or none)");
   const rlft::cuda::lm_head_backward_input gradients{.log_normalizers = {floats, 4},
                                                      .logprob_gradients = {floats, 4},
                                                      .entropy_gradients = {floats, 4}};
-  CHECK(message_of([&] {
+  CHECK(error_message([&] {
           rlft::cuda::detail::check_backward(gradients, {.hidden_gradients = {floats, 32}, .weight_gradients = {floats, 80}}, d);
         }).find("entropy (needed by entropy_gradients)") != std::string::npos);
-  CHECK(message_of([&] {
+  CHECK(error_message([&] {
           rlft::cuda::detail::check_backward({.log_normalizers = {floats, 4}, .logprob_gradients = {floats, 4}},
                                              {.hidden_gradients = {floats, 32}, .weight_gradients = {floats, 79}}, d);
         }) == "fused LM head: weight_gradients has 79 entries, expected 80");

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "objective/objective_fixture.hpp"
+#include "error_message.hpp"
 #include "rlft/cuda/objective.hpp"
 
 using doctest::Approx;
@@ -29,16 +30,7 @@ std::vector<float> as_float(const std::vector<double>& values, std::size_t first
   return {values.begin() + static_cast<std::ptrdiff_t>(first), values.begin() + static_cast<std::ptrdiff_t>(last)};
 }
 
-// The message an objective call throws, or "" when it does not throw.
-template <class Call>
-std::string message_of(Call&& call) {
-  try {
-    call();
-  } catch (const rlft::error& e) {
-    return e.what();
-  }
-  return "";
-}
+using rlft::testing::error_message;
 
 struct evaluation {
   rlft::objective_result result = {};
@@ -123,13 +115,13 @@ TEST_CASE("cuda objectives check options and shapes on the host, with the CPU's 
   const rlft::detail::objective_span_sizes whole{.logprobs = tokens, .logprob_gradients = tokens};
   const auto device_message = [&](const auto& objective, std::size_t first, std::size_t count,
                                   const rlft::detail::objective_span_sizes& sizes) {
-    return message_of([&] { rlft::cuda::detail::checked_objective_term(objective, shape, first, count, sizes); });
+    return error_message([&] { rlft::cuda::detail::checked_objective_term(objective, shape, first, count, sizes); });
   };
   const auto cpu_message = [&](const auto& objective, std::size_t first, std::size_t count,
                                const rlft::detail::objective_span_sizes& sizes) {
     std::vector<float> logprobs(sizes.logprobs), gradients(sizes.logprob_gradients), entropy(sizes.entropy),
         entropy_gradients(sizes.entropy_gradients);
-    return message_of([&] {
+    return error_message([&] {
       objective({.batch = batch, .first_sequence = first, .sequence_count = count, .logprobs = logprobs,
                  .entropy = entropy},
                 {.logprob_gradients = gradients, .entropy_gradients = entropy_gradients});
@@ -237,8 +229,8 @@ TEST_SUITE("gpu") {
     const rlft::clipped_surrogate_objective objective{.kl = {.coefficient = 0.1}};
     const auto both = [&](const rlft_test::objective_fixture& f, rlft::aggregation_scope scope) {
       const rlft::cuda::device_rollout_batch device_batch(f.batch, nullptr);
-      const std::string cpu = message_of([&] { on_cpu(objective, f, 0, count, true, scope); });
-      const std::string device = message_of([&] { on_device(objective, f, device_batch, 0, count, true, scope); });
+      const std::string cpu = error_message([&] { on_cpu(objective, f, 0, count, true, scope); });
+      const std::string device = error_message([&] { on_device(objective, f, device_batch, 0, count, true, scope); });
       CHECK(!cpu.empty());
       CHECK(device == cpu);
     };

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "error_message.hpp"
 #include "rlft/core/philox.hpp"
 #include "rlft/cuda/sampling.hpp"
 #include "rlft/io/half_precision.hpp"
@@ -24,15 +25,7 @@ namespace {
 
 using bf16 = __nv_bfloat16;
 
-template <class Call>
-std::string message_of(Call&& call) {
-  try {
-    call();
-  } catch (const rlft::error& e) {
-    return e.what();
-  }
-  return "";
-}
+using rlft::testing::error_message;
 
 // Rows of four kinds: peaked (a few plausible tokens far above a noisy background), flat
 // N(0, 3²) as the top-p benchmark, quantised to quarters (many exact ties), and peaked with a
@@ -188,9 +181,9 @@ TEST_CASE("cuda samplers: stage programs drop neutral stages and check parameter
   CHECK(program_of(rlft::top_p{0.9f}, 10).first_penalty == 1);
 
   const auto same = [](const auto& stage) {
-    const std::string expected = message_of([&] { stage.check(); });
+    const std::string expected = error_message([&] { stage.check(); });
     CHECK(!expected.empty());
-    CHECK(message_of([&] { program_of(stage, 100); }) == expected);
+    CHECK(error_message([&] { program_of(stage, 100); }) == expected);
   };
   same(rlft::temperature{0.0f});
   same(rlft::temperature{INFINITY});
@@ -203,7 +196,7 @@ TEST_CASE("cuda samplers: stage programs drop neutral stages and check parameter
   const auto nine = rlft::temperature{0.9f} | rlft::temperature{0.8f} | rlft::temperature{0.7f} |
                     rlft::temperature{0.6f} | rlft::temperature{0.5f} | rlft::temperature{0.4f} |
                     rlft::temperature{0.3f} | rlft::temperature{0.2f} | rlft::temperature{0.1f};
-  CHECK(message_of([&] { program_of(nine, 100); }).find("at most 8 stages") != std::string::npos);
+  CHECK(error_message([&] { program_of(nine, 100); }).find("at most 8 stages") != std::string::npos);
 }
 
 TEST_CASE("cuda samplers: history tables and launch shape") {
@@ -279,7 +272,7 @@ TEST_SUITE("gpu") {
                           std::size_t max_length) {
       const auto keys = keys_for(rows);
       std::vector<rlft::sampled_token> cpu(rows);
-      const std::string expected = message_of([&] {
+      const std::string expected = error_message([&] {
         rlft::sample_rows(sampler, logits, vocabulary,
                           history ? history->sequences.view() : rlft::token_sequences_view{}, keys, 1, cpu);
       });
@@ -295,7 +288,7 @@ TEST_SUITE("gpu") {
       const device_buffer<std::int64_t> d_offsets(offsets, nullptr);
       const device_buffer<rlft::token_id> d_history(tokens, nullptr);
       device_buffer<rlft::sampled_token> d_tokens(rows, nullptr);
-      const std::string device = message_of([&] {
+      const std::string device = error_message([&] {
         rlft::cuda::sample_rows(sampler, d_logits.span(), vocabulary,
                                 {.offsets = d_offsets.span(), .tokens = d_history.span(), .max_length = max_length},
                                 d_keys.span(), 1, d_tokens.span(), nullptr);

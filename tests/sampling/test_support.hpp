@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "rlft/core/error.hpp"
+#include "error_message.hpp"
 #include "rlft/core/philox.hpp"
 
 namespace rlft::testing {
@@ -19,17 +19,6 @@ inline std::vector<float> uniform_logits(std::size_t size, float low, float high
   fill_uniform(logits, seed, 0);
   for (float& x : logits) x = low + (high - low) * x;
   return logits;
-}
-
-// The message of the rlft::error `call` throws, or "" when it throws nothing.
-template <class Call>
-std::string error_message(Call&& call) {
-  try {
-    call();
-  } catch (const rlft::error& failure) {
-    return failure.what();
-  }
-  return "";
 }
 
 }  // namespace rlft::testing

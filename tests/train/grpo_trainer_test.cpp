@@ -16,18 +16,10 @@
 #include "rlft/sampling/temperature.hpp"
 #include "rlft/train/grpo_trainer.hpp"
 
+using rlft_test::digits_decoder;
 using rlft_test::unigram_policy;
 
 namespace {
-
-// Tokens as digits: {0, 2, 3} → "023".
-struct digits_decoder {
-  std::string operator()(std::span<const rlft::token_id> tokens) const {
-    std::string text;
-    for (const auto t : tokens) text += static_cast<char>('0' + t);
-    return text;
-  }
-};
 
 // Reference "1": reward 1 when the completion holds token 2. Reference "0": always 0. Plus a
 // component worth nothing, so rewards are summed in a translation unit that also holds the

@@ -10,17 +10,10 @@
 #include "rlft/train/evaluation.hpp"
 #include "rlft/train/rejection_sampler.hpp"
 
+using rlft_test::digits_decoder;
 using rlft_test::unigram_policy;
 
 namespace {
-
-struct digits_decoder {
-  std::string operator()(std::span<const rlft::token_id> tokens) const {
-    std::string text;
-    for (const auto t : tokens) text += static_cast<char>('0' + t);
-    return text;
-  }
-};
 
 rlft::prompt_batch prompts(std::size_t count) {
   rlft::prompt_batch batch;
