@@ -46,6 +46,7 @@
 #include "rlft/rewards/tagged_text.hpp"
 #include "rlft/rewards/unicode_script.hpp"
 #include "rlft/rewards/utf8.hpp"
+
 #include "rlft/advantage/dr_grpo_advantage.hpp"
 #include "rlft/advantage/equal_reward_groups.hpp"
 #include "rlft/advantage/gae_advantage.hpp"
@@ -61,3 +62,24 @@
 #include "rlft/objective/loss_aggregation.hpp"
 #include "rlft/objective/ratio_clipping.hpp"
 #include "rlft/objective/reinforce_objective.hpp"
+
+#include "rlft/optim/adamw.hpp"
+#include "rlft/optim/clip_gradient_norm.hpp"
+#include "rlft/optim/learning_rate_schedule.hpp"
+
+#include "rlft/io/atomic_file.hpp"
+#include "rlft/io/half_precision.hpp"
+#include "rlft/io/jsonl.hpp"
+#include "rlft/io/safetensors.hpp"
+#include "rlft/io/safetensors_checkpoint.hpp"
+#include "rlft/io/text_examples.hpp"
+
+#include "rlft/train/evaluation.hpp"
+#include "rlft/train/for_each_completion.hpp"
+#include "rlft/train/gather_groups.hpp"
+#include "rlft/train/grpo_trainer.hpp"
+#include "rlft/train/metrics_json.hpp"
+#include "rlft/train/policy_update.hpp"
+#include "rlft/train/prompt_batch.hpp"
+#include "rlft/train/rejection_sampler.hpp"
+#include "rlft/train/sft_trainer.hpp"
