@@ -37,7 +37,6 @@ struct rl_stage_options {
 struct pipeline_options {
   std::filesystem::path output = "r1_pipeline_output";
   std::uint64_t seed = 1;
-  bool quick = false;
   bool resume = false;
   std::size_t threads = 0;  // 0: OpenMP's default
   std::size_t checkpoint_every = 10;  // GRPO steps between mid-stage checkpoints
@@ -111,7 +110,6 @@ struct pipeline_options {
     cold_start_examples = 200;
     cold_start_epochs = 4;
     rejection_prompts = 64;
-    rejection_samples = 2;
     rejection_sft_epochs = 1;
     distillation_epochs = 1;
     student_pretrain_epochs = 1;
@@ -131,7 +129,7 @@ struct pipeline_options {
 inline void add_flags(CLI::App& app, pipeline_options& o) {
   app.add_option("--output", o.output, "directory for checkpoints, metrics.jsonl and results");
   app.add_option("--seed", o.seed, "seed of every random draw");
-  app.add_flag("--quick", o.quick, "a tiny run of every stage (under a minute)");
+  app.add_flag("--quick")->description("a tiny run of every stage (under a minute); applied before the other flags");
   app.add_flag("--resume", o.resume, "continue from the checkpoints in --output");
   app.add_option("--threads", o.threads, "CPU threads (0: all)");
   app.add_option("--checkpoint-every", o.checkpoint_every, "GRPO steps between mid-stage checkpoints")

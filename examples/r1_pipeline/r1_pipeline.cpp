@@ -256,11 +256,18 @@ class pipeline {
     return base;
   }
 
-  // Stage 1: SFT on English chains of thought; keeps the epoch with the lowest validation loss.
-  model cold_start_sft(const model& base) {
-    std::vector<sft_example> examples, validation;
+  // The cold-start data: solver-written English chains of thought in the R1 template.
+  std::vector<sft_example> cold_start_examples() const {
+    std::vector<sft_example> examples;
     for (std::size_t i = 0; i < options_.cold_start_examples; ++i)
       examples.push_back(text_.template_example(english_task_.make(tasks::split::train, cold_start_problems + i)));
+    return examples;
+  }
+
+  // Stage 1: SFT on English chains of thought; keeps the epoch with the lowest validation loss.
+  model cold_start_sft(const model& base) {
+    const std::vector<sft_example> examples = cold_start_examples();
+    std::vector<sft_example> validation;
     for (std::size_t i = 0; i < 200; ++i)
       validation.push_back(text_.template_example(english_task_.make(tasks::split::held_out, first_validation_problem + i)));
     model policy = base;
@@ -473,14 +480,11 @@ class pipeline {
   // number of updates: one on the stage-3 data, one on the cold-start data.
   void distill(const fs::path& rejection_data) {
     const std::vector<sft_example> distilled = read_examples(rejection_data);
-    std::vector<sft_example> cold;
-    for (std::size_t i = 0; i < options_.cold_start_examples; ++i)
-      cold.push_back(text_.template_example(english_task_.make(tasks::split::train, cold_start_problems + i)));
+    const std::vector<sft_example> cold = cold_start_examples();
     const sft_options packing{.tokens_per_batch = options_.sft_tokens_per_batch, .seed = options_.seed};
     const std::size_t updates = options_.distillation_epochs * sft_trainer<model>::updates_per_epoch(distilled, packing);
-    const std::size_t cold_epochs =
-        std::max<std::size_t>(1, (updates + sft_trainer<model>::updates_per_epoch(cold, packing) - 1) /
-                                     sft_trainer<model>::updates_per_epoch(cold, packing));
+    const std::size_t cold_per_epoch = sft_trainer<model>::updates_per_epoch(cold, packing);
+    const std::size_t cold_epochs = std::max<std::size_t>(1, (updates + cold_per_epoch - 1) / cold_per_epoch);
     const model student_base =
         stage("student_base", [&] { return pretrain("student_base", options_.student, options_.student_pretrain_epochs); });
     stage("student_distilled", [&] {

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <functional>
 #include <vector>
 
 #include "batch_builder.hpp"
@@ -134,10 +135,14 @@ TEST_CASE("groups of equal rewards are counted, zeroed and optionally marked for
   for (const auto policy : {rlft::equal_reward_policy::keep, rlft::equal_reward_policy::zero_advantage,
                             rlft::equal_reward_policy::drop}) {
     CAPTURE(static_cast<int>(policy));
-    for (const auto& summary : {rlft::grpo_advantage{.equal_rewards = policy}(batch, advantages),
-                               rlft::grpo_advantage{.epsilon = 0.0, .equal_rewards = policy}(batch, advantages),
-                               rlft::rloo_advantage{.equal_rewards = policy}(batch, advantages),
-                               rlft::dr_grpo_advantage{.equal_rewards = policy}(batch, advantages)}) {
+    // Each estimator runs just before its own checks, so every one of them is checked.
+    const std::function<rlft::advantage_summary()> estimators[] = {
+        [&] { return rlft::grpo_advantage{.equal_rewards = policy}(batch, advantages); },
+        [&] { return rlft::grpo_advantage{.epsilon = 0.0, .equal_rewards = policy}(batch, advantages); },
+        [&] { return rlft::rloo_advantage{.equal_rewards = policy}(batch, advantages); },
+        [&] { return rlft::dr_grpo_advantage{.equal_rewards = policy}(batch, advantages); }};
+    for (const auto& estimate : estimators) {
+      const auto summary = estimate();
       CHECK(summary.groups == 3);
       CHECK(summary.groups_with_equal_rewards == 2);
       if (policy == rlft::equal_reward_policy::drop)

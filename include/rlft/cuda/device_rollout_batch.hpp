@@ -67,14 +67,6 @@ class batch_shape {
     RLFT_ASSERT(s < num_sequences());
     return static_cast<std::size_t>(prompt_lengths_[s]);
   }
-  std::size_t group_begin(std::size_t g) const {
-    RLFT_ASSERT(g < num_groups());
-    return static_cast<std::size_t>(group_offsets_[g]);
-  }
-  std::size_t group_end(std::size_t g) const {
-    RLFT_ASSERT(g < num_groups());
-    return static_cast<std::size_t>(group_offsets_[g + 1]);
-  }
   std::span<const std::int64_t> sequence_offsets() const noexcept { return sequence_offsets_; }
   std::span<const std::int64_t> prompt_lengths() const noexcept { return prompt_lengths_; }
   std::span<const std::int64_t> group_offsets() const noexcept { return group_offsets_; }

@@ -36,7 +36,7 @@ struct warmup_cosine_schedule {
     validate();
     if (step < warmup_steps)
       return peak_learning_rate * static_cast<float>(static_cast<double>(step) / static_cast<double>(warmup_steps));
-    if (step >= total_steps || total_steps == warmup_steps) return step >= total_steps ? final_learning_rate : peak_learning_rate;
+    if (step >= total_steps) return final_learning_rate;
     const double progress = static_cast<double>(step - warmup_steps) / static_cast<double>(total_steps - warmup_steps);
     const double cosine = 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
     return static_cast<float>(final_learning_rate + (peak_learning_rate - final_learning_rate) * cosine);

@@ -338,7 +338,6 @@ class grpo_trainer {
           } else {
             policy_.backward(view, gradients);
           }
-          std::copy(gradients.begin(), gradients.end(), batch.logprob_gradients().begin() + static_cast<std::ptrdiff_t>(begin));
         }
         const policy_update_report report = update_.apply(policy_);
         if (!report.applied) throw error("grpo: update skipped: " + report.skipped_because);
