@@ -129,3 +129,19 @@ TEST_CASE("non-finite inputs of loss tokens are named, those of other tokens are
   CHECK_THROWS_WITH_AS(b.run(rlft::clipped_surrogate_objective{.entropy_coefficient = 0.1}),
                        Contains("entropy of token 4"), rlft::error);
 }
+
+TEST_CASE("infinite log-probs of loss tokens are named, not clamped into a finite loss") {
+  const float inf = std::numeric_limits<float>::infinity();
+  const auto named = [](const auto& objective, const auto& spoil, const char* expected) {
+    small_batch b;
+    spoil(b);
+    CHECK_THROWS_WITH_AS(b.run(objective), Contains(expected), rlft::error);
+  };
+  const rlft::clipped_surrogate_objective with_kl{.kl = {.coefficient = 0.1}};
+  named(with_kl, [&](small_batch& b) { b.logprobs[5] = -inf; }, "log-prob of token 5 (slice token 5) is -inf");
+  named(with_kl, [&](small_batch& b) { b.batch.old_logprobs()[2] = -inf; }, "old log-prob of token 2 (slice token 2) is -inf");
+  named(with_kl, [&](small_batch& b) { b.batch.ref_logprobs()[6] = inf; }, "reference log-prob of token 6 (slice token 6) is inf");
+  named(rlft::gspo_objective{}, [&](small_batch& b) { b.batch.old_logprobs()[4] = inf; }, "old log-prob of token 4");
+  named(rlft::reinforce_objective{.kl = {.coefficient = 0.1}}, [&](small_batch& b) { b.batch.ref_logprobs()[1] = -inf; },
+        "reference log-prob of token 1");
+}

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "rlft/core/host_device.hpp"
@@ -39,6 +40,13 @@ std::string make_message(Parts&&... parts) {
   std::ostringstream stream;
   (stream << ... << std::forward<Parts>(parts));
   return stream.str();
+}
+
+// An option check: "<owner>: option <option> = <value> is out of range (<requirement>)".
+inline void check_option(bool holds, std::string_view owner, std::string_view option, double value,
+                         std::string_view requirement) {
+  if (!holds)
+    throw error(make_message(owner, ": option ", option, " = ", value, " is out of range (", requirement, ")"));
 }
 
 RLFT_HOST_DEVICE inline void assertion_failed(const char* expression, const char* file, int line,

@@ -26,7 +26,9 @@ namespace rlft {
 
 namespace detail {
 
-// Clamps a log importance ratio and exponentiates it; passes = d clamp / d x (torch.clamp).
+// Clamps a log importance ratio and exponentiates it; passes = d clamp / d x (torch.clamp). An
+// infinite log-ratio (an infinite log-prob) is not clamped but becomes NaN, as x − x does, so the
+// loss is not finite and the objective names the input.
 template <class Value>
 struct bounded_ratio {
   Value ratio{};
@@ -36,14 +38,13 @@ struct bounded_ratio {
 template <class Value>
 RLFT_HOST_DEVICE RLFT_INLINE bounded_ratio<Value> importance_ratio(Value log_ratio, Value bound) noexcept {
   Value clamped = select<Value>(log_ratio < -bound, -bound, log_ratio);
-  clamped = select<Value>(clamped > bound, bound, clamped);
+  clamped = select<Value>(clamped > bound, bound, clamped) + (log_ratio - log_ratio);
   return {fast_exp(clamped), to_real<Value>((log_ratio >= -bound) & (log_ratio <= bound))};
 }
 
 inline void check_log_ratio_bound(double bound, const char* objective) {
-  if (!(bound > 0.0 && bound <= max_log_ratio_bound))
-    throw error(make_message(objective, ": option log_ratio_bound = ", bound,
-                             " is out of range (in (0, 80]: exp(80) is near the largest float)"));
+  check_option(bound > 0.0 && bound <= max_log_ratio_bound, objective, "log_ratio_bound", bound,
+               "in (0, 80]: exp(80) is near the largest float");
 }
 
 // The per-token policy term: the clipped surrogate of the token's own ratio.

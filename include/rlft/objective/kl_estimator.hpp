@@ -10,7 +10,8 @@
 // The log-ratio δ is clamped to [−bound, bound] (default 20, as verl; at most 80) before use: one token
 // whose log-probs disagree by hundreds of nats would otherwise make exp(δ) overflow and the
 // whole loss infinite. Outside the bound the term is constant, and its gradient is 0, the
-// convention of torch.clamp (which passes the gradient at the bound itself).
+// convention of torch.clamp (which passes the gradient at the bound itself). An infinite δ (an
+// infinite log-prob) is not clamped but gives NaN, so the caller reports the input.
 // k3 is evaluated without cancellation: for |δ| < 1/2 exp(δ) − δ − 1 would lose all digits
 // of a float to rounding (δ ~ 1e-3 is typical), so there δ²·Σ_{k>=2} δ^(k−2)/k! is summed to
 // the type's precision, and the derivative is that polynomial's derivative.
@@ -83,7 +84,7 @@ RLFT_HOST_DEVICE RLFT_INLINE kl_estimate<Real> estimate_kl(Real logprob, Real re
   using detail::select;
   const Real raw = ref_logprob - logprob;
   Real delta = select<Real>(raw < -bound, -bound, raw);
-  delta = select<Real>(delta > bound, bound, delta);
+  delta = select<Real>(delta > bound, bound, delta) + (raw - raw);
   const Real passes = detail::to_real<Real>((raw >= -bound) & (raw <= bound));  // torch.clamp
   if constexpr (Estimator == kl_estimator::k1) {
     return {-delta, passes};
@@ -124,12 +125,10 @@ inline constexpr double max_log_ratio_bound = 80.0;
 // Throws rlft::error unless β >= 0 is finite and the bound is in (0, 80]. `owner` names the
 // caller.
 inline void check_kl_penalty(const kl_penalty& kl, const char* owner) {
-  if (!(std::isfinite(kl.coefficient) && kl.coefficient >= 0.0))
-    throw error(make_message(owner, ": option kl.coefficient = ", kl.coefficient,
-                             " is out of range (finite and >= 0)"));
-  if (!(kl.log_ratio_bound > 0.0 && kl.log_ratio_bound <= max_log_ratio_bound))
-    throw error(make_message(owner, ": option kl.log_ratio_bound = ", kl.log_ratio_bound,
-                             " is out of range (in (0, 80]: exp(80) is near the largest float)"));
+  check_option(std::isfinite(kl.coefficient) && kl.coefficient >= 0.0, owner, "kl.coefficient", kl.coefficient,
+               "finite and >= 0");
+  check_option(kl.log_ratio_bound > 0.0 && kl.log_ratio_bound <= max_log_ratio_bound, owner, "kl.log_ratio_bound",
+               kl.log_ratio_bound, "in (0, 80]: exp(80) is near the largest float");
   if (kl.estimator != kl_estimator::k1 && kl.estimator != kl_estimator::k2 && kl.estimator != kl_estimator::k3)
     throw error(make_message(owner, ": option kl.estimator is not k1, k2 or k3"));
 }

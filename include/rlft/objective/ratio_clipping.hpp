@@ -101,17 +101,14 @@ RLFT_HOST_DEVICE RLFT_INLINE clipped_loss<Real> clipped_surrogate(Real ratio, Re
 namespace detail {
 
 inline void check_clip_range(const clip_range& clip, const char* objective) {
-  const auto fail = [&](const char* option, double value, const char* requirement) {
-    throw error(make_message(objective, ": option clip.", option, " = ", value, " is out of range (", requirement,
-                             ")"));
-  };
-  if (!(clip.epsilon_low >= 0.0 && clip.epsilon_low < 1.0)) fail("epsilon_low", clip.epsilon_low, "in [0, 1)");
-  if (!(std::isfinite(clip.epsilon_high) && clip.epsilon_high >= 0.0))
-    fail("epsilon_high", clip.epsilon_high, "finite and >= 0");
-  if (!(clip.dual_clip == 0.0 || (std::isfinite(clip.dual_clip) && clip.dual_clip > 1.0)))
-    fail("dual_clip", clip.dual_clip, "0 for off, or finite and > 1");
-  if (!(clip.two_sided == 0.0 || (std::isfinite(clip.two_sided) && clip.two_sided > 1.0 + clip.epsilon_high)))
-    fail("two_sided", clip.two_sided, "0 for off, or finite and > 1 + epsilon_high");
+  check_option(clip.epsilon_low >= 0.0 && clip.epsilon_low < 1.0, objective, "clip.epsilon_low", clip.epsilon_low,
+               "in [0, 1)");
+  check_option(std::isfinite(clip.epsilon_high) && clip.epsilon_high >= 0.0, objective, "clip.epsilon_high",
+               clip.epsilon_high, "finite and >= 0");
+  check_option(clip.dual_clip == 0.0 || (std::isfinite(clip.dual_clip) && clip.dual_clip > 1.0), objective,
+               "clip.dual_clip", clip.dual_clip, "0 for off, or finite and > 1");
+  check_option(clip.two_sided == 0.0 || (std::isfinite(clip.two_sided) && clip.two_sided > 1.0 + clip.epsilon_high),
+               objective, "clip.two_sided", clip.two_sided, "0 for off, or finite and > 1 + epsilon_high");
 }
 
 }  // namespace detail

@@ -14,13 +14,6 @@
 
 namespace rlft::detail {
 
-inline void check_option(bool holds, std::string_view estimator, std::string_view option,
-                         double value, std::string_view requirement) {
-  if (!holds)
-    throw error(make_message(estimator, ": option ", option, " = ", value, " is out of range (",
-                             requirement, ")"));
-}
-
 inline void check_token_span(std::size_t batch_tokens, std::size_t size, std::string_view estimator,
                              std::string_view what) {
   if (size != batch_tokens)
