@@ -320,6 +320,8 @@ class transformer {
 
   void forward(token_sequences_view sequences, std::span<float> logprobs, std::span<float> entropy,
                std::span<float> all_logits);
+  // The forward up to the final norm (work_.normed_final): what generation's prefill needs.
+  void forward_hidden(token_sequences_view sequences);
 
   // Backward of Y = X · Wᵀ over `rows` rows: dX = dY · W (overwritten) and dW += dYᵀ · X, both
   // with row_stable_gemm (thread-count independent; faster than Eigen's GEMM here, see
@@ -404,14 +406,10 @@ void transformer::layer_forward(std::size_t l, std::size_t rows, const std::size
   for (std::size_t i = 0; i < rows * width; ++i) h[i] += scratch[i];
 }
 
-inline void transformer::forward(token_sequences_view sequences, std::span<float> logprobs, std::span<float> entropy,
-                                 std::span<float> all_logits) {
+inline void transformer::forward_hidden(token_sequences_view sequences) {
   const auto& c = config_;
   auto& w = work_;
   const std::size_t rows = sequences.num_tokens();
-  if (logprobs.size() != rows)
-    throw error(::rlft::detail::make_message("transformer: log-prob output has ", logprobs.size(), " entries for ", rows,
-                                             " tokens"));
   check_tokens(sequences);
   w.has_forward = false;
   w.tokens.assign(sequences.tokens().begin(), sequences.tokens().end());
@@ -423,10 +421,7 @@ inline void transformer::forward(token_sequences_view sequences, std::span<float
       w.positions[sequences.begin(s) + t] = t;
       w.sequence_of_row[sequences.begin(s) + t] = s;
     }
-  if (rows == 0) {
-    w.has_forward = true;
-    return;
-  }
+  if (rows == 0) return;
   pack_weights();
 
   const std::size_t width = c.hidden_size;
@@ -466,6 +461,22 @@ inline void transformer::forward(token_sequences_view sequences, std::span<float
   w.normed_final.resize(rows * width);
   rms_norm_rows(w.residual_out.data(), rows, width, parameter(final_norm_), c.rms_norm_eps, w.normed_final.data(),
                 w.inverse_rms_final.data());
+}
+
+inline void transformer::forward(token_sequences_view sequences, std::span<float> logprobs, std::span<float> entropy,
+                                 std::span<float> all_logits) {
+  const auto& c = config_;
+  auto& w = work_;
+  const std::size_t rows = sequences.num_tokens();
+  if (logprobs.size() != rows)
+    throw error(::rlft::detail::make_message("transformer: log-prob output has ", logprobs.size(), " entries for ", rows,
+                                             " tokens"));
+  forward_hidden(sequences);
+  if (rows == 0) {
+    w.has_forward = true;
+    return;
+  }
+  const std::size_t width = c.hidden_size;
 
   // Vocabulary projection in chunks of rows; entry t + 1 of the outputs comes from row t.
   w.log_sum_exp.assign(rows, 0.0f);
@@ -694,11 +705,14 @@ rollout_batch transformer::generate(token_sequences_view prompts, std::size_t co
     if (stop < 0 || static_cast<std::size_t>(stop) >= c.vocab_size)
       throw error(::rlft::detail::make_message("transformer: stop token ", stop, " is outside the vocabulary"));
 
-  // Prefill: the training forward over the prompts (once per prompt, not per completion).
-  const std::size_t prompt_rows = prompts.num_tokens();
-  std::vector<float> prompt_logprobs(prompt_rows);
-  forward(prompts, prompt_logprobs, {}, {});
-  w.has_forward = false;  // the cache below is not a batch backward() may use
+  // Prefill: the training forward over the prompts up to the final norm (once per prompt, not
+  // per completion), and the logits of each prompt's last row, the first step's.
+  forward_hidden(prompts);
+  std::vector<float> last_rows(prompts.size() * c.hidden_size), prompt_logits(prompts.size() * c.vocab_size);
+  for (std::size_t p = 0; p < prompts.size(); ++p)
+    std::copy_n(w.normed_final.data() + (prompts.end(p) - 1) * c.hidden_size, c.hidden_size,
+                last_rows.data() + p * c.hidden_size);
+  row_stable_gemm(last_rows.data(), c.hidden_size, prompts.size(), w.packed_head, prompt_logits.data(), c.vocab_size);
 
   const std::size_t completions = prompts.size() * completions_per_prompt;
   const std::size_t cache_row = 2 * c.kv_width();
@@ -740,12 +754,10 @@ rollout_batch transformer::generate(token_sequences_view prompts, std::size_t co
         softmax_scratch(c.vocab_size);
     std::vector<std::size_t> positions;
     layer_activations step_activations;
-    // Row r of `logits` belongs to completion active[r]: first the prompts' last rows.
-    for (std::size_t r = 0; r < active.size(); ++r) {
-      const std::size_t last = prompts.end(active[r] / completions_per_prompt) - 1;
-      row_stable_gemm(w.normed_final.data() + last * c.hidden_size, c.hidden_size, 1, w.packed_head,
-                      logits.data() + r * c.vocab_size, c.vocab_size);
-    }
+    // Row r of `logits` belongs to completion active[r]: first its prompt's.
+    for (std::size_t r = 0; r < active.size(); ++r)
+      std::copy_n(prompt_logits.data() + active[r] / completions_per_prompt * c.vocab_size, c.vocab_size,
+                  logits.data() + r * c.vocab_size);
     for (std::uint32_t step = 0;; ++step) {
       std::vector<std::size_t> still_active;
       for (std::size_t r = 0; r < active.size(); ++r) {
