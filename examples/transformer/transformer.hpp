@@ -331,7 +331,7 @@ class transformer {
     auto& w = work_;
     w.packed_operand.pack_columns({parameter(weight_offset), out_features * in_features}, out_features, in_features);
     row_stable_gemm(doutput, out_features, rows, w.packed_operand, dinput, in_features);
-    // dYᵀ made contiguous first: measured 1.1-2.5× faster than reading dY column-wise in the kernel.
+    // dYᵀ made contiguous first, so that the kernel reads both operands by rows.
     w.transposed.resize(out_features * rows);
     transpose(doutput, rows, out_features, w.transposed.data());
     w.packed_operand.pack_columns({input, rows * in_features}, rows, in_features);
