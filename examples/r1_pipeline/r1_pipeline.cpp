@@ -289,15 +289,15 @@ class pipeline {
   void supervised(model& policy, const std::string& stage_name, const std::vector<sft_example>& examples,
                   std::size_t epochs, std::optional<float> learning_rate = std::nullopt,
                   AfterEpoch after_epoch = nullptr) {
-    const sft_options options{.tokens_per_batch = options_.sft_tokens_per_batch, .epochs = 1, .seed = options_.seed};
-    const std::size_t per_epoch = sft_trainer<model>::updates_per_epoch(examples, options);
+    const sft_options options{.tokens_per_batch = options_.sft_tokens_per_batch, .epochs = epochs, .seed = options_.seed};
+    const std::size_t updates = sft_trainer<model>::updates(examples, options);
     const float rate = learning_rate.value_or(options_.sft_learning_rate);
     sft_trainer<model> trainer(policy, options,
                                {.adamw = {.weight_decay = 0.01f},
                                 .schedule = {.peak_learning_rate = rate,
                                              .final_learning_rate = rate / 10,
-                                             .warmup_steps = std::min<std::size_t>(20, per_epoch * epochs / 10),
-                                             .total_steps = per_epoch * epochs},
+                                             .warmup_steps = std::min<std::size_t>(20, updates / 10),
+                                             .total_steps = updates},
                                 .max_gradient_norm = 1.0});
     for (std::size_t epoch = 0; epoch < epochs; ++epoch) {
       for (const auto& batch : pack_sft_batches(examples, options.tokens_per_batch, options_.seed, epoch)) {
@@ -307,7 +307,7 @@ class pipeline {
         record["stage"] = stage_name;
         record["kind"] = "sft";
         log_->write(record);
-        progress(stage_name, metrics.step, per_epoch * epochs, "loss " + format(metrics.loss));
+        progress(stage_name, metrics.step, updates, "loss " + format(metrics.loss));
       }
       if constexpr (!std::is_same_v<AfterEpoch, std::nullptr_t>) after_epoch(epoch, trainer);
     }
@@ -481,10 +481,13 @@ class pipeline {
   void distill(const fs::path& rejection_data) {
     const std::vector<sft_example> distilled = read_examples(rejection_data);
     const std::vector<sft_example> cold = cold_start_examples();
-    const sft_options packing{.tokens_per_batch = options_.sft_tokens_per_batch, .seed = options_.seed};
-    const std::size_t updates = options_.distillation_epochs * sft_trainer<model>::updates_per_epoch(distilled, packing);
-    const std::size_t cold_per_epoch = sft_trainer<model>::updates_per_epoch(cold, packing);
-    const std::size_t cold_epochs = std::max<std::size_t>(1, (updates + cold_per_epoch - 1) / cold_per_epoch);
+    const auto updates = [&](const std::vector<sft_example>& examples, std::size_t epochs) {
+      return sft_trainer<model>::updates(
+          examples, {.tokens_per_batch = options_.sft_tokens_per_batch, .epochs = epochs, .seed = options_.seed});
+    };
+    const std::size_t distillation_updates = updates(distilled, options_.distillation_epochs);
+    std::size_t cold_epochs = 1;  // the fewest epochs with at least as many updates
+    while (updates(cold, cold_epochs) < distillation_updates) ++cold_epochs;
     const model student_base =
         stage("student_base", [&] { return pretrain("student_base", options_.student, options_.student_pretrain_epochs); });
     stage("student_distilled", [&] {

@@ -115,9 +115,10 @@ TEST_CASE("sft train: every epoch runs the updates pack_sft_batches gives, and t
   std::vector<rlft::sft_step_metrics> steps;
   trainer.train(examples, [&](const rlft::sft_step_metrics& m) { steps.push_back(m); });
   // Epochs pack different shuffles: here 10 updates in all, 4 of them in the first epoch.
-  using trainer_type = rlft::sft_trainer<unigram_policy>;
-  CHECK(trainer_type::updates(examples, options) != options.epochs * trainer_type::updates_per_epoch(examples, options));
-  REQUIRE(steps.size() == trainer_type::updates(examples, options));
+  const std::size_t updates = rlft::sft_trainer<unigram_policy>::updates(examples, options);
+  CHECK(updates == 10);
+  CHECK(rlft::pack_sft_batches(examples, options.tokens_per_batch, options.seed, 0).size() == 4);
+  REQUIRE(steps.size() == updates);
   std::size_t step = 0;
   for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
     const auto batches = rlft::pack_sft_batches(examples, options.tokens_per_batch, options.seed, epoch);

@@ -151,19 +151,13 @@ class sft_trainer {
     return negative_log_likelihood / static_cast<double>(tokens);
   }
 
-  // Updates train() makes with these options, every epoch's packing counted (for the length of
-  // the learning-rate schedule).
+  // Updates train() makes with these options (for the length of the learning-rate schedule):
+  // each epoch packs its own shuffle, so epochs may differ by an update or two.
   static std::size_t updates(std::span<const sft_example> examples, const sft_options& options) {
     std::size_t total = 0;
     for (std::size_t epoch = 0; epoch < options.epochs; ++epoch)
       total += pack_sft_batches(examples, options.tokens_per_batch, options.seed, epoch).size();
     return total;
-  }
-
-  // Updates of the first epoch. Epochs pack a different shuffle, so later ones may take an
-  // update more or less: updates() is the exact total.
-  static std::size_t updates_per_epoch(std::span<const sft_example> examples, const sft_options& options) {
-    return pack_sft_batches(examples, options.tokens_per_batch, options.seed, 0).size();
   }
 
   policy_update& update() noexcept { return update_; }
