@@ -24,6 +24,7 @@ struct adamw_tensor {
   __nv_bfloat16* copy = nullptr;  // nullable
   std::size_t size = 0;
   std::size_t first_chunk = 0;  // Σ of the chunks of the tensors before it
+  friend bool operator==(const adamw_tensor&, const adamw_tensor&) = default;
 };
 
 inline constexpr int adamw_threads = 256;

@@ -16,6 +16,7 @@
 #include <cuda_runtime_api.h>
 
 #include "rlft/cuda/check.hpp"
+#include "rlft/cuda/grid.hpp"
 
 namespace rlft::kernels {
 
@@ -161,10 +162,7 @@ __global__ void __launch_bounds__(Threads) logits_gradient(const float* logits, 
 
 namespace rlft::cuda {
 
-inline unsigned lm_head_grid(std::size_t items) {
-  const std::size_t blocks = (items + kernels::lm_head_threads - 1) / kernels::lm_head_threads;
-  return static_cast<unsigned>(blocks == 0 ? 1 : blocks < 65535 ? blocks : 65535);
-}
+inline unsigned lm_head_grid(std::size_t items) { return grid_blocks(items, kernels::lm_head_threads); }
 
 inline void launch_reset_softmax_states(kernels::softmax_state* states, std::size_t tokens, cudaStream_t stream) {
   kernels::reset_softmax_states<<<lm_head_grid(tokens), kernels::lm_head_threads, 0, stream>>>(states, tokens);

@@ -1,5 +1,6 @@
 // The fused CUDA AdamW against rlft::adamw: several tensors (one of more than one chunk, an
-// empty one), three steps with a changing learning rate, the bf16 copies, and the errors.
+// empty one), three steps with a changing learning rate (the third with its gradients in other
+// buffers, so the kept tensor table must be replaced), the bf16 copies, and the errors.
 //
 // Tolerance: weights within 8 ulp of the CPU's after three steps, an ulp taken at the larger of
 // the weight and 1e-2. The float operations are the same, but fused multiply-adds round
@@ -64,21 +65,23 @@ TEST_SUITE("gpu") {
     rlft::adamw cpu(options);
     rlft::cuda::fused_adamw device(options);
     using rlft::cuda::device_buffer;
-    std::vector<device_buffer<float>> d_values, d_gradients;
+    std::vector<device_buffer<float>> d_values, d_gradients, d_other_gradients;
     std::vector<device_buffer<__nv_bfloat16>> d_copies;
     for (std::size_t i = 0; i < values.size(); ++i) {
       d_values.emplace_back(values[i], nullptr);
       d_gradients.emplace_back(values[i].size(), nullptr);
+      d_other_gradients.emplace_back(values[i].size(), nullptr);
       d_copies.emplace_back(i == 1 ? 0 : values[i].size(), nullptr);
     }
     for (const float learning_rate : {1e-3f, 5e-4f, 2e-3f}) {
+      auto& step_gradients = learning_rate == 2e-3f ? d_other_gradients : d_gradients;
       std::vector<rlft::parameter_ref> cpu_parameters;
       std::vector<rlft::cuda::device_parameter> device_parameters;
       for (std::size_t i = 0; i < values.size(); ++i) {
         for (auto& g : gradients[i]) g = 0.1f * (random.uniform() - 0.5f);
-        d_gradients[i].upload(gradients[i]);
+        step_gradients[i].upload(gradients[i]);
         cpu_parameters.push_back({.name = "p", .values = values[i], .gradients = gradients[i]});
-        device_parameters.push_back({.name = "p", .values = d_values[i].span(), .gradients = d_gradients[i].span(),
+        device_parameters.push_back({.name = "p", .values = d_values[i].span(), .gradients = step_gradients[i].span(),
                                      .bf16_copy = d_copies[i].span()});
       }
       cpu.step(cpu_parameters, learning_rate);

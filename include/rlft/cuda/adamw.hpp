@@ -74,10 +74,16 @@ class fused_adamw {
       tensors[i].first = moments_[i].first.data();
       tensors[i].second = moments_[i].second.data();
     }
+    // A training loop passes the same tensors on the same stream every step: their table is
+    // uploaded once (and again on another stream, which then owns it and frees it in order).
+    if (tensors != table_on_host_ || stream != table_stream_) {
+      table_ = device_buffer<kernels::adamw_tensor>(tensors, stream);
+      table_on_host_ = std::move(tensors);
+      table_stream_ = stream;
+    }
     ++steps_;
-    const device_buffer<kernels::adamw_tensor> table(tensors, stream);
-    launch_adamw_step(table.data(), tensors.size(), chunks, rlft::detail::adamw_scalars(options_, steps_, learning_rate),
-                      stream);
+    launch_adamw_step(table_.data(), table_on_host_.size(), chunks,
+                      rlft::detail::adamw_scalars(options_, steps_, learning_rate), stream);
   }
 
   std::size_t steps() const noexcept { return steps_; }
@@ -91,6 +97,9 @@ class fused_adamw {
   adamw_options options_;
   std::size_t steps_ = 0;
   std::vector<moment_buffers> moments_;
+  std::vector<kernels::adamw_tensor> table_on_host_;  // what table_ holds
+  device_buffer<kernels::adamw_tensor> table_;
+  cudaStream_t table_stream_ = nullptr;
 };
 
 }  // namespace rlft::cuda

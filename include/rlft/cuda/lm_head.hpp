@@ -265,10 +265,9 @@ class fused_lm_head {
     const auto d = detail::check_lm_head_input(in);
     detail::check_backward(gradients_in, out, d);
     const lm_head_chunks chunks = plan_lm_head_chunks(d.tokens, d.vocabulary, tuning_);
-    // 16-bit rows padded to 8 elements (16 bytes), as float rows are to 4.
-    const std::size_t gradient_stride = (chunks.row_stride + 7) / 8 * 8;
+    // The 16-bit gradient rows share the logits' stride, a multiple of 8 elements (16 bytes).
     device_buffer<float> logits(chunks.tokens * chunks.row_stride, stream);
-    device_buffer<Element> logit_gradients(chunks.tokens * gradient_stride, stream);
+    device_buffer<Element> logit_gradients(chunks.tokens * chunks.row_stride, stream);
     const auto h = static_cast<std::int64_t>(d.hidden);
     for (std::size_t first_token = 0; first_token < d.tokens; first_token += chunks.tokens) {
       const std::size_t tokens = std::min(chunks.tokens, d.tokens - first_token);
@@ -282,9 +281,9 @@ class fused_lm_head {
                                gradients_in.entropy_gradients.empty()
                                    ? nullptr
                                    : gradients_in.entropy_gradients.data() + first_token,
-                               logit_gradients.data(), gradient_stride, stream);
+                               logit_gradients.data(), chunks.row_stride, stream);
         const auto n_tokens = static_cast<std::int64_t>(tokens), n_entries = static_cast<std::int64_t>(entries);
-        const auto stride = static_cast<std::int64_t>(gradient_stride);
+        const auto stride = static_cast<std::int64_t>(chunks.row_stride);
         // dℓ/dH (tokens × hidden, row-major = hidden × tokens column-major) += W_chunkᵀ·Gᵀ.
         matmul_.run({.transpose_a = CUBLAS_OP_N, .transpose_b = CUBLAS_OP_N, .m = h, .n = n_tokens, .k = n_entries,
                      .lda = h, .ldb = stride, .ldd = h},

@@ -92,11 +92,24 @@ class matmul_runner {
     }
   };
 
+  // The kept plan of `shape`, made on first use; a plan whose making fails is not kept.
   const plan& plan_for(const matmul_shape& shape) {
     for (const auto& p : plans_)
       if (p.shape == shape) return p;
-    plans_.push_back({.shape = shape});
-    plan& p = plans_.back();
+    plans_.reserve(plans_.size() + 1);  // so that keeping the plan cannot throw
+    plan p{.shape = shape};
+    try {
+      make(p);
+    } catch (...) {
+      p.release();
+      throw;
+    }
+    plans_.push_back(p);
+    return plans_.back();
+  }
+
+  void make(plan& p) {
+    const matmul_shape& shape = p.shape;
     RLFT_CUBLAS_CHECK(cublasLtMatmulDescCreate(&p.operation, CUBLAS_COMPUTE_32F, CUDA_R_32F));
     RLFT_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p.operation, CUBLASLT_MATMUL_DESC_TRANSA, &shape.transpose_a,
                                                      sizeof shape.transpose_a));
@@ -126,14 +139,10 @@ class matmul_runner {
     }();
     static_cast<void>(cublasLtMatmulPreferenceDestroy(preference));
     RLFT_CUBLAS_CHECK(status);
-    if (found == 0) {
-      p.release();
-      plans_.pop_back();
+    if (found == 0)
       throw error(rlft::detail::make_message("cuBLASLt has no algorithm for a ", shape.m, " x ", shape.n, " x ",
                                              shape.k, " product of 16-bit matrices with float output"));
-    }
     p.algorithm = result.algo;
-    return p;
   }
 
   cudaDataType_t input_type_;
