@@ -1,13 +1,14 @@
 // Advantage estimators on the device, with the formulas of rlft/advantage/ (GRPO, Dr. GRPO,
 // RLOO, REINFORCE++, GAE, process supervision) over the ragged batch:
-//   - group statistics (count, sum, mean, squared deviations, lowest and highest value) come
-//     from one CUB segmented reduction whose segments are the groups' sequences (outcome
-//     rewards) or the groups' tokens (step rewards); the batch statistics of reward scaling and
+//   - group statistics (count, sum, mean, squared deviations, lowest and highest value) of
+//     REINFORCE++, GAE and process supervision come from one CUB segmented reduction whose
+//     segments are the groups' sequences (outcome rewards) or the groups' tokens (step rewards); the batch statistics of reward scaling and
 //     whitening are the same reduction over one segment;
 //   - discounted returns and GAE, and the suffix sums of process supervision, are reverse scans
 //     of affine maps x ↦ a·x + b with CUB's block scan, one block per sequence, in double as
 //     the CPU;
-//   - outcome advantages are broadcast over each group's tokens by one block per group.
+//   - outcome advantages (GRPO's family) need only their group's moments: one warp per
+//     sequence reduces its group's rewards and writes the sequence's tokens, in one launch.
 // Statistics merge pairwise (Chan, Golub and LeVeque) in a fixed tree, so results are the same
 // from run to run; against the CPU's sequential sums they differ in the last bits of a double,
 // which the float advantages rarely see (within 2 ulp). Groups of equal rewards are detected
@@ -28,6 +29,7 @@
 
 #include "rlft/advantage/grpo_advantage.hpp"
 #include "rlft/cuda/check.hpp"
+#include "rlft/cuda/grid.hpp"
 #include "rlft/cuda/device_buffer.hpp"
 #include "rlft/cuda/device_rollout_batch.hpp"
 #include "rlft/objective/kl_estimator.hpp"
@@ -168,7 +170,6 @@ enum class outcome_rule { normalized, leave_one_out };
 
 struct outcome_arguments {
   cuda::device_batch_view batch;
-  const value_moments* groups = nullptr;         // per group, over the rewards
   const value_moments* batch_rewards = nullptr;  // all rewards (batch_std scaling)
   float* advantages = nullptr;
   std::uint8_t* equal_rewards = nullptr;  // per group
@@ -179,33 +180,54 @@ struct outcome_arguments {
   bool unbiased_std = true;
 };
 
-// GRPO, Dr. GRPO and RLOO: one block per group.
+// The moments of values[first, end) in every lane of a warp: lane k folds values k, k + 32, ...
+// in order, lane 0 merges the lanes in a fixed tree, and its result is shared, so every warp
+// that reduces the same values gets the same bits.
+__device__ inline value_moments warp_moments(const float* values, std::size_t first, std::size_t end) {
+  const unsigned lane = threadIdx.x % 32;
+  value_moments own = no_values();
+  for (std::size_t i = first + lane; i < end; i += 32) own = merge_moments{}(own, one_value(values[i]));
+  const auto shuffle = [](value_moments m, auto&& move) {
+    return value_moments{move(m.count), move(m.sum), move(m.mean), move(m.squared_deviations), move(m.lowest),
+                         move(m.highest)};
+  };
+  for (int offset = 16; offset > 0; offset /= 2)
+    own = merge_moments{}(own, shuffle(own, [offset](auto x) { return __shfl_down_sync(0xffffffffu, x, offset); }));
+  return shuffle(own, [](auto x) { return __shfl_sync(0xffffffffu, x, 0); });
+}
+
+// GRPO, Dr. GRPO and RLOO: one warp per sequence. The warp reduces its group's rewards itself
+// (a group's sequences all get the same moments), then writes the sequence's tokens; the first
+// sequence of a group writes the group's equal-reward flag.
 template <int Threads>
 __global__ void __launch_bounds__(Threads) outcome_advantages(outcome_arguments args) {
+  constexpr unsigned warps_per_block = Threads / 32;
+  const unsigned lane = threadIdx.x % 32;
   const auto& batch = args.batch;
-  for (std::size_t g = blockIdx.x; g < batch.num_groups; g += gridDim.x) {
-    const value_moments group = args.groups[g];
+  for (std::size_t s = blockIdx.x * std::size_t{warps_per_block} + threadIdx.x / 32; s < batch.num_sequences;
+       s += std::size_t{gridDim.x} * warps_per_block) {
+    const std::size_t g = group_of(batch, s);
+    const auto group_first = static_cast<std::size_t>(batch.group_offsets[g]);
+    const value_moments group =
+        warp_moments(batch.rewards, group_first, static_cast<std::size_t>(batch.group_offsets[g + 1]));
     const bool equal = group.lowest == group.highest;
-    if (threadIdx.x == 0) args.equal_rewards[g] = equal;
+    const float reward = batch.rewards[s];
+    if (lane == 0) {
+      if (s == group_first) args.equal_rewards[g] = equal;
+      if (!isfinite(reward)) atomicMin(&args.errors->first_bad_reward, static_cast<unsigned long long>(s));
+    }
     double scale = 1.0;
     if (args.scaling == reward_scaling::group_std) scale = standard_deviation(group, args.unbiased_std) + args.epsilon;
     else if (args.scaling == reward_scaling::batch_std)
       scale = standard_deviation(*args.batch_rewards, args.unbiased_std) + args.epsilon;
-    const auto first = static_cast<std::size_t>(batch.group_offsets[g]);
-    const auto last = static_cast<std::size_t>(batch.group_offsets[g + 1]);
-    for (std::size_t s = first; s < last; ++s) {
-      const float reward = batch.rewards[s];
-      if (threadIdx.x == 0 && !isfinite(reward)) atomicMin(&args.errors->first_bad_reward, static_cast<unsigned long long>(s));
-      double advantage = 0.0;  // equal rewards: exactly 0 (and with ε = 0 so is the scale)
-      if (!equal)
-        advantage = args.rule == outcome_rule::normalized
-                        ? (reward - group.mean) / scale
-                        : reward - (group.sum - reward) / (group.count - 1.0);
-      const auto value = static_cast<float>(advantage);
-      const auto end = static_cast<std::size_t>(batch.sequence_offsets[s + 1]);
-      for (std::size_t t = static_cast<std::size_t>(batch.sequence_offsets[s]) + threadIdx.x; t < end; t += Threads)
-        args.advantages[t] = batch.loss_mask[t] ? value : 0.0f;
-    }
+    double advantage = 0.0;  // equal rewards: exactly 0 (and with ε = 0 so is the scale)
+    if (!equal)
+      advantage = args.rule == outcome_rule::normalized ? (reward - group.mean) / scale
+                                                        : reward - (group.sum - reward) / (group.count - 1.0);
+    const auto value = static_cast<float>(advantage);
+    const auto end = static_cast<std::size_t>(batch.sequence_offsets[s + 1]);
+    for (std::size_t t = static_cast<std::size_t>(batch.sequence_offsets[s]) + lane; t < end; t += 32)
+      args.advantages[t] = batch.loss_mask[t] ? value : 0.0f;
   }
 }
 
@@ -403,30 +425,24 @@ inline void launch_segment_moments(const kernels::moments_of_item& items, const 
                                                      kernels::merge_moments{}, kernels::no_values(), stream));
 }
 
-// At most this many blocks; more groups or sequences loop.
-inline constexpr unsigned max_advantage_blocks = 65535;
-
-inline unsigned advantage_blocks(std::size_t items) {
-  return static_cast<unsigned>(items < max_advantage_blocks ? (items > 0 ? items : 1) : max_advantage_blocks);
-}
-
 inline void launch_outcome_advantages(const kernels::outcome_arguments& args, cudaStream_t stream) {
   constexpr int threads = kernels::advantage_threads;
-  kernels::outcome_advantages<threads><<<advantage_blocks(args.batch.num_groups), threads, 0, stream>>>(args);
+  kernels::outcome_advantages<threads>
+      <<<grid_blocks(args.batch.num_sequences, threads / 32), threads, 0, stream>>>(args);
   RLFT_CUDA_CHECK_LAUNCH();
 }
 
 inline void launch_discounted_advantages(const kernels::discount_arguments& args, cudaStream_t stream) {
   constexpr int threads = kernels::advantage_threads;
   kernels::discounted_advantages<threads, kernels::scan_items_per_thread>
-      <<<advantage_blocks(args.batch.num_sequences), threads, 0, stream>>>(args);
+      <<<grid_blocks(args.batch.num_sequences, 1), threads, 0, stream>>>(args);
   RLFT_CUDA_CHECK_LAUNCH();
 }
 
 inline void launch_whiten_advantages(const device_batch_view& batch, const kernels::value_moments* all,
                                      double epsilon, const std::uint8_t* skipped, float* advantages,
                                      cudaStream_t stream) {
-  kernels::whiten_advantages<<<advantage_blocks(batch.num_sequences), kernels::advantage_threads, 0, stream>>>(
+  kernels::whiten_advantages<<<grid_blocks(batch.num_sequences, 1), kernels::advantage_threads, 0, stream>>>(
       batch, all, epsilon, skipped, advantages);
   RLFT_CUDA_CHECK_LAUNCH();
 }
@@ -434,7 +450,7 @@ inline void launch_whiten_advantages(const device_batch_view& batch, const kerne
 inline void launch_process_advantages(const kernels::process_arguments& args, cudaStream_t stream) {
   constexpr int threads = kernels::advantage_threads;
   kernels::process_advantages<threads, kernels::scan_items_per_thread>
-      <<<advantage_blocks(args.batch.num_sequences), threads, 0, stream>>>(args);
+      <<<grid_blocks(args.batch.num_sequences, 1), threads, 0, stream>>>(args);
   RLFT_CUDA_CHECK_LAUNCH();
 }
 

@@ -1,12 +1,17 @@
 // Policy objectives on the device: loss, metrics and dL/d(log-prob) of a slice of a ragged
-// batch in one fused pass, with the per-token formulas of the CPU path (the RLFT_HOST_DEVICE
-// policy terms, KL estimators and aggregation weights of rlft/objective/). One block per
-// sequence: it counts the sequence's loss tokens (and, for GSPO, sums its log-ratios and
-// advantages), evaluates every token once — reading the log-probs, old and reference log-probs,
-// advantages, mask and entropies once and writing each gradient once — and leaves the
-// sequence's sums in a partials array; the last block to finish adds the partials in sequence
-// order, so the result is the same from run to run. When the caller gives no aggregation scope,
-// a pre-pass counts the slice's loss tokens and sequences (one byte per token).
+// batch, with the per-token formulas of the CPU path (the RLFT_HOST_DEVICE policy terms, KL
+// estimators and aggregation weights of rlft/objective/), in two passes:
+//   1. one warp per sequence counts its loss tokens (and, for GSPO, sums its log-ratios and
+//      advantages into the sequence's term), and the slice's totals are added up (one atomic
+//      per block: integers, so the order does not matter);
+//   2. the token pass: each thread takes a few consecutive tokens, loads all their inputs
+//      before it computes (so that many loads are in flight), and writes each gradient once.
+//      Threads keep running sums (losses already weighted by their sequence's aggregation
+//      weight); a block reduces once, and the last block to finish adds the blocks' partials in
+//      block order. The launch shape depends only on the slice, so results are the same from
+//      run to run.
+// The token pass's arithmetic is a host-device function (evaluate_tokens), which the host tests
+// run over whole slices against the CPU objective.
 #pragma once
 
 #include <cstddef>
@@ -16,16 +21,18 @@
 #include <cuda_runtime_api.h>
 
 #include "rlft/concepts/policy_objective.hpp"
+#include "rlft/core/host_device.hpp"
 #include "rlft/cuda/check.hpp"
+#include "rlft/cuda/grid.hpp"
 #include "rlft/cuda/device_rollout_batch.hpp"
 #include "rlft/objective/kl_estimator.hpp"
 #include "rlft/objective/loss_aggregation.hpp"
 
 namespace rlft::kernels {
 
-// The sums of a sequence, and of a slice: detail::partial_sums plus the number of sequences
-// with loss tokens (for the scope check). Counts are doubles (exact below 2^53), so one
-// reduction operator covers every member.
+// The sums of a slice: detail::partial_sums plus the number of sequences with loss tokens (for
+// the scope check). Counts are doubles (exact below 2^53), so one reduction operator covers
+// every member.
 struct objective_sums {
   double loss;
   double policy_loss;
@@ -41,7 +48,7 @@ struct objective_sums {
 };
 
 struct add_objective_sums {
-  __device__ objective_sums operator()(const objective_sums& a, const objective_sums& b) const {
+  RLFT_HOST_DEVICE objective_sums operator()(const objective_sums& a, const objective_sums& b) const {
     return {a.loss + b.loss,
             a.policy_loss + b.policy_loss,
             a.kl + b.kl,
@@ -56,13 +63,16 @@ struct add_objective_sums {
   }
 };
 
-// Loss tokens and sequences with loss tokens of a slice (the aggregation scope it spans).
-struct slice_counts {
+// The counters of one objective launch, zeroed together before it: the slice's loss tokens and
+// sequences with loss tokens (the aggregation scope it spans, from the sequence pass), and the
+// token pass's finished blocks.
+struct objective_counters {
   unsigned long long loss_tokens;
   unsigned long long sequences;
+  unsigned int finished_blocks;  // 0 again after the launch
 };
 
-// Everything the objective kernel reads besides the policy term, by value.
+// Everything the objective kernels read besides the policy term, by value.
 struct objective_arguments {
   cuda::device_batch_view batch;
   std::size_t first_sequence = 0;
@@ -78,10 +88,9 @@ struct objective_arguments {
   double entropy_coefficient = 0.0;
   loss_aggregation aggregation = loss_aggregation::sequence_mean_token_mean;
   double constant_divisor = 0.0;
-  aggregation_scope scope = {};       // the caller's, or zero members for "count the slice"
-  const slice_counts* counted = nullptr;  // the pre-pass's counts (for zero members of scope)
-  objective_sums* partials = nullptr;     // sequence_count entries
-  unsigned int* finished_blocks = nullptr;  // 0 before the launch; 0 again after it
+  aggregation_scope scope = {};            // the caller's, or zero members for "count the slice"
+  objective_counters* counters = nullptr;  // zeroed before the launch
+  objective_sums* partials = nullptr;      // one per block of the token pass (objective_blocks)
   objective_sums* result = nullptr;
 };
 
@@ -89,136 +98,224 @@ struct objective_arguments {
 template <class PolicyTerm>
 concept sequence_level_term = requires(const PolicyTerm& policy) { policy.from_sums(0.0, 0.0, 1.0); };
 
-// ---------------------------------------------------------------------------------------------
-// kernels
+template <class PolicyTerm>
+struct term_state {
+  using type = typename PolicyTerm::no_state;
+};
+template <sequence_level_term PolicyTerm>
+struct term_state<PolicyTerm> {
+  using type = typename PolicyTerm::sequence_state;
+};
 
-// One warp per sequence: its loss tokens, added to the slice totals.
-__global__ void count_slice_loss_tokens(cuda::device_batch_view batch, std::size_t first_sequence,
-                                        std::size_t sequence_count, slice_counts* counts) {
-  const std::size_t warp = (blockIdx.x * std::size_t{blockDim.x} + threadIdx.x) / 32;
-  const unsigned lane = threadIdx.x % 32;
-  if (warp >= sequence_count) return;
-  const std::size_t s = first_sequence + warp;
+// What the token pass needs of a sequence of the slice.
+template <class PolicyTerm>
+struct sequence_facts {
+  unsigned loss_tokens = 0;
+  typename term_state<PolicyTerm>::type state = {};
+};
+
+// A sequence's loss tokens, and for GSPO the sums over them of the log-ratio and advantage.
+struct sequence_sums {
+  unsigned loss_tokens = 0;
+  double log_ratio = 0.0;
+  double advantage = 0.0;
+};
+
+RLFT_HOST_DEVICE inline std::size_t slice_first_token(const objective_arguments& args) {
+  return static_cast<std::size_t>(args.batch.sequence_offsets[args.first_sequence]);
+}
+
+RLFT_HOST_DEVICE inline std::size_t slice_tokens(const objective_arguments& args) {
+  return static_cast<std::size_t>(args.batch.sequence_offsets[args.first_sequence + args.sequence_count]) -
+         slice_first_token(args);
+}
+
+// The sums over tokens begin + first, begin + first + stride, ... of batch sequence s (a warp's
+// lane `first` of 32, or every token with first 0 and stride 1).
+template <class PolicyTerm>
+RLFT_HOST_DEVICE sequence_sums sum_sequence(const objective_arguments& args, std::size_t s, std::size_t first,
+                                            std::size_t stride) {
+  const auto& batch = args.batch;
   const auto begin = static_cast<std::size_t>(batch.sequence_offsets[s]);
   const auto end = static_cast<std::size_t>(batch.sequence_offsets[s + 1]);
-  unsigned tokens = 0;
-  for (std::size_t t = begin + lane; t < end; t += 32) tokens += batch.loss_mask[t] != 0;
-  for (int offset = 16; offset > 0; offset /= 2) tokens += __shfl_down_sync(0xffffffffu, tokens, offset);
-  if (lane == 0 && tokens > 0) {
-    atomicAdd(&counts->loss_tokens, static_cast<unsigned long long>(tokens));
-    atomicAdd(&counts->sequences, 1ull);
+  const float* logprobs = args.logprobs + (begin - slice_first_token(args));
+  sequence_sums sums;
+  for (std::size_t t = begin + first; t < end; t += stride) {
+    if (!batch.loss_mask[t]) continue;
+    ++sums.loss_tokens;
+    if constexpr (sequence_level_term<PolicyTerm>) {
+      sums.log_ratio += static_cast<double>(logprobs[t - begin]) - batch.old_logprobs[t];
+      sums.advantage += batch.advantages[t];
+    }
+  }
+  return sums;
+}
+
+template <class PolicyTerm>
+RLFT_HOST_DEVICE sequence_facts<PolicyTerm> facts_of(const PolicyTerm& policy, const sequence_sums& sums) {
+  sequence_facts<PolicyTerm> facts;
+  facts.loss_tokens = sums.loss_tokens;
+  if constexpr (sequence_level_term<PolicyTerm>)
+    facts.state = policy.from_sums(sums.log_ratio, sums.advantage, sums.loss_tokens ? double(sums.loss_tokens) : 1.0);
+  return facts;
+}
+
+// The denominators of the aggregation: the caller's scope, completed by the slice's counts.
+RLFT_HOST_DEVICE inline aggregation_scope totals_of(const objective_arguments& args) {
+  return {.sequences = args.scope.sequences ? args.scope.sequences : static_cast<std::size_t>(args.counters->sequences),
+          .loss_tokens =
+              args.scope.loss_tokens ? args.scope.loss_tokens : static_cast<std::size_t>(args.counters->loss_tokens)};
+}
+
+// The slice sequence (index into the slice) holding slice token `token`: the last one whose
+// first token is at or before it.
+RLFT_HOST_DEVICE inline std::size_t sequence_of_token(const objective_arguments& args, std::size_t token) {
+  const std::int64_t* offsets = args.batch.sequence_offsets + args.first_sequence;
+  const auto target = static_cast<std::int64_t>(slice_first_token(args) + token);
+  std::size_t low = 0, high = args.sequence_count;
+  while (high - low > 1) {
+    const std::size_t middle = (low + high) / 2;
+    if (offsets[middle] <= target) low = middle;
+    else high = middle;
+  }
+  return low;  // offsets[low] <= target < offsets[low + 1]: never an empty sequence
+}
+
+// Slice tokens [first, first + Items) ∩ [first, end): loads every input first, then evaluates
+// each token, writes its gradients and adds to `own`.
+template <int Items, class PolicyTerm>
+RLFT_HOST_DEVICE void evaluate_tokens(const PolicyTerm& policy, const objective_arguments& args,
+                                      const sequence_facts<PolicyTerm>* facts, const aggregation_scope& totals,
+                                      std::size_t first, std::size_t end, objective_sums& own) {
+  const auto& batch = args.batch;
+  const std::size_t first_token = slice_first_token(args);
+  const bool with_kl = args.kl_coefficient_exact > 0.0;
+  std::size_t sequence[Items] = {};
+  float logprob[Items] = {}, old_logprob[Items] = {}, ref_logprob[Items] = {}, advantage[Items] = {},
+        entropy[Items] = {};
+  bool on[Items] = {};
+  for (int k = 0; k < Items; ++k) {  // the loads first: they do not wait for the sequence search
+    const std::size_t token = first + k;
+    if (token >= end) break;
+    const std::size_t t = first_token + token;
+    on[k] = batch.loss_mask[t] != 0;
+    logprob[k] = args.logprobs[token];
+    old_logprob[k] = batch.old_logprobs[t];
+    advantage[k] = batch.advantages[t];
+    ref_logprob[k] = with_kl ? batch.ref_logprobs[t] : 0.0f;
+    entropy[k] = args.entropy ? args.entropy[token] : 0.0f;
+  }
+  std::size_t i = sequence_of_token(args, first);
+  for (int k = 0; k < Items; ++k) {
+    const std::size_t t = first_token + first + k;
+    if (first + k >= end) break;
+    while (static_cast<std::size_t>(batch.sequence_offsets[args.first_sequence + i + 1]) <= t) ++i;
+    sequence[k] = i;
+  }
+  for (int k = 0; k < Items; ++k) {
+    const std::size_t token = first + k;
+    if (token >= end) break;
+    float gradient = 0.0f, entropy_gradient = 0.0f;
+    if (on[k]) {
+      const sequence_facts<PolicyTerm> f = facts[sequence[k]];
+      const double weight = detail::token_weight(args.aggregation, args.constant_divisor, totals, f.loss_tokens);
+      const auto token_weight = static_cast<float>(weight);
+      const auto term = policy.token(f.state, logprob[k], old_logprob[k], advantage[k]);
+      float derivative = term.derivative;
+      double kl = 0.0;
+      if (with_kl) {
+        const auto estimate = estimate_kl(args.estimator, logprob[k], ref_logprob[k], args.kl_bound);
+        derivative = derivative + args.kl_coefficient * estimate.derivative;
+        kl = estimate.value;
+      }
+      gradient = token_weight * derivative;
+      entropy_gradient = -token_weight * static_cast<float>(args.entropy_coefficient);
+      own.loss += weight * (term.loss + args.kl_coefficient_exact * kl - args.entropy_coefficient * entropy[k]);
+      own.policy_loss += weight * term.loss;
+      own.kl += kl;
+      own.entropy += entropy[k];
+      if constexpr (PolicyTerm::reports_ratio) {
+        own.ratio += term.ratio;
+        own.ratio_max = term.ratio > own.ratio_max ? term.ratio : own.ratio_max;
+      }
+      own.clipped_low += term.clipped_low;
+      own.clipped_high += term.clipped_high;
+      own.held_at_bound += term.held_at_bound;
+      own.tokens += 1.0;
+    }
+    args.logprob_gradients[token] = gradient;
+    if (args.entropy_gradients) args.entropy_gradients[token] = entropy_gradient;
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// kernels
+
+// The sum of a warp's values in every lane (a butterfly: lanes combine the same pairs, so all
+// hold the same bits).
+template <class T>
+__device__ T warp_sum(T value) {
+  for (int offset = 16; offset > 0; offset /= 2) value += __shfl_xor_sync(0xffffffffu, value, offset);
+  return value;
+}
+
+// Pass 1: one warp per sequence.
 template <class PolicyTerm, int Threads>
-__global__ void __launch_bounds__(Threads) policy_objective(PolicyTerm policy, objective_arguments args) {
-  using sums_reduce = cub::BlockReduce<objective_sums, Threads>;
-  struct prologue_sums {
-    double log_ratio;
-    double advantage;
-    unsigned tokens;
-  };
-  using prologue_reduce = cub::BlockReduce<prologue_sums, Threads>;
-  __shared__ union {
-    typename sums_reduce::TempStorage sums;
-    typename prologue_reduce::TempStorage prologue;
-  } storage;
-  __shared__ prologue_sums sequence;
-  __shared__ bool last_block;
-
-  const auto& batch = args.batch;
-  const std::size_t first_token = static_cast<std::size_t>(batch.sequence_offsets[args.first_sequence]);
-  const aggregation_scope totals{
-      .sequences = args.scope.sequences ? args.scope.sequences : static_cast<std::size_t>(args.counted->sequences),
-      .loss_tokens =
-          args.scope.loss_tokens ? args.scope.loss_tokens : static_cast<std::size_t>(args.counted->loss_tokens)};
-  const bool with_kl = args.kl_coefficient_exact > 0.0;
-
-  for (std::size_t i = blockIdx.x; i < args.sequence_count; i += gridDim.x) {
-    const std::size_t s = args.first_sequence + i;
-    const auto begin = static_cast<std::size_t>(batch.sequence_offsets[s]);
-    const auto end = static_cast<std::size_t>(batch.sequence_offsets[s + 1]);
-    const std::size_t local = begin - first_token;
-
-    // The sequence's loss tokens (and GSPO's sums over them).
-    prologue_sums mine{0.0, 0.0, 0u};
-    for (std::size_t t = begin + threadIdx.x; t < end; t += Threads) {
-      if (!batch.loss_mask[t]) continue;
-      ++mine.tokens;
-      if constexpr (sequence_level_term<PolicyTerm>) {
-        mine.log_ratio += static_cast<double>(args.logprobs[local + (t - begin)]) - batch.old_logprobs[t];
-        mine.advantage += batch.advantages[t];
-      }
+__global__ void __launch_bounds__(Threads)
+    objective_sequence_pass(PolicyTerm policy, objective_arguments args, sequence_facts<PolicyTerm>* facts) {
+  using reduce = cub::BlockReduce<unsigned long long, Threads>;
+  __shared__ typename reduce::TempStorage storage;
+  constexpr unsigned warps_per_block = Threads / 32;
+  const unsigned lane = threadIdx.x % 32;
+  // Lane 0 of each warp carries its sequences' loss tokens in the high half and the number of
+  // them with loss tokens in the low half of one 64-bit value: one reduction gives both totals.
+  unsigned long long mine = 0;
+  for (std::size_t i = blockIdx.x * std::size_t{warps_per_block} + threadIdx.x / 32; i < args.sequence_count;
+       i += std::size_t{gridDim.x} * warps_per_block) {
+    sequence_sums sums = sum_sequence<PolicyTerm>(args, args.first_sequence + i, lane, 32);
+    sums.loss_tokens = warp_sum(sums.loss_tokens);
+    if constexpr (sequence_level_term<PolicyTerm>) {
+      sums.log_ratio = warp_sum(sums.log_ratio);
+      sums.advantage = warp_sum(sums.advantage);
     }
-    const prologue_sums reduced = prologue_reduce(storage.prologue).Reduce(mine, [](const auto& a, const auto& b) {
-      return prologue_sums{a.log_ratio + b.log_ratio, a.advantage + b.advantage, a.tokens + b.tokens};
-    });
-    if (threadIdx.x == 0) sequence = reduced;
-    __syncthreads();
-    const prologue_sums whole = sequence;
-    const std::size_t loss_tokens = whole.tokens;
-    const double weight =
-        loss_tokens ? detail::token_weight(args.aggregation, args.constant_divisor, totals, loss_tokens) : 0.0;
-    const auto token_weight = static_cast<float>(weight);
-    const auto entropy_gradient = -token_weight * static_cast<float>(args.entropy_coefficient);
-    const auto state = [&] {
-      if constexpr (sequence_level_term<PolicyTerm>)
-        return policy.from_sums(whole.log_ratio, whole.advantage, loss_tokens ? static_cast<double>(loss_tokens) : 1.0);
-      else
-        return typename PolicyTerm::no_state{};
-    }();
-
-    objective_sums own{};
-    double kl_total = 0.0;
-    for (std::size_t t = begin + threadIdx.x; t < end; t += Threads) {
-      const std::size_t slice_token = local + (t - begin);
-      const bool on = batch.loss_mask[t] != 0;
-      float gradient = 0.0f;
-      if (on) {
-        const float logprob = args.logprobs[slice_token];
-        const auto term = policy.token(state, logprob, batch.old_logprobs[t], batch.advantages[t]);
-        float derivative = term.derivative;
-        if (with_kl) {
-          const auto kl = estimate_kl(args.estimator, logprob, batch.ref_logprobs[t], args.kl_bound);
-          derivative = derivative + args.kl_coefficient * kl.derivative;
-          kl_total += kl.value;
-        }
-        if (args.entropy) own.entropy += args.entropy[slice_token];
-        gradient = token_weight * derivative;
-        own.policy_loss += term.loss;
-        if constexpr (PolicyTerm::reports_ratio) {
-          own.ratio += term.ratio;
-          own.ratio_max = term.ratio > own.ratio_max ? term.ratio : own.ratio_max;
-        }
-        own.clipped_low += term.clipped_low;
-        own.clipped_high += term.clipped_high;
-        own.held_at_bound += term.held_at_bound;
-      }
-      args.logprob_gradients[slice_token] = gradient;
-      if (args.entropy_gradients) args.entropy_gradients[slice_token] = on ? entropy_gradient : 0.0f;
+    if (lane == 0) {
+      facts[i] = facts_of(policy, sums);
+      mine += (static_cast<unsigned long long>(sums.loss_tokens) << 32) | (sums.loss_tokens > 0);
     }
-    own.kl = kl_total;
-    objective_sums total = sums_reduce(storage.sums).Reduce(own, add_objective_sums{});
-    if (threadIdx.x == 0) {
-      // As the CPU: the sequence's loss is weighted once, from its unweighted sums.
-      total.loss = weight * (total.policy_loss + args.kl_coefficient_exact * total.kl -
-                             args.entropy_coefficient * total.entropy);
-      total.policy_loss *= weight;
-      total.tokens = static_cast<double>(loss_tokens);
-      total.sequences = loss_tokens > 0 ? 1.0 : 0.0;
-      args.partials[i] = total;
-    }
-    __syncthreads();  // `storage` and `sequence` are reused by the next sequence
   }
+  const unsigned long long block = reduce(storage).Sum(mine);
+  if (threadIdx.x == 0 && block != 0) {
+    atomicAdd(&args.counters->loss_tokens, block >> 32);
+    atomicAdd(&args.counters->sequences, block & 0xffffffffull);
+  }
+}
+
+// Pass 2: Items consecutive tokens per thread, tiles of Threads·Items tokens per block.
+template <class PolicyTerm, int Threads, int Items>
+__global__ void __launch_bounds__(Threads) objective_token_pass(PolicyTerm policy, objective_arguments args,
+                                                                const sequence_facts<PolicyTerm>* facts) {
+  using sums_reduce = cub::BlockReduce<objective_sums, Threads>;
+  __shared__ typename sums_reduce::TempStorage storage;
+  __shared__ bool last_block;
+  const std::size_t tokens = slice_tokens(args);
+  const aggregation_scope totals = totals_of(args);
+  constexpr std::size_t tile = std::size_t{Threads} * Items;
+
+  objective_sums own{};
+  for (std::size_t first = blockIdx.x * tile + threadIdx.x * std::size_t{Items}; first < tokens;
+       first += std::size_t{gridDim.x} * tile)
+    evaluate_tokens<Items>(policy, args, facts, totals, first, tokens, own);
+  const objective_sums block = sums_reduce(storage).Reduce(own, add_objective_sums{});
+  if (threadIdx.x == 0) args.partials[blockIdx.x] = block;
 
   // The last block adds the partials in a fixed order: thread j takes j, j + Threads, ...
   __threadfence();
-  if (threadIdx.x == 0) last_block = atomicAdd(args.finished_blocks, 1u) == gridDim.x - 1;
+  if (threadIdx.x == 0) last_block = atomicAdd(&args.counters->finished_blocks, 1u) == gridDim.x - 1;
   __syncthreads();
   if (!last_block) return;
   __threadfence();
   objective_sums mine{};
-  for (std::size_t i = threadIdx.x; i < args.sequence_count; i += Threads) {
+  for (std::size_t i = threadIdx.x; i < gridDim.x; i += Threads) {
     // Written by other blocks: read through L2 (ld.cg), not from this SM's L1.
     const double* fields = reinterpret_cast<const double*>(args.partials + i);
     objective_sums part;
@@ -226,10 +323,12 @@ __global__ void __launch_bounds__(Threads) policy_objective(PolicyTerm policy, o
     for (std::size_t f = 0; f < sizeof(objective_sums) / sizeof(double); ++f) into[f] = __ldcg(fields + f);
     mine = add_objective_sums{}(mine, part);
   }
-  const objective_sums total = sums_reduce(storage.sums).Reduce(mine, add_objective_sums{});
+  __syncthreads();  // `storage` is reused
+  objective_sums total = sums_reduce(storage).Reduce(mine, add_objective_sums{});
   if (threadIdx.x == 0) {
+    total.sequences = static_cast<double>(args.counters->sequences);
     *args.result = total;
-    *args.finished_blocks = 0;
+    args.counters->finished_blocks = 0;
   }
 }
 
@@ -262,32 +361,31 @@ __global__ void first_non_finite_objective_input(objective_arguments args, unsig
 
 namespace rlft::cuda {
 
-// Launch shapes of the objective kernels.
-struct objective_tuning {
-  int threads = 256;       // per block, one sequence at a time
-  int max_blocks = 65535;  // beyond this many sequences, blocks loop over them
-  int count_threads = 256;  // the scope pre-pass: eight sequences (warps) per block
-};
-inline constexpr objective_tuning default_objective_tuning{};
+// Launch shapes of the objective kernels: the sequence pass has one warp per sequence; the
+// token pass takes Items consecutive tokens per thread, and beyond the maximum number of blocks
+// its threads loop over tiles (and the last block has fewer partials to add).
+inline constexpr int objective_threads = 256;
+inline constexpr int objective_items = 4;
+inline constexpr unsigned objective_max_blocks = 2048;
+static_assert(objective_threads % 32 == 0 && objective_threads <= 1024 && objective_max_blocks <= 65535);
 
-// The pre-pass; `counts` must hold zeros before the launch.
-inline void launch_count_slice_loss_tokens(const device_batch_view& batch, std::size_t first_sequence,
-                                           std::size_t sequence_count, kernels::slice_counts* counts,
-                                           cudaStream_t stream) {
-  constexpr int threads = default_objective_tuning.count_threads;
-  const std::size_t blocks = (sequence_count * 32 + threads - 1) / threads;
-  kernels::count_slice_loss_tokens<<<static_cast<unsigned>(blocks), threads, 0, stream>>>(batch, first_sequence,
-                                                                                          sequence_count, counts);
-  RLFT_CUDA_CHECK_LAUNCH();
+// Blocks of the token pass for a slice of `tokens` tokens: as many partial sums as it needs.
+inline unsigned objective_blocks(std::size_t tokens) {
+  return grid_blocks(tokens, std::size_t{objective_threads} * objective_items, objective_max_blocks);
 }
 
+// Both passes. args.counters must hold zeros, facts args.sequence_count entries and
+// args.partials objective_blocks(tokens) entries, where tokens is the slice's.
 template <class PolicyTerm>
-void launch_policy_objective(const PolicyTerm& policy, const kernels::objective_arguments& args, cudaStream_t stream) {
-  constexpr objective_tuning tuning = default_objective_tuning;
-  const std::size_t blocks = args.sequence_count < std::size_t(tuning.max_blocks) ? args.sequence_count
-                                                                                    : std::size_t(tuning.max_blocks);
-  kernels::policy_objective<PolicyTerm, tuning.threads>
-      <<<static_cast<unsigned>(blocks), tuning.threads, 0, stream>>>(policy, args);
+void launch_policy_objective(const PolicyTerm& policy, const kernels::objective_arguments& args, std::size_t tokens,
+                             kernels::sequence_facts<PolicyTerm>* facts, cudaStream_t stream) {
+  if (args.sequence_count > 0) {
+    kernels::objective_sequence_pass<PolicyTerm, objective_threads>
+        <<<grid_blocks(args.sequence_count, objective_threads / 32), objective_threads, 0, stream>>>(policy, args, facts);
+    RLFT_CUDA_CHECK_LAUNCH();
+  }
+  kernels::objective_token_pass<PolicyTerm, objective_threads, objective_items>
+      <<<objective_blocks(tokens), objective_threads, 0, stream>>>(policy, args, facts);
   RLFT_CUDA_CHECK_LAUNCH();
 }
 
@@ -295,9 +393,7 @@ void launch_policy_objective(const PolicyTerm& policy, const kernels::objective_
 inline void launch_first_non_finite_objective_input(const kernels::objective_arguments& args, std::size_t tokens,
                                                     unsigned long long* first, cudaStream_t stream) {
   constexpr int threads = 256;
-  const std::size_t needed = (tokens + threads - 1) / threads;
-  const unsigned blocks = static_cast<unsigned>(needed < 4096 ? (needed > 0 ? needed : 1) : 4096);
-  kernels::first_non_finite_objective_input<<<blocks, threads, 0, stream>>>(args, first);
+  kernels::first_non_finite_objective_input<<<grid_blocks(tokens, threads, 4096), threads, 0, stream>>>(args, first);
   RLFT_CUDA_CHECK_LAUNCH();
 }
 

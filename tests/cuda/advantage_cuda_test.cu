@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -23,16 +24,18 @@ namespace {
 
 using rlft::testing::error_message;
 
-// Groups of 1 to 16 completions, empty completions, completions longer than a scan tile (1024
-// tokens), holes in the loss mask, groups of equal rewards, step marks on completion tokens
-// (every non-empty completion ends a step on its last token).
-rlft::rollout_batch random_batch(std::uint64_t seed, std::size_t groups) {
+// Groups of 1 to 16 completions (or of the sizes given), empty completions, completions longer
+// than a scan tile (1024 tokens), holes in the loss mask, groups of equal rewards, step marks on
+// completion tokens (every non-empty completion ends a step on its last token).
+constexpr std::size_t small_groups[] = {1, 3, 8, 16};
+
+rlft::rollout_batch random_batch(std::uint64_t seed, std::size_t groups,
+                                 std::span<const std::size_t> group_sizes = small_groups) {
   rlft::philox_stream random(seed, 0);
   rlft::token_sequences sequences;
   std::vector<std::int64_t> prompt_lengths, group_offsets{0};
-  const std::size_t group_sizes[] = {1, 3, 8, 16};
   for (std::size_t g = 0; g < groups; ++g) {
-    const std::size_t size = group_sizes[random() % 4];
+    const std::size_t size = group_sizes[random() % group_sizes.size()];
     for (std::size_t i = 0; i < size; ++i) {
       const std::size_t prompt = 1 + random() % 4;
       const std::uint32_t kind = random() % 16;
@@ -135,10 +138,8 @@ TEST_CASE("cuda estimators check options and span lengths on the host, with the 
   same(rlft::process_supervision_advantage{}, tokens - 1);
 }
 
-TEST_CASE("cuda estimators: the segment bounds of the group reductions") {
-  // Host evaluation of the device functors' arithmetic (no memory is read for the whole batch).
-  const rlft::kernels::segment_start whole{.total = 42};
-  CHECK(whole.group_offsets == nullptr);
+TEST_CASE("cuda estimators: the moments and affine maps the reductions combine") {
+  // Host evaluation of the device functors' arithmetic.
   const rlft::kernels::value_moments a = rlft::kernels::one_value(1.0f), b = rlft::kernels::one_value(3.0f);
   const auto merged = rlft::kernels::merge_moments{}(a, b);
   CHECK(merged.count == 2.0);
@@ -171,6 +172,12 @@ TEST_SUITE("gpu") {
       compare(rlft::dr_grpo_advantage{.equal_rewards = policy}, batch, device_batch);
       compare(rlft::rloo_advantage{.equal_rewards = policy}, batch, device_batch);
     }
+    // Groups larger than a warp: each lane folds several rewards before the lanes are merged.
+    constexpr std::size_t large_groups[] = {33, 64, 100};
+    const auto large = random_batch(17, 6, large_groups);
+    const rlft::cuda::device_rollout_batch device_large(large, nullptr);
+    compare(rlft::grpo_advantage{}, large, device_large);
+    compare(rlft::rloo_advantage{}, large, device_large);
   }
 
   TEST_CASE("cuda token-level estimators equal the CPU's: REINFORCE++ and GAE") {

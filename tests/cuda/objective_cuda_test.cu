@@ -77,6 +77,54 @@ evaluation on_device(const Objective& objective, const rlft_test::objective_fixt
   return device;
 }
 
+// The device passes' arithmetic run on the host over the batch's own arrays: the sequence
+// sums one sequence at a time, then evaluate_tokens over the slice in the token pass's chunks.
+template <class Objective>
+evaluation on_host_passes(const Objective& objective, const rlft_test::objective_fixture& fixture, std::size_t first,
+                          std::size_t count, bool with_entropy, rlft::aggregation_scope scope = {}) {
+  const auto& batch = fixture.batch;
+  const std::size_t begin = batch.sequence_begin(first), end = batch.sequence_end(first + count - 1);
+  const auto logprobs = as_float(fixture.logprobs, begin, end);
+  const auto entropy = as_float(fixture.entropy, begin, end);
+  evaluation host{.gradients = std::vector<float>(end - begin),
+                  .entropy_gradients = std::vector<float>(with_entropy ? end - begin : 0)};
+  const auto term = rlft::cuda::detail::device_objective<Objective>::term(objective);
+  using term_type = std::remove_const_t<decltype(term)>;
+  rlft::kernels::objective_arguments args = rlft::cuda::detail::option_arguments(objective);
+  args.batch = {.sequence_offsets = batch.sequence_offsets().data(),
+                .loss_mask = batch.loss_mask().data(),
+                .old_logprobs = batch.old_logprobs().data(),
+                .ref_logprobs = batch.ref_logprobs().data(),
+                .advantages = batch.advantages().data(),
+                .num_sequences = batch.num_sequences(),
+                .num_tokens = batch.num_tokens()};
+  args.first_sequence = first;
+  args.sequence_count = count;
+  args.logprobs = logprobs.data();
+  args.entropy = with_entropy ? entropy.data() : nullptr;
+  args.logprob_gradients = host.gradients.data();
+  args.entropy_gradients = with_entropy ? host.entropy_gradients.data() : nullptr;
+  args.scope = scope;
+  rlft::kernels::objective_counters counters{};
+  args.counters = &counters;
+  std::vector<rlft::kernels::sequence_facts<term_type>> facts(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto sums = rlft::kernels::sum_sequence<term_type>(args, first + i, 0, 1);
+    facts[i] = rlft::kernels::facts_of(term, sums);
+    counters.loss_tokens += sums.loss_tokens;
+    counters.sequences += sums.loss_tokens > 0;
+  }
+  const auto totals = rlft::kernels::totals_of(args);
+  rlft::kernels::objective_sums sums{};
+  const std::size_t tokens = end - begin;
+  for (std::size_t token = 0; token < tokens; token += rlft::cuda::objective_items)
+    rlft::kernels::evaluate_tokens<rlft::cuda::objective_items>(term, args, facts.data(), totals, token, tokens, sums);
+  const auto partial = rlft::cuda::detail::partial_sums_of(sums);
+  rlft::detail::resolve_scope(scope, {.sequences = counters.sequences, .loss_tokens = partial.tokens}, "host passes");
+  host.result = rlft::detail::result_from_sums(partial, term_type::reports_ratio, with_entropy);
+  return host;
+}
+
 void check_same(const evaluation& device, const evaluation& cpu) {
   const auto& d = device.result;
   const auto& c = cpu.result;
@@ -152,11 +200,47 @@ TEST_CASE("cuda objectives check options and shapes on the host, with the CPU's 
   CHECK(device_message(rlft::gspo_objective{}, 0, count, whole).empty());
 }
 
-TEST_CASE("cuda objective tuning: the launch shape") {
-  constexpr auto tuning = rlft::cuda::default_objective_tuning;
-  static_assert(tuning.threads % 32 == 0 && tuning.threads <= 1024);
-  static_assert(tuning.count_threads % 32 == 0);
-  CHECK(tuning.max_blocks <= 65535);
+TEST_CASE("cuda objective: the launch shape of the token pass") {
+  constexpr std::size_t tile = std::size_t{rlft::cuda::objective_threads} * rlft::cuda::objective_items;
+  CHECK(rlft::cuda::objective_blocks(0) == 1);
+  CHECK(rlft::cuda::objective_blocks(tile) == 1);
+  CHECK(rlft::cuda::objective_blocks(tile + 1) == 2);
+  CHECK(rlft::cuda::objective_blocks(tile * rlft::cuda::objective_max_blocks * 3) == rlft::cuda::objective_max_blocks);
+}
+
+TEST_CASE("cuda objectives: the passes' arithmetic, run on the host, equals the CPU objectives") {
+  // Masked tokens, a fully masked sequence, four-token chunks across sequence ends; slices
+  // that start inside the batch, with and without the mini-batch scope.
+  const auto fixture = rlft_test::make_objective_fixture(45, {.sequences = 60, .group_size = 6, .max_completion = 300});
+  const std::size_t all = fixture.batch.num_sequences();
+  const auto scope = rlft::count_aggregation_scope(fixture.batch);
+  for (const auto aggregation : all_aggregations)
+    for (const auto estimator : {rlft::kl_estimator::k1, rlft::kl_estimator::k2, rlft::kl_estimator::k3})
+      for (const bool with_entropy : {false, true}) {
+        CAPTURE(aggregation);
+        CAPTURE(estimator);
+        CAPTURE(with_entropy);
+        // k1 runs without a KL term, and with entropies that are only reported (no bonus).
+        const bool no_kl = estimator == rlft::kl_estimator::k1;
+        const rlft::kl_penalty kl{.coefficient = no_kl ? 0.0 : 0.04, .estimator = estimator};
+        const double bonus = with_entropy && !no_kl ? 0.01 : 0.0;
+        for (const auto& clip : {dual_clip, two_sided}) {
+          const rlft::clipped_surrogate_objective clipped{.clip = clip, .kl = kl, .entropy_coefficient = bonus,
+                                                          .aggregation = aggregation, .constant_divisor = 300.0};
+          check_same(on_host_passes(clipped, fixture, 0, all, with_entropy), on_cpu(clipped, fixture, 0, all, with_entropy));
+          check_same(on_host_passes(clipped, fixture, 17, 20, with_entropy, scope),
+                     on_cpu(clipped, fixture, 17, 20, with_entropy, scope));
+        }
+        const rlft::gspo_objective gspo{.clip = {.epsilon_low = 0.2, .epsilon_high = 0.2}, .kl = kl,
+                                        .entropy_coefficient = bonus, .aggregation = aggregation,
+                                        .constant_divisor = 300.0};
+        check_same(on_host_passes(gspo, fixture, 0, all, with_entropy), on_cpu(gspo, fixture, 0, all, with_entropy));
+        check_same(on_host_passes(gspo, fixture, 5, 31, with_entropy), on_cpu(gspo, fixture, 5, 31, with_entropy));
+        const rlft::reinforce_objective reinforce{.kl = kl, .entropy_coefficient = bonus, .aggregation = aggregation,
+                                                  .constant_divisor = 300.0};
+        check_same(on_host_passes(reinforce, fixture, 3, 40, with_entropy, scope),
+                   on_cpu(reinforce, fixture, 3, 40, with_entropy, scope));
+      }
 }
 
 TEST_SUITE("gpu") {
@@ -192,6 +276,21 @@ TEST_SUITE("gpu") {
           check_same(on_device(reinforce, fixture, device_batch, 0, count, with_entropy),
                      on_cpu(reinforce, fixture, 0, count, with_entropy));
         }
+  }
+
+  TEST_CASE("cuda objectives: more tokens than the token pass's blocks hold (threads loop over tiles)") {
+    const std::size_t tile = std::size_t{rlft::cuda::objective_threads} * rlft::cuda::objective_items;
+    const auto fixture = rlft_test::make_objective_fixture(44, {.sequences = 12000, .group_size = 4,
+                                                                .max_completion = 400});
+    REQUIRE(fixture.batch.num_tokens() > tile * rlft::cuda::objective_max_blocks);
+    const int sequences = 12000;
+    const rlft::cuda::device_rollout_batch device_batch(fixture.batch, nullptr);
+    const auto count = static_cast<std::size_t>(sequences);
+    const rlft::clipped_surrogate_objective objective{.clip = dual_clip, .kl = {.coefficient = 0.05}};
+    check_same(on_device(objective, fixture, device_batch, 0, count, true),
+               on_cpu(objective, fixture, 0, count, true));
+    const rlft::gspo_objective gspo{.clip = {.epsilon_low = 0.2, .epsilon_high = 0.2}};
+    check_same(on_device(gspo, fixture, device_batch, 0, count, false), on_cpu(gspo, fixture, 0, count, false));
   }
 
   TEST_CASE("cuda objectives: slices with the mini-batch scope equal the CPU's slices") {

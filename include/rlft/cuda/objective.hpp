@@ -2,7 +2,7 @@
 // rlft::cuda::device_rollout_batch, with the log-probs (and entropies) and the gradient spans in
 // device memory. The objective's own options choose the formulas, exactly as on the CPU:
 //   rlft::cuda::evaluate_objective(rlft::clipped_surrogate_objective{...}, input, output, stream)
-// evaluates loss, metrics and dL/d(log-prob) in one pass over the slice
+// evaluates loss, metrics and dL/d(log-prob) in two passes, one per sequence, one over the tokens
 // (kernels/rlft/objective.cuh). Supported: clipped_surrogate_objective, gspo_objective and
 // reinforce_objective, with every clip, KL and aggregation option; another objective type is a
 // compile-time error.
@@ -64,25 +64,34 @@ inline rlft::detail::objective_span_sizes span_sizes(const device_objective_inpu
           .entropy_gradients = out.entropy_gradients.size()};
 }
 
+// The objective's options as kernel arguments; the data members are left for the caller.
+template <class Objective>
+kernels::objective_arguments option_arguments(const Objective& objective) {
+  const auto terms = rlft::detail::terms_of(objective);
+  kernels::objective_arguments args;
+  args.kl_coefficient = static_cast<float>(terms.kl.coefficient);
+  args.kl_coefficient_exact = terms.kl.coefficient;
+  args.estimator = terms.kl.estimator;
+  args.kl_bound = static_cast<float>(terms.kl.log_ratio_bound);
+  args.entropy_coefficient = terms.entropy_coefficient;
+  args.aggregation = terms.aggregation;
+  args.constant_divisor = terms.constant_divisor;
+  return args;
+}
+
 template <class Objective>
 kernels::objective_arguments objective_arguments_of(const Objective& objective, const device_objective_input& in,
                                                     const device_objective_output& out) {
-  const auto terms = rlft::detail::terms_of(objective);
-  return {.batch = in.batch.view(),
-          .first_sequence = in.first_sequence,
-          .sequence_count = in.sequence_count,
-          .logprobs = in.logprobs.data(),
-          .entropy = in.entropy.empty() ? nullptr : in.entropy.data(),
-          .logprob_gradients = out.logprob_gradients.data(),
-          .entropy_gradients = out.entropy_gradients.empty() ? nullptr : out.entropy_gradients.data(),
-          .kl_coefficient = static_cast<float>(terms.kl.coefficient),
-          .kl_coefficient_exact = terms.kl.coefficient,
-          .estimator = terms.kl.estimator,
-          .kl_bound = static_cast<float>(terms.kl.log_ratio_bound),
-          .entropy_coefficient = terms.entropy_coefficient,
-          .aggregation = terms.aggregation,
-          .constant_divisor = terms.constant_divisor,
-          .scope = in.scope};
+  kernels::objective_arguments args = option_arguments(objective);
+  args.batch = in.batch.view();
+  args.first_sequence = in.first_sequence;
+  args.sequence_count = in.sequence_count;
+  args.logprobs = in.logprobs.data();
+  args.entropy = in.entropy.empty() ? nullptr : in.entropy.data();
+  args.logprob_gradients = out.logprob_gradients.data();
+  args.entropy_gradients = out.entropy_gradients.empty() ? nullptr : out.entropy_gradients.data();
+  args.scope = in.scope;
+  return args;
 }
 
 inline rlft::detail::partial_sums partial_sums_of(const kernels::objective_sums& sums) {
@@ -110,20 +119,15 @@ void launch_objective(const Objective& objective, const device_objective_input& 
   const auto term = detail::checked_objective_term(objective, in.batch.shape(), in.first_sequence,
                                                    in.sequence_count, detail::span_sizes(in, out));
   auto args = detail::objective_arguments_of(objective, in, out);
-  device_buffer<kernels::slice_counts> counts;
-  if (in.scope.sequences == 0 || in.scope.loss_tokens == 0) {
-    counts = device_buffer<kernels::slice_counts>(1, stream);
-    counts.clear();
-    launch_count_slice_loss_tokens(args.batch, in.first_sequence, in.sequence_count, counts.data(), stream);
-    args.counted = counts.data();
-  }
-  device_buffer<kernels::objective_sums> partials(in.sequence_count, stream);
-  device_buffer<unsigned int> finished(1, stream);
-  finished.clear();
+  device_buffer<kernels::objective_counters> counters(1, stream);
+  counters.clear();
+  const std::size_t tokens = in.logprobs.size();  // the slice's, checked above
+  device_buffer<kernels::sequence_facts<std::remove_const_t<decltype(term)>>> facts(in.sequence_count, stream);
+  device_buffer<kernels::objective_sums> partials(objective_blocks(tokens), stream);
+  args.counters = counters.data();
   args.partials = partials.data();
-  args.finished_blocks = finished.data();
   args.result = sums;
-  launch_policy_objective(term, args, stream);
+  launch_policy_objective(term, args, tokens, facts.data(), stream);
 }
 
 // The objective's loss and metrics, with dL/d(log-prob) (and dL/d(entropy)) written to `out`;

@@ -45,14 +45,14 @@ struct advantage_launch {
         stream(in),
         estimator(name),
         equal_rewards(policy),
-        groups(on.num_groups(), in),
         equal_reward_groups(on.num_groups(), in),
         errors(1, in) {
     RLFT_CUDA_CHECK(cudaMemsetAsync(errors.data(), 0xff, sizeof(kernels::advantage_errors), in));
   }
 
-  // Moments of each group's values (per sequence, or per token with `select`).
+  // Moments of each group's values (per sequence, or per token with `select`), into `groups`.
   void group_moments(const float* values, const std::uint8_t* select, bool per_token) {
+    groups = device_buffer<kernels::value_moments>(batch->num_groups(), stream);
     const auto view = batch->view();
     launch_segment_moments({.values = values, .select = select},
                            {.group_offsets = view.group_offsets,
@@ -69,18 +69,17 @@ struct device_estimator {
                 "rlft::reinforce_plus_plus_advantage, rlft::gae_advantage and rlft::process_supervision_advantage");
 };
 
-// GRPO's family: group moments of the rewards, then one broadcast per group.
+// GRPO's family: one launch (which reduces each group's rewards), after the batch's moments
+// when the scaling asks for them.
 inline void launch_outcome(advantage_launch& launch, std::span<float> advantages, kernels::outcome_rule rule,
                            const rlft::detail::group_normalization& options) {
   const auto view = launch.batch->view();
-  launch.group_moments(view.rewards, nullptr, false);
   if (options.scaling == reward_scaling::batch_std) {
     launch.batch_moments = device_buffer<kernels::value_moments>(1, launch.stream);
     launch_segment_moments({.values = view.rewards}, {.total = static_cast<std::int64_t>(view.num_sequences)}, 1,
                            launch.batch_moments.data(), launch.stream);
   }
   launch_outcome_advantages({.batch = view,
-                             .groups = launch.groups.data(),
                              .batch_rewards = launch.batch_moments.data(),
                              .advantages = advantages.data(),
                              .equal_rewards = launch.equal_reward_groups.data(),
@@ -142,8 +141,10 @@ inline void launch_discounted(advantage_launch& launch, std::span<float> advanta
   const auto view = launch.batch->view();
   const std::size_t sequences = view.num_sequences;
   launch.group_moments(view.rewards, nullptr, false);
-  launch.skipped = device_buffer<std::uint8_t>(sequences, launch.stream);
-  if (options.whiten) launch.sequence_moments = device_buffer<kernels::value_moments>(sequences, launch.stream);
+  if (options.whiten) {
+    launch.skipped = device_buffer<std::uint8_t>(sequences, launch.stream);
+    launch.sequence_moments = device_buffer<kernels::value_moments>(sequences, launch.stream);
+  }
   launch_discounted_advantages({.batch = view,
                                 .groups = launch.groups.data(),
                                 .advantages = advantages.data(),
