@@ -6,7 +6,8 @@
 // machine kind), 4.8 TB/s of HBM3e — and the temporary device memory a call takes (the high-water
 // mark of the stream-ordered pool above what was in use before the call).
 //   lm_head_*            fused LM-head log-prob, 16384 tokens × vocabulary 151936 × hidden 896, bf16
-//   sample_*             64 rows × 151936 logits drawn by rlft's samplers (N(0, 3²) logits, as the peer)
+//   sample_*             64 rows × 151936 logits drawn by rlft's samplers (N(0, 3²) logits, as the peer);
+//                        sample_top_p_shape<threads, blocks per row> tries other launch shapes
 //   grpo_*               GRPO advantage and clipped-surrogate objective over 1,048,576 tokens
 //   adamw_qwen_0_5b      fused AdamW over the 494M parameters of Qwen2.5-0.5B with bf16 copies
 //   device_copy          a 1 GiB device-to-device copy: the bandwidth this GPU actually reaches
@@ -292,6 +293,26 @@ void sample(benchmark::State& state, const Sampler& sampler, bool bfloat16) {
 }
 
 void sample_top_p(benchmark::State& state) { sample(state, rlft::top_p{0.95f}, state.range(0) != 0); }
+
+// top-p under other launch shapes (threads per block, blocks per row), to choose the default.
+template <int Threads, int Cluster>
+void sample_top_p_shape(benchmark::State& state) {
+  auto& data = sampling();
+  const auto launch = [&] {
+    return rlft::cuda::launch_sample_rows<rlft::cuda::sampling_tuning{.threads = Threads, .cluster = Cluster}>(
+        rlft::top_p{0.95f}, std::span<const float>(data.logits.span()), sampling_data::vocabulary, {},
+        data.keys.span(), 11, data.tokens.span(), nullptr);
+  };
+  time_on_device(state, nullptr, [&] { static_cast<void>(launch()); });
+  launch().wait();
+  const double bytes = static_cast<double>(sampling_data::rows * sampling_data::vocabulary) * 4.0;
+  report_rate(state, "bytes", bytes);
+  report_floor_share(state, bytes / peak_bandwidth);
+}
+BENCHMARK_TEMPLATE2(sample_top_p_shape, 512, 2)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE2(sample_top_p_shape, 512, 8)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE2(sample_top_p_shape, 256, 8)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE2(sample_top_p_shape, 256, 16)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(sample_top_p)->ArgName("bf16")->Arg(0)->Arg(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
 void sample_temperature_top_p(benchmark::State& state) {
   sample(state, rlft::temperature{0.6f} | rlft::top_p{0.95f}, false);

@@ -606,7 +606,8 @@ __global__ void __launch_bounds__(Threads) sample_rows(sampling_arguments args) 
 
 namespace rlft::cuda {
 
-// Launch shape of the samplers: `cluster` blocks of `threads` share a row.
+// Launch shape of the samplers: `cluster` blocks of `threads` share a row. Clusters of more
+// than 8 blocks are beyond the portable size (an H200 runs 16).
 struct sampling_tuning {
   int threads = 512;
   int cluster = 4;
@@ -628,10 +629,13 @@ inline std::uint32_t sampling_hash_capacity(std::size_t max_history, bool penalt
   return capacity;
 }
 
-inline void launch_sampling_kernel(const kernels::sampling_arguments& args, cudaStream_t stream) {
-  constexpr sampling_tuning tuning = default_sampling_tuning;
+template <sampling_tuning tuning = default_sampling_tuning>
+void launch_sampling_kernel(const kernels::sampling_arguments& args, cudaStream_t stream) {
+  static_assert(tuning.threads % 32 == 0 && tuning.threads <= 1024 && tuning.cluster >= 1 && tuning.cluster <= 16);
   if (args.rows == 0) return;
   const auto kernel = kernels::sample_rows<tuning.threads, tuning.cluster, tuning.quads_in_flight>;
+  if constexpr (tuning.cluster > 8)
+    RLFT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
   const std::size_t dynamic = sampling_history_bytes(args.vocabulary, args.hash_capacity);
   if (dynamic > 0) {  // the penalties' tables: queried per launch, as the device may have changed
     int device = 0, optin = 0;

@@ -248,7 +248,7 @@ TEST_SUITE("gpu") {
     compare_both(rlft::top_k{50}, rows, vocabulary, 23);
   }
 
-  TEST_CASE("cuda samplers are deterministic") {
+  TEST_CASE("cuda samplers are deterministic, whatever the launch shape") {
     constexpr std::size_t rows = 64, vocabulary = 151936;
     const auto logits = random_rows(rows, vocabulary, 31);
     const auto keys = keys_for(rows);
@@ -264,6 +264,23 @@ TEST_SUITE("gpu") {
       CHECK(a[r].logprob == b[r].logprob);
       CHECK(a[r].raw_logprob == b[r].raw_logprob);
     }
+    // The shapes the benchmarks compare: rows split over 8 and 16 blocks.
+    const auto with_shape = [&](auto launch) {
+      launch().wait();
+      const auto c = two.download();
+      std::size_t different = 0;
+      for (std::size_t r = 0; r < rows; ++r)
+        different += a[r].token != c[r].token || a[r].logprob != c[r].logprob || a[r].raw_logprob != c[r].raw_logprob;
+      CHECK(different == 0);
+    };
+    with_shape([&] {
+      return rlft::cuda::launch_sample_rows<rlft::cuda::sampling_tuning{.threads = 512, .cluster = 8}>(
+          sampler, d_logits.span(), vocabulary, {}, d_keys.span(), 5, two.span(), nullptr);
+    });
+    with_shape([&] {
+      return rlft::cuda::launch_sample_rows<rlft::cuda::sampling_tuning{.threads = 256, .cluster = 16}>(
+          sampler, d_logits.span(), vocabulary, {}, d_keys.span(), 5, two.span(), nullptr);
+    });
   }
 
   TEST_CASE("cuda samplers report the first bad row with the CPU's message") {

@@ -241,8 +241,9 @@ class pending_samples {
 // Philox stream (seed, keys[r].sequence, keys[r].step), exactly as rlft::sample_rows. Throws
 // rlft::error before launching for mismatched sizes and invalid stage parameters (the CPU's
 // messages), and when the histories' table does not fit in shared memory. The logits must
-// outlive the returned object (its error report reads them).
-template <class Sampler, class Logit>
+// outlive the returned object (its error report reads them). `tuning` sets the launch shape
+// (the benchmarks compare shapes).
+template <sampling_tuning tuning = default_sampling_tuning, class Sampler, class Logit>
 pending_samples launch_sample_rows(const Sampler& sampler, std::span<const Logit> logits, std::size_t vocabulary_size,
                                    const device_histories& histories, std::span<const sampling_key> keys,
                                    std::uint64_t seed, std::span<sampled_token> tokens, cudaStream_t stream) {
@@ -253,7 +254,7 @@ pending_samples launch_sample_rows(const Sampler& sampler, std::span<const Logit
   const auto program = detail::program_of(sampler, vocabulary_size);
   const bool penalties = program.first_penalty < program.count && !histories.offsets.empty();
   device_buffer<kernels::row_status> statuses(rows, stream);
-  launch_sampling_kernel({.logits = logits.data(),
+  launch_sampling_kernel<tuning>({.logits = logits.data(),
                           .bfloat16 = std::is_same_v<Logit, __nv_bfloat16>,
                           .rows = rows,
                           .vocabulary = vocabulary_size,
