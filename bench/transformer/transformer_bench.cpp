@@ -4,6 +4,8 @@
 //   toy        4 layers, hidden 256, 4 heads / 2 KV heads, MLP 768, vocab 128 (3.2M parameters)
 //   qwen_layer 1 layer of the Qwen2.5-0.5B shape: hidden 896, 14 heads / 2 KV heads, MLP 4864
 //              (vocab 1024, so the layer and not the vocabulary projection is measured)
+//   qwen_vocabulary  1 small layer (hidden 128) under Qwen2.5's vocabulary of 151936 (train step
+//              only): the vocabulary projection, chunked over rows, is measured
 // Each benchmark reports the process's peak resident memory; run one benchmark per process
 // (bench/run_transformer_bench does) to read it per configuration.
 #include <benchmark/benchmark.h>
@@ -147,6 +149,14 @@ transformer_config qwen_layer_config() {
           .tie_word_embeddings = true};
 }
 
+// A small model with Qwen2.5's vocabulary: the vocabulary projection dominates, and its logits
+// are computed in chunks of 64 rows.
+transformer_config qwen_vocabulary_config() {
+  return {.model_type = "qwen2", .vocab_size = 151936, .hidden_size = 128, .intermediate_size = 384, .num_layers = 1,
+          .num_heads = 2, .num_kv_heads = 1, .head_dim = 64, .rope_theta = 1e6f, .attention_bias = true,
+          .tie_word_embeddings = true};
+}
+
 rlft::token_sequences random_sequences(std::size_t count, std::size_t length, std::size_t vocab) {
   rlft::token_sequences sequences;
   rlft::philox_stream rng(3, 0);
@@ -177,12 +187,14 @@ void train_step(benchmark::State& state, transformer_config config) {
   state.counters["process_cpu_s"] = (process_cpu_seconds() - cpu_before) / double(state.iterations());
   state.counters["tokens/s"] = benchmark::Counter(double(tokens) * double(state.iterations()), benchmark::Counter::kIsRate);
   state.counters["parameters"] = double(model.num_parameters());
-  // Forward + backward ≈ 6 FLOPs per parameter per token (the vocabulary projection included),
-  // plus attention: 4·T·d per layer and token forward, twice that backward (T: mean context).
+  // Forward + backward ≈ 6 FLOPs per parameter per token (the vocabulary projection included,
+  // the embedding lookup not; a tied embedding counts once, as the projection), plus attention:
+  // 4·T·d per layer and token forward, twice that backward (T: mean context).
   const double attention = 12.0 * double(config.num_layers) * double(config.query_width()) * (double(length) / 2.0);
+  const double embedding = config.tie_word_embeddings ? 0.0 : double(config.vocab_size * config.hidden_size);
   state.counters["GFLOP/s"] = benchmark::Counter(
-      (6.0 * double(model.num_parameters() - config.vocab_size * config.hidden_size) + attention) * double(tokens) *
-          double(state.iterations()) / 1e9,
+      (6.0 * (double(model.num_parameters()) - embedding) + attention) * double(tokens) * double(state.iterations()) /
+          1e9,
       benchmark::Counter::kIsRate);
   report_peak_memory(state);
 }
@@ -226,6 +238,10 @@ void decode(benchmark::State& state, transformer_config config) {
 
 BENCHMARK_CAPTURE(train_step, toy, toy_config())->Args({16, 256})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(train_step, qwen_layer, qwen_layer_config())->Args({4, 256})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(train_step, qwen_vocabulary, qwen_vocabulary_config())
+    ->Args({4, 256})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(decode, toy, toy_config())->Args({8, 8, 128})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(decode, qwen_layer, qwen_layer_config())->Args({4, 4, 64})->Unit(benchmark::kMillisecond)->UseRealTime();
 

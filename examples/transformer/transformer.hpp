@@ -207,7 +207,8 @@ class transformer {
     rotary_table rotary;
     float rotary_theta = 0.0f;  // what `rotary` was built for
     std::size_t rotary_dim = 0;
-    packed_weight packed_operand;  // operands of linear_backward
+    packed_weight packed_operand;       // operands of linear_backward
+    packed_weight packed_head_columns;  // the LM head by columns, for every row chunk of a backward
     std::vector<float> transposed;
     std::vector<float> residual_gradient, normed_gradient, act_gradient, gate_up_gradient, attention_gradient,
         qkv_gradient;
@@ -325,12 +326,16 @@ class transformer {
 
   // Backward of Y = X · Wᵀ over `rows` rows: dX = dY · W (overwritten) and dW += dYᵀ · X, both
   // with row_stable_gemm (thread-count independent; faster than Eigen's GEMM here, see
-  // bench/RESULTS.md).
+  // bench/RESULTS.md). `weight_columns`: W already packed by columns, or null to pack it here.
   void linear_backward(const float* doutput, std::size_t rows, std::size_t out_features, const float* input,
-                       std::size_t in_features, std::size_t weight_offset, float* dinput) {
+                       std::size_t in_features, std::size_t weight_offset, float* dinput,
+                       const packed_weight* weight_columns = nullptr) {
     auto& w = work_;
-    w.packed_operand.pack_columns({parameter(weight_offset), out_features * in_features}, out_features, in_features);
-    row_stable_gemm(doutput, out_features, rows, w.packed_operand, dinput, in_features);
+    if (!weight_columns) {
+      w.packed_operand.pack_columns({parameter(weight_offset), out_features * in_features}, out_features, in_features);
+      weight_columns = &w.packed_operand;
+    }
+    row_stable_gemm(doutput, out_features, rows, *weight_columns, dinput, in_features);
     // dYᵀ made contiguous first, so that the kernel reads both operands by rows.
     w.transposed.resize(out_features * rows);
     transpose(doutput, rows, out_features, w.transposed.data());
@@ -543,6 +548,7 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
   dnormed.assign(rows * width, 0.0f);
   const std::size_t chunk = std::max(transformer_defaults.min_logits_chunk_rows,
                                      transformer_defaults.logits_chunk_floats / vocab);
+  w.packed_head_columns.pack_columns({parameter(lm_head_), vocab * width}, vocab, width);  // once for all chunks
   for (std::size_t first = 0; first < rows; first += chunk) {
     const std::size_t count = std::min(chunk, rows - first);
     w.logits_chunk.resize(count * vocab);
@@ -575,7 +581,7 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
       }
     }
     linear_backward(dz, count, vocab, w.normed_final.data() + first * width, width, lm_head_,
-                    dnormed.data() + first * width);
+                    dnormed.data() + first * width, &w.packed_head_columns);
   }
   const auto all_rows = static_cast<std::ptrdiff_t>(rows);
   const auto norm_backward = [&](const float* input, const float* inverse_rms, std::size_t weight_offset,
