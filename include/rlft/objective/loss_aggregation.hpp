@@ -16,6 +16,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <span>
+#include <vector>
 
 #include "rlft/concepts/policy_objective.hpp"
 #include "rlft/core/error.hpp"
@@ -31,6 +33,34 @@ enum class loss_aggregation {
   sequence_mean_token_sum_normalized,
 };
 
+namespace detail {
+
+// The loss tokens of each of sequences [first_sequence, first_sequence + sequence_count), which
+// the caller has checked lie in the batch.
+inline std::vector<std::size_t> sequence_loss_tokens(const rollout_batch& batch, std::size_t first_sequence,
+                                                     std::size_t sequence_count) {
+  const auto mask = batch.loss_mask();
+  std::vector<std::size_t> counts(sequence_count);
+  for (std::size_t i = 0; i < sequence_count; ++i) {
+    std::size_t tokens = 0;  // a local sum: the byte loads may not alias it, so the loop vectorises
+    for (std::size_t t = batch.sequence_begin(first_sequence + i); t < batch.sequence_end(first_sequence + i); ++t)
+      tokens += mask[t];
+    counts[i] = tokens;
+  }
+  return counts;
+}
+
+inline aggregation_scope scope_of(std::span<const std::size_t> sequence_loss_tokens) {
+  aggregation_scope scope;
+  for (const std::size_t tokens : sequence_loss_tokens) {
+    scope.loss_tokens += tokens;
+    scope.sequences += tokens > 0;
+  }
+  return scope;
+}
+
+}  // namespace detail
+
 // Loss tokens and sequences with loss tokens among sequences [first_sequence, first_sequence +
 // sequence_count) of the batch: the scope to pass to every slice of that mini-batch.
 inline aggregation_scope count_aggregation_scope(const rollout_batch& batch, std::size_t first_sequence,
@@ -39,15 +69,7 @@ inline aggregation_scope count_aggregation_scope(const rollout_batch& batch, std
     throw error(detail::make_message("aggregation scope: sequences [", first_sequence, ", ",
                                      first_sequence + sequence_count, ") exceed the batch's ",
                                      batch.num_sequences()));
-  const auto mask = batch.loss_mask();
-  aggregation_scope scope;
-  for (std::size_t s = first_sequence; s < first_sequence + sequence_count; ++s) {
-    std::size_t tokens = 0;
-    for (std::size_t t = batch.sequence_begin(s); t < batch.sequence_end(s); ++t) tokens += mask[t];
-    scope.loss_tokens += tokens;
-    scope.sequences += tokens > 0;
-  }
-  return scope;
+  return detail::scope_of(detail::sequence_loss_tokens(batch, first_sequence, sequence_count));
 }
 
 // The whole batch as one mini-batch.

@@ -332,7 +332,7 @@ inline constexpr std::size_t sequences_per_chunk = 64;
 template <class Real, bool WithKl, kl_estimator Estimator, bool WithEntropy, class PolicyTerm>
 partial_sums evaluate_slice(const PolicyTerm& policy, const objective_terms& terms,
                             const basic_objective_input<Real>& in, const basic_objective_output<Real>& out,
-                            const aggregation_scope& totals) {
+                            std::span<const std::size_t> sequence_loss_tokens, const aggregation_scope& totals) {
   const auto& batch = in.batch;
   const std::size_t first_token = batch.sequence_begin(in.first_sequence);
   const auto mask = batch.loss_mask();
@@ -342,8 +342,7 @@ partial_sums evaluate_slice(const PolicyTerm& policy, const objective_terms& ter
       const std::size_t s = in.first_sequence + i;
       const std::size_t begin = batch.sequence_begin(s), end = batch.sequence_end(s);
       const std::size_t local = begin - first_token;
-      std::size_t loss_tokens = 0;
-      for (std::size_t t = begin; t < end; ++t) loss_tokens += mask[t];
+      const std::size_t loss_tokens = sequence_loss_tokens[i];
       const sequence_arrays<Real> arrays{.logprobs = in.logprobs.data() + local,
                                          .entropy = WithEntropy ? in.entropy.data() + local : nullptr,
                                          .old_logprobs = batch.old_logprobs().data() + begin,
@@ -373,20 +372,21 @@ objective_result evaluate_objective(const PolicyTerm& policy, const objective_te
   check_slice(in, out, with_entropy, objective);
   const bool with_kl = terms.kl.coefficient > 0.0;
 
-  const auto& batch = in.batch;
-  const aggregation_scope totals =
-      resolve_scope(in.scope, count_aggregation_scope(batch, in.first_sequence, in.sequence_count), objective);
+  // Each sequence's loss tokens, counted once: the slice's scope and the aggregation weights.
+  const std::vector<std::size_t> loss_tokens = sequence_loss_tokens(in.batch, in.first_sequence, in.sequence_count);
+  const aggregation_scope totals = resolve_scope(in.scope, scope_of(loss_tokens), objective);
 
   const bool with_entropy_values = !in.entropy.empty();
   partial_sums total;
   if (!with_kl)
-    total = with_entropy_values ? evaluate_slice<Real, false, kl_estimator::k1, true>(policy, terms, in, out, totals)
-                                : evaluate_slice<Real, false, kl_estimator::k1, false>(policy, terms, in, out, totals);
+    total = with_entropy_values
+                ? evaluate_slice<Real, false, kl_estimator::k1, true>(policy, terms, in, out, loss_tokens, totals)
+                : evaluate_slice<Real, false, kl_estimator::k1, false>(policy, terms, in, out, loss_tokens, totals);
   else
     total = with_kl_estimator(terms.kl.estimator, [&](auto estimator) {
       constexpr kl_estimator chosen = decltype(estimator)::value;
-      return with_entropy_values ? evaluate_slice<Real, true, chosen, true>(policy, terms, in, out, totals)
-                                 : evaluate_slice<Real, true, chosen, false>(policy, terms, in, out, totals);
+      return with_entropy_values ? evaluate_slice<Real, true, chosen, true>(policy, terms, in, out, loss_tokens, totals)
+                                 : evaluate_slice<Real, true, chosen, false>(policy, terms, in, out, loss_tokens, totals);
     });
   if (!std::isfinite(total.loss)) throw_non_finite(in, with_kl, with_entropy_values, objective);
   return result_from_sums(total, PolicyTerm::reports_ratio, with_entropy_values);
