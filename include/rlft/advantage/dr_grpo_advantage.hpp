@@ -15,12 +15,13 @@ namespace rlft {
 struct dr_grpo_advantage {
   equal_reward_policy equal_rewards = equal_reward_policy::keep;
 
+  static constexpr const char* name = "dr. grpo advantage";  // in error messages
+
   // Throws rlft::error when advantages is not batch.num_tokens() long or a reward is NaN or
   // infinite.
   advantage_summary operator()(const rollout_batch& batch, std::span<float> advantages) const {
     return detail::group_normalized_advantage(
-        batch, advantages, {.epsilon = 0.0, .scaling = reward_scaling::none, .equal_rewards = equal_rewards},
-        "dr. grpo advantage");
+        batch, advantages, {.epsilon = 0.0, .scaling = reward_scaling::none, .equal_rewards = equal_rewards}, name);
   }
 };
 

@@ -27,6 +27,14 @@ struct gae_advantage {
   double whitening_epsilon = 1e-8;
   equal_reward_policy equal_rewards = equal_reward_policy::keep;
 
+  static constexpr const char* name = "gae advantage";  // in error messages
+
+  // The discounting these options describe (the critic's values in the TD errors).
+  detail::discounting discounting() const {
+    return {.gamma = gamma, .lambda = lambda, .kl = kl, .use_values = true, .whiten = whiten,
+            .whitening_epsilon = whitening_epsilon};
+  }
+
   // Advantages only. Throws like the overload below.
   advantage_summary operator()(const rollout_batch& batch, std::span<float> advantages) const {
     return estimate(batch, advantages, {});
@@ -39,20 +47,15 @@ struct gae_advantage {
   // fill batch.values()).
   advantage_summary operator()(const rollout_batch& batch, std::span<float> advantages,
                                std::span<float> returns) const {
-    detail::check_token_span(batch, returns.size(), "gae advantage", "returns");
+    detail::check_token_span(batch, returns.size(), name, "returns");
     return estimate(batch, advantages, returns);
   }
 
  private:
   advantage_summary estimate(const rollout_batch& batch, std::span<float> advantages,
                              std::span<float> returns) const {
-    constexpr const char* estimator = "gae advantage";
-    const detail::discounting discount{.gamma = gamma,
-                                       .lambda = lambda,
-                                       .kl = kl,
-                                       .use_values = true,
-                                       .whiten = whiten,
-                                       .whitening_epsilon = whitening_epsilon};
+    constexpr const char* estimator = name;
+    const detail::discounting discount = discounting();
     detail::check_discounting(discount, estimator);
     detail::check_token_span(batch, advantages.size(), estimator, "advantages");
     detail::check_finite_rewards(batch, estimator);

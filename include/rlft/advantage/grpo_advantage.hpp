@@ -87,13 +87,14 @@ struct grpo_advantage {
   bool unbiased_std = true;  // std divides by n − 1 (torch.std); false: by n
   equal_reward_policy equal_rewards = equal_reward_policy::keep;
 
+  static constexpr const char* name = "grpo advantage";  // in error messages
+
   // Throws rlft::error when epsilon is negative or not finite, advantages is not
   // batch.num_tokens() long, or a reward is NaN or infinite.
   advantage_summary operator()(const rollout_batch& batch, std::span<float> advantages) const {
     return detail::group_normalized_advantage(
         batch, advantages,
-        {.epsilon = epsilon, .scaling = scaling, .unbiased_std = unbiased_std, .equal_rewards = equal_rewards},
-        "grpo advantage");
+        {.epsilon = epsilon, .scaling = scaling, .unbiased_std = unbiased_std, .equal_rewards = equal_rewards}, name);
   }
 };
 

@@ -58,11 +58,13 @@ struct process_supervision_advantage {
   bool unbiased_std = true;
   equal_reward_policy equal_rewards = equal_reward_policy::keep;
 
+  static constexpr const char* name = "process supervision advantage";  // in error messages
+
   // Throws rlft::error when epsilon is out of range, advantages is not batch.num_tokens()
   // long, a step end lies on a prompt token, a step reward is NaN or infinite, or a non-empty
   // completion has no step end.
   advantage_summary operator()(const rollout_batch& batch, std::span<float> advantages) const {
-    constexpr const char* estimator = "process supervision advantage";
+    constexpr const char* estimator = name;
     detail::check_option(std::isfinite(epsilon) && epsilon >= 0.0, estimator, "epsilon", epsilon,
                          "finite and >= 0");
     detail::check_token_span(batch, advantages.size(), estimator, "advantages");

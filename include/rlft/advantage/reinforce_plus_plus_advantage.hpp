@@ -29,17 +29,20 @@ struct reinforce_plus_plus_advantage {
   double whitening_epsilon = 1e-8;
   equal_reward_policy equal_rewards = equal_reward_policy::keep;
 
+  static constexpr const char* name = "reinforce++ advantage";  // in error messages
+
+  // The discounting these options describe (λ = 1: Monte-Carlo returns, no critic).
+  detail::discounting discounting() const {
+    return {.gamma = gamma, .lambda = 1.0, .kl = kl, .use_values = false, .whiten = whiten,
+            .whitening_epsilon = whitening_epsilon};
+  }
+
   // Throws rlft::error when an option is out of range, advantages is not batch.num_tokens()
   // long, or a reward, token reward or (with β > 0) old or reference log-prob of a loss token
   // is NaN or infinite.
   advantage_summary operator()(const rollout_batch& batch, std::span<float> advantages) const {
-    constexpr const char* estimator = "reinforce++ advantage";
-    const detail::discounting discount{.gamma = gamma,
-                                       .lambda = 1.0,
-                                       .kl = kl,
-                                       .use_values = false,
-                                       .whiten = whiten,
-                                       .whitening_epsilon = whitening_epsilon};
+    constexpr const char* estimator = name;
+    const detail::discounting discount = discounting();
     detail::check_discounting(discount, estimator);
     detail::check_token_span(batch, advantages.size(), estimator, "advantages");
     detail::check_finite_rewards(batch, estimator);

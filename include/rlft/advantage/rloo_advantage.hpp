@@ -24,10 +24,12 @@ namespace rlft {
 struct rloo_advantage {
   equal_reward_policy equal_rewards = equal_reward_policy::keep;
 
+  static constexpr const char* name = "rloo advantage";  // in error messages
+
   // Throws rlft::error when advantages is not batch.num_tokens() long or a reward is NaN or
   // infinite.
   advantage_summary operator()(const rollout_batch& batch, std::span<float> advantages) const {
-    constexpr const char* estimator = "rloo advantage";
+    constexpr const char* estimator = name;
     detail::check_token_span(batch, advantages.size(), estimator, "advantages");
     detail::check_finite_rewards(batch, estimator);
     const auto rewards = batch.rewards().total();

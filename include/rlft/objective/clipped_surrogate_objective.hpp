@@ -101,11 +101,12 @@ struct clipped_surrogate_objective {
     return evaluate<float>(in, out);
   }
 
+  static constexpr const char* name = "clipped surrogate objective";  // in error messages
+
   // The same computation in any real type (double for gradient checks).
   template <class Real>
   objective_result evaluate(const basic_objective_input<Real>& in, const basic_objective_output<Real>& out) const {
-    return detail::evaluate_ratio_objective<detail::token_clipped_surrogate>(*this, in, out,
-                                                                             "clipped surrogate objective");
+    return detail::evaluate_ratio_objective<detail::token_clipped_surrogate>(*this, in, out, name);
   }
 };
 

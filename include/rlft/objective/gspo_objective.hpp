@@ -91,9 +91,11 @@ struct gspo_objective {
     return evaluate<float>(in, out);
   }
 
+  static constexpr const char* name = "gspo objective";  // in error messages
+
   template <class Real>
   objective_result evaluate(const basic_objective_input<Real>& in, const basic_objective_output<Real>& out) const {
-    return detail::evaluate_ratio_objective<detail::sequence_clipped_surrogate>(*this, in, out, "gspo objective");
+    return detail::evaluate_ratio_objective<detail::sequence_clipped_surrogate>(*this, in, out, name);
   }
 };
 

@@ -45,10 +45,12 @@ struct reinforce_objective {
     return evaluate<float>(in, out);
   }
 
+  static constexpr const char* name = "reinforce objective";  // in error messages
+
   template <class Real>
   objective_result evaluate(const basic_objective_input<Real>& in, const basic_objective_output<Real>& out) const {
     return detail::evaluate_objective(detail::log_likelihood_term<detail::hot_loop_value_t<Real>>{},
-                                      detail::terms_of(*this), in, out, "reinforce objective");
+                                      detail::terms_of(*this), in, out, name);
   }
 };
 

@@ -99,7 +99,7 @@ inline void check_epsilon(double epsilon, const char* name) {
 
 template <>
 struct device_estimator<grpo_advantage> {
-  static constexpr const char* name = "grpo advantage";
+  static constexpr const char* name = grpo_advantage::name;
   static void check(const grpo_advantage& e, std::size_t batch_tokens, std::size_t advantages) {
     check_epsilon(e.epsilon, name);
     rlft::detail::check_token_span(batch_tokens, advantages, name, "advantages");
@@ -112,7 +112,7 @@ struct device_estimator<grpo_advantage> {
 
 template <>
 struct device_estimator<dr_grpo_advantage> {
-  static constexpr const char* name = "dr. grpo advantage";
+  static constexpr const char* name = dr_grpo_advantage::name;
   static void check(const dr_grpo_advantage&, std::size_t batch_tokens, std::size_t advantages) {
     rlft::detail::check_token_span(batch_tokens, advantages, name, "advantages");
   }
@@ -125,7 +125,7 @@ struct device_estimator<dr_grpo_advantage> {
 
 template <>
 struct device_estimator<rloo_advantage> {
-  static constexpr const char* name = "rloo advantage";
+  static constexpr const char* name = rloo_advantage::name;
   static void check(const rloo_advantage&, std::size_t batch_tokens, std::size_t advantages) {
     rlft::detail::check_token_span(batch_tokens, advantages, name, "advantages");
   }
@@ -172,43 +172,35 @@ inline void launch_discounted(advantage_launch& launch, std::span<float> advanta
 
 template <>
 struct device_estimator<reinforce_plus_plus_advantage> {
-  static constexpr const char* name = "reinforce++ advantage";
-  static rlft::detail::discounting discounting(const reinforce_plus_plus_advantage& e) {
-    return {.gamma = e.gamma, .lambda = 1.0, .kl = e.kl, .use_values = false, .whiten = e.whiten,
-            .whitening_epsilon = e.whitening_epsilon};
-  }
+  static constexpr const char* name = reinforce_plus_plus_advantage::name;
   static void check(const reinforce_plus_plus_advantage& e, std::size_t batch_tokens, std::size_t advantages) {
-    rlft::detail::check_discounting(discounting(e), name);
+    rlft::detail::check_discounting(e.discounting(), name);
     rlft::detail::check_token_span(batch_tokens, advantages, name, "advantages");
   }
   static void launch(const reinforce_plus_plus_advantage& e, advantage_launch& launch, std::span<float> advantages,
                      std::span<float>) {
-    launch.discounting = discounting(e);
+    launch.discounting = e.discounting();
     launch_discounted(launch, advantages, {}, e.group_mean_baseline);
   }
 };
 
 template <>
 struct device_estimator<gae_advantage> {
-  static constexpr const char* name = "gae advantage";
-  static rlft::detail::discounting discounting(const gae_advantage& e) {
-    return {.gamma = e.gamma, .lambda = e.lambda, .kl = e.kl, .use_values = true, .whiten = e.whiten,
-            .whitening_epsilon = e.whitening_epsilon};
-  }
+  static constexpr const char* name = gae_advantage::name;
   static void check(const gae_advantage& e, std::size_t batch_tokens, std::size_t advantages) {
-    rlft::detail::check_discounting(discounting(e), name);
+    rlft::detail::check_discounting(e.discounting(), name);
     rlft::detail::check_token_span(batch_tokens, advantages, name, "advantages");
   }
   static void launch(const gae_advantage& e, advantage_launch& launch, std::span<float> advantages,
                      std::span<float> returns) {
-    launch.discounting = discounting(e);
+    launch.discounting = e.discounting();
     launch_discounted(launch, advantages, returns, false);
   }
 };
 
 template <>
 struct device_estimator<process_supervision_advantage> {
-  static constexpr const char* name = "process supervision advantage";
+  static constexpr const char* name = process_supervision_advantage::name;
   static void check(const process_supervision_advantage& e, std::size_t batch_tokens, std::size_t advantages) {
     check_epsilon(e.epsilon, name);
     rlft::detail::check_token_span(batch_tokens, advantages, name, "advantages");

@@ -27,7 +27,7 @@ RatioTerm<float> ratio_term(const Objective& objective, const char* name) {
 
 template <>
 struct device_objective<clipped_surrogate_objective> {
-  static constexpr const char* name = "clipped surrogate objective";
+  static constexpr const char* name = clipped_surrogate_objective::name;
   static auto term(const clipped_surrogate_objective& objective) {
     return ratio_term<rlft::detail::token_clipped_surrogate>(objective, name);
   }
@@ -35,7 +35,7 @@ struct device_objective<clipped_surrogate_objective> {
 
 template <>
 struct device_objective<gspo_objective> {
-  static constexpr const char* name = "gspo objective";
+  static constexpr const char* name = gspo_objective::name;
   static auto term(const gspo_objective& objective) {
     return ratio_term<rlft::detail::sequence_clipped_surrogate>(objective, name);
   }
@@ -43,7 +43,7 @@ struct device_objective<gspo_objective> {
 
 template <>
 struct device_objective<reinforce_objective> {
-  static constexpr const char* name = "reinforce objective";
+  static constexpr const char* name = reinforce_objective::name;
   static auto term(const reinforce_objective&) { return rlft::detail::log_likelihood_term<float>{}; }
 };
 
