@@ -38,16 +38,29 @@ struct evaluation {
   std::vector<float> entropy_gradients = {};
 };
 
+// The log-probs and entropies of sequences [first, first + count) in float, and gradient
+// outputs of the slice's length.
+struct host_slice {
+  std::vector<float> logprobs, entropy;
+  evaluation out;
+};
+
+host_slice slice_of(const rlft_test::objective_fixture& fixture, std::size_t first, std::size_t count,
+                    bool with_entropy) {
+  const auto& batch = fixture.batch;
+  const std::size_t begin = batch.sequence_begin(first), end = batch.sequence_end(first + count - 1);
+  return {.logprobs = as_float(fixture.logprobs, begin, end),
+          .entropy = as_float(fixture.entropy, begin, end),
+          .out = {.gradients = std::vector<float>(end - begin),
+                  .entropy_gradients = std::vector<float>(with_entropy ? end - begin : 0)}};
+}
+
 // CPU evaluation of sequences [first, first + count).
 template <class Objective>
 evaluation on_cpu(const Objective& objective, const rlft_test::objective_fixture& fixture, std::size_t first,
                   std::size_t count, bool with_entropy, rlft::aggregation_scope scope = {}) {
   const auto& batch = fixture.batch;
-  const std::size_t begin = batch.sequence_begin(first), end = batch.sequence_end(first + count - 1);
-  const auto logprobs = as_float(fixture.logprobs, begin, end);
-  const auto entropy = as_float(fixture.entropy, begin, end);
-  evaluation cpu{.gradients = std::vector<float>(end - begin),
-                 .entropy_gradients = std::vector<float>(with_entropy ? end - begin : 0)};
+  auto [logprobs, entropy, cpu] = slice_of(fixture, first, count, with_entropy);
   cpu.result = objective({.batch = batch, .first_sequence = first, .sequence_count = count, .logprobs = logprobs,
                           .entropy = with_entropy ? std::span<const float>(entropy) : std::span<const float>{},
                           .scope = scope},
@@ -83,11 +96,7 @@ template <class Objective>
 evaluation on_host_passes(const Objective& objective, const rlft_test::objective_fixture& fixture, std::size_t first,
                           std::size_t count, bool with_entropy, rlft::aggregation_scope scope = {}) {
   const auto& batch = fixture.batch;
-  const std::size_t begin = batch.sequence_begin(first), end = batch.sequence_end(first + count - 1);
-  const auto logprobs = as_float(fixture.logprobs, begin, end);
-  const auto entropy = as_float(fixture.entropy, begin, end);
-  evaluation host{.gradients = std::vector<float>(end - begin),
-                  .entropy_gradients = std::vector<float>(with_entropy ? end - begin : 0)};
+  auto [logprobs, entropy, host] = slice_of(fixture, first, count, with_entropy);
   const auto term = rlft::cuda::detail::device_objective<Objective>::term(objective);
   using term_type = std::remove_const_t<decltype(term)>;
   rlft::kernels::objective_arguments args = rlft::cuda::detail::option_arguments(objective);
@@ -116,7 +125,7 @@ evaluation on_host_passes(const Objective& objective, const rlft_test::objective
   }
   const auto totals = rlft::kernels::totals_of(args);
   rlft::kernels::objective_sums sums{};
-  const std::size_t tokens = end - begin;
+  const std::size_t tokens = logprobs.size();
   for (std::size_t token = 0; token < tokens; token += rlft::cuda::objective_items)
     rlft::kernels::evaluate_tokens<rlft::cuda::objective_items>(term, args, facts.data(), totals, token, tokens, sums);
   const auto partial = rlft::cuda::detail::partial_sums_of(sums);
