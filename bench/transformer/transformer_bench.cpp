@@ -4,6 +4,8 @@
 //   toy        4 layers, hidden 256, 4 heads / 2 KV heads, MLP 768, vocab 128 (3.2M parameters)
 //   qwen_layer 1 layer of the Qwen2.5-0.5B shape: hidden 896, 14 heads / 2 KV heads, MLP 4864
 //              (vocab 1024, so the layer and not the vocabulary projection is measured)
+//   attention_backward_head  one head's attention backward over 256 tokens (GFLOP/s of the
+//              full T × T products, so a skipped triangle shows as a higher rate)
 //   qwen_vocabulary  1 small layer (hidden 128) under Qwen2.5's vocabulary of 151936 (train step
 //              only): the vocabulary projection, chunked over rows, is measured
 // Each benchmark reports the process's peak resident memory; run one benchmark per process
@@ -236,6 +238,28 @@ void decode(benchmark::State& state, transformer_config config) {
   report_peak_memory(state);
 }
 
+// The attention backward of one head over one 256-token sequence (head_dim 64): five T × T GEMMs
+// of the row-stable kernel, the masked triangle skipped where whole tiles lie in it.
+void attention_backward_head(benchmark::State& state) {
+  const std::size_t n = 256, d = 64, stride = 3 * d;
+  const auto qkv = random_values(n * stride, 40), out = random_values(n * d, 41), dout = random_values(n * d, 42);
+  const std::vector<float> lse(n, 5.0f);
+  std::vector<float> dqkv(n * stride, 0.0f);
+  rlft::examples::attention_backward_workspace workspace;
+  const rlft::examples::attention_backward_problem problem{
+      .length = n, .head_dim = d, .scale = 0.125f, .queries = qkv.data(), .keys = qkv.data() + d,
+      .values = qkv.data() + 2 * d, .qkv_stride = stride, .log_sum_exp = lse.data(), .out = out.data(),
+      .dout = dout.data(), .out_stride = d, .dqueries = dqkv.data(), .dkeys = dqkv.data() + d,
+      .dvalues = dqkv.data() + 2 * d};
+  for (auto _ : state) {
+    rlft::examples::attention_backward(problem, workspace);
+    benchmark::DoNotOptimize(dqkv.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(5.0 * 2.0 * double(n * n * d) * double(state.iterations()) / 1e9,
+                                                 benchmark::Counter::kIsRate);
+}
+
+BENCHMARK(attention_backward_head)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(train_step, toy, toy_config())->Args({16, 256})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(train_step, qwen_layer, qwen_layer_config())->Args({4, 256})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(train_step, qwen_vocabulary, qwen_vocabulary_config())

@@ -197,10 +197,19 @@ void row_stable_tail(std::size_t remaining, const float* a, std::size_t lda, con
 
 }  // namespace detail
 
+// What a product may skip when the operands of causal attention are triangular (the square
+// case, rows = W.rows() = W.columns()):
+//   lower_output  only C[r][j] with j <= r is wanted (the rest may hold anything);
+//   lower_a       A[r][k] = 0 for k > r: the k after a row block's last row are skipped;
+//   upper_a       A[r][k] = 0 for k < r: the k before a row block's first row are skipped.
+// A skipped term is an exact zero product, so each element keeps its chain of multiply-adds but
+// for the sign of a zero.
+enum class triangle { none, lower_output, lower_a, upper_a };
+
 // C (rows × W.rows(), row stride ldc) = A (rows × W.columns(), row stride lda) · Wᵀ + bias, or
 // C += A · Wᵀ when `accumulate` (the bias is then not added).
 inline void row_stable_gemm(const float* a, std::size_t lda, std::size_t rows, const packed_weight& weight, float* c,
-                            std::size_t ldc, bool accumulate = false) {
+                            std::size_t ldc, bool accumulate = false, triangle shape = triangle::none) {
   constexpr auto tuning = row_stable_gemm_defaults;
   static_assert(tuning.panel_columns == 16 && tuning.tile_rows == 6, "the micro-kernel is 6 × 16");
   if (rows == 0 || weight.rows() == 0) return;
@@ -216,13 +225,17 @@ inline void row_stable_gemm(const float* a, std::size_t lda, std::size_t rows, c
     const std::size_t first_row = row_block * tuning.block_rows;
     const std::size_t last_row = std::min(rows, first_row + tuning.block_rows);
     const std::size_t first_panel = panel_group * tuning.block_panels;
-    const std::size_t last_panel = std::min(weight.panels(), first_panel + tuning.block_panels);
+    std::size_t last_panel = std::min(weight.panels(), first_panel + tuning.block_panels);
+    if (shape == triangle::lower_output)  // panels wholly right of the block's last row
+      last_panel = std::min(last_panel, (last_row - 1) / tuning.panel_columns + 1);
+    const std::size_t k_begin = shape == triangle::upper_a ? std::min(first_row, k_count) : 0;
+    const std::size_t k_end = shape == triangle::lower_a ? std::min(last_row, k_count) : k_count;
     // K in slices: a slice continues the accumulators stored by the previous one, which is
     // exact (a float stored and reloaded is the same float), so each element's chain of
     // multiply-adds is unchanged by the slicing.
-    for (std::size_t k0 = 0; k0 < k_count; k0 += tuning.block_depth) {
-      const std::size_t depth = std::min(tuning.block_depth, k_count - k0);
-      const bool continues = accumulate || k0 > 0;
+    for (std::size_t k0 = k_begin; k0 < k_end; k0 += tuning.block_depth) {
+      const std::size_t depth = std::min(tuning.block_depth, k_end - k0);
+      const bool continues = accumulate || k0 > k_begin;
       for (std::size_t p = first_panel; p < last_panel; ++p) {
         const std::size_t first_column = p * tuning.panel_columns;
         const std::size_t columns = std::min(tuning.panel_columns, weight.rows() - first_column);

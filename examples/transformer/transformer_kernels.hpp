@@ -356,8 +356,8 @@ inline void transpose(const float* in, std::size_t rows, std::size_t columns, fl
 // matrix form, probabilities recomputed from the stored log-sum-exp):
 //   P = exp(scale·QKᵀ − lse) (causal),  dP = dO·Vᵀ,  dS = P ⊙ (dP − rowsum(dO ⊙ O)),
 //   dQ += scale·dS·K,  dK += scale·dSᵀ·Q,  dV += Pᵀ·dO,
-// as five GEMMs of the row-stable kernel over T × T matrices (the masked upper triangle is
-// computed and zeroed: at these lengths the GEMM's speed outweighs the wasted half).
+// as five GEMMs of the row-stable kernel over T × T matrices that skip the masked triangle
+// where a whole tile of output or a whole run of K lies in it (triangle::...).
 struct attention_backward_problem {
   std::size_t length = 0;
   std::size_t head_dim = 0;
@@ -390,9 +390,10 @@ inline void attention_backward(const attention_backward_problem& problem, attent
   w.row_dot.resize(n);
   // Scores and dP = dO·Vᵀ.
   w.operand.pack_rows(problem.keys, n, d, problem.qkv_stride);
-  row_stable_gemm(problem.queries, problem.qkv_stride, n, w.operand, w.probabilities.data(), n);
+  row_stable_gemm(problem.queries, problem.qkv_stride, n, w.operand, w.probabilities.data(), n, false,
+                  triangle::lower_output);
   w.operand.pack_rows(problem.values, n, d, problem.qkv_stride);
-  row_stable_gemm(problem.dout, problem.out_stride, n, w.operand, w.dscores.data(), n);
+  row_stable_gemm(problem.dout, problem.out_stride, n, w.operand, w.dscores.data(), n, false, triangle::lower_output);
   for (std::size_t t = 0; t < n; ++t) {
     const float lse = problem.log_sum_exp[t * problem.lse_stride];
     const float dout_dot_out = dot(problem.dout + t * problem.out_stride, problem.out + t * problem.out_stride, d);
@@ -406,15 +407,18 @@ inline void attention_backward(const attention_backward_problem& problem, attent
   }
   // dQ += dS·K.
   w.operand.pack_columns(problem.keys, n, d, problem.qkv_stride);
-  row_stable_gemm(w.dscores.data(), n, n, w.operand, problem.dqueries, problem.qkv_stride, /*accumulate=*/true);
+  row_stable_gemm(w.dscores.data(), n, n, w.operand, problem.dqueries, problem.qkv_stride, /*accumulate=*/true,
+                  triangle::lower_a);
   // dK += dSᵀ·Q.
   transpose(w.dscores.data(), n, n, w.transposed.data());
   w.operand.pack_columns(problem.queries, n, d, problem.qkv_stride);
-  row_stable_gemm(w.transposed.data(), n, n, w.operand, problem.dkeys, problem.qkv_stride, /*accumulate=*/true);
+  row_stable_gemm(w.transposed.data(), n, n, w.operand, problem.dkeys, problem.qkv_stride, /*accumulate=*/true,
+                  triangle::upper_a);
   // dV += Pᵀ·dO.
   transpose(w.probabilities.data(), n, n, w.transposed.data());
   w.operand.pack_columns(problem.dout, n, d, problem.out_stride);
-  row_stable_gemm(w.transposed.data(), n, n, w.operand, problem.dvalues, problem.qkv_stride, /*accumulate=*/true);
+  row_stable_gemm(w.transposed.data(), n, n, w.operand, problem.dvalues, problem.qkv_stride, /*accumulate=*/true,
+                  triangle::upper_a);
 }
 
 // act = silu(gate) ⊙ up for one row of [gate | up], silu(g) = g / (1 + e^−g).

@@ -63,6 +63,41 @@ TEST_CASE("row_stable_gemm computes bias + A·Wᵀ, C = A·matrix and C += A·W�
   }
 }
 
+TEST_CASE("row_stable_gemm's triangle shapes skip only zero terms and unwanted outputs") {
+  // Square 300 × 300 products: several row blocks (48), panels (16) and K slices (256).
+  using rlft::examples::triangle;
+  const std::size_t n = 300;
+  auto lower = random_values(n * n, 60), upper = random_values(n * n, 61);
+  for (std::size_t r = 0; r < n; ++r)
+    for (std::size_t q = 0; q < n; ++q) {
+      if (q > r) lower[r * n + q] = 0.0f;
+      if (q < r) upper[r * n + q] = 0.0f;
+    }
+  rlft::examples::packed_weight operand;
+  operand.pack_columns(random_values(n * n, 62), n, n);
+  const auto start = random_values(n * n, 63);
+  const auto product = [&](const std::vector<float>& a, bool accumulate, triangle shape) {
+    std::vector<float> c = start;
+    rlft::examples::row_stable_gemm(a.data(), n, n, operand, c.data(), n, accumulate, shape);
+    return c;
+  };
+  // Zero products change at most the sign of a zero, which == does not see.
+  CHECK(product(lower, true, triangle::lower_a) == product(lower, true, triangle::none));
+  CHECK(product(lower, false, triangle::lower_a) == product(lower, false, triangle::none));
+  CHECK(product(upper, true, triangle::upper_a) == product(upper, true, triangle::none));
+  CHECK(product(upper, false, triangle::upper_a) == product(upper, false, triangle::none));
+  const auto all = random_values(n * n, 64);
+  const auto full = product(all, false, triangle::none), wanted = product(all, false, triangle::lower_output);
+  std::size_t different = 0, skipped = 0;
+  for (std::size_t r = 0; r < n; ++r)
+    for (std::size_t j = 0; j < n; ++j) {
+      if (j <= r) different += wanted[r * n + j] != full[r * n + j];
+      else skipped += wanted[r * n + j] == start[r * n + j];
+    }
+  CHECK(different == 0);
+  CHECK(skipped > n * n / 3);  // most of the upper triangle was not computed
+}
+
 TEST_CASE("a row of row_stable_gemm's result does not depend on the other rows or the thread count") {
   const std::size_t m = 211, n = 150, k = 300;  // several row blocks, panel groups and a tail
   const auto a = random_values(m * k, 3), w = random_values(n * k, 4);
