@@ -109,6 +109,12 @@ void report_floor_share(benchmark::State& state, double floor_seconds) {
                                                      benchmark::Counter::kIsRate);
 }
 
+// A memory-bound workload: bytes per second and the share of the HBM bandwidth floor.
+void report_bandwidth(benchmark::State& state, double bytes) {
+  report_rate(state, "bytes", bytes);
+  report_floor_share(state, bytes / peak_bandwidth);
+}
+
 // ---------------------------------------------------------------------------------------------
 // data
 
@@ -273,23 +279,22 @@ void lm_head_logits_gemms(benchmark::State& state) {
 }
 BENCHMARK(lm_head_logits_gemms)->UseManualTime()->Unit(benchmark::kMillisecond);
 
-template <class Sampler>
+template <rlft::cuda::sampling_tuning tuning = rlft::cuda::default_sampling_tuning, class Sampler>
 void sample(benchmark::State& state, const Sampler& sampler, bool bfloat16) {
   auto& data = sampling();
   const auto launch = [&] {
-    return bfloat16 ? rlft::cuda::launch_sample_rows(sampler, std::span<const bf16>(data.bf16_logits.span()),
-                                                     sampling_data::vocabulary, {}, data.keys.span(), 11,
-                                                     data.tokens.span(), nullptr)
-                    : rlft::cuda::launch_sample_rows(sampler, std::span<const float>(data.logits.span()),
-                                                     sampling_data::vocabulary, {}, data.keys.span(), 11,
-                                                     data.tokens.span(), nullptr);
+    return bfloat16 ? rlft::cuda::launch_sample_rows<tuning>(sampler, std::span<const bf16>(data.bf16_logits.span()),
+                                                             sampling_data::vocabulary, {}, data.keys.span(), 11,
+                                                             data.tokens.span(), nullptr)
+                    : rlft::cuda::launch_sample_rows<tuning>(sampler, std::span<const float>(data.logits.span()),
+                                                             sampling_data::vocabulary, {}, data.keys.span(), 11,
+                                                             data.tokens.span(), nullptr);
   };
   // The launch alone: the row statuses are checked once, after the timing.
   time_on_device(state, nullptr, [&] { static_cast<void>(launch()); });
   launch().wait();
   const double bytes = static_cast<double>(sampling_data::rows * sampling_data::vocabulary) * (bfloat16 ? 2.0 : 4.0);
-  report_rate(state, "bytes", bytes);
-  report_floor_share(state, bytes / peak_bandwidth);
+  report_bandwidth(state, bytes);
 }
 
 void sample_top_p(benchmark::State& state) { sample(state, rlft::top_p{0.95f}, state.range(0) != 0); }
@@ -297,17 +302,7 @@ void sample_top_p(benchmark::State& state) { sample(state, rlft::top_p{0.95f}, s
 // top-p under other launch shapes (threads per block, blocks per row), to choose the default.
 template <int Threads, int Cluster>
 void sample_top_p_shape(benchmark::State& state) {
-  auto& data = sampling();
-  const auto launch = [&] {
-    return rlft::cuda::launch_sample_rows<rlft::cuda::sampling_tuning{.threads = Threads, .cluster = Cluster}>(
-        rlft::top_p{0.95f}, std::span<const float>(data.logits.span()), sampling_data::vocabulary, {},
-        data.keys.span(), 11, data.tokens.span(), nullptr);
-  };
-  time_on_device(state, nullptr, [&] { static_cast<void>(launch()); });
-  launch().wait();
-  const double bytes = static_cast<double>(sampling_data::rows * sampling_data::vocabulary) * 4.0;
-  report_rate(state, "bytes", bytes);
-  report_floor_share(state, bytes / peak_bandwidth);
+  sample<rlft::cuda::sampling_tuning{.threads = Threads, .cluster = Cluster}>(state, rlft::top_p{0.95f}, false);
 }
 BENCHMARK_TEMPLATE2(sample_top_p_shape, 512, 2)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE2(sample_top_p_shape, 512, 8)->UseManualTime()->Unit(benchmark::kMicrosecond);
@@ -327,48 +322,46 @@ BENCHMARK(sample_greedy)->UseManualTime()->Unit(benchmark::kMicrosecond);
 void sample_categorical(benchmark::State& state) { sample(state, rlft::categorical{}, false); }
 BENCHMARK(sample_categorical)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
+rlft::cuda::pending_advantages launch_grpo_advantages(grpo_data& data) {
+  return rlft::cuda::launch_advantages(rlft_bench::r1_estimator, data.batch, data.batch.advantages(), nullptr);
+}
+
+void launch_grpo_objective(grpo_data& data) {
+  rlft::cuda::launch_objective(rlft_bench::r1_objective,
+                               {.batch = data.batch, .sequence_count = rlft_bench::sequences,
+                                .logprobs = data.logprobs.span()},
+                               {.logprob_gradients = data.gradients.span()}, data.sums.data(), nullptr);
+}
+
 // Advantages and loss enqueued back to back, as a training step does; the estimator's summary
 // and the loss are read once, after the timing.
 void grpo_advantage_and_objective(benchmark::State& state) {
   auto& data = grpo();
   const auto run = [&] {
-    auto pending = rlft::cuda::launch_advantages(rlft_bench::r1_estimator, data.batch, data.batch.advantages(), nullptr);
-    rlft::cuda::launch_objective(rlft_bench::r1_objective,
-                                 {.batch = data.batch, .sequence_count = rlft_bench::sequences,
-                                  .logprobs = data.logprobs.span()},
-                                 {.logprob_gradients = data.gradients.span()}, data.sums.data(), nullptr);
+    auto pending = launch_grpo_advantages(data);
+    launch_grpo_objective(data);
     return pending;
   };
   time_on_device(state, nullptr, [&] { static_cast<void>(run()); });
   run().wait();
   const double bytes = rlft_bench::bytes_per_token * rlft_bench::total_tokens;
-  report_rate(state, "bytes", bytes);
-  report_floor_share(state, bytes / peak_bandwidth);
+  report_bandwidth(state, bytes);
 }
 BENCHMARK(grpo_advantage_and_objective)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 void grpo_advantage(benchmark::State& state) {
   auto& data = grpo();
-  time_on_device(state, nullptr, [&] {
-    static_cast<void>(rlft::cuda::launch_advantages(rlft_bench::r1_estimator, data.batch, data.batch.advantages(), nullptr));
-  });
+  time_on_device(state, nullptr, [&] { static_cast<void>(launch_grpo_advantages(data)); });
   const double bytes = 5.0 * rlft_bench::total_tokens;  // mask read, advantage written
-  report_rate(state, "bytes", bytes);
-  report_floor_share(state, bytes / peak_bandwidth);
+  report_bandwidth(state, bytes);
 }
 BENCHMARK(grpo_advantage)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 void grpo_objective(benchmark::State& state) {
   auto& data = grpo();
-  time_on_device(state, nullptr, [&] {
-    rlft::cuda::launch_objective(rlft_bench::r1_objective,
-                                 {.batch = data.batch, .sequence_count = rlft_bench::sequences,
-                                  .logprobs = data.logprobs.span()},
-                                 {.logprob_gradients = data.gradients.span()}, data.sums.data(), nullptr);
-  });
+  time_on_device(state, nullptr, [&] { launch_grpo_objective(data); });
   const double bytes = 21.0 * rlft_bench::total_tokens;  // mask, advantage, three log-probs read; gradient written
-  report_rate(state, "bytes", bytes);
-  report_floor_share(state, bytes / peak_bandwidth);
+  report_bandwidth(state, bytes);
 }
 BENCHMARK(grpo_objective)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
@@ -404,8 +397,7 @@ void adamw_qwen_0_5b(benchmark::State& state) {
   state.counters["parameters"] = elements;
   time_on_device(state, nullptr, [&] { optimizer.step(parameters, 1e-6f, nullptr); });
   const double bytes = 30.0 * elements;  // read weight, gradient, two moments; write weight, moments, bf16 copy
-  report_rate(state, "bytes", bytes);
-  report_floor_share(state, bytes / peak_bandwidth);
+  report_bandwidth(state, bytes);
 }
 BENCHMARK(adamw_qwen_0_5b)->UseManualTime()->Unit(benchmark::kMillisecond);
 

@@ -132,17 +132,16 @@ __global__ void finish_logprobs(const softmax_state* states, std::size_t tokens,
   }
 }
 
-// One block per row: the gradient of the chunk's logits, in Element, at gradients[row · out_stride + c].
+// One block per row: the gradient of the chunk's logits, in Element, at gradients[row · stride + c].
 template <int Threads, class Element>
 __global__ void __launch_bounds__(Threads) logits_gradient(const float* logits, std::size_t stride, int columns,
                                                            int first_column, const std::int32_t* targets,
                                                            const float* log_normalizers, const float* entropy,
                                                            const float* logprob_gradients,
-                                                           const float* entropy_gradients, Element* gradients,
-                                                           std::size_t out_stride) {
+                                                           const float* entropy_gradients, Element* gradients) {
   const std::size_t row = blockIdx.x;
   const float* z = logits + row * stride;
-  Element* out = gradients + row * out_stride;
+  Element* out = gradients + row * stride;
   const float g = logprob_gradients[row];
   const float h = entropy_gradients ? entropy_gradients[row] : 0.0f;
   const float normalizer = log_normalizers[row];
@@ -190,11 +189,11 @@ template <class Element>
 void launch_logits_gradient(const float* logits, std::size_t stride, std::size_t rows, std::size_t columns,
                             std::size_t first_column, const std::int32_t* targets, const float* log_normalizers,
                             const float* entropy, const float* logprob_gradients, const float* entropy_gradients,
-                            Element* gradients, std::size_t out_stride, cudaStream_t stream) {
+                            Element* gradients, cudaStream_t stream) {
   constexpr int threads = kernels::lm_head_threads;
   kernels::logits_gradient<threads, Element><<<static_cast<unsigned>(rows), threads, 0, stream>>>(
       logits, stride, static_cast<int>(columns), static_cast<int>(first_column), targets, log_normalizers, entropy,
-      logprob_gradients, entropy_gradients, gradients, out_stride);
+      logprob_gradients, entropy_gradients, gradients);
   RLFT_CUDA_CHECK_LAUNCH();
 }
 

@@ -69,7 +69,7 @@ struct add_objective_sums {
 struct objective_counters {
   unsigned long long loss_tokens;
   unsigned long long sequences;
-  unsigned int finished_blocks;  // 0 again after the launch
+  unsigned int finished_blocks;
 };
 
 // Everything the objective kernels read besides the policy term, by value.
@@ -328,7 +328,6 @@ __global__ void __launch_bounds__(Threads) objective_token_pass(PolicyTerm polic
   if (threadIdx.x == 0) {
     total.sequences = static_cast<double>(args.counters->sequences);
     *args.result = total;
-    args.counters->finished_blocks = 0;
   }
 }
 
@@ -336,9 +335,7 @@ __global__ void __launch_bounds__(Threads) objective_token_pass(PolicyTerm polic
 // (in the CPU's order: 0 log-prob, 1 old log-prob, 2 advantage, 3 reference log-prob, 4 entropy).
 __global__ void first_non_finite_objective_input(objective_arguments args, unsigned long long* first) {
   const auto& batch = args.batch;
-  const std::size_t first_token = static_cast<std::size_t>(batch.sequence_offsets[args.first_sequence]);
-  const std::size_t tokens =
-      static_cast<std::size_t>(batch.sequence_offsets[args.first_sequence + args.sequence_count]) - first_token;
+  const std::size_t first_token = slice_first_token(args), tokens = slice_tokens(args);
   const bool with_kl = args.kl_coefficient_exact > 0.0;
   for (std::size_t i = blockIdx.x * std::size_t{blockDim.x} + threadIdx.x; i < tokens;
        i += std::size_t{gridDim.x} * blockDim.x) {

@@ -54,13 +54,12 @@ struct gae_advantage {
  private:
   advantage_summary estimate(const rollout_batch& batch, std::span<float> advantages,
                              std::span<float> returns) const {
-    constexpr const char* estimator = name;
     const detail::discounting discount = discounting();
-    detail::check_discounting(discount, estimator);
-    detail::check_token_span(batch, advantages.size(), estimator, "advantages");
-    detail::check_finite_rewards(batch, estimator);
+    detail::check_discounting(discount, name);
+    detail::check_token_span(batch, advantages.size(), name, "advantages");
+    detail::check_finite_rewards(batch, name);
     const auto groups = detail::outcomes_of(batch, false, equal_rewards);
-    detail::discounted_advantages(batch, groups.outcome, groups.skip, discount, advantages, returns, estimator);
+    detail::discounted_advantages(batch, groups.outcome, groups.skip, discount, advantages, returns, name);
     return detail::summarize_groups(groups.equal_rewards, equal_rewards);
   }
 };

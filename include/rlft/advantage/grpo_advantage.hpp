@@ -43,8 +43,7 @@ struct group_normalization {
 inline advantage_summary group_normalized_advantage(const rollout_batch& batch, std::span<float> advantages,
                                                     const group_normalization& options,
                                                     std::string_view estimator) {
-  check_option(std::isfinite(options.epsilon) && options.epsilon >= 0.0, estimator, "epsilon",
-               options.epsilon, "finite and >= 0");
+  check_epsilon(options.epsilon, estimator);
   check_token_span(batch, advantages.size(), estimator, "advantages");
   check_finite_rewards(batch, estimator);
   const auto rewards = batch.rewards().total();

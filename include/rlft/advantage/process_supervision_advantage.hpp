@@ -64,11 +64,9 @@ struct process_supervision_advantage {
   // long, a step end lies on a prompt token, a step reward is NaN or infinite, or a non-empty
   // completion has no step end.
   advantage_summary operator()(const rollout_batch& batch, std::span<float> advantages) const {
-    constexpr const char* estimator = name;
-    detail::check_option(std::isfinite(epsilon) && epsilon >= 0.0, estimator, "epsilon", epsilon,
-                         "finite and >= 0");
-    detail::check_token_span(batch, advantages.size(), estimator, "advantages");
-    check_steps(batch, estimator);
+    detail::check_epsilon(epsilon, name);
+    detail::check_token_span(batch, advantages.size(), name, "advantages");
+    check_steps(batch, name);
 
     const auto step_ends = batch.step_ends();
     const auto step_rewards = batch.token_rewards();

@@ -41,13 +41,12 @@ struct reinforce_plus_plus_advantage {
   // long, or a reward, token reward or (with β > 0) old or reference log-prob of a loss token
   // is NaN or infinite.
   advantage_summary operator()(const rollout_batch& batch, std::span<float> advantages) const {
-    constexpr const char* estimator = name;
     const detail::discounting discount = discounting();
-    detail::check_discounting(discount, estimator);
-    detail::check_token_span(batch, advantages.size(), estimator, "advantages");
-    detail::check_finite_rewards(batch, estimator);
+    detail::check_discounting(discount, name);
+    detail::check_token_span(batch, advantages.size(), name, "advantages");
+    detail::check_finite_rewards(batch, name);
     const auto groups = detail::outcomes_of(batch, group_mean_baseline, equal_rewards);
-    detail::discounted_advantages(batch, groups.outcome, groups.skip, discount, advantages, {}, estimator);
+    detail::discounted_advantages(batch, groups.outcome, groups.skip, discount, advantages, {}, name);
     return detail::summarize_groups(groups.equal_rewards, equal_rewards);
   }
 };

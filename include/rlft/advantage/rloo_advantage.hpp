@@ -29,9 +29,8 @@ struct rloo_advantage {
   // Throws rlft::error when advantages is not batch.num_tokens() long or a reward is NaN or
   // infinite.
   advantage_summary operator()(const rollout_batch& batch, std::span<float> advantages) const {
-    constexpr const char* estimator = name;
-    detail::check_token_span(batch, advantages.size(), estimator, "advantages");
-    detail::check_finite_rewards(batch, estimator);
+    detail::check_token_span(batch, advantages.size(), name, "advantages");
+    detail::check_finite_rewards(batch, name);
     const auto rewards = batch.rewards().total();
 
     std::vector<double> sequence_advantages(batch.num_sequences());

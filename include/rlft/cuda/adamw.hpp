@@ -76,10 +76,9 @@ class fused_adamw {
     }
     // A training loop passes the same tensors on the same stream every step: their table is
     // uploaded once (and again on another stream, which then owns it and frees it in order).
-    if (tensors != table_on_host_ || stream != table_stream_) {
+    if (tensors != table_on_host_ || stream != table_.stream()) {
       table_ = device_buffer<kernels::adamw_tensor>(tensors, stream);
       table_on_host_ = std::move(tensors);
-      table_stream_ = stream;
     }
     ++steps_;
     launch_adamw_step(table_.data(), table_on_host_.size(), chunks,
@@ -99,7 +98,6 @@ class fused_adamw {
   std::vector<moment_buffers> moments_;
   std::vector<kernels::adamw_tensor> table_on_host_;  // what table_ holds
   device_buffer<kernels::adamw_tensor> table_;
-  cudaStream_t table_stream_ = nullptr;
 };
 
 }  // namespace rlft::cuda

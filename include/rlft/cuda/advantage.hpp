@@ -88,7 +88,7 @@ pending_advantages launch_advantages(const Estimator& estimator, const device_ro
                                      std::span<float> advantages, cudaStream_t stream) {
   using dispatch = detail::device_estimator<Estimator>;
   dispatch::check(estimator, batch.num_tokens(), advantages.size());
-  detail::advantage_launch launch(batch, stream, dispatch::name, estimator.equal_rewards);
+  detail::advantage_launch launch(batch, stream, Estimator::name, estimator.equal_rewards);
   dispatch::launch(estimator, launch, advantages, {});
   return pending_advantages(std::move(launch));
 }
@@ -98,9 +98,9 @@ inline pending_advantages launch_advantages(const gae_advantage& estimator, cons
                                             std::span<float> advantages, std::span<float> returns,
                                             cudaStream_t stream) {
   using dispatch = detail::device_estimator<gae_advantage>;
-  rlft::detail::check_token_span(batch.num_tokens(), returns.size(), dispatch::name, "returns");
+  rlft::detail::check_token_span(batch.num_tokens(), returns.size(), gae_advantage::name, "returns");
   dispatch::check(estimator, batch.num_tokens(), advantages.size());
-  detail::advantage_launch launch(batch, stream, dispatch::name, estimator.equal_rewards);
+  detail::advantage_launch launch(batch, stream, gae_advantage::name, estimator.equal_rewards);
   dispatch::launch(estimator, launch, advantages, returns);
   return pending_advantages(std::move(launch));
 }

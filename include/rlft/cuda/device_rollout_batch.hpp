@@ -84,7 +84,6 @@ class device_rollout_batch {
   // fails.
   device_rollout_batch(const rollout_batch& batch, cudaStream_t stream)
       : shape_(batch),
-        stream_(stream),
         sequence_offsets_(shape_.sequence_offsets(), stream),
         prompt_lengths_(shape_.prompt_lengths(), stream),
         group_offsets_(shape_.group_offsets(), stream),
@@ -102,7 +101,7 @@ class device_rollout_batch {
   std::size_t num_groups() const noexcept { return shape_.num_groups(); }
   std::size_t num_tokens() const noexcept { return shape_.num_tokens(); }
   // The stream the batch was uploaded on (and its buffers are released on).
-  cudaStream_t stream() const noexcept { return stream_; }
+  cudaStream_t stream() const noexcept { return sequence_offsets_.stream(); }
 
   // Device arrays, laid out as the rollout_batch members of the same names.
   std::span<std::uint8_t> loss_mask() noexcept { return loss_mask_.span(); }
@@ -141,7 +140,6 @@ class device_rollout_batch {
 
  private:
   batch_shape shape_;
-  cudaStream_t stream_;
   device_buffer<std::int64_t> sequence_offsets_;
   device_buffer<std::int64_t> prompt_lengths_;
   device_buffer<std::int64_t> group_offsets_;

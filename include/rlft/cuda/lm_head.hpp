@@ -265,7 +265,7 @@ class fused_lm_head {
     const auto d = detail::check_lm_head_input(in);
     detail::check_backward(gradients_in, out, d);
     const lm_head_chunks chunks = plan_lm_head_chunks(d.tokens, d.vocabulary, tuning_);
-    // The 16-bit gradient rows share the logits' stride, a multiple of 8 elements (16 bytes).
+    // The 16-bit gradient rows share the logits' stride (a multiple of 8 elements: 16 bytes).
     device_buffer<float> logits(chunks.tokens * chunks.row_stride, stream);
     device_buffer<Element> logit_gradients(chunks.tokens * chunks.row_stride, stream);
     const auto h = static_cast<std::int64_t>(d.hidden);
@@ -281,7 +281,7 @@ class fused_lm_head {
                                gradients_in.entropy_gradients.empty()
                                    ? nullptr
                                    : gradients_in.entropy_gradients.data() + first_token,
-                               logit_gradients.data(), chunks.row_stride, stream);
+                               logit_gradients.data(), stream);
         const auto n_tokens = static_cast<std::int64_t>(tokens), n_entries = static_cast<std::int64_t>(entries);
         const auto stride = static_cast<std::int64_t>(chunks.row_stride);
         // dℓ/dH (tokens × hidden, row-major = hidden × tokens column-major) += W_chunkᵀ·Gᵀ.

@@ -47,12 +47,11 @@ namespace detail {
 template <class Objective>
 auto checked_objective_term(const Objective& objective, const batch_shape& shape, std::size_t first_sequence,
                             std::size_t sequence_count, const rlft::detail::objective_span_sizes& sizes) {
-  using dispatch = device_objective<Objective>;
-  auto term = dispatch::term(objective);
+  auto term = device_objective<Objective>::term(objective);
   const auto terms = rlft::detail::terms_of(objective);
-  rlft::detail::check_objective_terms(terms, dispatch::name);
+  rlft::detail::check_objective_terms(terms, Objective::name);
   rlft::detail::check_slice_sizes(shape.sequence_offsets(), first_sequence, sequence_count, sizes,
-                                  terms.entropy_coefficient != 0.0, dispatch::name);
+                                  terms.entropy_coefficient != 0.0, Objective::name);
   return term;
 }
 
@@ -141,7 +140,7 @@ objective_result evaluate_objective(const Objective& objective, const device_obj
   device_buffer<kernels::objective_sums> device_sums(1, stream);
   launch_objective(objective, in, out, device_sums.data(), stream);
   const kernels::objective_sums sums = device_sums.download().front();
-  const char* name = detail::device_objective<Objective>::name;
+  const char* name = Objective::name;
   const auto totals = detail::partial_sums_of(sums);
   if (!std::isfinite(sums.loss)) {
     device_buffer<unsigned long long> first(1, stream);

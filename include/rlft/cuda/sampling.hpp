@@ -166,9 +166,9 @@ sampling_program program_of(const Sampler& sampler, std::size_t vocabulary) {
 
 inline const char* stage_name(stage_kind kind) {
   switch (kind) {
-    case stage_kind::repetition_penalty: return "repetition_penalty";
-    case stage_kind::presence_penalty: return "presence_penalty";
-    default: return "frequency_penalty";
+    case stage_kind::repetition_penalty: return repetition_penalty::name;
+    case stage_kind::presence_penalty: return presence_penalty::name;
+    default: return frequency_penalty::name;
   }
 }
 

@@ -71,16 +71,20 @@ struct token_clipped_surrogate {
   }
 };
 
-// Validates the clip options of an objective with an importance ratio (token or sequence
-// level) and runs the shared loop with its policy term.
+// The policy term of an objective with an importance ratio (token or sequence level), after
+// validating its clip options (the CUDA objectives build theirs here too, in float).
+template <template <class> class RatioTerm, class Value, class Objective>
+RatioTerm<Value> checked_ratio_term(const Objective& options, const char* objective) {
+  check_clip_range(options.clip, objective);
+  check_log_ratio_bound(options.log_ratio_bound, objective);
+  return {ratio_bounds<Value>(options.clip), splat<Value>(static_cast<scalar_of<Value>>(options.log_ratio_bound))};
+}
+
+// Runs the shared loop with the objective's checked ratio term.
 template <template <class> class RatioTerm, class Objective, class Real>
 objective_result evaluate_ratio_objective(const Objective& options, const basic_objective_input<Real>& in,
                                           const basic_objective_output<Real>& out, const char* objective) {
-  check_clip_range(options.clip, objective);
-  check_log_ratio_bound(options.log_ratio_bound, objective);
-  using Value = hot_loop_value_t<Real>;
-  const RatioTerm<Value> policy{ratio_bounds<Value>(options.clip),
-                                splat<Value>(static_cast<Real>(options.log_ratio_bound))};
+  const auto policy = checked_ratio_term<RatioTerm, hot_loop_value_t<Real>>(options, objective);
   return evaluate_objective(policy, terms_of(options), in, out, objective);
 }
 

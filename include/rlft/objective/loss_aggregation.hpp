@@ -81,8 +81,8 @@ namespace detail {
 
 // The weight of each loss token of a completion with `sequence_tokens` loss tokens, given
 // the mini-batch totals; the loss is Σ weight · ℓ_{i,t}. The CUDA objectives call it too.
-RLFT_HOST_DEVICE inline double token_weight(loss_aggregation aggregation, double constant_divisor, const aggregation_scope& totals,
-                           std::size_t sequence_tokens) noexcept {
+RLFT_HOST_DEVICE inline double token_weight(loss_aggregation aggregation, double constant_divisor,
+                                            const aggregation_scope& totals, std::size_t sequence_tokens) noexcept {
   const auto sequences = static_cast<double>(totals.sequences);
   switch (aggregation) {
     case loss_aggregation::token_mean: return 1.0 / static_cast<double>(totals.loss_tokens);

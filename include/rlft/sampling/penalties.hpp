@@ -58,15 +58,17 @@ void adjust_seen_tokens(candidate_logits& candidates, std::span<const token_id> 
 struct repetition_penalty {
   float penalty = 1.0f;  // θ: positive and finite
 
+  static constexpr const char* name = "repetition_penalty";  // in error messages
+
   void check() const {
     if (!(penalty > 0.0f) || !std::isfinite(penalty))
-      throw error(detail::make_message("repetition_penalty: must be positive and finite, got ", penalty));
+      throw error(detail::make_message(name, ": must be positive and finite, got ", penalty));
   }
 
   void apply(candidate_logits& candidates, std::span<const token_id> history) const {
     check();
     if (penalty == 1.0f) return;
-    detail::adjust_seen_tokens(candidates, history, "repetition_penalty",
+    detail::adjust_seen_tokens(candidates, history, name,
                                [this](float& z, std::ptrdiff_t) { z = z > 0.0f ? z / penalty : z * penalty; });
   }
 
@@ -79,14 +81,16 @@ struct repetition_penalty {
 struct presence_penalty {
   float penalty = 0.0f;  // α: finite
 
+  static constexpr const char* name = "presence_penalty";  // in error messages
+
   void check() const {
-    if (!std::isfinite(penalty)) throw error(detail::make_message("presence_penalty: must be finite, got ", penalty));
+    if (!std::isfinite(penalty)) throw error(detail::make_message(name, ": must be finite, got ", penalty));
   }
 
   void apply(candidate_logits& candidates, std::span<const token_id> history) const {
     check();
     if (penalty == 0.0f) return;
-    detail::adjust_seen_tokens(candidates, history, "presence_penalty",
+    detail::adjust_seen_tokens(candidates, history, name,
                                [this](float& z, std::ptrdiff_t) { z -= penalty; });
   }
 
@@ -99,14 +103,16 @@ struct presence_penalty {
 struct frequency_penalty {
   float penalty = 0.0f;  // β: finite
 
+  static constexpr const char* name = "frequency_penalty";  // in error messages
+
   void check() const {
-    if (!std::isfinite(penalty)) throw error(detail::make_message("frequency_penalty: must be finite, got ", penalty));
+    if (!std::isfinite(penalty)) throw error(detail::make_message(name, ": must be finite, got ", penalty));
   }
 
   void apply(candidate_logits& candidates, std::span<const token_id> history) const {
     check();
     if (penalty == 0.0f) return;
-    detail::adjust_seen_tokens(candidates, history, "frequency_penalty", [this](float& z, std::ptrdiff_t count) {
+    detail::adjust_seen_tokens(candidates, history, name, [this](float& z, std::ptrdiff_t count) {
       z -= penalty * static_cast<float>(count);
     });
   }

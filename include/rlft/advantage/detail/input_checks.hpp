@@ -14,6 +14,11 @@
 
 namespace rlft::detail {
 
+// The ε of the group-normalising estimators (GRPO, process supervision).
+inline void check_epsilon(double epsilon, std::string_view estimator) {
+  check_option(std::isfinite(epsilon) && epsilon >= 0.0, estimator, "epsilon", epsilon, "finite and >= 0");
+}
+
 inline void check_token_span(std::size_t batch_tokens, std::size_t size, std::string_view estimator,
                              std::string_view what) {
   if (size != batch_tokens)

@@ -93,16 +93,12 @@ inline void launch_outcome(advantage_launch& launch, std::span<float> advantages
 
 // Each specialisation's check() runs the CPU's checks of its options, then of the length of the
 // advantages span, on the host.
-inline void check_epsilon(double epsilon, const char* name) {
-  rlft::detail::check_option(std::isfinite(epsilon) && epsilon >= 0.0, name, "epsilon", epsilon, "finite and >= 0");
-}
 
 template <>
 struct device_estimator<grpo_advantage> {
-  static constexpr const char* name = grpo_advantage::name;
   static void check(const grpo_advantage& e, std::size_t batch_tokens, std::size_t advantages) {
-    check_epsilon(e.epsilon, name);
-    rlft::detail::check_token_span(batch_tokens, advantages, name, "advantages");
+    rlft::detail::check_epsilon(e.epsilon, grpo_advantage::name);
+    rlft::detail::check_token_span(batch_tokens, advantages, grpo_advantage::name, "advantages");
   }
   static void launch(const grpo_advantage& e, advantage_launch& launch, std::span<float> advantages, std::span<float>) {
     launch_outcome(launch, advantages, kernels::outcome_rule::normalized,
@@ -112,9 +108,8 @@ struct device_estimator<grpo_advantage> {
 
 template <>
 struct device_estimator<dr_grpo_advantage> {
-  static constexpr const char* name = dr_grpo_advantage::name;
   static void check(const dr_grpo_advantage&, std::size_t batch_tokens, std::size_t advantages) {
-    rlft::detail::check_token_span(batch_tokens, advantages, name, "advantages");
+    rlft::detail::check_token_span(batch_tokens, advantages, dr_grpo_advantage::name, "advantages");
   }
   static void launch(const dr_grpo_advantage&, advantage_launch& launch, std::span<float> advantages,
                      std::span<float>) {
@@ -125,9 +120,8 @@ struct device_estimator<dr_grpo_advantage> {
 
 template <>
 struct device_estimator<rloo_advantage> {
-  static constexpr const char* name = rloo_advantage::name;
   static void check(const rloo_advantage&, std::size_t batch_tokens, std::size_t advantages) {
-    rlft::detail::check_token_span(batch_tokens, advantages, name, "advantages");
+    rlft::detail::check_token_span(batch_tokens, advantages, rloo_advantage::name, "advantages");
   }
   static void launch(const rloo_advantage&, advantage_launch& launch, std::span<float> advantages, std::span<float>) {
     launch_outcome(launch, advantages, kernels::outcome_rule::leave_one_out, {.scaling = reward_scaling::none});
@@ -172,10 +166,9 @@ inline void launch_discounted(advantage_launch& launch, std::span<float> advanta
 
 template <>
 struct device_estimator<reinforce_plus_plus_advantage> {
-  static constexpr const char* name = reinforce_plus_plus_advantage::name;
   static void check(const reinforce_plus_plus_advantage& e, std::size_t batch_tokens, std::size_t advantages) {
-    rlft::detail::check_discounting(e.discounting(), name);
-    rlft::detail::check_token_span(batch_tokens, advantages, name, "advantages");
+    rlft::detail::check_discounting(e.discounting(), reinforce_plus_plus_advantage::name);
+    rlft::detail::check_token_span(batch_tokens, advantages, reinforce_plus_plus_advantage::name, "advantages");
   }
   static void launch(const reinforce_plus_plus_advantage& e, advantage_launch& launch, std::span<float> advantages,
                      std::span<float>) {
@@ -186,10 +179,9 @@ struct device_estimator<reinforce_plus_plus_advantage> {
 
 template <>
 struct device_estimator<gae_advantage> {
-  static constexpr const char* name = gae_advantage::name;
   static void check(const gae_advantage& e, std::size_t batch_tokens, std::size_t advantages) {
-    rlft::detail::check_discounting(e.discounting(), name);
-    rlft::detail::check_token_span(batch_tokens, advantages, name, "advantages");
+    rlft::detail::check_discounting(e.discounting(), gae_advantage::name);
+    rlft::detail::check_token_span(batch_tokens, advantages, gae_advantage::name, "advantages");
   }
   static void launch(const gae_advantage& e, advantage_launch& launch, std::span<float> advantages,
                      std::span<float> returns) {
@@ -200,10 +192,9 @@ struct device_estimator<gae_advantage> {
 
 template <>
 struct device_estimator<process_supervision_advantage> {
-  static constexpr const char* name = process_supervision_advantage::name;
   static void check(const process_supervision_advantage& e, std::size_t batch_tokens, std::size_t advantages) {
-    check_epsilon(e.epsilon, name);
-    rlft::detail::check_token_span(batch_tokens, advantages, name, "advantages");
+    rlft::detail::check_epsilon(e.epsilon, process_supervision_advantage::name);
+    rlft::detail::check_token_span(batch_tokens, advantages, process_supervision_advantage::name, "advantages");
   }
   static void launch(const process_supervision_advantage& e, advantage_launch& launch, std::span<float> advantages,
                      std::span<float>) {

@@ -17,33 +17,25 @@ struct device_objective {
                 "rlft::clipped_surrogate_objective, rlft::gspo_objective and rlft::reinforce_objective");
 };
 
-// The objectives with an importance ratio: the CPU's checks, then the term in float.
-template <template <class> class RatioTerm, class Objective>
-RatioTerm<float> ratio_term(const Objective& objective, const char* name) {
-  rlft::detail::check_clip_range(objective.clip, name);
-  rlft::detail::check_log_ratio_bound(objective.log_ratio_bound, name);
-  return {ratio_bounds<float>(objective.clip), static_cast<float>(objective.log_ratio_bound)};
-}
-
+// The objectives with an importance ratio: the CPU's checks and term, in float.
 template <>
 struct device_objective<clipped_surrogate_objective> {
-  static constexpr const char* name = clipped_surrogate_objective::name;
   static auto term(const clipped_surrogate_objective& objective) {
-    return ratio_term<rlft::detail::token_clipped_surrogate>(objective, name);
+    return rlft::detail::checked_ratio_term<rlft::detail::token_clipped_surrogate, float>(
+        objective, clipped_surrogate_objective::name);
   }
 };
 
 template <>
 struct device_objective<gspo_objective> {
-  static constexpr const char* name = gspo_objective::name;
   static auto term(const gspo_objective& objective) {
-    return ratio_term<rlft::detail::sequence_clipped_surrogate>(objective, name);
+    return rlft::detail::checked_ratio_term<rlft::detail::sequence_clipped_surrogate, float>(objective,
+                                                                                           gspo_objective::name);
   }
 };
 
 template <>
 struct device_objective<reinforce_objective> {
-  static constexpr const char* name = reinforce_objective::name;
   static auto term(const reinforce_objective&) { return rlft::detail::log_likelihood_term<float>{}; }
 };
 
