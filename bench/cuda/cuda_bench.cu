@@ -7,7 +7,7 @@
 // mark of the stream-ordered pool above what was in use before the call).
 //   lm_head_*            fused LM-head log-prob, 16384 tokens × vocabulary 151936 × hidden 896, bf16
 //   sample_*             64 rows × 151936 logits drawn by rlft's samplers (N(0, 3²) logits, as the peer);
-//                        sample_top_p_shape<threads, blocks per row> tries other launch shapes
+//                        sample_top_p_shape<threads, blocks per row, blocks per SM> tries other launch shapes
 //   grpo_*               GRPO advantage and clipped-surrogate objective over 1,048,576 tokens
 //   adamw_qwen_0_5b      fused AdamW over the 494M parameters of Qwen2.5-0.5B with bf16 copies
 //   device_copy          a 1 GiB device-to-device copy: the bandwidth this GPU actually reaches
@@ -299,15 +299,18 @@ void sample(benchmark::State& state, const Sampler& sampler, bool bfloat16) {
 
 void sample_top_p(benchmark::State& state) { sample(state, rlft::top_p{0.95f}, state.range(0) != 0); }
 
-// top-p under other launch shapes (threads per block, blocks per row), to choose the default.
-template <int Threads, int Cluster>
+// top-p under other launch shapes (threads per block, blocks per row, blocks an SM must hold),
+// to choose the default: at one block per SM the kernel keeps about 120 registers and runs one
+// block per SM; two or four per SM trade register spills for occupancy and a single wave.
+template <int Threads, int Cluster, int BlocksPerSm>
 void sample_top_p_shape(benchmark::State& state) {
-  sample<rlft::cuda::sampling_tuning{.threads = Threads, .cluster = Cluster}>(state, rlft::top_p{0.95f}, false);
+  sample<rlft::cuda::sampling_tuning{.threads = Threads, .cluster = Cluster, .blocks_per_sm = BlocksPerSm}>(
+      state, rlft::top_p{0.95f}, false);
 }
-BENCHMARK_TEMPLATE2(sample_top_p_shape, 512, 2)->UseManualTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK_TEMPLATE2(sample_top_p_shape, 512, 8)->UseManualTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK_TEMPLATE2(sample_top_p_shape, 256, 8)->UseManualTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK_TEMPLATE2(sample_top_p_shape, 256, 16)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(sample_top_p_shape, 512, 2, 1)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(sample_top_p_shape, 512, 4, 2)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(sample_top_p_shape, 256, 4, 2)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(sample_top_p_shape, 256, 8, 4)->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(sample_top_p)->ArgName("bf16")->Arg(0)->Arg(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
 void sample_temperature_top_p(benchmark::State& state) {
   sample(state, rlft::temperature{0.6f} | rlft::top_p{0.95f}, false);

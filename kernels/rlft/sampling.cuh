@@ -168,7 +168,12 @@ struct row_sampler {
   using u64_scan = cub::BlockScan<unsigned long long, Threads>;
 
   struct shared_state {
-    unsigned long long histogram[radix_bins];
+    // A bin's amount is histogram_high · 2^32 + histogram_low. Shared memory has no 64-bit
+    // atomic add (it compiles to a compare-and-swap loop, which serialises when many lanes of a
+    // warp hit one bin); 32-bit adds are native, and a low word's wrap-around carries into the
+    // high word (add_to_bin).
+    std::uint32_t histogram_low[radix_bins];
+    std::uint32_t histogram_high[radix_bins];
     union {
       typename u64_reduce::TempStorage u64;
       typename double_reduce::TempStorage f64;
@@ -180,6 +185,10 @@ struct row_sampler {
     filter_kind filter[max_sampling_stages];
     float threshold[max_sampling_stages];  // threshold: v >= θ; min_p: the largest value
     std::int64_t only_token;
+
+    __device__ unsigned long long bin_amount(int bin) const {
+      return (static_cast<unsigned long long>(histogram_high[bin]) << 32) | histogram_low[bin];
+    }
   };
 
   const sampling_arguments& args;
@@ -318,6 +327,17 @@ struct row_sampler {
     count = combine_u64(seen, sum_op{});
   }
 
+  // Adds `amount` (at most 2^40 per candidate, so the high words cannot overflow) to a bin.
+  __device__ void add_to_bin(std::uint32_t bin, unsigned long long amount) {
+    const auto low = static_cast<std::uint32_t>(amount);
+    auto high = static_cast<std::uint32_t>(amount >> 32);
+    if (low != 0) {
+      const std::uint32_t before = atomicAdd(&shared.histogram_low[bin], low);
+      if (before + low < before) ++high;  // the low word wrapped around
+    }
+    if (high != 0) atomicAdd(&shared.histogram_high[bin], high);
+  }
+
   // Radix selection of the key at which the amount of candidates from the top first reaches
   // `target`: amount 1 per candidate and target k (top-k's k-th largest value), or the
   // candidate's fixed-point weight and target fraction × total (top-p; the total is known
@@ -329,13 +349,13 @@ struct row_sampler {
     constexpr int shifts[3] = {21, 10, 0};
     constexpr std::uint32_t digit_masks[3] = {0x7ffu, 0x7ffu, 0x3ffu};
     for (int round = 0; round < 3; ++round) {
-      for (int b = threadIdx.x; b < radix_bins; b += Threads) shared.histogram[b] = 0;
+      for (int b = threadIdx.x; b < radix_bins; b += Threads) shared.histogram_low[b] = shared.histogram_high[b] = 0;
       __syncthreads();
       const int shift = shifts[round];
       const std::uint32_t digit_mask = digit_masks[round];
       for_each_candidate(limit, [&](std::uint32_t, float v) {
         const std::uint32_t key = value_key(v);
-        if ((key & prefix_mask) == prefix) atomicAdd(&shared.histogram[(key >> shift) & digit_mask], amount(v));
+        if ((key & prefix_mask) == prefix) add_to_bin((key >> shift) & digit_mask, amount(v));
       });
       team.sync();  // every block's histogram is complete
       // Thread t holds the bins at descending positions t·n ... t·n + n − 1 (bin 2047 first),
@@ -344,7 +364,7 @@ struct row_sampler {
       for (int j = 0; j < bins_per_thread; ++j) {
         const int bin = radix_bins - 1 - (static_cast<int>(threadIdx.x) * bins_per_thread + j);
         unsigned long long total = 0;
-        for (unsigned r = 0; r < Cluster; ++r) total += team.of_rank(shared.histogram, r)[bin];
+        for (unsigned r = 0; r < Cluster; ++r) total += team.of_rank(&shared, r)->bin_amount(bin);
         mine[j] = total;
         thread_sum += total;
       }
@@ -576,8 +596,8 @@ struct row_sampler {
   }
 };
 
-template <int Threads, int Cluster, int QuadsInFlight>
-__global__ void __launch_bounds__(Threads) sample_rows(sampling_arguments args) {
+template <int Threads, int Cluster, int QuadsInFlight, int BlocksPerSm>
+__global__ void __launch_bounds__(Threads, BlocksPerSm) sample_rows(sampling_arguments args) {
   using sampler = row_sampler<Threads, Cluster, QuadsInFlight>;
   __shared__ typename sampler::shared_state shared;
   extern __shared__ std::uint32_t history_tables[];  // bitmap, hash keys, hash counts
@@ -612,6 +632,9 @@ struct sampling_tuning {
   int threads = 512;
   int cluster = 4;
   int quads_in_flight = 4;  // float4 (or 4 × bf16) loads each thread issues before using them
+  // Blocks an SM must be able to hold at once: more caps the registers per thread (65536 /
+  // (threads · blocks)), trading spills for occupancy. At 1, the kernel takes about 120.
+  int blocks_per_sm = 1;
 };
 inline constexpr sampling_tuning default_sampling_tuning{};
 
@@ -631,9 +654,10 @@ inline std::uint32_t sampling_hash_capacity(std::size_t max_history, bool penalt
 
 template <sampling_tuning tuning = default_sampling_tuning>
 void launch_sampling_kernel(const kernels::sampling_arguments& args, cudaStream_t stream) {
-  static_assert(tuning.threads % 32 == 0 && tuning.threads <= 1024 && tuning.cluster >= 1 && tuning.cluster <= 16);
+  static_assert(tuning.threads % 32 == 0 && tuning.threads <= 1024 && tuning.cluster >= 1 && tuning.cluster <= 16 &&
+                tuning.blocks_per_sm >= 1 && tuning.threads * tuning.blocks_per_sm <= 2048);
   if (args.rows == 0) return;
-  const auto kernel = kernels::sample_rows<tuning.threads, tuning.cluster, tuning.quads_in_flight>;
+  const auto kernel = kernels::sample_rows<tuning.threads, tuning.cluster, tuning.quads_in_flight, tuning.blocks_per_sm>;
   if constexpr (tuning.cluster > 8)
     RLFT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
   const std::size_t dynamic = sampling_history_bytes(args.vocabulary, args.hash_capacity);
