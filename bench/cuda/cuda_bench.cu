@@ -325,15 +325,15 @@ BENCHMARK(sample_greedy)->UseManualTime()->Unit(benchmark::kMicrosecond);
 void sample_categorical(benchmark::State& state) { sample(state, rlft::categorical{}, false); }
 BENCHMARK(sample_categorical)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
-rlft::cuda::pending_advantages launch_grpo_advantages(grpo_data& data) {
-  return rlft::cuda::launch_advantages(rlft_bench::r1_estimator, data.batch, data.batch.advantages(), nullptr);
+rlft::cuda::pending_advantages launch_grpo_advantages(grpo_data& data, cudaStream_t stream = nullptr) {
+  return rlft::cuda::launch_advantages(rlft_bench::r1_estimator, data.batch, data.batch.advantages(), stream);
 }
 
-void launch_grpo_objective(grpo_data& data) {
+void launch_grpo_objective(grpo_data& data, cudaStream_t stream = nullptr) {
   rlft::cuda::launch_objective(rlft_bench::r1_objective,
                                {.batch = data.batch, .sequence_count = rlft_bench::sequences,
                                 .logprobs = data.logprobs.span()},
-                               {.logprob_gradients = data.gradients.span()}, data.sums.data(), nullptr);
+                               {.logprob_gradients = data.gradients.span()}, data.sums.data(), stream);
 }
 
 // Advantages and loss enqueued back to back, as a training step does; the estimator's summary
@@ -351,6 +351,30 @@ void grpo_advantage_and_objective(benchmark::State& state) {
   report_bandwidth(state, bytes);
 }
 BENCHMARK(grpo_advantage_and_objective)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+// The same work captured once into a CUDA graph and replayed: the device's time without the
+// host's cost of enqueuing each operation (which the stream-ordered row above includes).
+void grpo_advantage_and_objective_graph(benchmark::State& state) {
+  auto& data = grpo();
+  cudaStream_t stream = nullptr;
+  RLFT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  RLFT_CUDA_CHECK(cudaDeviceSynchronize());  // the workload's uploads ran on the default stream
+  cudaGraph_t graph = nullptr;
+  RLFT_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  {
+    const auto pending = launch_grpo_advantages(data, stream);
+    launch_grpo_objective(data, stream);
+  }
+  RLFT_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
+  cudaGraphExec_t replay = nullptr;
+  RLFT_CUDA_CHECK(cudaGraphInstantiate(&replay, graph, 0));
+  time_on_device(state, stream, [&] { RLFT_CUDA_CHECK(cudaGraphLaunch(replay, stream)); });
+  RLFT_CUDA_CHECK(cudaGraphExecDestroy(replay));
+  RLFT_CUDA_CHECK(cudaGraphDestroy(graph));
+  RLFT_CUDA_CHECK(cudaStreamDestroy(stream));
+  report_bandwidth(state, rlft_bench::bytes_per_token * rlft_bench::total_tokens);
+}
+BENCHMARK(grpo_advantage_and_objective_graph)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 void grpo_advantage(benchmark::State& state) {
   auto& data = grpo();

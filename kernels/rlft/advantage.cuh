@@ -117,6 +117,11 @@ struct compose_affine {
   }
 };
 
+// What an estimator writes for each group: its rewards are all equal, and (the outcome
+// estimators, which mark nothing in advantage_errors) one of them is not finite.
+inline constexpr std::uint8_t group_equal_rewards = 1;
+inline constexpr std::uint8_t group_bad_reward = 2;
+
 // Marks of bad inputs: the smallest offending sequence of each kind (~0 for none).
 struct advantage_errors {
   unsigned long long first_bad_reward;
@@ -172,8 +177,7 @@ struct outcome_arguments {
   cuda::device_batch_view batch;
   const value_moments* batch_rewards = nullptr;  // all rewards (batch_std scaling)
   float* advantages = nullptr;
-  std::uint8_t* equal_rewards = nullptr;  // per group
-  advantage_errors* errors = nullptr;
+  std::uint8_t* group_flags = nullptr;  // group_equal_rewards | group_bad_reward
   outcome_rule rule = outcome_rule::normalized;
   reward_scaling scaling = reward_scaling::group_std;
   double epsilon = 0.0;
@@ -198,7 +202,7 @@ __device__ inline value_moments warp_moments(const float* values, std::size_t fi
 
 // GRPO, Dr. GRPO and RLOO: one warp per sequence. The warp reduces its group's rewards itself
 // (a group's sequences all get the same moments), then writes the sequence's tokens; the first
-// sequence of a group writes the group's equal-reward flag.
+// sequence of a group writes the group's flags (a non-finite reward makes the sum non-finite).
 template <int Threads>
 __global__ void __launch_bounds__(Threads) outcome_advantages(outcome_arguments args) {
   constexpr unsigned warps_per_block = Threads / 32;
@@ -212,10 +216,8 @@ __global__ void __launch_bounds__(Threads) outcome_advantages(outcome_arguments 
         warp_moments(batch.rewards, group_first, static_cast<std::size_t>(batch.group_offsets[g + 1]));
     const bool equal = group.lowest == group.highest;
     const float reward = batch.rewards[s];
-    if (lane == 0) {
-      if (s == group_first) args.equal_rewards[g] = equal;
-      if (!isfinite(reward)) atomicMin(&args.errors->first_bad_reward, static_cast<unsigned long long>(s));
-    }
+    if (lane == 0 && s == group_first)
+      args.group_flags[g] = (equal ? group_equal_rewards : 0) | (isfinite(group.sum) ? 0 : group_bad_reward);
     double scale = 1.0;
     if (args.scaling == reward_scaling::group_std) scale = standard_deviation(group, args.unbiased_std) + args.epsilon;
     else if (args.scaling == reward_scaling::batch_std)
@@ -236,7 +238,7 @@ struct discount_arguments {
   const value_moments* groups = nullptr;  // per group, over the rewards
   float* advantages = nullptr;
   float* returns = nullptr;  // nullable: GAE's critic targets
-  std::uint8_t* equal_rewards = nullptr;
+  std::uint8_t* group_flags = nullptr;  // group_equal_rewards
   std::uint8_t* skipped = nullptr;               // per sequence (for the whitening pass)
   value_moments* sequence_moments = nullptr;     // per sequence, when whitening
   advantage_errors* errors = nullptr;
@@ -268,7 +270,7 @@ __global__ void __launch_bounds__(Threads) discounted_advantages(discount_argume
     const bool skip = all_equal && args.zero_equal_groups;
     const float reward = batch.rewards[s];
     if (threadIdx.x == 0) {
-      if (s == static_cast<std::size_t>(batch.group_offsets[g])) args.equal_rewards[g] = all_equal;
+      if (s == static_cast<std::size_t>(batch.group_offsets[g])) args.group_flags[g] = all_equal ? group_equal_rewards : 0;
       if (args.skipped) args.skipped[s] = skip;
       if (!isfinite(reward)) atomicMin(&args.errors->first_bad_reward, static_cast<unsigned long long>(s));
     }
@@ -358,7 +360,7 @@ struct process_arguments {
   cuda::device_batch_view batch;
   const value_moments* groups = nullptr;  // per group, over the step rewards
   float* advantages = nullptr;
-  std::uint8_t* equal_rewards = nullptr;
+  std::uint8_t* group_flags = nullptr;  // group_equal_rewards
   advantage_errors* errors = nullptr;
   double epsilon = 0.0;
   bool unbiased_std = true;
@@ -373,7 +375,7 @@ __global__ void __launch_bounds__(Threads) process_advantages(process_arguments 
     const std::size_t g = group_of(batch, s);
     const value_moments group = args.groups[g];
     const bool equal = group.lowest == group.highest;
-    if (threadIdx.x == 0 && s == static_cast<std::size_t>(batch.group_offsets[g])) args.equal_rewards[g] = equal;
+    if (threadIdx.x == 0 && s == static_cast<std::size_t>(batch.group_offsets[g])) args.group_flags[g] = equal ? group_equal_rewards : 0;
     const double scale = standard_deviation(group, args.unbiased_std) + args.epsilon;
     const auto begin = static_cast<std::size_t>(batch.sequence_offsets[s]);
     const auto end = static_cast<std::size_t>(batch.sequence_offsets[s + 1]);

@@ -2,14 +2,16 @@
 // batch, with the per-token formulas of the CPU path (the RLFT_HOST_DEVICE policy terms, KL
 // estimators and aggregation weights of rlft/objective/), in two passes:
 //   1. one warp per sequence counts its loss tokens (and, for GSPO, sums its log-ratios and
-//      advantages into the sequence's term), and the slice's totals are added up (one atomic
-//      per block: integers, so the order does not matter);
-//   2. the token pass: each thread takes a few consecutive tokens, loads all their inputs
-//      before it computes (so that many loads are in flight), and writes each gradient once.
-//      Threads keep running sums (losses already weighted by their sequence's aggregation
-//      weight); a block reduces once, and the last block to finish adds the blocks' partials in
-//      block order. The launch shape depends only on the slice, so results are the same from
-//      run to run.
+//      advantages into the sequence's term); each block writes its counts;
+//   2. the token pass: each block first adds the sequence pass's counts (integers: the slice's
+//      totals), then each thread takes a few consecutive tokens, loads all their inputs before
+//      it computes (so that many loads are in flight), and writes each gradient once. Threads
+//      keep running sums (losses already weighted by their sequence's aggregation weight); a
+//      block reduces once, and the last block to finish adds the blocks' partials in block
+//      order. The launch shape depends only on the slice, so results are the same from run to
+//      run.
+// Nothing needs zeroing before a launch (the sequence pass resets the token pass's count of
+// finished blocks), so a call enqueues two kernels and no memset.
 // The token pass's arithmetic is a host-device function (evaluate_tokens), which the host tests
 // run over whole slices against the CPU objective.
 #pragma once
@@ -63,12 +65,26 @@ struct add_objective_sums {
   }
 };
 
-// The counters of one objective launch, zeroed together before it: the slice's loss tokens and
-// sequences with loss tokens (the aggregation scope it spans, from the sequence pass), and the
-// token pass's finished blocks.
-struct objective_counters {
+// Loss tokens and sequences with loss tokens (the aggregation scope a slice spans).
+struct slice_counts {
   unsigned long long loss_tokens;
   unsigned long long sequences;
+};
+
+struct add_slice_counts {
+  RLFT_HOST_DEVICE slice_counts operator()(const slice_counts& a, const slice_counts& b) const {
+    return {a.loss_tokens + b.loss_tokens, a.sequences + b.sequences};
+  }
+};
+
+// The blocks of the sequence pass (a grid-stride loop beyond them), so that every block of the
+// token pass can add their counts itself.
+inline constexpr unsigned max_sequence_blocks = 256;
+
+// What the passes of one launch hand on: each sequence-pass block's counts, and the token
+// pass's count of finished blocks (zeroed by the sequence pass).
+struct objective_scratch {
+  slice_counts sequence_blocks[max_sequence_blocks];
   unsigned int finished_blocks;
 };
 
@@ -88,9 +104,10 @@ struct objective_arguments {
   double entropy_coefficient = 0.0;
   loss_aggregation aggregation = loss_aggregation::sequence_mean_token_mean;
   double constant_divisor = 0.0;
-  aggregation_scope scope = {};            // the caller's, or zero members for "count the slice"
-  objective_counters* counters = nullptr;  // zeroed before the launch
-  objective_sums* partials = nullptr;      // one per block of the token pass (objective_blocks)
+  aggregation_scope scope = {};         // the caller's, or zero members for "count the slice"
+  objective_scratch* scratch = nullptr;
+  unsigned sequence_blocks = 1;         // the sequence pass's grid
+  objective_sums* partials = nullptr;   // one per block of the token pass (objective_blocks)
   objective_sums* result = nullptr;
 };
 
@@ -161,10 +178,9 @@ RLFT_HOST_DEVICE sequence_facts<PolicyTerm> facts_of(const PolicyTerm& policy, c
 }
 
 // The denominators of the aggregation: the caller's scope, completed by the slice's counts.
-RLFT_HOST_DEVICE inline aggregation_scope totals_of(const objective_arguments& args) {
-  return {.sequences = args.scope.sequences ? args.scope.sequences : static_cast<std::size_t>(args.counters->sequences),
-          .loss_tokens =
-              args.scope.loss_tokens ? args.scope.loss_tokens : static_cast<std::size_t>(args.counters->loss_tokens)};
+RLFT_HOST_DEVICE inline aggregation_scope totals_of(const objective_arguments& args, const slice_counts& counts) {
+  return {.sequences = args.scope.sequences ? args.scope.sequences : static_cast<std::size_t>(counts.sequences),
+          .loss_tokens = args.scope.loss_tokens ? args.scope.loss_tokens : static_cast<std::size_t>(counts.loss_tokens)};
 }
 
 // The slice sequence (index into the slice) holding slice token `token`: the last one whose
@@ -284,9 +300,9 @@ __global__ void __launch_bounds__(Threads)
     }
   }
   const unsigned long long block = reduce(storage).Sum(mine);
-  if (threadIdx.x == 0 && block != 0) {
-    atomicAdd(&args.counters->loss_tokens, block >> 32);
-    atomicAdd(&args.counters->sequences, block & 0xffffffffull);
+  if (threadIdx.x == 0) {
+    args.scratch->sequence_blocks[blockIdx.x] = {block >> 32, block & 0xffffffffull};
+    if (blockIdx.x == 0) args.scratch->finished_blocks = 0;
   }
 }
 
@@ -295,22 +311,34 @@ template <class PolicyTerm, int Threads, int Items>
 __global__ void __launch_bounds__(Threads) objective_token_pass(PolicyTerm policy, objective_arguments args,
                                                                 const sequence_facts<PolicyTerm>* facts) {
   using sums_reduce = cub::BlockReduce<objective_sums, Threads>;
-  __shared__ typename sums_reduce::TempStorage storage;
+  using counts_reduce = cub::BlockReduce<slice_counts, Threads>;
+  __shared__ union {
+    typename sums_reduce::TempStorage sums;
+    typename counts_reduce::TempStorage counts;
+  } storage;
+  __shared__ slice_counts counts;
   __shared__ bool last_block;
   const std::size_t tokens = slice_tokens(args);
-  const aggregation_scope totals = totals_of(args);
   constexpr std::size_t tile = std::size_t{Threads} * Items;
+
+  slice_counts own_counts{};
+  for (unsigned i = threadIdx.x; i < args.sequence_blocks; i += Threads)
+    own_counts = add_slice_counts{}(own_counts, args.scratch->sequence_blocks[i]);
+  own_counts = counts_reduce(storage.counts).Reduce(own_counts, add_slice_counts{});
+  if (threadIdx.x == 0) counts = own_counts;
+  __syncthreads();
+  const aggregation_scope totals = totals_of(args, counts);
 
   objective_sums own{};
   for (std::size_t first = blockIdx.x * tile + threadIdx.x * std::size_t{Items}; first < tokens;
        first += std::size_t{gridDim.x} * tile)
     evaluate_tokens<Items>(policy, args, facts, totals, first, tokens, own);
-  const objective_sums block = sums_reduce(storage).Reduce(own, add_objective_sums{});
+  const objective_sums block = sums_reduce(storage.sums).Reduce(own, add_objective_sums{});
   if (threadIdx.x == 0) args.partials[blockIdx.x] = block;
 
   // The last block adds the partials in a fixed order: thread j takes j, j + Threads, ...
   __threadfence();
-  if (threadIdx.x == 0) last_block = atomicAdd(&args.counters->finished_blocks, 1u) == gridDim.x - 1;
+  if (threadIdx.x == 0) last_block = atomicAdd(&args.scratch->finished_blocks, 1u) == gridDim.x - 1;
   __syncthreads();
   if (!last_block) return;
   __threadfence();
@@ -324,9 +352,9 @@ __global__ void __launch_bounds__(Threads) objective_token_pass(PolicyTerm polic
     mine = add_objective_sums{}(mine, part);
   }
   __syncthreads();  // `storage` is reused
-  objective_sums total = sums_reduce(storage).Reduce(mine, add_objective_sums{});
+  objective_sums total = sums_reduce(storage.sums).Reduce(mine, add_objective_sums{});
   if (threadIdx.x == 0) {
-    total.sequences = static_cast<double>(args.counters->sequences);
+    total.sequences = static_cast<double>(counts.sequences);
     *args.result = total;
   }
 }
@@ -371,16 +399,20 @@ inline unsigned objective_blocks(std::size_t tokens) {
   return grid_blocks(tokens, std::size_t{objective_threads} * objective_items, objective_max_blocks);
 }
 
-// Both passes. args.counters must hold zeros, facts args.sequence_count entries and
-// args.partials objective_blocks(tokens) entries, where tokens is the slice's.
+// Blocks of the sequence pass for a slice of `sequences` sequences: one warp per sequence.
+inline unsigned objective_sequence_blocks(std::size_t sequences) {
+  return grid_blocks(sequences, objective_threads / 32, kernels::max_sequence_blocks);
+}
+
+// Both passes. args.scratch needs no initialisation; facts must hold args.sequence_count
+// entries and args.partials objective_blocks(tokens) entries, where tokens is the slice's.
 template <class PolicyTerm>
-void launch_policy_objective(const PolicyTerm& policy, const kernels::objective_arguments& args, std::size_t tokens,
+void launch_policy_objective(const PolicyTerm& policy, kernels::objective_arguments args, std::size_t tokens,
                              kernels::sequence_facts<PolicyTerm>* facts, cudaStream_t stream) {
-  if (args.sequence_count > 0) {
-    kernels::objective_sequence_pass<PolicyTerm, objective_threads>
-        <<<grid_blocks(args.sequence_count, objective_threads / 32), objective_threads, 0, stream>>>(policy, args, facts);
-    RLFT_CUDA_CHECK_LAUNCH();
-  }
+  args.sequence_blocks = objective_sequence_blocks(args.sequence_count);
+  kernels::objective_sequence_pass<PolicyTerm, objective_threads>
+      <<<args.sequence_blocks, objective_threads, 0, stream>>>(policy, args, facts);
+  RLFT_CUDA_CHECK_LAUNCH();
   kernels::objective_token_pass<PolicyTerm, objective_threads, objective_items>
       <<<objective_blocks(tokens), objective_threads, 0, stream>>>(policy, args, facts);
   RLFT_CUDA_CHECK_LAUNCH();

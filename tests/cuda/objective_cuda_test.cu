@@ -114,22 +114,21 @@ evaluation on_host_passes(const Objective& objective, const rlft_test::objective
   args.logprob_gradients = host.gradients.data();
   args.entropy_gradients = with_entropy ? host.entropy_gradients.data() : nullptr;
   args.scope = scope;
-  rlft::kernels::objective_counters counters{};
-  args.counters = &counters;
+  rlft::kernels::slice_counts counts{};
   std::vector<rlft::kernels::sequence_facts<term_type>> facts(count);
   for (std::size_t i = 0; i < count; ++i) {
     const auto sums = rlft::kernels::sum_sequence<term_type>(args, first + i, 0, 1);
     facts[i] = rlft::kernels::facts_of(term, sums);
-    counters.loss_tokens += sums.loss_tokens;
-    counters.sequences += sums.loss_tokens > 0;
+    counts.loss_tokens += sums.loss_tokens;
+    counts.sequences += sums.loss_tokens > 0;
   }
-  const auto totals = rlft::kernels::totals_of(args);
+  const auto totals = rlft::kernels::totals_of(args, counts);
   rlft::kernels::objective_sums sums{};
   const std::size_t tokens = logprobs.size();
   for (std::size_t token = 0; token < tokens; token += rlft::cuda::objective_items)
     rlft::kernels::evaluate_tokens<rlft::cuda::objective_items>(term, args, facts.data(), totals, token, tokens, sums);
   const auto partial = rlft::cuda::detail::partial_sums_of(sums);
-  rlft::detail::resolve_scope(scope, {.sequences = counters.sequences, .loss_tokens = partial.tokens}, "host passes");
+  rlft::detail::resolve_scope(scope, {.sequences = counts.sequences, .loss_tokens = partial.tokens}, "host passes");
   host.result = rlft::detail::result_from_sums(partial, term_type::reports_ratio, with_entropy);
   return host;
 }

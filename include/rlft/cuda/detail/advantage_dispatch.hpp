@@ -36,18 +36,21 @@ struct advantage_launch {
   device_buffer<kernels::value_moments> groups = {};
   device_buffer<kernels::value_moments> batch_moments = {};
   device_buffer<kernels::value_moments> sequence_moments = {};
-  device_buffer<std::uint8_t> equal_reward_groups = {};
+  device_buffer<std::uint8_t> group_flags = {};  // kernels::group_equal_rewards | group_bad_reward
   device_buffer<std::uint8_t> skipped = {};
-  device_buffer<kernels::advantage_errors> errors = {};
+  device_buffer<kernels::advantage_errors> errors = {};  // allocated by error_marks()
 
   advantage_launch(const device_rollout_batch& on, cudaStream_t in, const char* name, equal_reward_policy policy)
-      : batch(&on),
-        stream(in),
-        estimator(name),
-        equal_rewards(policy),
-        equal_reward_groups(on.num_groups(), in),
-        errors(1, in) {
-    RLFT_CUDA_CHECK(cudaMemsetAsync(errors.data(), 0xff, sizeof(kernels::advantage_errors), in));
+      : batch(&on), stream(in), estimator(name), equal_rewards(policy), group_flags(on.num_groups(), in) {}
+
+  // The marks of bad inputs, cleared (~0) on first use. The outcome estimators flag bad rewards
+  // per group instead, which spares their launch a memset.
+  kernels::advantage_errors* error_marks() {
+    if (errors.empty()) {
+      errors = device_buffer<kernels::advantage_errors>(1, stream);
+      RLFT_CUDA_CHECK(cudaMemsetAsync(errors.data(), 0xff, sizeof(kernels::advantage_errors), stream));
+    }
+    return errors.data();
   }
 
   // Moments of each group's values (per sequence, or per token with `select`), into `groups`.
@@ -82,8 +85,7 @@ inline void launch_outcome(advantage_launch& launch, std::span<float> advantages
   launch_outcome_advantages({.batch = view,
                              .batch_rewards = launch.batch_moments.data(),
                              .advantages = advantages.data(),
-                             .equal_rewards = launch.equal_reward_groups.data(),
-                             .errors = launch.errors.data(),
+                             .group_flags = launch.group_flags.data(),
                              .rule = rule,
                              .scaling = options.scaling,
                              .epsilon = options.epsilon,
@@ -143,10 +145,10 @@ inline void launch_discounted(advantage_launch& launch, std::span<float> advanta
                                 .groups = launch.groups.data(),
                                 .advantages = advantages.data(),
                                 .returns = returns.empty() ? nullptr : returns.data(),
-                                .equal_rewards = launch.equal_reward_groups.data(),
+                                .group_flags = launch.group_flags.data(),
                                 .skipped = launch.skipped.data(),
                                 .sequence_moments = launch.sequence_moments.data(),
-                                .errors = launch.errors.data(),
+                                .errors = launch.error_marks(),
                                 .gamma = options.gamma,
                                 .gamma_lambda = options.gamma * options.lambda,
                                 .kl_coefficient = options.kl.coefficient,
@@ -203,8 +205,8 @@ struct device_estimator<process_supervision_advantage> {
     launch_process_advantages({.batch = view,
                                .groups = launch.groups.data(),
                                .advantages = advantages.data(),
-                               .equal_rewards = launch.equal_reward_groups.data(),
-                               .errors = launch.errors.data(),
+                               .group_flags = launch.group_flags.data(),
+                               .errors = launch.error_marks(),
                                .epsilon = e.epsilon,
                                .unbiased_std = e.unbiased_std},
                               launch.stream);
