@@ -237,6 +237,32 @@ void lm_head_forward(benchmark::State& state) {
 }
 BENCHMARK(lm_head_forward)->ArgName("overlap")->Arg(1)->Arg(0)->UseManualTime()->Unit(benchmark::kMillisecond);
 
+// Smaller chunks (max_chunk_elements in Mi floats, the narrowest vocabulary chunk), so that a
+// chunk's logits may stay in the 50 MB L2 between its GEMM and its reduction: 4096 tokens ×
+// 1024 entries is 16 MiB, 4096 × 2048 is 32 MiB, 4096 × 4096 is 64 MiB (the default cuts
+// 16384 × 4096, 256 MiB).
+void lm_head_forward_chunks(benchmark::State& state) {
+  auto& data = lm_head();
+  rlft::cuda::lm_head_tuning tuning;
+  tuning.max_chunk_elements = static_cast<std::size_t>(state.range(0)) << 20;
+  tuning.min_vocabulary_chunk = static_cast<std::size_t>(state.range(1));
+  rlft::cuda::fused_lm_head<bf16> head(nullptr, tuning);
+  const rlft::cuda::lm_head_forward_output out{.logprobs = data.logprobs.span(), .entropy = data.entropy.span(),
+                                               .log_normalizers = data.normalizers.span()};
+  const auto run = [&] { head.forward(data.input(), out, nullptr); };
+  state.counters["temporary_bytes"] = temporary_bytes(run);
+  time_on_device(state, nullptr, run);
+  report_rate(state, "flop", lm_head_data::flops());
+  report_floor_share(state, lm_head_data::flops() / peak_bf16_flops);
+}
+BENCHMARK(lm_head_forward_chunks)
+    ->ArgNames({"mi_elements", "min_vocabulary"})
+    ->Args({4, 1024})
+    ->Args({8, 2048})
+    ->Args({16, 4096})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+
 // Forward, then backward to hidden states and weight (which recomputes the logits): four
 // products of 2·N·V·D; the floor counts the three a training step cannot avoid.
 void lm_head_forward_backward(benchmark::State& state) {
