@@ -295,7 +295,8 @@ struct row_sampler {
   template <class Body>
   __device__ void for_each_candidate(int limit, Body&& body) const {
     for_each_quad([&](std::size_t q, const float (&z)[4], int count) {
-      for (int k = 0; k < count; ++k) {
+#pragma unroll
+      for (int k = 0; k < 4 && k < count; ++k) {
         const auto token = static_cast<std::uint32_t>(4 * q + k);
         float value;
         if (value_at(token, z[k], limit, value)) body(token, value);
@@ -346,13 +347,13 @@ struct row_sampler {
   __device__ float select_threshold(int limit, Amount amount, double target, double fraction) {
     std::uint32_t prefix = 0, prefix_mask = 0;
     unsigned long long above_total = 0;
-    constexpr int shifts[3] = {21, 10, 0};
-    constexpr std::uint32_t digit_masks[3] = {0x7ffu, 0x7ffu, 0x3ffu};
     for (int round = 0; round < 3; ++round) {
       for (int b = threadIdx.x; b < radix_bins; b += Threads) shared.histogram_low[b] = shared.histogram_high[b] = 0;
       __syncthreads();
-      const int shift = shifts[round];
-      const std::uint32_t digit_mask = digit_masks[round];
+      // Bits 31–21, 20–10, 9–0 (computed, not looked up: a table indexed by the round would
+      // live in local memory).
+      const int shift = round == 0 ? 21 : round == 1 ? 10 : 0;
+      const std::uint32_t digit_mask = round == 2 ? 0x3ffu : 0x7ffu;
       for_each_candidate(limit, [&](std::uint32_t, float v) {
         const std::uint32_t key = value_key(v);
         if ((key & prefix_mask) == prefix) add_to_bin((key >> shift) & digit_mask, amount(v));
@@ -456,14 +457,15 @@ struct row_sampler {
     return true;
   }
 
-  __device__ void run() {
+  __device__ __forceinline__ void run() {
     const sampling_program& program = args.program;
     if (threadIdx.x < max_sampling_stages) shared.filter[threadIdx.x] = filter_kind::none;
 
     // 1. The raw row: no NaN or +inf, not all −inf (detail::checked_row_max); its maximum.
     unsigned long long first_bad = ~0ull, best = value_key(-INFINITY);
     for_each_quad([&](std::size_t q, const float (&z)[4], int count) {
-      for (int k = 0; k < count; ++k) {
+#pragma unroll
+      for (int k = 0; k < 4 && k < count; ++k) {
         const std::uint32_t bits = detail::bits_of(z[k]);
         if ((bits & 0x7fffffffu) > 0x7f800000u || bits == 0x7f800000u)
           first_bad = min_op{}(first_bad, static_cast<unsigned long long>(4 * q + k));
@@ -558,14 +560,16 @@ struct row_sampler {
     for_each_quad([&](std::size_t q, const float (&z)[4], int n) {
       float values[4];
       bool candidate[4], any = false;
-      for (int k = 0; k < n; ++k) {
+#pragma unroll
+      for (int k = 0; k < 4 && k < n; ++k) {
         raw_total += detail::exp_nonpositive(z[k] - raw_max);
         candidate[k] = !fixed && value_at(static_cast<std::uint32_t>(4 * q + k), z[k], program.count, values[k]);
         any = any || candidate[k];
       }
       if (!any) return;
       const philox_block words = rng.block(static_cast<std::uint32_t>(q));
-      for (int k = 0; k < n; ++k) {
+#pragma unroll
+      for (int k = 0; k < 4 && k < n; ++k) {
         if (!candidate[k]) continue;
         const float weight = detail::exp_nonpositive(values[k] - shift);
         total += weight;
@@ -633,7 +637,8 @@ struct sampling_tuning {
   int cluster = 4;
   int quads_in_flight = 4;  // float4 (or 4 × bf16) loads each thread issues before using them
   // Blocks an SM must be able to hold at once: more caps the registers per thread (65536 /
-  // (threads · blocks)), trading spills for occupancy. At 1, the kernel takes about 120.
+  // (threads · blocks)), trading spills for occupancy. Unconstrained, the kernel takes about
+  // 120 registers and no local memory (ptxas -v).
   int blocks_per_sm = 1;
 };
 inline constexpr sampling_tuning default_sampling_tuning{};
