@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -396,9 +397,15 @@ void grpo_advantage_and_objective_graph(benchmark::State& state) {
   cudaGraphExec_t replay = nullptr;
   RLFT_CUDA_CHECK(cudaGraphInstantiate(&replay, graph, 0));
   time_on_device(state, stream, [&] { RLFT_CUDA_CHECK(cudaGraphLaunch(replay, stream)); });
+  // The replay must do the stream-ordered call's work: the same sums, bit for bit.
+  const auto replayed = data.sums.download().front();
+  launch_grpo_advantages(data).wait();
+  launch_grpo_objective(data);
+  const auto direct = data.sums.download().front();
   RLFT_CUDA_CHECK(cudaGraphExecDestroy(replay));
   RLFT_CUDA_CHECK(cudaGraphDestroy(graph));
   RLFT_CUDA_CHECK(cudaStreamDestroy(stream));
+  if (std::memcmp(&replayed, &direct, sizeof direct) != 0) state.SkipWithError("the graph replay's sums differ");
   report_bandwidth(state, rlft_bench::bytes_per_token * rlft_bench::total_tokens);
 }
 BENCHMARK(grpo_advantage_and_objective_graph)->UseManualTime()->Unit(benchmark::kMicrosecond);

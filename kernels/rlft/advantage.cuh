@@ -13,7 +13,8 @@
 // from run to run; against the CPU's sequential sums they differ in the last bits of a double,
 // which the float advantages rarely see (within 2 ulp). Groups of equal rewards are detected
 // from the lowest and highest value, exactly as on the CPU. Bad inputs mark the first offending
-// sequence; the host facade (rlft/cuda/advantage.hpp) turns the mark into the CPU's error.
+// sequence (the outcome estimators flag the group of a non-finite reward instead); the host
+// facade (rlft/cuda/advantage.hpp) turns the mark into the CPU's error.
 #pragma once
 
 #include <cmath>

@@ -328,7 +328,9 @@ struct row_sampler {
     count = combine_u64(seen, sum_op{});
   }
 
-  // Adds `amount` (at most 2^40 per candidate, so the high words cannot overflow) to a bin.
+  // Adds `amount` to a bin. A candidate's amount is at most 2^40, so its high word plus a carry
+  // is at most 257: a high word holds the bin's sum while a block's share of the row has fewer
+  // than 2^24 candidates (the vocabulary is far below that).
   __device__ void add_to_bin(std::uint32_t bin, unsigned long long amount) {
     const auto low = static_cast<std::uint32_t>(amount);
     auto high = static_cast<std::uint32_t>(amount >> 32);

@@ -264,8 +264,8 @@ TEST_SUITE("gpu") {
       CHECK(a[r].logprob == b[r].logprob);
       CHECK(a[r].raw_logprob == b[r].raw_logprob);
     }
-    // Shapes the benchmarks compare: rows split over 2 blocks of 512 threads, and over 4 blocks
-    // of 256 held two to an SM.
+    // Shapes the benchmarks compare (rows split over 2 blocks of 512 threads, and over 4 blocks
+    // of 256 held two to an SM) and the largest cluster (16, beyond the portable 8).
     const auto with_shape = [&](auto launch) {
       launch().wait();
       const auto c = two.download();
@@ -281,6 +281,10 @@ TEST_SUITE("gpu") {
     with_shape([&] {
       constexpr rlft::cuda::sampling_tuning shape{.threads = 256, .cluster = 4, .blocks_per_sm = 2};
       return rlft::cuda::launch_sample_rows<shape>(
+          sampler, d_logits.span(), vocabulary, {}, d_keys.span(), 5, two.span(), nullptr);
+    });
+    with_shape([&] {
+      return rlft::cuda::launch_sample_rows<rlft::cuda::sampling_tuning{.threads = 256, .cluster = 16}>(
           sampler, d_logits.span(), vocabulary, {}, d_keys.span(), 5, two.span(), nullptr);
     });
   }
