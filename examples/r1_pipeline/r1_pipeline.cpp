@@ -178,9 +178,10 @@ class pipeline {
       return model::from_pretrained(directory / "model");
     }
     stage_start_ = clock_type::now();
+    seconds_before_start_ = seconds_before_resume(directory);
     model trained = train();
     trained.save(directory / "model");
-    const stage_result result{name, evaluate(trained, name), seconds_before_resume(directory) + seconds_since(stage_start_),
+    const stage_result result{name, evaluate(trained, name), seconds_before_start_ + seconds_since(stage_start_),
                               std::exchange(kept_step_, {})};
     log_->write({{"stage", name}, {"kind", "evaluation"}, {"evaluation", rlft::to_json(result.evaluation)}});
     io::write_file_atomically(directory / "done.json", to_json(result).dump(2));
@@ -390,7 +391,7 @@ class pipeline {
                          {"steps", trainer.steps()},
                          {"streams_used", trainer.streams_used()},
                          {"next_prompt", prompts.next},
-                         {"seconds", seconds_before_resume(stage_directory) + seconds_since(stage_start_)}};
+                         {"seconds", seconds_before_start_ + seconds_since(stage_start_)}};
     if (best) {
       best->policy.save(directory / "best");
       state["best"] = {{"step", best->step}, {"pass_at_1", best->pass_at_1}};
@@ -549,6 +550,7 @@ class pipeline {
   std::optional<io::jsonl_appender> log_;
   std::vector<stage_result> results_;
   clock_type::time_point stage_start_ = clock_type::now();
+  double seconds_before_start_ = 0.0;  // the stage's wall time before this run resumed it
   bool interactive_ = isatty(fileno(stdout)) != 0;
 };
 
