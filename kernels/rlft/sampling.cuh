@@ -469,7 +469,7 @@ struct row_sampler {
 #pragma unroll
       for (int k = 0; k < 4 && k < count; ++k) {
         const std::uint32_t bits = detail::bits_of(z[k]);
-        if ((bits & 0x7fffffffu) > 0x7f800000u || bits == 0x7f800000u)
+        if (detail::is_nan_or_positive_infinity(bits))
           first_bad = min_op{}(first_bad, static_cast<unsigned long long>(4 * q + k));
         best = max_op{}(best, static_cast<unsigned long long>(value_key(z[k])));
       }
