@@ -223,10 +223,9 @@ grpo_data& grpo() {
 // ---------------------------------------------------------------------------------------------
 // benchmarks
 
-void lm_head_forward(benchmark::State& state) {
+// The forward under `tuning`, timed, with its temporary memory and its share of the FLOP floor.
+void time_lm_head_forward(benchmark::State& state, const rlft::cuda::lm_head_tuning& tuning) {
   auto& data = lm_head();
-  rlft::cuda::lm_head_tuning tuning;
-  tuning.overlap = state.range(0) != 0;
   rlft::cuda::fused_lm_head<bf16> head(nullptr, tuning);
   const rlft::cuda::lm_head_forward_output out{.logprobs = data.logprobs.span(), .entropy = data.entropy.span(),
                                                .log_normalizers = data.normalizers.span()};
@@ -236,6 +235,10 @@ void lm_head_forward(benchmark::State& state) {
   report_rate(state, "flop", lm_head_data::flops());
   report_floor_share(state, lm_head_data::flops() / peak_bf16_flops);
 }
+
+void lm_head_forward(benchmark::State& state) {
+  time_lm_head_forward(state, {.overlap = state.range(0) != 0});
+}
 BENCHMARK(lm_head_forward)->ArgName("overlap")->Arg(1)->Arg(0)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 // Smaller chunks (max_chunk_elements in Mi floats, the narrowest vocabulary chunk), so that a
@@ -243,18 +246,8 @@ BENCHMARK(lm_head_forward)->ArgName("overlap")->Arg(1)->Arg(0)->UseManualTime()-
 // 1024 entries is 16 MiB, 4096 × 2048 is 32 MiB, 4096 × 4096 is 64 MiB (the default cuts
 // 16384 × 4096, 256 MiB).
 void lm_head_forward_chunks(benchmark::State& state) {
-  auto& data = lm_head();
-  rlft::cuda::lm_head_tuning tuning;
-  tuning.max_chunk_elements = static_cast<std::size_t>(state.range(0)) << 20;
-  tuning.min_vocabulary_chunk = static_cast<std::size_t>(state.range(1));
-  rlft::cuda::fused_lm_head<bf16> head(nullptr, tuning);
-  const rlft::cuda::lm_head_forward_output out{.logprobs = data.logprobs.span(), .entropy = data.entropy.span(),
-                                               .log_normalizers = data.normalizers.span()};
-  const auto run = [&] { head.forward(data.input(), out, nullptr); };
-  state.counters["temporary_bytes"] = temporary_bytes(run);
-  time_on_device(state, nullptr, run);
-  report_rate(state, "flop", lm_head_data::flops());
-  report_floor_share(state, lm_head_data::flops() / peak_bf16_flops);
+  time_lm_head_forward(state, {.max_chunk_elements = static_cast<std::size_t>(state.range(0)) << 20,
+                               .min_vocabulary_chunk = static_cast<std::size_t>(state.range(1))});
 }
 BENCHMARK(lm_head_forward_chunks)
     ->ArgNames({"mi_elements", "min_vocabulary"})
