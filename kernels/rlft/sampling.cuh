@@ -36,6 +36,7 @@
 #include <cuda_runtime_api.h>
 
 #include "rlft/concepts/sampler.hpp"
+#include "rlft/core/host_device.hpp"
 #include "rlft/core/philox.hpp"
 #include "rlft/cuda/check.hpp"
 #include "rlft/sampling/exponential_race.hpp"
@@ -104,6 +105,21 @@ struct sampling_arguments {
 
 inline constexpr int radix_bins = 2048;  // 11 bits per round: 11 + 11 + 10 = 32
 
+
+// Adds `amount` to the sum high · 2^32 + low with 32-bit additions only: add(word, value) adds
+// and returns the word's previous value (atomicAdd on the device). The adds to a word are
+// serialised, so each wrap-around of the low word is seen by exactly one of them, which carries
+// it into the high word.
+template <class Add>
+RLFT_HOST_DEVICE void add_in_words(std::uint32_t& low, std::uint32_t& high, unsigned long long amount, Add&& add) {
+  const auto low_part = static_cast<std::uint32_t>(amount);
+  auto high_part = static_cast<std::uint32_t>(amount >> 32);
+  if (low_part != 0) {
+    const std::uint32_t before = add(low, low_part);
+    if (before + low_part < before) ++high_part;  // the low word wrapped around
+  }
+  if (high_part != 0) add(high, high_part);
+}
 
 // The unsigned key that orders like the float (larger value, larger key) and back.
 __device__ inline std::uint32_t value_key(float value) {
@@ -332,13 +348,8 @@ struct row_sampler {
   // is at most 257: a high word holds the bin's sum while a block's share of the row has fewer
   // than 2^24 candidates (the vocabulary is far below that).
   __device__ void add_to_bin(std::uint32_t bin, unsigned long long amount) {
-    const auto low = static_cast<std::uint32_t>(amount);
-    auto high = static_cast<std::uint32_t>(amount >> 32);
-    if (low != 0) {
-      const std::uint32_t before = atomicAdd(&shared.histogram_low[bin], low);
-      if (before + low < before) ++high;  // the low word wrapped around
-    }
-    if (high != 0) atomicAdd(&shared.histogram_high[bin], high);
+    add_in_words(shared.histogram_low[bin], shared.histogram_high[bin], amount,
+                 [](std::uint32_t& word, std::uint32_t value) { return atomicAdd(&word, value); });
   }
 
   // Radix selection of the key at which the amount of candidates from the top first reaches

@@ -12,8 +12,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
+#include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "error_message.hpp"
@@ -210,6 +213,25 @@ TEST_CASE("cuda samplers: history tables and launch shape") {
   constexpr auto tuning = rlft::cuda::default_sampling_tuning;
   static_assert(rlft::kernels::radix_bins % tuning.threads == 0);
   static_assert(tuning.cluster >= 1 && tuning.cluster <= 8, "portable cluster sizes");
+}
+
+TEST_CASE("cuda samplers: a histogram bin adds 64-bit amounts in two 32-bit words") {
+  // Serial adds stand in for the device's atomics (which serialise the adds to one word).
+  const auto add = [](std::uint32_t& word, std::uint32_t value) { return std::exchange(word, word + value); };
+  const unsigned long long largest = 1ull << 40;  // a top-p weight of 1 in 2^-40 fixed point
+  const unsigned long long edges[] = {0, 1, 0xffffffffull, 1ull << 32, (1ull << 32) + 1, largest - 1, largest};
+  std::mt19937_64 random(3);
+  std::uint32_t low = 0, high = 0;
+  unsigned long long expected = 0;
+  std::size_t wrong = 0;
+  for (int i = 0; i < 200000; ++i) {
+    const unsigned long long amount = i % 4 == 0 ? edges[(i / 4) % std::size(edges)] : random() % (largest + 1);
+    rlft::kernels::add_in_words(low, high, amount, add);
+    expected += amount;
+    wrong += ((static_cast<unsigned long long>(high) << 32) | low) != expected;
+  }
+  CHECK(wrong == 0);
+  CHECK(expected > (1ull << 56));  // the low word wrapped many times
 }
 
 TEST_SUITE("gpu") {

@@ -255,19 +255,19 @@ pending_samples launch_sample_rows(const Sampler& sampler, std::span<const Logit
   const bool penalties = program.first_penalty < program.count && !histories.offsets.empty();
   device_buffer<kernels::row_status> statuses(rows, stream);
   launch_sampling_kernel<tuning>({.logits = logits.data(),
-                          .bfloat16 = std::is_same_v<Logit, __nv_bfloat16>,
-                          .rows = rows,
-                          .vocabulary = vocabulary_size,
-                          .history_offsets = histories.offsets.empty() ? nullptr : histories.offsets.data(),
-                          .history_tokens = histories.tokens.data(),
-                          .max_history = histories.max_length,
-                          .hash_capacity = sampling_hash_capacity(histories.max_length, penalties),
-                          .keys = keys.data(),
-                          .seed = seed,
-                          .tokens = tokens.data(),
-                          .statuses = statuses.data(),
-                          .program = program},
-                         stream);
+                                 .bfloat16 = std::is_same_v<Logit, __nv_bfloat16>,
+                                 .rows = rows,
+                                 .vocabulary = vocabulary_size,
+                                 .history_offsets = histories.offsets.empty() ? nullptr : histories.offsets.data(),
+                                 .history_tokens = histories.tokens.data(),
+                                 .max_history = histories.max_length,
+                                 .hash_capacity = sampling_hash_capacity(histories.max_length, penalties),
+                                 .keys = keys.data(),
+                                 .seed = seed,
+                                 .tokens = tokens.data(),
+                                 .statuses = statuses.data(),
+                                 .program = program},
+                                stream);
   return pending_samples(std::move(statuses), program, vocabulary_size, histories.max_length,
                          [logits, stream](std::size_t i) {
                            return detail::sampling_logit<Logit>::value(download(logits.subspan(i, 1), stream).front());
