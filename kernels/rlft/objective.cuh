@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include <cub/block/block_reduce.cuh>
 #include <cuda_runtime_api.h>
@@ -197,8 +198,40 @@ RLFT_HOST_DEVICE inline std::size_t sequence_of_token(const objective_arguments&
   return low;  // offsets[low] <= target < offsets[low + 1]: never an empty sequence
 }
 
+// Copies `Count` consecutive values starting at `from` into `to` in one load, and back in one
+// store: the memory must be aligned to the whole copy (a float4 or a 32-bit word on the
+// device; memcpy on the host).
+template <int Count, class T>
+RLFT_HOST_DEVICE void load_vector(const T* from, T (&to)[Count]) {
+#ifdef __CUDA_ARCH__
+  static_assert(sizeof(T) * Count == 16 || sizeof(T) * Count == 4, "a float4 or a 32-bit word");
+  if constexpr (sizeof(T) * Count == 16) {
+    const float4 v = *reinterpret_cast<const float4*>(from);
+    std::memcpy(to, &v, sizeof to);
+  } else {
+    const std::uint32_t v = *reinterpret_cast<const std::uint32_t*>(from);
+    std::memcpy(to, &v, sizeof to);
+  }
+#else
+  std::memcpy(to, from, sizeof to);
+#endif
+}
+
+RLFT_HOST_DEVICE inline void store_vector(const float (&from)[4], float* to) {
+#ifdef __CUDA_ARCH__
+  *reinterpret_cast<float4*>(to) = make_float4(from[0], from[1], from[2], from[3]);
+#else
+  std::memcpy(to, from, sizeof from);
+#endif
+}
+
+RLFT_HOST_DEVICE inline bool aligned_to(const void* pointer, std::size_t bytes) {
+  return reinterpret_cast<std::uintptr_t>(pointer) % bytes == 0;
+}
+
 // Slice tokens [first, first + Items) ∩ [first, end): loads every input first, then evaluates
-// each token, writes its gradients and adds to `own`.
+// each token, writes its gradients and adds to `own`. Four tokens that are all in the slice,
+// at addresses that allow it, take one vector load per input and one vector store per output.
 template <int Items, class PolicyTerm>
 RLFT_HOST_DEVICE void evaluate_tokens(const PolicyTerm& policy, const objective_arguments& args,
                                       const sequence_facts<PolicyTerm>* facts, const aggregation_scope& totals,
@@ -210,16 +243,39 @@ RLFT_HOST_DEVICE void evaluate_tokens(const PolicyTerm& policy, const objective_
   float logprob[Items] = {}, old_logprob[Items] = {}, ref_logprob[Items] = {}, advantage[Items] = {},
         entropy[Items] = {};
   bool on[Items] = {};
-  for (int k = 0; k < Items; ++k) {  // the loads first: they do not wait for the sequence search
-    const std::size_t token = first + k;
-    if (token >= end) break;
-    const std::size_t t = first_token + token;
-    on[k] = batch.loss_mask[t] != 0;
-    logprob[k] = args.logprobs[token];
-    old_logprob[k] = batch.old_logprobs[t];
-    advantage[k] = batch.advantages[t];
-    ref_logprob[k] = with_kl ? batch.ref_logprobs[t] : 0.0f;
-    entropy[k] = args.entropy ? args.entropy[token] : 0.0f;
+  // The loads first: they do not wait for the sequence search.
+  const std::size_t t0 = first_token + first;
+  bool vector = false;
+  if constexpr (Items == 4)
+    vector = first + 4 <= end && aligned_to(batch.loss_mask + t0, 4) && aligned_to(args.logprobs + first, 16) &&
+             aligned_to(batch.old_logprobs + t0, 16) && aligned_to(batch.advantages + t0, 16) &&
+             (!with_kl || aligned_to(batch.ref_logprobs + t0, 16)) &&
+             (args.entropy == nullptr || aligned_to(args.entropy + first, 16)) &&
+             aligned_to(args.logprob_gradients + first, 16) &&
+             (args.entropy_gradients == nullptr || aligned_to(args.entropy_gradients + first, 16));
+  if (vector) {
+    if constexpr (Items == 4) {
+      std::uint8_t mask[4];
+      load_vector(batch.loss_mask + t0, mask);
+      for (int k = 0; k < 4; ++k) on[k] = mask[k] != 0;
+      load_vector(args.logprobs + first, logprob);
+      load_vector(batch.old_logprobs + t0, old_logprob);
+      load_vector(batch.advantages + t0, advantage);
+      if (with_kl) load_vector(batch.ref_logprobs + t0, ref_logprob);
+      if (args.entropy) load_vector(args.entropy + first, entropy);
+    }
+  } else {
+    for (int k = 0; k < Items; ++k) {
+      const std::size_t token = first + k;
+      if (token >= end) break;
+      const std::size_t t = first_token + token;
+      on[k] = batch.loss_mask[t] != 0;
+      logprob[k] = args.logprobs[token];
+      old_logprob[k] = batch.old_logprobs[t];
+      advantage[k] = batch.advantages[t];
+      ref_logprob[k] = with_kl ? batch.ref_logprobs[t] : 0.0f;
+      entropy[k] = args.entropy ? args.entropy[token] : 0.0f;
+    }
   }
   std::size_t i = sequence_of_token(args, first);
   for (int k = 0; k < Items; ++k) {
@@ -228,10 +284,10 @@ RLFT_HOST_DEVICE void evaluate_tokens(const PolicyTerm& policy, const objective_
     while (static_cast<std::size_t>(batch.sequence_offsets[args.first_sequence + i + 1]) <= t) ++i;
     sequence[k] = i;
   }
+  float gradient[Items] = {}, entropy_gradient[Items] = {};
   for (int k = 0; k < Items; ++k) {
     const std::size_t token = first + k;
     if (token >= end) break;
-    float gradient = 0.0f, entropy_gradient = 0.0f;
     if (on[k]) {
       const sequence_facts<PolicyTerm> f = facts[sequence[k]];
       const double weight = detail::token_weight(args.aggregation, args.constant_divisor, totals, f.loss_tokens);
@@ -244,8 +300,8 @@ RLFT_HOST_DEVICE void evaluate_tokens(const PolicyTerm& policy, const objective_
         derivative = derivative + args.kl_coefficient * estimate.derivative;
         kl = estimate.value;
       }
-      gradient = token_weight * derivative;
-      entropy_gradient = -token_weight * static_cast<float>(args.entropy_coefficient);
+      gradient[k] = token_weight * derivative;
+      entropy_gradient[k] = -token_weight * static_cast<float>(args.entropy_coefficient);
       own.loss += weight * (term.loss + args.kl_coefficient_exact * kl - args.entropy_coefficient * entropy[k]);
       own.policy_loss += weight * term.loss;
       own.kl += kl;
@@ -259,8 +315,17 @@ RLFT_HOST_DEVICE void evaluate_tokens(const PolicyTerm& policy, const objective_
       own.held_at_bound += term.held_at_bound;
       own.tokens += 1.0;
     }
-    args.logprob_gradients[token] = gradient;
-    if (args.entropy_gradients) args.entropy_gradients[token] = entropy_gradient;
+  }
+  if (vector) {
+    if constexpr (Items == 4) {
+      store_vector(gradient, args.logprob_gradients + first);
+      if (args.entropy_gradients) store_vector(entropy_gradient, args.entropy_gradients + first);
+    }
+    return;
+  }
+  for (int k = 0; k < Items && first + k < end; ++k) {
+    args.logprob_gradients[first + k] = gradient[k];
+    if (args.entropy_gradients) args.entropy_gradients[first + k] = entropy_gradient[k];
   }
 }
 
