@@ -88,15 +88,28 @@ __global__ void __launch_bounds__(Threads) merge_logits_chunk(const float* logit
       weighted += e * values[k];
     }
   };
-  for (int c = 4 * threadIdx.x; c < columns; c += 4 * Threads) {
-    if (c + 4 <= columns) {
-      const float4 quad = *reinterpret_cast<const float4*>(z + c);
-      const float values[4] = {quad.x, quad.y, quad.z, quad.w};
-      add(values, 4);
-    } else {
-      float values[4];
-      for (int k = 0; c + k < columns; ++k) values[k] = z[c + k];
-      add(values, columns - c);
+  // A thread's quads are c, c + 4·Threads, ...: quads_in_flight of them are loaded before any
+  // is added (enough loads in flight to cover the memory latency), then added in that order.
+  constexpr int quads_in_flight = 4;
+  for (int first = 4 * threadIdx.x; first < columns; first += 4 * Threads * quads_in_flight) {
+    float4 quads[quads_in_flight];
+#pragma unroll
+    for (int u = 0; u < quads_in_flight; ++u) {
+      const int c = first + 4 * Threads * u;
+      if (c + 4 <= columns) quads[u] = *reinterpret_cast<const float4*>(z + c);
+    }
+#pragma unroll
+    for (int u = 0; u < quads_in_flight; ++u) {
+      const int c = first + 4 * Threads * u;
+      if (c >= columns) break;
+      if (c + 4 <= columns) {
+        const float values[4] = {quads[u].x, quads[u].y, quads[u].z, quads[u].w};
+        add(values, 4);
+      } else {
+        float values[4];
+        for (int k = 0; c + k < columns; ++k) values[k] = z[c + k];
+        add(values, columns - c);
+      }
     }
   }
   // Warps, then the block's warps through shared memory.

@@ -244,6 +244,18 @@ TEST_SUITE("gpu") {
     }
   }
 
+  TEST_CASE("fused LM head: rows wider than one pass of a block's loads, with a partial quad") {
+    // 5003 columns in one chunk: each thread loads four quads at a time, twice, and the row
+    // ends three entries into a quad.
+    const auto p = make_problem(24, 5003, 32, 10);
+    const auto expected = on_cpu(p, true);
+    const auto device = on_device(p, rlft::cuda::default_lm_head_tuning, true);
+    check_close(device.logprobs, expected.logprobs, 1e-4);
+    check_close(device.entropy, expected.entropy, 1e-4);
+    check_close(device.normalizers, expected.normalizers, 1e-4);
+    check_gradient(device.hidden_gradients, expected.hidden_gradients);
+  }
+
   TEST_CASE("fused LM head: without the entropy term, and accumulating two backward passes") {
     const auto p = make_problem(33, 777, 32, 8);
     const auto expected = on_cpu(p, false);
