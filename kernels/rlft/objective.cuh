@@ -198,9 +198,8 @@ RLFT_HOST_DEVICE inline std::size_t sequence_of_token(const objective_arguments&
   return low;  // offsets[low] <= target < offsets[low + 1]: never an empty sequence
 }
 
-// Copies `Count` consecutive values starting at `from` into `to` in one load, and back in one
-// store: the memory must be aligned to the whole copy (a float4 or a 32-bit word on the
-// device; memcpy on the host).
+// Copies `Count` consecutive values starting at `from` into `to` in one load: `from` must be
+// aligned to the whole copy (a float4 or a 32-bit word on the device; memcpy on the host).
 template <int Count, class T>
 RLFT_HOST_DEVICE void load_vector(const T* from, T (&to)[Count]) {
 #ifdef __CUDA_ARCH__
@@ -217,6 +216,7 @@ RLFT_HOST_DEVICE void load_vector(const T* from, T (&to)[Count]) {
 #endif
 }
 
+// Four floats to `to` (16-byte aligned) in one store.
 RLFT_HOST_DEVICE inline void store_vector(const float (&from)[4], float* to) {
 #ifdef __CUDA_ARCH__
   *reinterpret_cast<float4*>(to) = make_float4(from[0], from[1], from[2], from[3]);
