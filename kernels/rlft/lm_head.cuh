@@ -160,10 +160,24 @@ __global__ void __launch_bounds__(Threads) logits_gradient(const float* logits, 
   const float normalizer = log_normalizers[row];
   const float mean = h != 0.0f ? normalizer - entropy[row] : 0.0f;  // E_p[z] = L − H
   const std::int32_t target = targets[row] - first_column;
-  for (int c = threadIdx.x; c < columns; c += Threads) {
-    const float p = expf(z[c] - normalizer);
-    const float one_hot = c == target ? 1.0f : 0.0f;
-    out[c] = from_float<Element>(g * (one_hot - p) - h * p * (z[c] - mean));
+  // A thread's columns are c, c + Threads, ...: loads_in_flight of them are loaded before any
+  // is used.
+  constexpr int loads_in_flight = 8;
+  for (int first = threadIdx.x; first < columns; first += Threads * loads_in_flight) {
+    float values[loads_in_flight];
+#pragma unroll
+    for (int u = 0; u < loads_in_flight; ++u) {
+      const int c = first + Threads * u;
+      values[u] = c < columns ? z[c] : 0.0f;
+    }
+#pragma unroll
+    for (int u = 0; u < loads_in_flight; ++u) {
+      const int c = first + Threads * u;
+      if (c >= columns) break;
+      const float p = expf(values[u] - normalizer);
+      const float one_hot = c == target ? 1.0f : 0.0f;
+      out[c] = from_float<Element>(g * (one_hot - p) - h * p * (values[u] - mean));
+    }
   }
 }
 
