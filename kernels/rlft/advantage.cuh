@@ -13,8 +13,8 @@
 // from run to run; against the CPU's sequential sums they differ in the last bits of a double,
 // which the float advantages rarely see (within 2 ulp). Groups of equal rewards are detected
 // from the lowest and highest value, exactly as on the CPU. Bad inputs mark the first offending
-// sequence (the outcome estimators flag the group of a non-finite reward instead); the host
-// facade (rlft/cuda/advantage.hpp) turns the mark into the CPU's error.
+// sequence, or flag the group of a non-finite outcome reward; the host facade
+// (rlft/cuda/advantage.hpp) turns them into the CPU's error.
 #pragma once
 
 #include <cmath>
@@ -118,14 +118,20 @@ struct compose_affine {
   }
 };
 
-// What an estimator writes for each group: its rewards are all equal, and (the outcome
-// estimators, which mark nothing in advantage_errors) one of them is not finite.
+// What an estimator writes for each group: its rewards are all equal, and (estimators of
+// outcome rewards) one of them is not finite.
 inline constexpr std::uint8_t group_equal_rewards = 1;
 inline constexpr std::uint8_t group_bad_reward = 2;
 
+// The flags of a group of outcome rewards with moments `rewards` (a non-finite reward makes
+// the sum non-finite).
+__device__ inline std::uint8_t reward_group_flags(const value_moments& rewards) {
+  return (rewards.lowest == rewards.highest ? group_equal_rewards : 0) |
+         (isfinite(rewards.sum) ? 0 : group_bad_reward);
+}
+
 // Marks of bad inputs: the smallest offending sequence of each kind (~0 for none).
 struct advantage_errors {
-  unsigned long long first_bad_reward;
   unsigned long long first_bad_scan;
   unsigned long long first_bad_steps;
 };
@@ -203,7 +209,7 @@ __device__ inline value_moments warp_moments(const float* values, std::size_t fi
 
 // GRPO, Dr. GRPO and RLOO: one warp per sequence. The warp reduces its group's rewards itself
 // (a group's sequences all get the same moments), then writes the sequence's tokens; the first
-// sequence of a group writes the group's flags (a non-finite reward makes the sum non-finite).
+// sequence of a group writes the group's flags.
 template <int Threads>
 __global__ void __launch_bounds__(Threads) outcome_advantages(outcome_arguments args) {
   constexpr unsigned warps_per_block = Threads / 32;
@@ -217,8 +223,7 @@ __global__ void __launch_bounds__(Threads) outcome_advantages(outcome_arguments 
         warp_moments(batch.rewards, group_first, static_cast<std::size_t>(batch.group_offsets[g + 1]));
     const bool equal = group.lowest == group.highest;
     const float reward = batch.rewards[s];
-    if (lane == 0 && s == group_first)
-      args.group_flags[g] = (equal ? group_equal_rewards : 0) | (isfinite(group.sum) ? 0 : group_bad_reward);
+    if (lane == 0 && s == group_first) args.group_flags[g] = reward_group_flags(group);
     double scale = 1.0;
     if (args.scaling == reward_scaling::group_std) scale = standard_deviation(group, args.unbiased_std) + args.epsilon;
     else if (args.scaling == reward_scaling::batch_std)
@@ -239,7 +244,7 @@ struct discount_arguments {
   const value_moments* groups = nullptr;  // per group, over the rewards
   float* advantages = nullptr;
   float* returns = nullptr;  // nullable: GAE's critic targets
-  std::uint8_t* group_flags = nullptr;  // group_equal_rewards
+  std::uint8_t* group_flags = nullptr;  // group_equal_rewards | group_bad_reward
   std::uint8_t* skipped = nullptr;               // per sequence (for the whitening pass)
   value_moments* sequence_moments = nullptr;     // per sequence, when whitening
   advantage_errors* errors = nullptr;
@@ -271,9 +276,8 @@ __global__ void __launch_bounds__(Threads) discounted_advantages(discount_argume
     const bool skip = all_equal && args.zero_equal_groups;
     const float reward = batch.rewards[s];
     if (threadIdx.x == 0) {
-      if (s == static_cast<std::size_t>(batch.group_offsets[g])) args.group_flags[g] = all_equal ? group_equal_rewards : 0;
+      if (s == static_cast<std::size_t>(batch.group_offsets[g])) args.group_flags[g] = reward_group_flags(group);
       if (args.skipped) args.skipped[s] = skip;
-      if (!isfinite(reward)) atomicMin(&args.errors->first_bad_reward, static_cast<unsigned long long>(s));
     }
     const double mean = all_equal ? double{group.lowest} : group.sum / group.count;
     const double outcome = args.subtract_group_mean ? reward - mean : double{reward};

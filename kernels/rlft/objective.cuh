@@ -34,8 +34,8 @@
 namespace rlft::kernels {
 
 // The sums of a slice: detail::partial_sums plus the number of sequences with loss tokens (for
-// the scope check). Counts are doubles (exact below 2^53), so one reduction operator covers
-// every member.
+// the scope check). The two counts come from the sequence pass; they are doubles (exact below
+// 2^53), so one reduction operator covers every member.
 struct objective_sums {
   double loss;
   double policy_loss;
@@ -180,8 +180,8 @@ RLFT_HOST_DEVICE sequence_facts<PolicyTerm> facts_of(const PolicyTerm& policy, c
 
 // The denominators of the aggregation: the caller's scope, completed by the slice's counts.
 RLFT_HOST_DEVICE inline aggregation_scope totals_of(const objective_arguments& args, const slice_counts& counts) {
-  return {.sequences = args.scope.sequences ? args.scope.sequences : static_cast<std::size_t>(counts.sequences),
-          .loss_tokens = args.scope.loss_tokens ? args.scope.loss_tokens : static_cast<std::size_t>(counts.loss_tokens)};
+  return detail::complete_scope(args.scope, {.sequences = static_cast<std::size_t>(counts.sequences),
+                                             .loss_tokens = static_cast<std::size_t>(counts.loss_tokens)});
 }
 
 // The slice sequence (index into the slice) holding slice token `token`: the last one whose
@@ -229,9 +229,24 @@ RLFT_HOST_DEVICE inline bool aligned_to(const void* pointer, std::size_t bytes) 
   return reinterpret_cast<std::uintptr_t>(pointer) % bytes == 0;
 }
 
-// Slice tokens [first, first + Items) ∩ [first, end): loads every input first, then evaluates
-// each token, writes its gradients and adds to `own`. Four tokens that are all in the slice,
-// at addresses that allow it, take one vector load per input and one vector store per output.
+// Whether four tokens of the slice starting at a multiple of four take one vector access per
+// array: every array's address at slice token 0 is aligned to the access, which then holds at
+// slice tokens 4, 8, ... as well. (Tested per call: hoisted out of the token loop, the flag
+// costs the token pass 18 registers, ptxas -v, and a block per SM.)
+RLFT_HOST_DEVICE inline bool vector_aligned(const objective_arguments& args) {
+  const auto& batch = args.batch;
+  const std::size_t t0 = slice_first_token(args);
+  return aligned_to(batch.loss_mask + t0, 4) && aligned_to(args.logprobs, 16) &&
+         aligned_to(batch.old_logprobs + t0, 16) && aligned_to(batch.advantages + t0, 16) &&
+         (args.kl_coefficient_exact == 0.0 || aligned_to(batch.ref_logprobs + t0, 16)) &&
+         (args.entropy == nullptr || aligned_to(args.entropy, 16)) && aligned_to(args.logprob_gradients, 16) &&
+         (args.entropy_gradients == nullptr || aligned_to(args.entropy_gradients, 16));
+}
+
+// Slice tokens [first, first + Items) ∩ [first, end), `first` a multiple of Items: loads every
+// input first, then evaluates each token, writes its gradients and adds to `own`. With
+// vector_aligned and all four tokens in the slice, each input takes one vector load and each
+// output one vector store.
 template <int Items, class PolicyTerm>
 RLFT_HOST_DEVICE void evaluate_tokens(const PolicyTerm& policy, const objective_arguments& args,
                                       const sequence_facts<PolicyTerm>* facts, const aggregation_scope& totals,
@@ -239,20 +254,12 @@ RLFT_HOST_DEVICE void evaluate_tokens(const PolicyTerm& policy, const objective_
   const auto& batch = args.batch;
   const std::size_t first_token = slice_first_token(args);
   const bool with_kl = args.kl_coefficient_exact > 0.0;
-  std::size_t sequence[Items] = {};
   float logprob[Items] = {}, old_logprob[Items] = {}, ref_logprob[Items] = {}, advantage[Items] = {},
         entropy[Items] = {};
   bool on[Items] = {};
   // The loads first: they do not wait for the sequence search.
   const std::size_t t0 = first_token + first;
-  bool vector = false;
-  if constexpr (Items == 4)
-    vector = first + 4 <= end && aligned_to(batch.loss_mask + t0, 4) && aligned_to(args.logprobs + first, 16) &&
-             aligned_to(batch.old_logprobs + t0, 16) && aligned_to(batch.advantages + t0, 16) &&
-             (!with_kl || aligned_to(batch.ref_logprobs + t0, 16)) &&
-             (args.entropy == nullptr || aligned_to(args.entropy + first, 16)) &&
-             aligned_to(args.logprob_gradients + first, 16) &&
-             (args.entropy_gradients == nullptr || aligned_to(args.entropy_gradients + first, 16));
+  const bool vector = Items == 4 && first + 4 <= end && vector_aligned(args);
   if (vector) {
     if constexpr (Items == 4) {
       std::uint8_t mask[4];
@@ -277,6 +284,7 @@ RLFT_HOST_DEVICE void evaluate_tokens(const PolicyTerm& policy, const objective_
       entropy[k] = args.entropy ? args.entropy[token] : 0.0f;
     }
   }
+  std::size_t sequence[Items] = {};  // the tokens' sequences, indices into the slice
   std::size_t i = sequence_of_token(args, first);
   for (int k = 0; k < Items; ++k) {
     const std::size_t t = first_token + first + k;
@@ -313,7 +321,6 @@ RLFT_HOST_DEVICE void evaluate_tokens(const PolicyTerm& policy, const objective_
       own.clipped_low += term.clipped_low;
       own.clipped_high += term.clipped_high;
       own.held_at_bound += term.held_at_bound;
-      own.tokens += 1.0;
     }
   }
   if (vector) {
@@ -419,6 +426,7 @@ __global__ void __launch_bounds__(Threads) objective_token_pass(PolicyTerm polic
   __syncthreads();  // `storage` is reused
   objective_sums total = sums_reduce(storage.sums).Reduce(mine, add_objective_sums{});
   if (threadIdx.x == 0) {
+    total.tokens = static_cast<double>(counts.loss_tokens);  // the token pass's loss tokens
     total.sequences = static_cast<double>(counts.sequences);
     *args.result = total;
   }
@@ -469,11 +477,33 @@ inline unsigned objective_sequence_blocks(std::size_t sequences) {
   return grid_blocks(sequences, objective_threads / 32, kernels::max_sequence_blocks);
 }
 
-// Both passes. args.scratch needs no initialisation; facts must hold args.sequence_count
-// entries and args.partials objective_blocks(tokens) entries, where tokens is the slice's.
+// Where a launch's temporaries lie in one allocation of `bytes` (256-byte aligned pieces): the
+// scratch at 0, the token pass's partials, the sequences' facts.
+struct objective_temporaries {
+  std::size_t partials_at = 0;
+  std::size_t facts_at = 0;
+  std::size_t bytes = 0;
+};
+
+template <class PolicyTerm>
+objective_temporaries objective_temporaries_of(std::size_t tokens, std::size_t sequences) {
+  const auto aligned = [](std::size_t bytes) { return (bytes + 255) / 256 * 256; };
+  objective_temporaries layout;
+  layout.partials_at = aligned(sizeof(kernels::objective_scratch));
+  layout.facts_at = layout.partials_at + aligned(objective_blocks(tokens) * sizeof(kernels::objective_sums));
+  layout.bytes = layout.facts_at + sequences * sizeof(kernels::sequence_facts<PolicyTerm>);
+  return layout;
+}
+
+// Both passes over a slice of `tokens` tokens; `temporary` holds objective_temporaries_of's
+// bytes, uninitialised.
 template <class PolicyTerm>
 void launch_policy_objective(const PolicyTerm& policy, kernels::objective_arguments args, std::size_t tokens,
-                             kernels::sequence_facts<PolicyTerm>* facts, cudaStream_t stream) {
+                             unsigned char* temporary, cudaStream_t stream) {
+  const auto layout = objective_temporaries_of<PolicyTerm>(tokens, args.sequence_count);
+  args.scratch = reinterpret_cast<kernels::objective_scratch*>(temporary);
+  args.partials = reinterpret_cast<kernels::objective_sums*>(temporary + layout.partials_at);
+  auto* facts = reinterpret_cast<kernels::sequence_facts<PolicyTerm>*>(temporary + layout.facts_at);
   args.sequence_blocks = objective_sequence_blocks(args.sequence_count);
   kernels::objective_sequence_pass<PolicyTerm, objective_threads>
       <<<args.sequence_blocks, objective_threads, 0, stream>>>(policy, args, facts);

@@ -10,6 +10,7 @@
 
 #include "rlft/core/philox.hpp"
 #include "rlft/cuda/check.hpp"
+#include "rlft/cuda/grid.hpp"
 
 // ---------------------------------------------------------------------------------------------
 // kernels
@@ -52,9 +53,7 @@ inline void fill_uniform(float* out, std::size_t count, std::uint64_t seed, std:
   if ((count + 3) / 4 > 0xFFFFFFFFull)
     throw error("cuda::fill_uniform: at most 2^34 values per (seed, stream, counter)");
   constexpr int threads = 256;
-  const std::size_t needed = ((count + 3) / 4 + threads - 1) / threads;
-  const int grid = static_cast<int>(needed < 65536 ? needed : 65536);
-  kernels::fill_uniform<threads><<<grid, threads, 0, cuda_stream>>>(
+  kernels::fill_uniform<threads><<<grid_blocks((count + 3) / 4, threads, 65536), threads, 0, cuda_stream>>>(
       out, count, philox_stream(seed, stream, counter));
   RLFT_CUDA_CHECK_LAUNCH();
 }

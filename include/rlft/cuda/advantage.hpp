@@ -41,15 +41,15 @@ class pending_advantages {
   // non-finite reward, a misplaced step mark, a non-finite token input of a scan) and returns
   // the summary of the groups otherwise.
   advantage_summary wait() {
-    auto flags = launch_.group_flags.download();
-    const kernels::advantage_errors none = {~0ull, ~0ull, ~0ull};
+    const auto flags = launch_.group_flags.download();
+    const kernels::advantage_errors none = {~0ull, ~0ull};
     const auto errors = launch_.errors.empty() ? none : launch_.errors.download().front();
     const auto& batch = *launch_.batch;
     const cudaStream_t stream = launch_.stream;
     const auto& shape = batch.shape();
     const bool bad_reward_group =
         std::ranges::any_of(flags, [](std::uint8_t flag) { return (flag & kernels::group_bad_reward) != 0; });
-    if (errors.first_bad_reward != ~0ull || bad_reward_group) {
+    if (bad_reward_group) {
       rlft::detail::check_finite_rewards(download(batch.rewards(), stream), launch_.estimator);
       throw error(rlft::detail::make_message(launch_.estimator, ": a reward is not finite"));
     }
@@ -79,8 +79,7 @@ class pending_advantages {
                                           s, shape.sequence_begin(s) + shape.prompt_length(s),
                                           shape.sequence_end(s), launch_.discounting, launch_.estimator);
     }
-    for (auto& flag : flags) flag &= kernels::group_equal_rewards;
-    return rlft::detail::summarize_groups(flags, launch_.equal_rewards);
+    return rlft::detail::summarize_groups(flags, launch_.equal_rewards);  // no bad-reward bit left
   }
 
  private:

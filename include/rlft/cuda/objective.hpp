@@ -119,16 +119,10 @@ void launch_objective(const Objective& objective, const device_objective_input& 
                                                    in.sequence_count, detail::span_sizes(in, out));
   auto args = detail::objective_arguments_of(objective, in, out);
   const std::size_t tokens = in.logprobs.size();  // the slice's, checked above
-  using facts_type = kernels::sequence_facts<std::remove_const_t<decltype(term)>>;
-  // The launch's temporaries in one allocation: scratch, the token pass's partials, the facts.
-  const auto aligned = [](std::size_t bytes) { return (bytes + 255) / 256 * 256; };
-  const std::size_t partials_at = aligned(sizeof(kernels::objective_scratch));
-  const std::size_t facts_at = partials_at + aligned(objective_blocks(tokens) * sizeof(kernels::objective_sums));
-  device_buffer<unsigned char> temporary(facts_at + in.sequence_count * sizeof(facts_type), stream);
-  args.scratch = reinterpret_cast<kernels::objective_scratch*>(temporary.data());
-  args.partials = reinterpret_cast<kernels::objective_sums*>(temporary.data() + partials_at);
+  using term_type = std::remove_const_t<decltype(term)>;
+  device_buffer<unsigned char> temporary(objective_temporaries_of<term_type>(tokens, in.sequence_count).bytes, stream);
   args.result = sums;
-  launch_policy_objective(term, args, tokens, reinterpret_cast<facts_type*>(temporary.data() + facts_at), stream);
+  launch_policy_objective(term, args, tokens, temporary.data(), stream);
 }
 
 // The objective's loss and metrics, with dL/d(log-prob) (and dL/d(entropy)) written to `out`;

@@ -79,6 +79,14 @@ inline aggregation_scope count_aggregation_scope(const rollout_batch& batch) {
 
 namespace detail {
 
+// The caller's scope, each member left at zero completed by the slice's own count. The CUDA
+// objectives call it too.
+RLFT_HOST_DEVICE inline aggregation_scope complete_scope(const aggregation_scope& given,
+                                                         const aggregation_scope& slice) noexcept {
+  return {.sequences = given.sequences ? given.sequences : slice.sequences,
+          .loss_tokens = given.loss_tokens ? given.loss_tokens : slice.loss_tokens};
+}
+
 // The weight of each loss token of a completion with `sequence_tokens` loss tokens, given
 // the mini-batch totals; the loss is Σ weight · ℓ_{i,t}. The CUDA objectives call it too.
 RLFT_HOST_DEVICE inline double token_weight(loss_aggregation aggregation, double constant_divisor,

@@ -43,8 +43,8 @@ struct advantage_launch {
   advantage_launch(const device_rollout_batch& on, cudaStream_t in, const char* name, equal_reward_policy policy)
       : batch(&on), stream(in), estimator(name), equal_rewards(policy), group_flags(on.num_groups(), in) {}
 
-  // The marks of bad inputs, cleared (~0) on first use. The outcome estimators flag bad rewards
-  // per group instead, which spares their launch a memset.
+  // The marks of bad inputs (scans, steps), cleared (~0) on first use: the outcome estimators
+  // need none, which spares their launch a memset.
   kernels::advantage_errors* error_marks() {
     if (errors.empty()) {
       errors = device_buffer<kernels::advantage_errors>(1, stream);

@@ -297,8 +297,7 @@ inline aggregation_scope resolve_scope(const aggregation_scope& given, const agg
   if (given.sequences != 0 && given.sequences < slice.sequences)
     throw error(make_message(objective, ": the aggregation scope counts ", given.sequences,
                              " sequences but this slice alone has ", slice.sequences, " with loss tokens"));
-  return {.sequences = given.sequences ? given.sequences : slice.sequences,
-          .loss_tokens = given.loss_tokens ? given.loss_tokens : slice.loss_tokens};
+  return complete_scope(given, slice);
 }
 
 // The error for a non-finite input `what` of batch token `token` (token `slice_token` of the slice).
