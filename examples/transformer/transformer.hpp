@@ -215,6 +215,26 @@ class transformer {
     std::vector<attention_backward_workspace> attention_scratch;  // one per thread
   };
 
+  // A generate call's state, shared by its decoders. Each decoder owns a disjoint set of
+  // completions and writes only their entries (tokens, log-probs, flags and cache rows).
+  struct generation_state {
+    std::size_t completions_per_prompt = 0;
+    std::vector<float> prompt_logits;  // the first step's logits, one row per prompt
+    std::size_t cache_row = 0;         // one token's keys, then its values
+    std::vector<std::size_t> cache_begin;  // completion i's cache rows: cache_begin[i] to cache_begin[i + 1]
+    std::vector<std::vector<float>> cache;  // per layer
+    std::vector<std::vector<token_id>> tokens;  // prompt, then the drawn tokens
+    std::vector<std::vector<float>> drawn_logprobs;
+    std::vector<std::uint8_t> truncated;
+  };
+  // One decoder's buffers, reused from step to step. Row r of `logits` belongs to the r-th
+  // active completion.
+  struct decoder_buffers {
+    std::vector<float> logits, h, scratch, normed, inverse_rms, scores, softmax_scratch;
+    std::vector<std::size_t> positions;
+    layer_activations activations;
+  };
+
   void add_parameter(std::string name, std::vector<std::int64_t> shape, parameter_kind kind) {
     parameter_entry entry{std::move(name), std::move(shape), total_parameters_, kind};
     total_parameters_ += entry.size();
@@ -344,7 +364,37 @@ class transformer {
                     /*accumulate=*/true);
   }
 
+  // The backward steps, in the order backward() runs them. They hand the gradient on through
+  // the workspace: the LM head leaves dL/d(final norm output) in work_.normed_gradient, and
+  // each layer turns dL/d(its output) in work_.residual_gradient into dL/d(its input) there.
+  void lm_head_backward(token_sequences_view sequences, std::span<const float> dlogp, std::span<const float> dentropy);
+  void logits_gradient(token_sequences_view sequences, std::span<const float> dlogp, std::span<const float> dentropy,
+                       std::size_t first, std::size_t count, float* logits) const;
+  void norm_backward(std::size_t rows, const float* input, const float* inverse_rms, std::size_t weight_offset,
+                     const float* dout, float* dinput);
+  void layer_backward(std::size_t l, token_sequences_view sequences);
+  void mlp_block_backward(std::size_t l, std::size_t rows);
+  void attention_block_backward(std::size_t l, token_sequences_view sequences);
+  void attention_heads_backward(std::size_t l, token_sequences_view sequences);
+  void embedding_backward(std::size_t rows);
 
+  // The generation steps: prefill() runs the prompts through the model once and fills every
+  // completion's cache with its prompt's keys and values; each decoder then alternates
+  // sample_step() and decode_step() over its completions until all have stopped.
+  void check_generation_request(token_sequences_view prompts, std::size_t completions_per_prompt,
+                                const generation_options& options) const;
+  generation_state prefill(token_sequences_view prompts, std::size_t completions_per_prompt,
+                           std::size_t max_new_tokens);
+  void cache_prompts(token_sequences_view prompts, std::size_t max_new_tokens, generation_state& state) const;
+  template <sampler Sampler>
+  void decode_completions(std::span<const std::size_t> subset, const Sampler& sampler,
+                          const generation_options& options, generation_state& state);
+  template <sampler Sampler>
+  std::vector<std::size_t> sample_step(std::span<const std::size_t> active, std::uint32_t step, const Sampler& sampler,
+                                       const generation_options& options, decoder_buffers& buffers,
+                                       generation_state& state) const;
+  void decode_step(std::span<const std::size_t> active, decoder_buffers& buffers, generation_state& state);
+  static rollout_batch to_rollout_batch(token_sequences_view prompts, const generation_state& state);
 
   // One decoder layer over `rows` rows (residual stream `h`, updated in place). Attention is
   // delegated to `attend(qkv, attention_out, lse)`, the only step where the training forward
@@ -536,16 +586,25 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
     throw error(::rlft::detail::make_message("transformer: gradients have ", dlogp.size(), " and ", dentropy.size(),
                                              " entries for ", rows, " tokens"));
   if (rows == 0) return;
+
+  // Gradient buffers live in the workspace: reused from step to step, not reallocated.
+  w.residual_gradient.assign(rows * c.hidden_size, 0.0f);
+  w.normed_gradient.assign(rows * c.hidden_size, 0.0f);
+  lm_head_backward(sequences, dlogp, dentropy);
+  norm_backward(rows, w.residual_out.data(), w.inverse_rms_final.data(), final_norm_, w.normed_gradient.data(),
+                w.residual_gradient.data());
+  for (std::size_t l = c.num_layers; l-- > 0;) layer_backward(l, sequences);
+  embedding_backward(rows);
+}
+
+// The logits are recomputed chunk by chunk, as the forward computed them: it keeps none.
+inline void transformer::lm_head_backward(token_sequences_view sequences, std::span<const float> dlogp,
+                                          std::span<const float> dentropy) {
+  const auto& c = config_;
+  auto& w = work_;
+  const std::size_t rows = sequences.num_tokens();
   const std::size_t width = c.hidden_size;
   const std::size_t vocab = c.vocab_size;
-
-  // Vocabulary projection, recomputing the logits chunk by chunk:
-  //   dz_j = dlogp·(1[j = y] − p_j) − dentropy·p_j·(log p_j + H).
-  // Gradient buffers live in the workspace: reused from step to step, not reallocated.
-  auto& dh = w.residual_gradient;
-  auto& dnormed = w.normed_gradient;
-  dh.assign(rows * width, 0.0f);
-  dnormed.assign(rows * width, 0.0f);
   const std::size_t chunk = std::max(transformer_defaults.min_logits_chunk_rows,
                                      transformer_defaults.logits_chunk_floats / vocab);
   w.packed_head_columns.pack_columns({parameter(lm_head_), vocab * width}, vocab, width);  // once for all chunks
@@ -554,144 +613,189 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
     w.logits_chunk.resize(count * vocab);
     float* dz = w.logits_chunk.data();
     row_stable_gemm(w.normed_final.data() + first * width, width, count, w.packed_head, dz, vocab);
-    const auto chunk_rows = static_cast<std::ptrdiff_t>(count);
-#pragma omp parallel
-    {
-      std::vector<float> probabilities(vocab);
-#pragma omp for schedule(static)
-      for (std::ptrdiff_t i = 0; i < chunk_rows; ++i) {
-        const std::size_t row = first + static_cast<std::size_t>(i);
-        float* z = dz + static_cast<std::size_t>(i) * vocab;
-        if (row + 1 >= sequences.end(w.sequence_of_row[row])) {
-          std::fill(z, z + vocab, 0.0f);
-          continue;
-        }
-        const float upstream = dlogp[row + 1];
-        const float upstream_entropy = dentropy.empty() ? 0.0f : dentropy[row + 1];
-        const float lse = w.log_sum_exp[row];
-        const float entropy = w.entropy[row + 1];
-        for (std::size_t j = 0; j < vocab; ++j) {
-          z[j] -= lse;  // log p_j
-          probabilities[j] = z[j];
-        }
-        exp_in_place(probabilities.data(), vocab);
-        for (std::size_t j = 0; j < vocab; ++j)
-          z[j] = -upstream * probabilities[j] - upstream_entropy * probabilities[j] * (z[j] + entropy);
-        z[w.tokens[row + 1]] += upstream;
-      }
-    }
+    logits_gradient(sequences, dlogp, dentropy, first, count, dz);
     linear_backward(dz, count, vocab, w.normed_final.data() + first * width, width, lm_head_,
-                    dnormed.data() + first * width, &w.packed_head_columns);
+                    w.normed_gradient.data() + first * width, &w.packed_head_columns);
   }
-  const auto all_rows = static_cast<std::ptrdiff_t>(rows);
-  const auto norm_backward = [&](const float* input, const float* inverse_rms, std::size_t weight_offset,
-                                 const float* dout, float* dinput) {
-    // Rows in parallel for dinput; the weight gradient is summed over rows in row order.
-#pragma omp parallel for schedule(static)
-    for (std::ptrdiff_t r = 0; r < all_rows; ++r) {
-      const auto row = static_cast<std::size_t>(r);
-      rms_norm_row_backward(input + row * width, parameter(weight_offset), width, inverse_rms[row], dout + row * width,
-                            dinput + row * width, nullptr);
-    }
-    float* dweight = gradient(weight_offset);
-    for (std::size_t row = 0; row < rows; ++row)
-      for (std::size_t i = 0; i < width; ++i)
-        dweight[i] += dout[row * width + i] * (input[row * width + i] * inverse_rms[row]);
-  };
-  norm_backward(w.residual_out.data(), w.inverse_rms_final.data(), final_norm_, dnormed.data(), dh.data());
+}
 
-  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-  const std::size_t group = c.num_heads / c.num_kv_heads;
+// Overwrites the logits of rows [first, first + count) with their gradient
+//   dz_j = dlogp·(1[j = y] − p_j) − dentropy·p_j·(log p_j + H).
+inline void transformer::logits_gradient(token_sequences_view sequences, std::span<const float> dlogp,
+                                         std::span<const float> dentropy, std::size_t first, std::size_t count,
+                                         float* logits) const {
+  const auto& w = work_;
+  const std::size_t vocab = config_.vocab_size;
+  const auto chunk_rows = static_cast<std::ptrdiff_t>(count);
+#pragma omp parallel
+  {
+    std::vector<float> probabilities(vocab);
+#pragma omp for schedule(static)
+    for (std::ptrdiff_t i = 0; i < chunk_rows; ++i) {
+      const std::size_t row = first + static_cast<std::size_t>(i);
+      float* z = logits + static_cast<std::size_t>(i) * vocab;
+      if (row + 1 >= sequences.end(w.sequence_of_row[row])) {
+        std::fill(z, z + vocab, 0.0f);
+        continue;
+      }
+      const float upstream = dlogp[row + 1];
+      const float upstream_entropy = dentropy.empty() ? 0.0f : dentropy[row + 1];
+      const float lse = w.log_sum_exp[row];
+      const float entropy = w.entropy[row + 1];
+      for (std::size_t j = 0; j < vocab; ++j) {
+        z[j] -= lse;  // log p_j
+        probabilities[j] = z[j];
+      }
+      exp_in_place(probabilities.data(), vocab);
+      for (std::size_t j = 0; j < vocab; ++j)
+        z[j] = -upstream * probabilities[j] - upstream_entropy * probabilities[j] * (z[j] + entropy);
+      z[w.tokens[row + 1]] += upstream;
+    }
+  }
+}
+
+inline void transformer::norm_backward(std::size_t rows, const float* input, const float* inverse_rms,
+                                       std::size_t weight_offset, const float* dout, float* dinput) {
+  const std::size_t width = config_.hidden_size;
+  const auto all_rows = static_cast<std::ptrdiff_t>(rows);
+  // Rows in parallel for dinput; the weight gradient is summed over rows in row order.
+#pragma omp parallel for schedule(static)
+  for (std::ptrdiff_t r = 0; r < all_rows; ++r) {
+    const auto row = static_cast<std::size_t>(r);
+    rms_norm_row_backward(input + row * width, parameter(weight_offset), width, inverse_rms[row], dout + row * width,
+                          dinput + row * width, nullptr);
+  }
+  float* dweight = gradient(weight_offset);
+  for (std::size_t row = 0; row < rows; ++row)
+    for (std::size_t i = 0; i < width; ++i)
+      dweight[i] += dout[row * width + i] * (input[row * width + i] * inverse_rms[row]);
+}
+
+inline void transformer::layer_backward(std::size_t l, token_sequences_view sequences) {
+  mlp_block_backward(l, sequences.num_tokens());
+  attention_block_backward(l, sequences);
+}
+
+// h_out = h_mid + down(act).
+inline void transformer::mlp_block_backward(std::size_t l, std::size_t rows) {
+  const auto& c = config_;
+  auto& w = work_;
+  const auto& o = layers_[l];
+  const auto& a = w.layers[l];
+  const std::size_t width = c.hidden_size;
   const std::size_t inner = c.intermediate_size;
+  auto& dh = w.residual_gradient;
+  auto& dnormed = w.normed_gradient;
   auto& dact = w.act_gradient;
   auto& dgate_up = w.gate_up_gradient;
-  auto& dattention = w.attention_gradient;
-  auto& dqkv = w.qkv_gradient;
   dact.resize(rows * inner);
   dgate_up.resize(rows * 2 * inner);
-  dattention.resize(rows * c.query_width());
-  dqkv.resize(rows * c.qkv_width());
-  for (std::size_t l = c.num_layers; l-- > 0;) {
-    const auto& o = layers_[l];
-    auto& a = w.layers[l];
-
-    // MLP: h_out = h_mid + down(act).
-    linear_backward(dh.data(), rows, width, a.act.data(), inner, o.down_weight, dact.data());
+  linear_backward(dh.data(), rows, width, a.act.data(), inner, o.down_weight, dact.data());
+  const auto all_rows = static_cast<std::ptrdiff_t>(rows);
 #pragma omp parallel for schedule(static)
-    for (std::ptrdiff_t r = 0; r < all_rows; ++r) {
-      const auto row = static_cast<std::size_t>(r);
-      swiglu_row_backward(a.gate_up.data() + row * 2 * inner, inner, dact.data() + row * inner,
-                          dgate_up.data() + row * 2 * inner);
-    }
-    linear_backward(dgate_up.data(), rows, 2 * inner, a.normed_mlp.data(), width, o.gate_up_weight, dnormed.data());
-    norm_backward(a.residual_mid.data(), a.inverse_rms_mlp.data(), o.post_norm, dnormed.data(), dh.data());
+  for (std::ptrdiff_t r = 0; r < all_rows; ++r) {
+    const auto row = static_cast<std::size_t>(r);
+    swiglu_row_backward(a.gate_up.data() + row * 2 * inner, inner, dact.data() + row * inner,
+                        dgate_up.data() + row * 2 * inner);
+  }
+  linear_backward(dgate_up.data(), rows, 2 * inner, a.normed_mlp.data(), width, o.gate_up_weight, dnormed.data());
+  norm_backward(rows, a.residual_mid.data(), a.inverse_rms_mlp.data(), o.post_norm, dnormed.data(), dh.data());
+}
 
-    // Attention: h_mid = h_in + o_proj(attention).
-    linear_backward(dh.data(), rows, width, a.attention_out.data(), c.query_width(), o.o_weight, dattention.data());
+// h_mid = h_in + o_proj(attention).
+inline void transformer::attention_block_backward(std::size_t l, token_sequences_view sequences) {
+  const auto& c = config_;
+  auto& w = work_;
+  const auto& o = layers_[l];
+  const auto& a = w.layers[l];
+  const std::size_t rows = sequences.num_tokens();
+  const std::size_t width = c.hidden_size;
+  auto& dh = w.residual_gradient;
+  auto& dnormed = w.normed_gradient;
+  auto& dqkv = w.qkv_gradient;
+  w.attention_gradient.resize(rows * c.query_width());
+  dqkv.resize(rows * c.qkv_width());
+  linear_backward(dh.data(), rows, width, a.attention_out.data(), c.query_width(), o.o_weight,
+                  w.attention_gradient.data());
+  attention_heads_backward(l, sequences);
+  const auto all_rows = static_cast<std::ptrdiff_t>(rows);
+#pragma omp parallel for schedule(static)
+  for (std::ptrdiff_t r = 0; r < all_rows; ++r) {
+    const auto row = static_cast<std::size_t>(r);
+    apply_rotary_backward(dqkv.data() + row * c.qkv_width(), c.num_heads + c.num_kv_heads, c.head_dim,
+                          w.rotary.cos(w.positions[row]), w.rotary.sin(w.positions[row]));
+  }
+  if (c.attention_bias) {
+    float* dbias = gradient(o.qkv_bias);
+    for (std::size_t row = 0; row < rows; ++row)
+      for (std::size_t j = 0; j < c.qkv_width(); ++j) dbias[j] += dqkv[row * c.qkv_width() + j];
+  }
+  linear_backward(dqkv.data(), rows, c.qkv_width(), a.normed_attention.data(), width, o.qkv_weight, dnormed.data());
+  norm_backward(rows, a.residual_in.data(), a.inverse_rms_attention.data(), o.input_norm, dnormed.data(), dh.data());
+}
 
-    // Each (sequence, key/value head) owns its key and value gradients: no two threads write
-    // the same entry, and every entry is summed in a fixed order.
-    std::fill(dqkv.begin(), dqkv.end(), 0.0f);
-    const auto tasks = static_cast<std::ptrdiff_t>(sequences.size() * c.num_kv_heads);
+// From dL/d(attention output) in work_.attention_gradient to dL/d(qkv) in work_.qkv_gradient,
+// with q and k still rotated. Each (sequence, key/value head) owns its key and value
+// gradients: no two threads write the same entry, and every entry is summed in a fixed order.
+inline void transformer::attention_heads_backward(std::size_t l, token_sequences_view sequences) {
+  const auto& c = config_;
+  auto& w = work_;
+  const auto& a = w.layers[l];
+  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  const std::size_t group = c.num_heads / c.num_kv_heads;
+  const auto& dattention = w.attention_gradient;
+  auto& dqkv = w.qkv_gradient;
+  std::fill(dqkv.begin(), dqkv.end(), 0.0f);
+  const auto tasks = static_cast<std::ptrdiff_t>(sequences.size() * c.num_kv_heads);
 #ifdef _OPENMP
-    w.attention_scratch.resize(static_cast<std::size_t>(omp_get_max_threads()));
+  w.attention_scratch.resize(static_cast<std::size_t>(omp_get_max_threads()));
 #else
-    w.attention_scratch.resize(1);
+  w.attention_scratch.resize(1);
 #endif
 #pragma omp parallel
-    {
+  {
 #ifdef _OPENMP
-      auto& scratch = w.attention_scratch[static_cast<std::size_t>(omp_get_thread_num())];
+    auto& scratch = w.attention_scratch[static_cast<std::size_t>(omp_get_thread_num())];
 #else
-      auto& scratch = w.attention_scratch[0];
+    auto& scratch = w.attention_scratch[0];
 #endif
 #pragma omp for schedule(dynamic, 1)
-      for (std::ptrdiff_t task = 0; task < tasks; ++task) {
-        const std::size_t s = static_cast<std::size_t>(task) / c.num_kv_heads;
-        const std::size_t kv_head = static_cast<std::size_t>(task) % c.num_kv_heads;
-        const std::size_t first = sequences.begin(s);
-        const std::size_t kv_column = c.query_width() + kv_head * c.head_dim;
-        for (std::size_t head = kv_head * group; head < (kv_head + 1) * group; ++head) {
-          const std::size_t q_column = head * c.head_dim;
-          attention_backward(
-              {.length = sequences.length(s),
-               .head_dim = c.head_dim,
-               .scale = scale,
-               .queries = a.qkv.data() + first * c.qkv_width() + q_column,
-               .keys = a.qkv.data() + first * c.qkv_width() + kv_column,
-               .values = a.qkv.data() + first * c.qkv_width() + kv_column + c.kv_width(),
-               .qkv_stride = c.qkv_width(),
-               .log_sum_exp = a.attention_lse.data() + first * c.num_heads + head,
-               .lse_stride = c.num_heads,
-               .out = a.attention_out.data() + first * c.query_width() + q_column,
-               .dout = dattention.data() + first * c.query_width() + q_column,
-               .out_stride = c.query_width(),
-               .dqueries = dqkv.data() + first * c.qkv_width() + q_column,
-               .dkeys = dqkv.data() + first * c.qkv_width() + kv_column,
-               .dvalues = dqkv.data() + first * c.qkv_width() + kv_column + c.kv_width()},
-              scratch);
-        }
+    for (std::ptrdiff_t task = 0; task < tasks; ++task) {
+      const std::size_t s = static_cast<std::size_t>(task) / c.num_kv_heads;
+      const std::size_t kv_head = static_cast<std::size_t>(task) % c.num_kv_heads;
+      const std::size_t first = sequences.begin(s);
+      const std::size_t kv_column = c.query_width() + kv_head * c.head_dim;
+      for (std::size_t head = kv_head * group; head < (kv_head + 1) * group; ++head) {
+        const std::size_t q_column = head * c.head_dim;
+        attention_backward(
+            {.length = sequences.length(s),
+             .head_dim = c.head_dim,
+             .scale = scale,
+             .queries = a.qkv.data() + first * c.qkv_width() + q_column,
+             .keys = a.qkv.data() + first * c.qkv_width() + kv_column,
+             .values = a.qkv.data() + first * c.qkv_width() + kv_column + c.kv_width(),
+             .qkv_stride = c.qkv_width(),
+             .log_sum_exp = a.attention_lse.data() + first * c.num_heads + head,
+             .lse_stride = c.num_heads,
+             .out = a.attention_out.data() + first * c.query_width() + q_column,
+             .dout = dattention.data() + first * c.query_width() + q_column,
+             .out_stride = c.query_width(),
+             .dqueries = dqkv.data() + first * c.qkv_width() + q_column,
+             .dkeys = dqkv.data() + first * c.qkv_width() + kv_column,
+             .dvalues = dqkv.data() + first * c.qkv_width() + kv_column + c.kv_width()},
+            scratch);
       }
     }
-#pragma omp parallel for schedule(static)
-    for (std::ptrdiff_t r = 0; r < all_rows; ++r) {
-      const auto row = static_cast<std::size_t>(r);
-      apply_rotary_backward(dqkv.data() + row * c.qkv_width(), c.num_heads + c.num_kv_heads, c.head_dim,
-                            w.rotary.cos(w.positions[row]), w.rotary.sin(w.positions[row]));
-    }
-    if (c.attention_bias) {
-      float* dbias = gradient(o.qkv_bias);
-      for (std::size_t row = 0; row < rows; ++row)
-        for (std::size_t j = 0; j < c.qkv_width(); ++j) dbias[j] += dqkv[row * c.qkv_width() + j];
-    }
-    linear_backward(dqkv.data(), rows, c.qkv_width(), a.normed_attention.data(), width, o.qkv_weight, dnormed.data());
-    norm_backward(a.residual_in.data(), a.inverse_rms_attention.data(), o.input_norm, dnormed.data(), dh.data());
   }
+}
 
-  // Embedding rows, in token order (a token may repeat).
+// Embedding rows, in token order (a token may repeat).
+inline void transformer::embedding_backward(std::size_t rows) {
+  const std::size_t width = config_.hidden_size;
+  const auto& dh = work_.residual_gradient;
   float* dembedding = gradient(0);
   for (std::size_t row = 0; row < rows; ++row)
-    add_scaled(dembedding + static_cast<std::size_t>(w.tokens[row]) * width, dh.data() + row * width, 1.0f, width);
+    add_scaled(dembedding + static_cast<std::size_t>(work_.tokens[row]) * width, dh.data() + row * width, 1.0f, width);
 }
 
 // ---- generation --------------------------------------------------------------------------
@@ -699,128 +803,9 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
 template <sampler Sampler>
 rollout_batch transformer::generate(token_sequences_view prompts, std::size_t completions_per_prompt,
                                     const Sampler& sampler, const generation_options& options) {
-  const auto& c = config_;
-  auto& w = work_;
-  if (prompts.empty()) throw error("transformer: generate needs at least one prompt");
-  if (completions_per_prompt == 0) throw error("transformer: generate needs at least one completion per prompt");
-  if (options.max_new_tokens == 0) throw error("transformer: max_new_tokens must be at least 1");
-  for (std::size_t p = 0; p < prompts.size(); ++p)
-    if (prompts.length(p) == 0) throw error(::rlft::detail::make_message("transformer: prompt ", p, " is empty"));
-  check_tokens(prompts);
-  for (const token_id stop : options.stop_tokens)
-    if (stop < 0 || static_cast<std::size_t>(stop) >= c.vocab_size)
-      throw error(::rlft::detail::make_message("transformer: stop token ", stop, " is outside the vocabulary"));
-
-  // Prefill: the training forward over the prompts up to the final norm (once per prompt, not
-  // per completion), and the logits of each prompt's last row, the first step's.
-  forward_hidden(prompts);
-  std::vector<float> last_rows(prompts.size() * c.hidden_size), prompt_logits(prompts.size() * c.vocab_size);
-  for (std::size_t p = 0; p < prompts.size(); ++p)
-    std::copy_n(w.normed_final.data() + (prompts.end(p) - 1) * c.hidden_size, c.hidden_size,
-                last_rows.data() + p * c.hidden_size);
-  row_stable_gemm(last_rows.data(), c.hidden_size, prompts.size(), w.packed_head, prompt_logits.data(), c.vocab_size);
-
-  const std::size_t completions = prompts.size() * completions_per_prompt;
-  const std::size_t cache_row = 2 * c.kv_width();
-  std::vector<std::size_t> cache_begin(completions + 1, 0);
-  for (std::size_t i = 0; i < completions; ++i)
-    cache_begin[i + 1] = cache_begin[i] + prompts.length(i / completions_per_prompt) + options.max_new_tokens;
-  std::vector<std::vector<float>> cache(c.num_layers);
-  for (std::size_t l = 0; l < c.num_layers; ++l) {
-    cache[l].resize(cache_begin[completions] * cache_row);
-    for (std::size_t i = 0; i < completions; ++i) {
-      const std::size_t p = i / completions_per_prompt;
-      for (std::size_t t = 0; t < prompts.length(p); ++t)
-        std::copy_n(w.layers[l].qkv.data() + (prompts.begin(p) + t) * c.qkv_width() + c.query_width(), cache_row,
-                    cache[l].data() + (cache_begin[i] + t) * cache_row);
-    }
-  }
-
-  std::vector<std::vector<token_id>> tokens(completions);
-  std::vector<std::vector<float>> drawn_logprobs(completions);
-  std::vector<std::uint8_t> truncated(completions, 0);
-  for (std::size_t i = 0; i < completions; ++i) {
-    const auto prompt = prompts[i / completions_per_prompt];
-    tokens[i].assign(prompt.begin(), prompt.end());
-  }
-  std::size_t longest_prompt = 0;
-  for (std::size_t p = 0; p < prompts.size(); ++p) longest_prompt = std::max(longest_prompt, prompts.length(p));
-  w.rotary.reserve(longest_prompt + options.max_new_tokens);  // read-only from here on
-
-  // Decodes the completions in `subset` to the end, one token per completion and step. Rows
-  // are independent (row-stable kernels, per-completion random streams), so the completions
-  // may be split among threads in any way without changing a bit of the result.
-  const auto decode_subset = [&](std::span<const std::size_t> subset) {
-    const std::size_t width = c.hidden_size;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-    const std::size_t group = c.num_heads / c.num_kv_heads;
-    const Sampler local_sampler = sampler;  // samplers are values: each thread draws with its own copy
-    std::vector<std::size_t> active(subset.begin(), subset.end());
-    std::vector<float> logits(active.size() * c.vocab_size), h, scratch, normed, inverse_rms, scores,
-        softmax_scratch(c.vocab_size);
-    std::vector<std::size_t> positions;
-    layer_activations step_activations;
-    // Row r of `logits` belongs to completion active[r]: first its prompt's.
-    for (std::size_t r = 0; r < active.size(); ++r)
-      std::copy_n(prompt_logits.data() + active[r] / completions_per_prompt * c.vocab_size, c.vocab_size,
-                  logits.data() + r * c.vocab_size);
-    for (std::uint32_t step = 0;; ++step) {
-      std::vector<std::size_t> still_active;
-      for (std::size_t r = 0; r < active.size(); ++r) {
-        const std::size_t i = active[r];
-        const float* row = logits.data() + r * c.vocab_size;
-        philox_stream rng(options.seed, options.first_stream + i, step);
-        const sampled_token drawn = local_sampler(std::span<const float>(row, c.vocab_size), tokens[i], rng);
-        RLFT_ASSERT(drawn.token >= 0 && static_cast<std::size_t>(drawn.token) < c.vocab_size);
-        tokens[i].push_back(drawn.token);
-        drawn_logprobs[i].push_back(row[drawn.token] -
-                                    log_softmax_row(row, c.vocab_size, softmax_scratch.data()).log_sum_exp);
-        if (std::find(options.stop_tokens.begin(), options.stop_tokens.end(), drawn.token) != options.stop_tokens.end())
-          continue;
-        if (drawn_logprobs[i].size() == options.max_new_tokens) {
-          truncated[i] = 1;
-          continue;
-        }
-        still_active.push_back(i);
-      }
-      active = std::move(still_active);
-      if (active.empty()) return;
-
-      // One token per active completion through the same layer code as the training forward.
-      const std::size_t rows = active.size();
-      h.resize(rows * width);
-      scratch.resize(rows * width);
-      positions.resize(rows);
-      for (std::size_t r = 0; r < rows; ++r) {
-        const std::size_t i = active[r];
-        positions[r] = tokens[i].size() - 1;
-        std::copy_n(parameter(0) + static_cast<std::size_t>(tokens[i].back()) * width, width, h.data() + r * width);
-      }
-      for (std::size_t l = 0; l < c.num_layers; ++l) {
-        layer_forward(l, rows, positions.data(), h.data(), step_activations, scratch.data(),
-                      [&](const float* qkv, float* out, float* lse) {
-                        for (std::size_t r = 0; r < rows; ++r) {
-                          float* cache_base = cache[l].data() + cache_begin[active[r]] * cache_row;
-                          std::copy_n(qkv + r * c.qkv_width() + c.query_width(), cache_row,
-                                      cache_base + positions[r] * cache_row);
-                          const std::size_t count = positions[r] + 1;
-                          scores.resize(std::max(scores.size(), count));
-                          for (std::size_t head = 0; head < c.num_heads; ++head) {
-                            const float* keys = cache_base + (head / group) * c.head_dim;
-                            lse[r * c.num_heads + head] =
-                                attention_row(qkv + r * c.qkv_width() + head * c.head_dim, keys, keys + c.kv_width(),
-                                              cache_row, count, c.head_dim, scale, scores.data(),
-                                              out + r * c.query_width() + head * c.head_dim);
-                          }
-                        }
-                      });
-      }
-      normed.resize(rows * width);
-      inverse_rms.resize(rows);
-      rms_norm_rows(h.data(), rows, width, parameter(final_norm_), c.rms_norm_eps, normed.data(), inverse_rms.data());
-      row_stable_gemm(normed.data(), width, rows, w.packed_head, logits.data(), c.vocab_size);
-    }
-  };
+  check_generation_request(prompts, completions_per_prompt, options);
+  generation_state state = prefill(prompts, completions_per_prompt, options.max_new_tokens);
+  const std::size_t completions = state.tokens.size();
 
   // Few completions: one decoder whose steps use every thread. Many: one decoder per thread on
   // its share of the completions, with no synchronisation per step (a barrier per kernel would
@@ -833,7 +818,7 @@ rollout_batch transformer::generate(token_sequences_view prompts, std::size_t co
   const std::size_t threads = 1;
 #endif
   if (threads < 2 || completions < 2 * threads) {
-    decode_subset(all);
+    decode_completions(all, sampler, options, state);
   } else {
 #pragma omp parallel num_threads(static_cast<int>(threads))
     {
@@ -845,21 +830,190 @@ rollout_batch transformer::generate(token_sequences_view prompts, std::size_t co
 #endif
       std::vector<std::size_t> share;
       for (std::size_t i = thread; i < completions; i += team) share.push_back(i);
-      decode_subset(share);
+      decode_completions(share, sampler, options, state);
     }
   }
+  return to_rollout_batch(prompts, state);
+}
 
+inline void transformer::check_generation_request(token_sequences_view prompts, std::size_t completions_per_prompt,
+                                                  const generation_options& options) const {
+  if (prompts.empty()) throw error("transformer: generate needs at least one prompt");
+  if (completions_per_prompt == 0) throw error("transformer: generate needs at least one completion per prompt");
+  if (options.max_new_tokens == 0) throw error("transformer: max_new_tokens must be at least 1");
+  for (std::size_t p = 0; p < prompts.size(); ++p)
+    if (prompts.length(p) == 0) throw error(::rlft::detail::make_message("transformer: prompt ", p, " is empty"));
+  check_tokens(prompts);
+  for (const token_id stop : options.stop_tokens)
+    if (stop < 0 || static_cast<std::size_t>(stop) >= config_.vocab_size)
+      throw error(::rlft::detail::make_message("transformer: stop token ", stop, " is outside the vocabulary"));
+}
+
+// The training forward over the prompts up to the final norm runs once per prompt, not per
+// completion; the logits of each prompt's last row are the first step's.
+inline transformer::generation_state transformer::prefill(token_sequences_view prompts,
+                                                          std::size_t completions_per_prompt,
+                                                          std::size_t max_new_tokens) {
+  const auto& c = config_;
+  auto& w = work_;
+  generation_state state;
+  state.completions_per_prompt = completions_per_prompt;
+  forward_hidden(prompts);
+  std::vector<float> last_rows(prompts.size() * c.hidden_size);
+  state.prompt_logits.resize(prompts.size() * c.vocab_size);
+  for (std::size_t p = 0; p < prompts.size(); ++p)
+    std::copy_n(w.normed_final.data() + (prompts.end(p) - 1) * c.hidden_size, c.hidden_size,
+                last_rows.data() + p * c.hidden_size);
+  row_stable_gemm(last_rows.data(), c.hidden_size, prompts.size(), w.packed_head, state.prompt_logits.data(),
+                  c.vocab_size);
+  cache_prompts(prompts, max_new_tokens, state);
+
+  const std::size_t completions = prompts.size() * completions_per_prompt;
+  state.tokens.resize(completions);
+  state.drawn_logprobs.resize(completions);
+  state.truncated.assign(completions, 0);
+  for (std::size_t i = 0; i < completions; ++i) {
+    const auto prompt = prompts[i / completions_per_prompt];
+    state.tokens[i].assign(prompt.begin(), prompt.end());
+  }
+  std::size_t longest_prompt = 0;
+  for (std::size_t p = 0; p < prompts.size(); ++p) longest_prompt = std::max(longest_prompt, prompts.length(p));
+  w.rotary.reserve(longest_prompt + max_new_tokens);  // read-only from here on
+  return state;
+}
+
+// Each completion's cache has room for max_new_tokens after its prompt, whose keys and values
+// are copied from the prefill's forward.
+inline void transformer::cache_prompts(token_sequences_view prompts, std::size_t max_new_tokens,
+                                       generation_state& state) const {
+  const auto& c = config_;
+  const std::size_t completions = prompts.size() * state.completions_per_prompt;
+  state.cache_row = 2 * c.kv_width();
+  state.cache_begin.assign(completions + 1, 0);
+  for (std::size_t i = 0; i < completions; ++i)
+    state.cache_begin[i + 1] =
+        state.cache_begin[i] + prompts.length(i / state.completions_per_prompt) + max_new_tokens;
+  state.cache.resize(c.num_layers);
+  for (std::size_t l = 0; l < c.num_layers; ++l) {
+    state.cache[l].resize(state.cache_begin[completions] * state.cache_row);
+    for (std::size_t i = 0; i < completions; ++i) {
+      const std::size_t p = i / state.completions_per_prompt;
+      for (std::size_t t = 0; t < prompts.length(p); ++t)
+        std::copy_n(work_.layers[l].qkv.data() + (prompts.begin(p) + t) * c.qkv_width() + c.query_width(),
+                    state.cache_row, state.cache[l].data() + (state.cache_begin[i] + t) * state.cache_row);
+    }
+  }
+}
+
+// Decodes the completions in `subset` to the end, one token per completion and step. Rows
+// are independent (row-stable kernels, per-completion random streams), so the completions
+// may be split among threads in any way without changing a bit of the result.
+template <sampler Sampler>
+void transformer::decode_completions(std::span<const std::size_t> subset, const Sampler& sampler,
+                                     const generation_options& options, generation_state& state) {
+  const auto& c = config_;
+  const Sampler local_sampler = sampler;  // samplers are values: each thread draws with its own copy
+  std::vector<std::size_t> active(subset.begin(), subset.end());
+  decoder_buffers buffers;
+  buffers.logits.resize(active.size() * c.vocab_size);
+  buffers.softmax_scratch.resize(c.vocab_size);
+  // A completion's first logits are its prompt's.
+  for (std::size_t r = 0; r < active.size(); ++r)
+    std::copy_n(state.prompt_logits.data() + active[r] / state.completions_per_prompt * c.vocab_size, c.vocab_size,
+                buffers.logits.data() + r * c.vocab_size);
+  for (std::uint32_t step = 0;; ++step) {
+    active = sample_step(active, step, local_sampler, options, buffers, state);
+    if (active.empty()) return;
+    decode_step(active, buffers, state);
+  }
+}
+
+// Returns the completions that go on: those that drew no stop token and have room for more.
+template <sampler Sampler>
+std::vector<std::size_t> transformer::sample_step(std::span<const std::size_t> active, std::uint32_t step,
+                                                  const Sampler& sampler, const generation_options& options,
+                                                  decoder_buffers& buffers, generation_state& state) const {
+  const auto& c = config_;
+  std::vector<std::size_t> still_active;
+  for (std::size_t r = 0; r < active.size(); ++r) {
+    const std::size_t i = active[r];
+    const float* row = buffers.logits.data() + r * c.vocab_size;
+    philox_stream rng(options.seed, options.first_stream + i, step);
+    const sampled_token drawn = sampler(std::span<const float>(row, c.vocab_size), state.tokens[i], rng);
+    RLFT_ASSERT(drawn.token >= 0 && static_cast<std::size_t>(drawn.token) < c.vocab_size);
+    state.tokens[i].push_back(drawn.token);
+    state.drawn_logprobs[i].push_back(row[drawn.token] -
+                                      log_softmax_row(row, c.vocab_size, buffers.softmax_scratch.data()).log_sum_exp);
+    if (std::find(options.stop_tokens.begin(), options.stop_tokens.end(), drawn.token) != options.stop_tokens.end())
+      continue;
+    if (state.drawn_logprobs[i].size() == options.max_new_tokens) {
+      state.truncated[i] = 1;
+      continue;
+    }
+    still_active.push_back(i);
+  }
+  return still_active;
+}
+
+// One token per active completion through the same layer code as the training forward; its
+// keys and values join the completion's cache.
+inline void transformer::decode_step(std::span<const std::size_t> active, decoder_buffers& buffers,
+                                     generation_state& state) {
+  const auto& c = config_;
+  const std::size_t width = c.hidden_size;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  const std::size_t group = c.num_heads / c.num_kv_heads;
+  const std::size_t cache_row = state.cache_row;
+  auto& b = buffers;
+  const std::size_t rows = active.size();
+  b.h.resize(rows * width);
+  b.scratch.resize(rows * width);
+  b.positions.resize(rows);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::size_t i = active[r];
+    b.positions[r] = state.tokens[i].size() - 1;
+    std::copy_n(parameter(0) + static_cast<std::size_t>(state.tokens[i].back()) * width, width, b.h.data() + r * width);
+  }
+  for (std::size_t l = 0; l < c.num_layers; ++l) {
+    layer_forward(l, rows, b.positions.data(), b.h.data(), b.activations, b.scratch.data(),
+                  [&](const float* qkv, float* out, float* lse) {
+                    for (std::size_t r = 0; r < rows; ++r) {
+                      float* cache_base = state.cache[l].data() + state.cache_begin[active[r]] * cache_row;
+                      std::copy_n(qkv + r * c.qkv_width() + c.query_width(), cache_row,
+                                  cache_base + b.positions[r] * cache_row);
+                      const std::size_t count = b.positions[r] + 1;
+                      b.scores.resize(std::max(b.scores.size(), count));
+                      for (std::size_t head = 0; head < c.num_heads; ++head) {
+                        const float* keys = cache_base + (head / group) * c.head_dim;
+                        lse[r * c.num_heads + head] =
+                            attention_row(qkv + r * c.qkv_width() + head * c.head_dim, keys, keys + c.kv_width(),
+                                          cache_row, count, c.head_dim, scale, b.scores.data(),
+                                          out + r * c.query_width() + head * c.head_dim);
+                      }
+                    }
+                  });
+  }
+  b.normed.resize(rows * width);
+  b.inverse_rms.resize(rows);
+  rms_norm_rows(b.h.data(), rows, width, parameter(final_norm_), c.rms_norm_eps, b.normed.data(), b.inverse_rms.data());
+  row_stable_gemm(b.normed.data(), width, rows, work_.packed_head, b.logits.data(), c.vocab_size);
+}
+
+inline rollout_batch transformer::to_rollout_batch(token_sequences_view prompts, const generation_state& state) {
+  const std::size_t completions = state.tokens.size();
   token_sequences sequences;
   std::vector<std::int64_t> prompt_lengths;
   for (std::size_t i = 0; i < completions; ++i) {
-    sequences.push_back(tokens[i]);
-    prompt_lengths.push_back(static_cast<std::int64_t>(prompts.length(i / completions_per_prompt)));
+    sequences.push_back(state.tokens[i]);
+    prompt_lengths.push_back(static_cast<std::int64_t>(prompts.length(i / state.completions_per_prompt)));
   }
-  auto result = rollout_batch::with_group_size(std::move(sequences), std::move(prompt_lengths), completions_per_prompt);
+  auto result =
+      rollout_batch::with_group_size(std::move(sequences), std::move(prompt_lengths), state.completions_per_prompt);
   for (std::size_t i = 0; i < completions; ++i) {
     const std::size_t first = result.sequence_begin(i) + result.prompt_length(i);
-    std::copy(drawn_logprobs[i].begin(), drawn_logprobs[i].end(), result.sampling_logprobs().begin() + first);
-    result.truncated()[i] = truncated[i];
+    std::copy(state.drawn_logprobs[i].begin(), state.drawn_logprobs[i].end(),
+              result.sampling_logprobs().begin() + first);
+    result.truncated()[i] = state.truncated[i];
   }
   return result;
 }
