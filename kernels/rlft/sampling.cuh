@@ -1,6 +1,8 @@
 // Sampling pipelines on the device, one row of logits per thread-block cluster, drawing the
-// token the CPU pipeline draws (rlft/sampling/): same stage arithmetic in float, same
-// truncation rules, same exponential race on the same Philox words (exponential_race.hpp).
+// token the CPU pipeline draws (rlft/sampling/): the same stage arithmetic in float (the
+// element-wise stages' host-device formulas, temperature::scaled and the penalties'
+// penalised), the same truncation rules, the same exponential race on the same Philox words
+// (exponential_race.hpp).
 //
 // A pipeline is a short program of stages run against the row without materialising it:
 //   - temperature and the penalties are element-wise: a candidate's value at stage s is its
@@ -41,7 +43,9 @@
 #include "rlft/cuda/check.hpp"
 #include "rlft/sampling/exponential_race.hpp"
 #include "rlft/sampling/float_math.hpp"
+#include "rlft/sampling/penalties.hpp"
 #include "rlft/sampling/sample_rows.hpp"
+#include "rlft/sampling/temperature.hpp"
 
 namespace rlft::kernels {
 
@@ -278,15 +282,15 @@ struct row_sampler {
     for (int s = 0; s < limit; ++s) {
       const sampling_stage& stage = program.stages[s];
       switch (stage.kind) {
-        case stage_kind::temperature: v = v / stage.parameter; break;
+        case stage_kind::temperature: v = temperature{stage.parameter}.scaled(v); break;
         case stage_kind::repetition_penalty:
-          if (count > 0) v = v > 0.0f ? v / stage.parameter : v * stage.parameter;
+          if (count > 0) v = repetition_penalty{stage.parameter}.penalised(v);
           break;
         case stage_kind::presence_penalty:
-          if (count > 0) v -= stage.parameter;
+          if (count > 0) v = presence_penalty{stage.parameter}.penalised(v);
           break;
         case stage_kind::frequency_penalty:
-          if (count > 0) v -= stage.parameter * static_cast<float>(count);
+          if (count > 0) v = frequency_penalty{stage.parameter}.penalised(v, count);
           break;
         default:
           switch (shared.filter[s]) {
@@ -507,7 +511,7 @@ struct row_sampler {
       switch (stage.kind) {
         case stage_kind::temperature:
           // Division by a positive number is monotone: the maximum moves with the values.
-          largest = largest / stage.parameter;
+          largest = temperature{stage.parameter}.scaled(largest);
           break;
         case stage_kind::repetition_penalty:
         case stage_kind::presence_penalty:

@@ -4,7 +4,9 @@
 //     HF transformers and vLLM use): z → z / θ if z > 0, else z · θ, for every token seen;
 //   - presence_penalty and frequency_penalty (OpenAI API, vLLM): z → z − α when the token
 //     occurs at all, z → z − β · count for a token seen count times.
-// θ > 1, α > 0, β > 0 discourage repetition; θ = 1, α = β = 0 do nothing.
+// θ > 1, α > 0, β > 0 discourage repetition; θ = 1, α = β = 0 do nothing. Each stage's
+// penalised() is the formula for one seen token, which the CUDA sampler calls too, so that both
+// back-ends compute the same values.
 // Cost: O(H log H) to count the H history tokens (sorting a thread-local copy), then O(U) on
 // dense candidates for U distinct tokens, or O(C log H) on C sparse candidates. A history
 // token outside [0, vocabulary size) is rlft::error.
@@ -18,6 +20,7 @@
 
 #include "rlft/concepts/sampler.hpp"
 #include "rlft/core/error.hpp"
+#include "rlft/core/host_device.hpp"
 #include "rlft/sampling/candidate_logits.hpp"
 #include "rlft/sampling/pipeline.hpp"
 #include "rlft/sampling/row_errors.hpp"
@@ -65,11 +68,12 @@ struct repetition_penalty {
       throw error(detail::make_message(name, ": must be positive and finite, got ", penalty));
   }
 
+  RLFT_HOST_DEVICE float penalised(float z) const { return z > 0.0f ? z / penalty : z * penalty; }
+
   void apply(candidate_logits& candidates, std::span<const token_id> history) const {
     check();
     if (penalty == 1.0f) return;
-    detail::adjust_seen_tokens(candidates, history, name,
-                               [this](float& z, std::ptrdiff_t) { z = z > 0.0f ? z / penalty : z * penalty; });
+    detail::adjust_seen_tokens(candidates, history, name, [this](float& z, std::ptrdiff_t) { z = penalised(z); });
   }
 
   sampled_token operator()(std::span<const float> logits, std::span<const token_id> history,
@@ -87,11 +91,12 @@ struct presence_penalty {
     if (!std::isfinite(penalty)) throw error(detail::make_message(name, ": must be finite, got ", penalty));
   }
 
+  RLFT_HOST_DEVICE float penalised(float z) const { return z - penalty; }
+
   void apply(candidate_logits& candidates, std::span<const token_id> history) const {
     check();
     if (penalty == 0.0f) return;
-    detail::adjust_seen_tokens(candidates, history, name,
-                               [this](float& z, std::ptrdiff_t) { z -= penalty; });
+    detail::adjust_seen_tokens(candidates, history, name, [this](float& z, std::ptrdiff_t) { z = penalised(z); });
   }
 
   sampled_token operator()(std::span<const float> logits, std::span<const token_id> history,
@@ -109,12 +114,20 @@ struct frequency_penalty {
     if (!std::isfinite(penalty)) throw error(detail::make_message(name, ": must be finite, got ", penalty));
   }
 
+  // For a token seen `count` times (std::ptrdiff_t on the CPU, std::uint32_t on the device: the
+  // same float either way). Both compilers fuse the product and the difference into one FMA
+  // (nvcc by default, GCC in GNU modes on a target with FMA, as with -march=native); a host
+  // build without FMA rounds the product first and may differ from the device in the last bit.
+  template <class Count>
+  RLFT_HOST_DEVICE float penalised(float z, Count count) const {
+    return z - penalty * static_cast<float>(count);
+  }
+
   void apply(candidate_logits& candidates, std::span<const token_id> history) const {
     check();
     if (penalty == 0.0f) return;
-    detail::adjust_seen_tokens(candidates, history, name, [this](float& z, std::ptrdiff_t count) {
-      z -= penalty * static_cast<float>(count);
-    });
+    detail::adjust_seen_tokens(candidates, history, name,
+                               [this](float& z, std::ptrdiff_t count) { z = penalised(z, count); });
   }
 
   sampled_token operator()(std::span<const float> logits, std::span<const token_id> history,
