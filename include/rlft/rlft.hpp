@@ -5,7 +5,8 @@
 #include "rlft/version.hpp"
 
 #include "rlft/core/error.hpp"
-#include "rlft/core/fast_exp.hpp"
+#include "rlft/core/elementary_functions.hpp"
+#include "rlft/core/float_bits.hpp"
 #include "rlft/core/host_device.hpp"
 #include "rlft/core/parallel.hpp"
 #include "rlft/core/philox.hpp"
@@ -24,6 +25,7 @@
 #include "rlft/sampling/categorical.hpp"
 #include "rlft/sampling/exponential_race.hpp"
 #include "rlft/sampling/greedy.hpp"
+#include "rlft/sampling/max_and_flaws.hpp"
 #include "rlft/sampling/min_p.hpp"
 #include "rlft/sampling/penalties.hpp"
 #include "rlft/sampling/pipeline.hpp"

@@ -38,11 +38,13 @@
 #include <cuda_runtime_api.h>
 
 #include "rlft/concepts/sampler.hpp"
+#include "rlft/core/elementary_functions.hpp"
+#include "rlft/core/float_bits.hpp"
 #include "rlft/core/host_device.hpp"
 #include "rlft/core/philox.hpp"
 #include "rlft/cuda/check.hpp"
 #include "rlft/sampling/exponential_race.hpp"
-#include "rlft/sampling/float_math.hpp"
+#include "rlft/sampling/max_and_flaws.hpp"
 #include "rlft/sampling/penalties.hpp"
 #include "rlft/sampling/sample_rows.hpp"
 #include "rlft/sampling/temperature.hpp"

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "rlft/core/fast_exp.hpp"
+#include "rlft/core/elementary_functions.hpp"
 #include "rlft/objective/kl_estimator.hpp"
 
 using doctest::Approx;

@@ -14,7 +14,7 @@
 #include <cmath>
 
 #include "rlft/concepts/policy_objective.hpp"
-#include "rlft/core/fast_exp.hpp"
+#include "rlft/core/elementary_functions.hpp"
 #include "rlft/core/host_device.hpp"
 #include "rlft/core/simd.hpp"
 #include "rlft/objective/detail/objective_evaluation.hpp"

@@ -20,8 +20,8 @@
 #include <cmath>
 #include <type_traits>
 
+#include "rlft/core/elementary_functions.hpp"
 #include "rlft/core/error.hpp"
-#include "rlft/core/fast_exp.hpp"
 #include "rlft/core/host_device.hpp"
 #include "rlft/core/simd.hpp"
 

@@ -19,7 +19,7 @@
 
 #include "rlft/core/error.hpp"
 #include "rlft/core/token_sequences.hpp"
-#include "rlft/sampling/float_math.hpp"
+#include "rlft/sampling/max_and_flaws.hpp"
 
 namespace rlft {
 

@@ -11,7 +11,7 @@
 // as u = 1 − w (rounded), E = w if u = 1, else E = log(u) · w / (u − 1) (Goldberg, "What every
 // computer scientist should know about floating-point arithmetic", 1991, theorem 4: relative
 // error within a few ulps from a plain log). exp and log are rlft's own vectorisable float
-// versions (<rlft/sampling/float_math.hpp>), which a CUDA kernel can call too; every other
+// versions (<rlft/core/elementary_functions.hpp>), which a CUDA kernel can call too; every other
 // step is an IEEE operation a GPU rounds identically. E_c is an Exp(1) variate,
 // and the smallest of independent E_c / p_c wins with probability p_c / Σp: this is the
 // exponential race, the ratio form of the Gumbel-max trick (key z_c − log E_c has the same
@@ -45,11 +45,12 @@
 #include <span>
 
 #include "rlft/concepts/sampler.hpp"
+#include "rlft/core/elementary_functions.hpp"
 #include "rlft/core/error.hpp"
+#include "rlft/core/float_bits.hpp"
 #include "rlft/core/host_device.hpp"
 #include "rlft/core/philox.hpp"
 #include "rlft/sampling/candidate_logits.hpp"
-#include "rlft/sampling/float_math.hpp"
 #include "rlft/sampling/row_errors.hpp"
 
 namespace rlft {

@@ -39,6 +39,7 @@
 #include "rlft/core/philox.hpp"
 #include "rlft/sampling/candidate_logits.hpp"
 #include "rlft/sampling/exponential_race.hpp"
+#include "rlft/sampling/max_and_flaws.hpp"
 #include "rlft/sampling/row_errors.hpp"
 
 namespace rlft {

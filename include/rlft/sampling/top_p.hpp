@@ -32,10 +32,10 @@
 #include <vector>
 
 #include "rlft/concepts/sampler.hpp"
+#include "rlft/core/elementary_functions.hpp"
 #include "rlft/core/error.hpp"
 #include "rlft/sampling/candidate_logits.hpp"
 #include "rlft/sampling/exponential_race.hpp"
-#include "rlft/sampling/float_math.hpp"
 #include "rlft/sampling/pipeline.hpp"
 
 namespace rlft {
