@@ -476,11 +476,37 @@ struct row_sampler {
     return true;
   }
 
-  __device__ __forceinline__ void run() {
-    const sampling_program& program = args.program;
-    if (threadIdx.x < max_sampling_stages) shared.filter[threadIdx.x] = filter_kind::none;
+  // What the stages leave for the draw: the largest candidate value and the number of
+  // candidates at the current stage (each only while known), and whether greedy chose the token.
+  struct stage_walk {
+    float largest;
+    bool largest_known;
+    unsigned long long count;
+    bool count_known;
+    bool fixed;
+  };
 
-    // 1. The raw row: no NaN or +inf, not all −inf (detail::checked_row_max); its maximum.
+  // The exponential race's sums and winner, combined over the cluster.
+  struct race_result {
+    double raw_total;           // Σ exp(z − raw maximum) over the row
+    double total;               // Σ exp(v − shift) over the candidates
+    unsigned long long winner;  // the largest race key · 2^32 + (0xffffffff − token)
+  };
+
+  // run() and its steps are force-inlined: the compiler may leave a body this long a call, and
+  // a step left a call takes the shared state through a generic pointer (its shared-memory
+  // atomics become generic ones) and the locals passed to it by reference to local memory.
+  __device__ __forceinline__ void run() {
+    if (threadIdx.x < max_sampling_stages) shared.filter[threadIdx.x] = filter_kind::none;
+    float raw_max = 0.0f;
+    if (!check_raw_row(raw_max) || !read_history()) return;
+    stage_walk walk = walk_stages(raw_max);
+    draw(raw_max, walk);
+  }
+
+  // 1. The raw row: no NaN or +inf, not all −inf (detail::checked_row_max); its maximum. False,
+  // with the row's status written, for a bad row.
+  __device__ __forceinline__ bool check_raw_row(float& raw_max) {
     unsigned long long first_bad = ~0ull, best = value_key(-INFINITY);
     for_each_quad([&](std::size_t q, const float (&z)[4], int count) {
 #pragma unroll
@@ -492,97 +518,123 @@ struct row_sampler {
       }
     });
     first_bad = combine_u64(first_bad, min_op{});
-    if (first_bad != ~0ull) return finish(row_fault::bad_logit, static_cast<std::int64_t>(first_bad));
-    const float raw_max = key_value(static_cast<std::uint32_t>(combine_u64(best, max_op{})));
-    if (raw_max == -INFINITY) return finish(row_fault::all_negative_infinity, 0);
+    if (first_bad != ~0ull) {
+      finish(row_fault::bad_logit, static_cast<std::int64_t>(first_bad));
+      return false;
+    }
+    raw_max = key_value(static_cast<std::uint32_t>(combine_u64(best, max_op{})));
+    if (raw_max == -INFINITY) {
+      finish(row_fault::all_negative_infinity, 0);
+      return false;
+    }
+    return true;
+  }
 
-    // 2. The history, when a penalty stage reads it.
+  // 2. The history, when a penalty stage reads it. False, with the row's status written, for a
+  // bad history.
+  __device__ __forceinline__ bool read_history() {
+    const sampling_program& program = args.program;
     if (program.first_penalty < program.count && args.history_offsets) {
-      if (!load_history()) return;
+      if (!load_history()) return false;
       with_history = args.history_offsets[row + 1] > args.history_offsets[row];
     }
+    return true;
+  }
 
-    // 3. The stages, in order: truncations become filters on the value at their stage.
-    float largest = raw_max;  // the largest candidate value at the current stage, when known
-    bool largest_known = true;
-    unsigned long long count = vocabulary;  // candidates at the current stage, when known
-    bool count_known = true;
-    bool fixed = false;  // greedy chose the token
-    for (int s = 0; s < program.count && !fixed; ++s) {
+  // 3. The stages, in order: truncations become filters on the value at their stage.
+  __device__ __forceinline__ stage_walk walk_stages(float raw_max) {
+    const sampling_program& program = args.program;
+    stage_walk walk{
+        .largest = raw_max, .largest_known = true, .count = vocabulary, .count_known = true, .fixed = false};
+    for (int s = 0; s < program.count && !walk.fixed; ++s) {
       const sampling_stage& stage = program.stages[s];
       switch (stage.kind) {
         case stage_kind::temperature:
           // Division by a positive number is monotone: the maximum moves with the values.
-          largest = temperature{stage.parameter}.scaled(largest);
+          walk.largest = temperature{stage.parameter}.scaled(walk.largest);
           break;
         case stage_kind::repetition_penalty:
         case stage_kind::presence_penalty:
-        case stage_kind::frequency_penalty: largest_known = false; break;
-        case stage_kind::min_p:
-          if (!largest_known) {
-            max_and_count(s, largest, count);
-            largest_known = count_known = true;
-          }
-          resolve(s, filter_kind::min_p, largest);
-          count_known = false;
-          break;
-        case stage_kind::top_k: {
-          if (!count_known) {
-            max_and_count(s, largest, count);
-            largest_known = count_known = true;
-          }
-          if (static_cast<unsigned long long>(stage.k) >= count) break;
-          const float threshold =
-              select_threshold(s, [](float) { return 1ull; }, static_cast<double>(stage.k), 0.0);
-          resolve(s, filter_kind::threshold, threshold);
-          count_known = false;
-          break;
-        }
-        case stage_kind::top_p: {
-          if (!largest_known || !count_known) {
-            max_and_count(s, largest, count);
-            largest_known = count_known = true;
-          }
-          if (count <= 1) break;
-          const float shift = largest;
-          const float threshold = select_threshold(
-              s, [shift](float v) { return __float2ull_rn(detail::exp_nonpositive(v - shift) * 0x1p40f); }, 0.0,
-              static_cast<double>(stage.parameter));
-          resolve(s, filter_kind::threshold, threshold);
-          count_known = false;
-          break;
-        }
-        case stage_kind::greedy: {
-          // The largest value, the smaller id among equals.
-          unsigned long long choice = 0;
-          for_each_candidate(s, [&](std::uint32_t token, float v) {
-            choice = max_op{}(choice, (static_cast<unsigned long long>(value_key(v)) << 32) | (0xffffffffu - token));
-          });
-          choice = combine_u64(choice, max_op{});
-          if (threadIdx.x == 0) shared.only_token = 0xffffffffu - static_cast<std::uint32_t>(choice & 0xffffffffu);
-          resolve(s, filter_kind::only, 0.0f);
-          fixed = true;
-          break;
-        }
+        case stage_kind::frequency_penalty: walk.largest_known = false; break;
+        case stage_kind::min_p: resolve_min_p(s, walk); break;
+        case stage_kind::top_k: resolve_top_k(s, stage.k, walk); break;
+        case stage_kind::top_p: resolve_top_p(s, stage.parameter, walk); break;
+        case stage_kind::greedy: resolve_greedy(s, walk); break;
       }
     }
+    return walk;
+  }
 
-    // 4. The draw: the exponential race over the candidates at the end of the pipeline.
+  // The largest value and the number of candidates at stage s, counted.
+  __device__ __forceinline__ void measure(int s, stage_walk& walk) {
+    max_and_count(s, walk.largest, walk.count);
+    walk.largest_known = walk.count_known = true;
+  }
+
+  // min-p: keep v − largest >= log p.
+  __device__ __forceinline__ void resolve_min_p(int s, stage_walk& walk) {
+    if (!walk.largest_known) measure(s, walk);
+    resolve(s, filter_kind::min_p, walk.largest);
+    walk.count_known = false;
+  }
+
+  // top-k: keep v >= the k-th largest value.
+  __device__ __forceinline__ void resolve_top_k(int s, std::int64_t k, stage_walk& walk) {
+    if (!walk.count_known) measure(s, walk);
+    if (static_cast<unsigned long long>(k) >= walk.count) return;
+    const float threshold = select_threshold(s, [](float) { return 1ull; }, static_cast<double>(k), 0.0);
+    resolve(s, filter_kind::threshold, threshold);
+    walk.count_known = false;
+  }
+
+  // top-p: keep v >= the value at which the weights of the larger candidates reach p·S.
+  __device__ __forceinline__ void resolve_top_p(int s, float p, stage_walk& walk) {
+    if (!walk.largest_known || !walk.count_known) measure(s, walk);
+    if (walk.count <= 1) return;
+    const float shift = walk.largest;
+    const float threshold = select_threshold(
+        s, [shift](float v) { return __float2ull_rn(detail::exp_nonpositive(v - shift) * 0x1p40f); }, 0.0,
+        static_cast<double>(p));
+    resolve(s, filter_kind::threshold, threshold);
+    walk.count_known = false;
+  }
+
+  // greedy: the largest value, the smaller id among equals, is the only candidate left.
+  __device__ __forceinline__ void resolve_greedy(int s, stage_walk& walk) {
+    unsigned long long choice = 0;
+    for_each_candidate(s, [&](std::uint32_t token, float v) {
+      choice = max_op{}(choice, (static_cast<unsigned long long>(value_key(v)) << 32) | (0xffffffffu - token));
+    });
+    choice = combine_u64(choice, max_op{});
+    if (threadIdx.x == 0) shared.only_token = 0xffffffffu - static_cast<std::uint32_t>(choice & 0xffffffffu);
+    resolve(s, filter_kind::only, 0.0f);
+    walk.fixed = true;
+  }
+
+  // 4. The draw: the exponential race over the candidates at the end of the pipeline.
+  __device__ __forceinline__ void draw(float raw_max, stage_walk& walk) {
     const sampling_key key = args.keys[row];
     const philox_stream rng(args.seed, key.sequence, key.step);
+    if (!walk.fixed && !walk.largest_known) max_and_count(args.program.count, walk.largest, walk.count);
+    if (!walk.fixed && walk.largest == -INFINITY) return finish(row_fault::no_finite_candidate, 0);
+    if (!walk.fixed && !isfinite(walk.largest)) return finish(row_fault::processed_overflow, 0);
+    const race_result race = run_race(rng, raw_max, walk.largest, walk.fixed);
+    if (team.rank() != 0 || threadIdx.x != 0) return;
+    report(raw_max, walk.largest, walk.fixed, race);
+  }
+
+  // Every candidate's race key exp(v − shift) / E from `rng` (none after greedy) and the raw
+  // row's normaliser, in one pass over the row.
+  __device__ __forceinline__ race_result run_race(const philox_stream& rng, float raw_max, float shift, bool fixed) {
     double total = 0.0, raw_total = 0.0;
     unsigned long long race = 0;
-    if (!fixed && !largest_known) max_and_count(program.count, largest, count);
-    if (!fixed && largest == -INFINITY) return finish(row_fault::no_finite_candidate, 0);
-    if (!fixed && !isfinite(largest)) return finish(row_fault::processed_overflow, 0);
-    const float shift = largest;
     for_each_quad([&](std::size_t q, const float (&z)[4], int n) {
       float values[4];
       bool candidate[4], any = false;
 #pragma unroll
       for (int k = 0; k < 4 && k < n; ++k) {
         raw_total += detail::exp_nonpositive(z[k] - raw_max);
-        candidate[k] = !fixed && value_at(static_cast<std::uint32_t>(4 * q + k), z[k], program.count, values[k]);
+        candidate[k] = !fixed && value_at(static_cast<std::uint32_t>(4 * q + k), z[k], args.program.count, values[k]);
         any = any || candidate[k];
       }
       if (!any) return;
@@ -597,21 +649,26 @@ struct row_sampler {
         race = max_op{}(race, (static_cast<unsigned long long>(race_key) << 32) | (0xffffffffu - token));
       }
     });
-    raw_total = combine_sum(raw_total);
-    total = combine_sum(total);
-    race = combine_u64(race, max_op{});
-    if (team.rank() != 0 || threadIdx.x != 0) return;
+    race_result result;
+    result.raw_total = combine_sum(raw_total);
+    result.total = combine_sum(total);
+    result.winner = combine_u64(race, max_op{});
+    return result;
+  }
+
+  // The row's token and log-probabilities (or its fault), from thread 0 of rank 0.
+  __device__ __forceinline__ void report(float raw_max, float shift, bool fixed, const race_result& race) const {
     const auto token = static_cast<std::uint32_t>(
-        fixed ? shared.only_token : 0xffffffffu - static_cast<std::uint32_t>(race & 0xffffffffu));
+        fixed ? shared.only_token : 0xffffffffu - static_cast<std::uint32_t>(race.winner & 0xffffffffu));
     const float z = logit(token);
     float value = 0.0f;
-    value_at(token, z, program.count, value);
+    value_at(token, z, args.program.count, value);
     if (fixed && value == -INFINITY) return finish(row_fault::no_finite_candidate, 0);
     if (fixed && !isfinite(value)) return finish(row_fault::processed_overflow, 0);
     // As detail::run_exponential_race and detail::sample_through: after greedy one candidate
     // remains, whose log-probability is log(1) = 0.
-    const double logprob = fixed ? 0.0 : static_cast<double>(value - shift) - log(total);
-    const double raw_logprob = static_cast<double>(z - raw_max) - log(raw_total);
+    const double logprob = fixed ? 0.0 : static_cast<double>(value - shift) - log(race.total);
+    const double raw_logprob = static_cast<double>(z - raw_max) - log(race.raw_total);
     finish(row_fault::none, 0,
            {.token = static_cast<token_id>(token),
             .logprob = static_cast<float>(logprob),
