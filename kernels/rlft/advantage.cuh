@@ -2,17 +2,21 @@
 // RLOO, REINFORCE++, GAE, process supervision) over the ragged batch:
 //   - group statistics (count, sum, mean, squared deviations, lowest and highest value) of
 //     REINFORCE++, GAE and process supervision come from one CUB segmented reduction whose
-//     segments are the groups' sequences (outcome rewards) or the groups' tokens (step rewards); the batch statistics of reward scaling and
-//     whitening are the same reduction over one segment;
+//     segments are the groups' sequences (outcome rewards) or the groups' tokens (step
+//     rewards); the batch statistics of reward scaling and whitening are the same reduction
+//     over one segment;
 //   - discounted returns and GAE, and the suffix sums of process supervision, are reverse scans
 //     of affine maps x ↦ a·x + b with CUB's block scan, one block per sequence, in double as
 //     the CPU;
 //   - outcome advantages (GRPO's family) need only their group's moments: one warp per
 //     sequence reduces its group's rewards and writes the sequence's tokens, in one launch.
+// The formulas are the CPU's own host-device functions: the moments and their merge
+// (detail::value_moments), the outcome advantages (detail/outcome_advantage.hpp) and the
+// discounted step (detail::step_reward, detail::temporal_difference); the kernels only map them.
 // Statistics merge pairwise (Chan, Golub and LeVeque) in a fixed tree, so results are the same
 // from run to run; against the CPU's sequential sums they differ in the last bits of a double,
 // which the float advantages rarely see (within 2 ulp). Groups of equal rewards are detected
-// from the lowest and highest value, exactly as on the CPU. Bad inputs mark the first offending
+// by value_moments::all_equal, as on the CPU. Bad inputs mark the first offending
 // sequence, or flag the group of a non-finite outcome reward; the host facade
 // (rlft/cuda/advantage.hpp) turns them into the CPU's error.
 #pragma once
@@ -28,7 +32,9 @@
 #include <thrust/iterator/counting_iterator.h>
 #include <thrust/iterator/transform_iterator.h>
 
-#include "rlft/advantage/grpo_advantage.hpp"
+#include "rlft/advantage/detail/discounted_returns.hpp"
+#include "rlft/advantage/detail/moments.hpp"
+#include "rlft/advantage/detail/outcome_advantage.hpp"
 #include "rlft/cuda/check.hpp"
 #include "rlft/cuda/grid.hpp"
 #include "rlft/cuda/device_buffer.hpp"
@@ -37,47 +43,24 @@
 
 namespace rlft::kernels {
 
-// Moments of a set of values; `lowest` > `highest` for the empty set.
-struct value_moments {
-  double count;
-  double sum;
-  double mean;
-  double squared_deviations;
-  float lowest;
-  float highest;
-};
+// The statistics every reduction here combines (rlft/advantage/detail/moments.hpp, shared with
+// the CPU estimators).
+using value_moments = detail::value_moments;
 
-__host__ __device__ inline value_moments no_values() {
-  return {0.0, 0.0, 0.0, 0.0, INFINITY, -INFINITY};
-}
+__host__ __device__ inline value_moments no_values() { return {}; }
 
 __host__ __device__ inline value_moments one_value(float value) {
-  return {1.0, double{value}, double{value}, 0.0, value, value};
+  value_moments moments;
+  moments.add(value);
+  return moments;
 }
 
 struct merge_moments {
-  __host__ __device__ value_moments operator()(const value_moments& a, const value_moments& b) const {
-    value_moments merged{a.count + b.count, a.sum + b.sum, a.mean, a.squared_deviations,
-                         fminf(a.lowest, b.lowest), fmaxf(a.highest, b.highest)};
-    if (b.count == 0.0) return merged;
-    if (a.count == 0.0) {
-      merged.mean = b.mean;
-      merged.squared_deviations = b.squared_deviations;
-      return merged;
-    }
-    const double deviation = b.mean - a.mean;
-    merged.mean = a.mean + deviation * (b.count / merged.count);
-    merged.squared_deviations =
-        a.squared_deviations + b.squared_deviations + deviation * deviation * (a.count * b.count / merged.count);
-    return merged;
+  __host__ __device__ value_moments operator()(value_moments a, const value_moments& b) const {
+    a.merge(b);
+    return a;
   }
 };
-
-// Sample (n − 1) or population (n) standard deviation, 0 where undefined (as detail::moments).
-__host__ __device__ inline double standard_deviation(const value_moments& m, bool unbiased) {
-  const double divisor = unbiased ? m.count - 1.0 : m.count;
-  return divisor > 0.0 ? sqrt(m.squared_deviations / divisor) : 0.0;
-}
 
 // Item i of a reduction: values[i] where select is null or select[i] != 0, or parts[i] when
 // parts is given (merging per-sequence moments).
@@ -126,8 +109,7 @@ inline constexpr std::uint8_t group_bad_reward = 2;
 // The flags of a group of outcome rewards with moments `rewards` (a non-finite reward makes
 // the sum non-finite).
 __device__ inline std::uint8_t reward_group_flags(const value_moments& rewards) {
-  return (rewards.lowest == rewards.highest ? group_equal_rewards : 0) |
-         (isfinite(rewards.sum) ? 0 : group_bad_reward);
+  return (rewards.all_equal() ? group_equal_rewards : 0) | (isfinite(rewards.sum) ? 0 : group_bad_reward);
 }
 
 // Marks of bad inputs: the smallest offending sequence of each kind (~0 for none).
@@ -178,14 +160,12 @@ __device__ void reverse_affine_scan(std::size_t first, std::size_t end, TempStor
 // ---------------------------------------------------------------------------------------------
 // kernels
 
-enum class outcome_rule { normalized, leave_one_out };
-
 struct outcome_arguments {
   cuda::device_batch_view batch;
   const value_moments* batch_rewards = nullptr;  // all rewards (batch_std scaling)
   float* advantages = nullptr;
   std::uint8_t* group_flags = nullptr;  // group_equal_rewards | group_bad_reward
-  outcome_rule rule = outcome_rule::normalized;
+  detail::outcome_rule rule = detail::outcome_rule::normalized;
   reward_scaling scaling = reward_scaling::group_std;
   double epsilon = 0.0;
   bool unbiased_std = true;
@@ -198,9 +178,15 @@ __device__ inline value_moments warp_moments(const float* values, std::size_t fi
   const unsigned lane = threadIdx.x % 32;
   value_moments own = no_values();
   for (std::size_t i = first + lane; i < end; i += 32) own = merge_moments{}(own, one_value(values[i]));
-  const auto shuffle = [](value_moments m, auto&& move) {
-    return value_moments{move(m.count), move(m.sum), move(m.mean), move(m.squared_deviations), move(m.lowest),
-                         move(m.highest)};
+  const auto shuffle = [](const value_moments& m, auto&& move) {
+    value_moments moved;
+    moved.count = move(m.count);
+    moved.sum = move(m.sum);
+    moved.mean = move(m.mean);
+    moved.squared_deviations = move(m.squared_deviations);
+    moved.lowest = move(m.lowest);
+    moved.highest = move(m.highest);
+    return moved;
   };
   for (int offset = 16; offset > 0; offset /= 2)
     own = merge_moments{}(own, shuffle(own, [offset](auto x) { return __shfl_down_sync(0xffffffffu, x, offset); }));
@@ -221,18 +207,12 @@ __global__ void __launch_bounds__(Threads) outcome_advantages(outcome_arguments 
     const auto group_first = static_cast<std::size_t>(batch.group_offsets[g]);
     const value_moments group =
         warp_moments(batch.rewards, group_first, static_cast<std::size_t>(batch.group_offsets[g + 1]));
-    const bool equal = group.lowest == group.highest;
-    const float reward = batch.rewards[s];
     if (lane == 0 && s == group_first) args.group_flags[g] = reward_group_flags(group);
-    double scale = 1.0;
-    if (args.scaling == reward_scaling::group_std) scale = standard_deviation(group, args.unbiased_std) + args.epsilon;
-    else if (args.scaling == reward_scaling::batch_std)
-      scale = standard_deviation(*args.batch_rewards, args.unbiased_std) + args.epsilon;
-    double advantage = 0.0;  // equal rewards: exactly 0 (and with ε = 0 so is the scale)
-    if (!equal)
-      advantage = args.rule == outcome_rule::normalized ? (reward - group.mean) / scale
-                                                        : reward - (group.sum - reward) / (group.count - 1.0);
-    const auto value = static_cast<float>(advantage);
+    const double batch_std = args.scaling == reward_scaling::batch_std
+                                 ? args.batch_rewards->standard_deviation(args.unbiased_std)
+                                 : 0.0;
+    const double scale = detail::reward_scale(args.scaling, group, batch_std, args.epsilon, args.unbiased_std);
+    const auto value = static_cast<float>(detail::outcome_advantage(args.rule, batch.rewards[s], group, scale));
     const auto end = static_cast<std::size_t>(batch.sequence_offsets[s + 1]);
     for (std::size_t t = static_cast<std::size_t>(batch.sequence_offsets[s]) + lane; t < end; t += 32)
       args.advantages[t] = batch.loss_mask[t] ? value : 0.0f;
@@ -266,21 +246,18 @@ __global__ void __launch_bounds__(Threads) discounted_advantages(discount_argume
     typename cub::BlockScan<affine_map, Threads>::TempStorage scan;
     typename moments_reduce::TempStorage reduce;
   } storage;
-  __shared__ value_moments whole;
+  __shared__ double whole_count, whole_sum;  // a sequence's loss tokens and their advantages' sum
   const auto& batch = args.batch;
   const bool with_kl = args.kl_coefficient > 0.0;
   for (std::size_t s = blockIdx.x; s < batch.num_sequences; s += gridDim.x) {
     const std::size_t g = group_of(batch, s);
     const value_moments group = args.groups[g];
-    const bool all_equal = group.lowest == group.highest;
-    const bool skip = all_equal && args.zero_equal_groups;
-    const float reward = batch.rewards[s];
+    const bool skip = group.all_equal() && args.zero_equal_groups;
     if (threadIdx.x == 0) {
       if (s == static_cast<std::size_t>(batch.group_offsets[g])) args.group_flags[g] = reward_group_flags(group);
       if (args.skipped) args.skipped[s] = skip;
     }
-    const double mean = all_equal ? double{group.lowest} : group.sum / group.count;
-    const double outcome = args.subtract_group_mean ? reward - mean : double{reward};
+    const double outcome = detail::outcome_reward(batch.rewards[s], group, args.subtract_group_mean);
     const float keep = skip ? 0.0f : 1.0f;
     const auto begin = static_cast<std::size_t>(batch.sequence_offsets[s]);
     const auto end = static_cast<std::size_t>(batch.sequence_offsets[s + 1]);
@@ -294,15 +271,16 @@ __global__ void __launch_bounds__(Threads) discounted_advantages(discount_argume
     reverse_affine_scan<Threads, Items>(
         completion, end, storage.scan,
         [&](std::size_t t) {
-          double token_reward = batch.token_rewards[t] + (t + 1 == end ? outcome : 0.0);
+          double kl_term = 0.0;
           if (with_kl && batch.loss_mask[t]) {
             const float old_logprob = batch.old_logprobs[t], ref_logprob = batch.ref_logprobs[t];
-            token_reward -= args.kl_coefficient * estimate_kl(args.estimator, old_logprob, ref_logprob, args.kl_bound).value;
+            kl_term = args.kl_coefficient * estimate_kl(args.estimator, old_logprob, ref_logprob, args.kl_bound).value;
             // The log-ratio clamp would hide an infinite log-prob from the return: test it here.
             finite = finite && isfinite(old_logprob) && isfinite(ref_logprob);
           }
+          const double reward = detail::step_reward(batch.token_rewards[t], t + 1 == end ? outcome : 0.0, kl_term);
           const double next_value = t + 1 < end ? value_at(t + 1) : 0.0;
-          return affine_map{args.gamma_lambda, token_reward + args.gamma * next_value - value_at(t)};
+          return affine_map{args.gamma_lambda, detail::temporal_difference(reward, next_value, value_at(t), args.gamma)};
         },
         [&](std::size_t t, double running) {
           finite = finite && isfinite(running);
@@ -320,13 +298,16 @@ __global__ void __launch_bounds__(Threads) discounted_advantages(discount_argume
           sum += args.advantages[t];
           count += 1.0;
         }
-    value_moments mine = no_values();
+    value_moments mine;
     mine.sum = sum;
     mine.count = count;
     const value_moments totals = moments_reduce(storage.reduce).Reduce(mine, merge_moments{});
-    if (threadIdx.x == 0) whole = totals;
+    if (threadIdx.x == 0) {
+      whole_count = totals.count;
+      whole_sum = totals.sum;
+    }
     __syncthreads();
-    const double sequence_mean = whole.count > 0.0 ? whole.sum / whole.count : 0.0;
+    const double sequence_mean = whole_count > 0.0 ? whole_sum / whole_count : 0.0;
     double squares = 0.0;
     if (!skip)
       for (std::size_t t = completion + threadIdx.x; t < end; t += Threads)
@@ -335,13 +316,19 @@ __global__ void __launch_bounds__(Threads) discounted_advantages(discount_argume
           squares += deviation * deviation;
         }
     __syncthreads();  // `storage.reduce` is reused
-    mine = no_values();
+    mine = value_moments{};
     mine.sum = squares;
     const double squared_deviations = moments_reduce(storage.reduce).Reduce(mine, merge_moments{}).sum;
-    if (threadIdx.x == 0)
-      args.sequence_moments[s] = whole.count > 0.0 ? value_moments{whole.count, whole.sum, sequence_mean,
-                                                                   squared_deviations, 0.0f, 0.0f}
-                                                   : no_values();
+    if (threadIdx.x == 0) {
+      value_moments sequence;
+      if (whole_count > 0.0) {
+        sequence.count = whole_count;
+        sequence.sum = whole_sum;
+        sequence.mean = sequence_mean;
+        sequence.squared_deviations = squared_deviations;
+      }
+      args.sequence_moments[s] = sequence;
+    }
     __syncthreads();
   }
 }
@@ -350,7 +337,7 @@ __global__ void __launch_bounds__(Threads) discounted_advantages(discount_argume
 __global__ void whiten_advantages(cuda::device_batch_view batch, const value_moments* all, double epsilon,
                                   const std::uint8_t* skipped, float* advantages) {
   const auto mean = static_cast<float>(all->mean);
-  const double spread = standard_deviation(*all, false) + epsilon;
+  const double spread = all->standard_deviation(false) + epsilon;
   const auto scale = static_cast<float>(spread > 0.0 ? 1.0 / spread : 0.0);
   for (std::size_t s = blockIdx.x; s < batch.num_sequences; s += gridDim.x) {
     if (skipped[s]) continue;
@@ -379,9 +366,9 @@ __global__ void __launch_bounds__(Threads) process_advantages(process_arguments 
   for (std::size_t s = blockIdx.x; s < batch.num_sequences; s += gridDim.x) {
     const std::size_t g = group_of(batch, s);
     const value_moments group = args.groups[g];
-    const bool equal = group.lowest == group.highest;
-    if (threadIdx.x == 0 && s == static_cast<std::size_t>(batch.group_offsets[g])) args.group_flags[g] = equal ? group_equal_rewards : 0;
-    const double scale = standard_deviation(group, args.unbiased_std) + args.epsilon;
+    if (threadIdx.x == 0 && s == static_cast<std::size_t>(batch.group_offsets[g]))
+      args.group_flags[g] = group.all_equal() ? group_equal_rewards : 0;
+    const double scale = group.standard_deviation(args.unbiased_std) + args.epsilon;
     const auto begin = static_cast<std::size_t>(batch.sequence_offsets[s]);
     const auto end = static_cast<std::size_t>(batch.sequence_offsets[s + 1]);
     const std::size_t completion = begin + static_cast<std::size_t>(batch.prompt_lengths[s]);
@@ -397,9 +384,8 @@ __global__ void __launch_bounds__(Threads) process_advantages(process_arguments 
     reverse_affine_scan<Threads, Items>(
         begin, end, storage,
         [&](std::size_t t) {
-          // Equal rewards: every numerator is exactly 0 (and with ε = 0 so is the scale).
-          const bool step = batch.step_ends[t] && !equal;
-          return affine_map{1.0, step ? (batch.token_rewards[t] - group.mean) / scale : 0.0};
+          return affine_map{
+              1.0, batch.step_ends[t] ? detail::normalized_step_reward(batch.token_rewards[t], group, scale) : 0.0};
         },
         [&](std::size_t t, double later_steps) {
           args.advantages[t] = batch.loss_mask[t] ? static_cast<float>(later_steps) : 0.0f;

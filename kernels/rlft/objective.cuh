@@ -28,43 +28,15 @@
 #include "rlft/cuda/check.hpp"
 #include "rlft/cuda/grid.hpp"
 #include "rlft/cuda/device_rollout_batch.hpp"
+#include "rlft/objective/detail/token_evaluation.hpp"
 #include "rlft/objective/kl_estimator.hpp"
 #include "rlft/objective/loss_aggregation.hpp"
 
 namespace rlft::kernels {
 
-// The sums of a slice: detail::partial_sums plus the number of sequences with loss tokens (for
-// the scope check). The two counts come from the sequence pass; they are doubles (exact below
-// 2^53), so one reduction operator covers every member.
-struct objective_sums {
-  double loss;
-  double policy_loss;
-  double kl;
-  double entropy;
-  double ratio;
-  double ratio_max;
-  double clipped_low;
-  double clipped_high;
-  double held_at_bound;
-  double tokens;
-  double sequences;
-};
-
-struct add_objective_sums {
-  RLFT_HOST_DEVICE objective_sums operator()(const objective_sums& a, const objective_sums& b) const {
-    return {a.loss + b.loss,
-            a.policy_loss + b.policy_loss,
-            a.kl + b.kl,
-            a.entropy + b.entropy,
-            a.ratio + b.ratio,
-            a.ratio_max > b.ratio_max ? a.ratio_max : b.ratio_max,
-            a.clipped_low + b.clipped_low,
-            a.clipped_high + b.clipped_high,
-            a.held_at_bound + b.held_at_bound,
-            a.tokens + b.tokens,
-            a.sequences + b.sequences};
-  }
-};
+// The sums of a slice and their reduction operator, shared with the CPU objectives.
+using objective_sums = detail::objective_sums;
+using add_objective_sums = detail::add_objective_sums;
 
 // Loss tokens and sequences with loss tokens (the aggregation scope a slice spans).
 struct slice_counts {
@@ -293,34 +265,23 @@ RLFT_HOST_DEVICE void evaluate_tokens(const PolicyTerm& policy, const objective_
     sequence[k] = i;
   }
   float gradient[Items] = {}, entropy_gradient[Items] = {};
+  const detail::token_kl<float> kl{.enabled = with_kl,
+                                   .estimator = args.estimator,
+                                   .coefficient = args.kl_coefficient,
+                                   .log_ratio_bound = args.kl_bound};
   for (int k = 0; k < Items; ++k) {
     const std::size_t token = first + k;
     if (token >= end) break;
     if (on[k]) {
       const sequence_facts<PolicyTerm> f = facts[sequence[k]];
       const double weight = detail::token_weight(args.aggregation, args.constant_divisor, totals, f.loss_tokens);
-      const auto token_weight = static_cast<float>(weight);
-      const auto term = policy.token(f.state, logprob[k], old_logprob[k], advantage[k]);
-      float derivative = term.derivative;
-      double kl = 0.0;
-      if (with_kl) {
-        const auto estimate = estimate_kl(args.estimator, logprob[k], ref_logprob[k], args.kl_bound);
-        derivative = derivative + args.kl_coefficient * estimate.derivative;
-        kl = estimate.value;
-      }
-      gradient[k] = token_weight * derivative;
-      entropy_gradient[k] = -token_weight * static_cast<float>(args.entropy_coefficient);
-      own.loss += weight * (term.loss + args.kl_coefficient_exact * kl - args.entropy_coefficient * entropy[k]);
-      own.policy_loss += weight * term.loss;
-      own.kl += kl;
-      own.entropy += entropy[k];
-      if constexpr (PolicyTerm::reports_ratio) {
-        own.ratio += term.ratio;
-        own.ratio_max = term.ratio > own.ratio_max ? term.ratio : own.ratio_max;
-      }
-      own.clipped_low += term.clipped_low;
-      own.clipped_high += term.clipped_high;
-      own.held_at_bound += term.held_at_bound;
+      const auto evaluation =
+          detail::evaluate_token(policy, f.state, logprob[k], old_logprob[k], ref_logprob[k], advantage[k], kl);
+      gradient[k] = static_cast<float>(weight) * evaluation.derivative;
+      entropy_gradient[k] = detail::entropy_gradient<float>(weight, args.entropy_coefficient);
+      detail::token_sums<float> sums;
+      sums.template add<PolicyTerm::reports_ratio>(evaluation, true, entropy[k]);
+      own.add_weighted(weight, sums.totals(), args.kl_coefficient_exact, args.entropy_coefficient);
     }
   }
   if (vector) {
@@ -433,7 +394,7 @@ __global__ void __launch_bounds__(Threads) objective_token_pass(PolicyTerm polic
 }
 
 // The first non-finite input of a loss token of the slice, as slice token · 8 + which input
-// (in the CPU's order: 0 log-prob, 1 old log-prob, 2 advantage, 3 reference log-prob, 4 entropy).
+// (detail::objective_input, tested in the CPU's order).
 __global__ void first_non_finite_objective_input(objective_arguments args, unsigned long long* first) {
   const auto& batch = args.batch;
   const std::size_t first_token = slice_first_token(args), tokens = slice_tokens(args);
@@ -442,13 +403,11 @@ __global__ void first_non_finite_objective_input(objective_arguments args, unsig
        i += std::size_t{gridDim.x} * blockDim.x) {
     const std::size_t t = first_token + i;
     if (!batch.loss_mask[t]) continue;
-    unsigned kind = 8;
-    if (!isfinite(args.logprobs[i])) kind = 0;
-    else if (!isfinite(batch.old_logprobs[t])) kind = 1;
-    else if (!isfinite(batch.advantages[t])) kind = 2;
-    else if (with_kl && !isfinite(batch.ref_logprobs[t])) kind = 3;
-    else if (args.entropy && !isfinite(args.entropy[i])) kind = 4;
-    if (kind < 8) atomicMin(first, static_cast<unsigned long long>(i) * 8 + kind);
+    const detail::objective_input bad = detail::first_non_finite_input(
+        args.logprobs[i], batch.old_logprobs[t], batch.advantages[t], with_kl ? batch.ref_logprobs[t] : 0.0f, with_kl,
+        args.entropy ? args.entropy[i] : 0.0f);
+    if (bad != detail::objective_input::none)
+      atomicMin(first, static_cast<unsigned long long>(i) * 8 + static_cast<unsigned>(bad));
   }
 }
 

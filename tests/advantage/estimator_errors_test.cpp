@@ -1,4 +1,5 @@
-// Bad input to the estimators: each failure is an rlft::error naming the problem.
+// Bad input to the estimators: each failure is an rlft::error naming the problem; bad values in
+// the data (NaN rewards, a batch that cannot be whitened) are rlft::data_error, misuse is not.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -55,18 +56,18 @@ TEST_CASE("every estimator rejects an advantage span of the wrong length") {
   check_common_errors(rlft::process_supervision_advantage{}, "process supervision advantage");
 }
 
-TEST_CASE("NaN and infinite rewards are rejected, naming the sequence") {
+TEST_CASE("NaN and infinite rewards are data errors naming the sequence") {
   for (const float bad : {not_a_number, infinity, -infinity}) {
     auto batch = valid_batch();
     batch.rewards().total()[1] = bad;
     std::vector<float> advantages(batch.num_tokens());
     const auto message = Contains("reward of sequence 1 is");
-    CHECK_THROWS_WITH_AS(rlft::grpo_advantage{}(batch, advantages), message, rlft::error);
-    CHECK_THROWS_WITH_AS(rlft::dr_grpo_advantage{}(batch, advantages), message, rlft::error);
-    CHECK_THROWS_WITH_AS(rlft::rloo_advantage{}(batch, advantages), message, rlft::error);
-    CHECK_THROWS_WITH_AS(rlft::remax_advantage{}(batch, advantages), message, rlft::error);
-    CHECK_THROWS_WITH_AS(rlft::reinforce_plus_plus_advantage{}(batch, advantages), message, rlft::error);
-    CHECK_THROWS_WITH_AS(rlft::gae_advantage{}(batch, advantages), message, rlft::error);
+    CHECK_THROWS_WITH_AS(rlft::grpo_advantage{}(batch, advantages), message, rlft::data_error);
+    CHECK_THROWS_WITH_AS(rlft::dr_grpo_advantage{}(batch, advantages), message, rlft::data_error);
+    CHECK_THROWS_WITH_AS(rlft::rloo_advantage{}(batch, advantages), message, rlft::data_error);
+    CHECK_THROWS_WITH_AS(rlft::remax_advantage{}(batch, advantages), message, rlft::data_error);
+    CHECK_THROWS_WITH_AS(rlft::reinforce_plus_plus_advantage{}(batch, advantages), message, rlft::data_error);
+    CHECK_THROWS_WITH_AS(rlft::gae_advantage{}(batch, advantages), message, rlft::data_error);
   }
 }
 
@@ -155,4 +156,37 @@ TEST_CASE("process supervision rejects misplaced, missing and non-finite step re
 
 TEST_CASE("an empty group cannot reach an estimator: the batch rejects it") {
   CHECK_THROWS_WITH_AS(make_batch({{1, 2}, {1, 2}}, {0, 0, 2}), Contains("group 0 is empty"), rlft::error);
+}
+
+TEST_CASE("misuse is not a data error") {
+  auto batch = valid_batch();
+  std::vector<float> advantages(batch.num_tokens()), short_span(batch.num_tokens() - 1);
+  const auto is_data_error = [](auto&& run) {
+    try {
+      run();
+    } catch (const rlft::data_error&) {
+      return true;
+    } catch (const rlft::error&) {
+      return false;
+    }
+    return false;
+  };
+  CHECK_FALSE(is_data_error([&] { rlft::grpo_advantage{.epsilon = -1.0}(batch, advantages); }));
+  CHECK_FALSE(is_data_error([&] { rlft::rloo_advantage{}(batch, short_span); }));
+  CHECK_FALSE(is_data_error([&] { rlft::gae_advantage{.gamma = 2.0}(batch, advantages); }));
+  batch.rewards().total()[0] = not_a_number;
+  CHECK(is_data_error([&] { rlft::grpo_advantage{}(batch, advantages); }));
+}
+
+TEST_CASE("whitening a batch with a single loss token is an error naming the cause") {
+  auto batch = make_batch({{1, 2}, {1, 1}}, {0, 2}, {1.0f, 0.0f});
+  batch.loss_mask()[1] = 0;  // sequence 0 keeps its last token only, sequence 1 its only one
+  for (std::size_t t = 0; t < batch.num_tokens(); ++t) batch.values()[t] = 0.0f;
+  std::vector<float> advantages(batch.num_tokens());
+  CHECK_NOTHROW(rlft::reinforce_plus_plus_advantage{}(batch, advantages));  // two loss tokens
+  batch.loss_mask()[4] = 0;
+  const auto message = Contains("whitening needs at least two loss tokens, and the batch has one");
+  CHECK_THROWS_WITH_AS(rlft::reinforce_plus_plus_advantage{}(batch, advantages), message, rlft::data_error);
+  CHECK_THROWS_WITH_AS(rlft::gae_advantage{.whiten = true}(batch, advantages), message, rlft::data_error);
+  CHECK_NOTHROW(rlft::reinforce_plus_plus_advantage{.whiten = false}(batch, advantages));
 }

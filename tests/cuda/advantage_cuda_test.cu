@@ -147,11 +147,11 @@ TEST_CASE("cuda estimators: the moments and affine maps the reductions combine")
   CHECK(merged.squared_deviations == 2.0);
   CHECK(merged.lowest == 1.0f);
   CHECK(merged.highest == 3.0f);
-  CHECK(rlft::kernels::standard_deviation(merged, true) == doctest::Approx(std::sqrt(2.0)));
+  CHECK(merged.standard_deviation(true) == doctest::Approx(std::sqrt(2.0)));
   const auto with_empty = rlft::kernels::merge_moments{}(rlft::kernels::no_values(), merged);
   CHECK(with_empty.mean == merged.mean);
   CHECK(with_empty.lowest == 1.0f);
-  CHECK(rlft::kernels::standard_deviation(rlft::kernels::one_value(5.0f), true) == 0.0);
+  CHECK(rlft::kernels::one_value(5.0f).standard_deviation(true) == 0.0);
   const rlft::kernels::affine_map later{0.5, 1.0}, earlier{0.5, 2.0};
   const auto composed = rlft::kernels::compose_affine{}(earlier, later);
   // y = 1 + 0.5·(2 + 0.5·x)

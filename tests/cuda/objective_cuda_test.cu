@@ -128,8 +128,7 @@ evaluation on_host_passes(const Objective& objective, const rlft_test::objective
   for (std::size_t token = 0; token < tokens; token += rlft::cuda::objective_items)
     rlft::kernels::evaluate_tokens<rlft::cuda::objective_items>(term, args, facts.data(), totals, token, tokens, sums);
   sums.tokens = static_cast<double>(counts.loss_tokens);
-  const auto partial = rlft::cuda::detail::partial_sums_of(sums);
-  host.result = rlft::detail::result_from_sums(partial, term_type::reports_ratio, with_entropy);
+  host.result = rlft::detail::result_from_sums(sums, term_type::reports_ratio, with_entropy);
   return host;
 }
 

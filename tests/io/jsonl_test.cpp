@@ -30,13 +30,13 @@ TEST_CASE("malformed JSON Lines name the file and line") {
   using doctest::Contains;
   const auto path = scratch("broken.jsonl");
   write_text(path, "{\"prompt\": \"a\", \"completion\": \"b\"}\n\n{\"prompt\": \"a\", \"completion\": \n");
-  CHECK_THROWS_WITH_AS(rlft::io::read_text_examples(path), Contains("broken.jsonl:3:"), rlft::io_error);
+  CHECK_THROWS_WITH_AS(rlft::io::read_text_examples(path), Contains("broken.jsonl:3:"), rlft::data_error);
   write_text(path, "{\"prompt\": \"a\"}\n");
-  CHECK_THROWS_WITH_AS(rlft::io::read_text_examples(path), Contains(":1: missing field \"completion\""), rlft::io_error);
+  CHECK_THROWS_WITH_AS(rlft::io::read_text_examples(path), Contains(":1: missing field \"completion\""), rlft::data_error);
   write_text(path, "{\"prompt\": \"a\", \"completion\": 3}\n");
-  CHECK_THROWS_WITH_AS(rlft::io::read_text_examples(path), Contains("\"completion\" is not a string"), rlft::io_error);
+  CHECK_THROWS_WITH_AS(rlft::io::read_text_examples(path), Contains("\"completion\" is not a string"), rlft::data_error);
   write_text(path, "[1, 2]\n");
-  CHECK_THROWS_WITH_AS(rlft::io::read_text_examples(path), Contains("expected an object"), rlft::io_error);
+  CHECK_THROWS_WITH_AS(rlft::io::read_text_examples(path), Contains("expected an object"), rlft::data_error);
   CHECK_THROWS_WITH_AS(rlft::io::read_text_examples(scratch("missing.jsonl")), Contains("cannot open"), rlft::io_error);
 }
 

@@ -108,7 +108,7 @@ TEST_CASE("a scope smaller than the slice is rejected") {
                        rlft::error);
 }
 
-TEST_CASE("non-finite inputs of loss tokens are named, those of other tokens are ignored") {
+TEST_CASE("non-finite inputs of loss tokens are data errors naming them; those of other tokens are ignored") {
   small_batch b;
   const rlft::clipped_surrogate_objective objective{.kl = {.coefficient = 0.1}};
   b.logprobs[0] = std::numeric_limits<float>::quiet_NaN();  // a prompt token: not in the loss
@@ -117,17 +117,17 @@ TEST_CASE("non-finite inputs of loss tokens are named, those of other tokens are
   CHECK(b.gradients[0] == 0.0f);
 
   b.logprobs[5] = std::numeric_limits<float>::quiet_NaN();
-  CHECK_THROWS_WITH_AS(b.run(objective), Contains("log-prob of token 5 (slice token 5) is nan"), rlft::error);
+  CHECK_THROWS_WITH_AS(b.run(objective), Contains("log-prob of token 5 (slice token 5) is nan"), rlft::data_error);
   b.logprobs[5] = -1.0f;
   b.batch.advantages()[2] = std::numeric_limits<float>::infinity();
-  CHECK_THROWS_WITH_AS(b.run(objective), Contains("advantage of token 2"), rlft::error);
+  CHECK_THROWS_WITH_AS(b.run(objective), Contains("advantage of token 2"), rlft::data_error);
   b.batch.advantages()[2] = 0.0f;
   b.batch.ref_logprobs()[6] = std::numeric_limits<float>::quiet_NaN();
-  CHECK_THROWS_WITH_AS(b.run(objective), Contains("reference log-prob of token 6"), rlft::error);
+  CHECK_THROWS_WITH_AS(b.run(objective), Contains("reference log-prob of token 6"), rlft::data_error);
   b.batch.ref_logprobs()[6] = 0.0f;
   b.entropy[4] = std::numeric_limits<float>::quiet_NaN();
   CHECK_THROWS_WITH_AS(b.run(rlft::clipped_surrogate_objective{.entropy_coefficient = 0.1}),
-                       Contains("entropy of token 4"), rlft::error);
+                       Contains("entropy of token 4"), rlft::data_error);
 }
 
 TEST_CASE("infinite log-probs of loss tokens are named, not clamped into a finite loss") {
@@ -135,7 +135,7 @@ TEST_CASE("infinite log-probs of loss tokens are named, not clamped into a finit
   const auto named = [](const auto& objective, const auto& spoil, const char* expected) {
     small_batch b;
     spoil(b);
-    CHECK_THROWS_WITH_AS(b.run(objective), Contains(expected), rlft::error);
+    CHECK_THROWS_WITH_AS(b.run(objective), Contains(expected), rlft::data_error);
   };
   const rlft::clipped_surrogate_objective with_kl{.kl = {.coefficient = 0.1}};
   named(with_kl, [&](small_batch& b) { b.logprobs[5] = -inf; }, "log-prob of token 5 (slice token 5) is -inf");

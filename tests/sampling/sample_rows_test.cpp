@@ -130,4 +130,12 @@ TEST_CASE("mismatched shapes and bad rows are rejected, naming the lowest bad ro
   batch.logits[12 * vocabulary + 9] = std::nanf("");
   RLFT_CHECK_ERROR_CONTAINS(sample_rows(categorical{}, batch.logits, vocabulary, {}, batch.keys, 1, tokens),
                             "sample_rows: row 12: sampler: logit of token 9 is nan");
+  // A NaN logit is bad data (a trainer skips the step); the size errors above are misuse.
+  CHECK_THROWS_AS(sample_rows(categorical{}, batch.logits, vocabulary, {}, batch.keys, 1, tokens), rlft::data_error);
+  try {
+    sample_rows(categorical{}, batch.logits, 0, {}, batch.keys, 1, tokens);
+  } catch (const rlft::data_error&) {
+    FAIL("a size error reported as bad data");
+  } catch (const rlft::error&) {
+  }
 }

@@ -17,10 +17,10 @@ struct dr_grpo_advantage {
 
   static constexpr const char* name = "dr. grpo advantage";  // in error messages
 
-  // Throws rlft::error when advantages is not batch.num_tokens() long or a reward is NaN or
-  // infinite.
+  // Throws rlft::error when advantages is not batch.num_tokens() long; rlft::data_error when a
+  // reward is NaN or infinite.
   advantage_summary operator()(const rollout_batch& batch, std::span<float> advantages) const {
-    return detail::group_normalized_advantage(
+    return detail::outcome_advantages(
         batch, advantages, {.epsilon = 0.0, .scaling = reward_scaling::none, .equal_rewards = equal_rewards}, name);
   }
 };

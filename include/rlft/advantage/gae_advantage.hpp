@@ -41,10 +41,11 @@ struct gae_advantage {
   }
 
   // Advantages and the critic's targets (A_t + V_t on loss tokens, 0 elsewhere). Throws
-  // rlft::error when an option is out of range, advantages or returns is not
-  // batch.num_tokens() long, or a reward, token reward, value of a completion token or (with
-  // β > 0) old or reference log-prob of a loss token is NaN or infinite (values start as NaN:
-  // fill batch.values()).
+  // rlft::error when an option is out of range or advantages or returns is not
+  // batch.num_tokens() long; rlft::data_error when a reward, token reward, value of a
+  // completion token or (with β > 0) old or reference log-prob of a loss token is NaN or
+  // infinite (values start as NaN: fill batch.values()), or whitening meets a single loss
+  // token.
   advantage_summary operator()(const rollout_batch& batch, std::span<float> advantages,
                                std::span<float> returns) const {
     detail::check_token_span(batch, returns.size(), name, "returns");

@@ -19,6 +19,7 @@
 
 #include "rlft/advantage/detail/input_checks.hpp"
 #include "rlft/advantage/detail/moments.hpp"
+#include "rlft/advantage/detail/outcome_advantage.hpp"
 #include "rlft/advantage/equal_reward_groups.hpp"
 #include "rlft/concepts/advantage_estimator.hpp"
 #include "rlft/core/parallel.hpp"
@@ -42,7 +43,7 @@ inline void check_sequence_steps(std::span<const std::uint8_t> step_ends, std::s
     if (!step_ends[t - first]) continue;
     has_step = true;
     if (!std::isfinite(step_rewards[t - first]))
-      throw error(make_message(estimator, ": step reward of token ", t, " (sequence ", s, ") is ",
+      throw data_error(make_message(estimator, ": step reward of token ", t, " (sequence ", s, ") is ",
                                step_rewards[t - first]));
   }
   if (!has_step && completion < end)
@@ -61,8 +62,8 @@ struct process_supervision_advantage {
   static constexpr const char* name = "process supervision advantage";  // in error messages
 
   // Throws rlft::error when epsilon is out of range, advantages is not batch.num_tokens()
-  // long, a step end lies on a prompt token, a step reward is NaN or infinite, or a non-empty
-  // completion has no step end.
+  // long, a step end lies on a prompt token or a non-empty completion has no step end;
+  // rlft::data_error when a step reward is NaN or infinite.
   advantage_summary operator()(const rollout_batch& batch, std::span<float> advantages) const {
     detail::check_epsilon(epsilon, name);
     detail::check_token_span(batch, advantages.size(), name, "advantages");
@@ -75,21 +76,15 @@ struct process_supervision_advantage {
     parallel_for(batch.num_groups(), [&](std::size_t g) {
       const std::size_t first_token = batch.sequence_begin(batch.group_begin(g));
       const std::size_t last_token = batch.sequence_end(batch.group_end(g) - 1);
-      detail::moments group;
-      float lowest = std::numeric_limits<float>::infinity(), highest = -lowest;
-      for (std::size_t t = first_token; t < last_token; ++t) {
-        if (!step_ends[t]) continue;
-        group.add(step_rewards[t]);
-        lowest = std::min(lowest, step_rewards[t]);
-        highest = std::max(highest, step_rewards[t]);
-      }
-      equal[g] = lowest == highest;
+      detail::value_moments group;
+      for (std::size_t t = first_token; t < last_token; ++t)
+        if (step_ends[t]) group.add(step_rewards[t]);
+      equal[g] = group.all_equal();
       const double scale = group.standard_deviation(unbiased_std) + epsilon;
       for (std::size_t s = batch.group_begin(g); s < batch.group_end(g); ++s) {
         double later_steps = 0.0;  // Σ of normalised rewards of steps ending at or after t
         for (std::size_t t = batch.sequence_end(s); t-- > batch.sequence_begin(s);) {
-          // Equal rewards: every numerator is exactly 0 (and with ε = 0 so is the scale).
-          if (step_ends[t] && !equal[g]) later_steps += (step_rewards[t] - group.mean) / scale;
+          if (step_ends[t]) later_steps += detail::normalized_step_reward(step_rewards[t], group, scale);
           advantages[t] = mask[t] ? static_cast<float>(later_steps) : 0.0f;
         }
       }

@@ -37,9 +37,9 @@ struct reinforce_plus_plus_advantage {
             .whitening_epsilon = whitening_epsilon};
   }
 
-  // Throws rlft::error when an option is out of range, advantages is not batch.num_tokens()
-  // long, or a reward, token reward or (with β > 0) old or reference log-prob of a loss token
-  // is NaN or infinite.
+  // Throws rlft::error when an option is out of range or advantages is not batch.num_tokens()
+  // long; rlft::data_error when a reward, token reward or (with β > 0) old or reference
+  // log-prob of a loss token is NaN or infinite, or whitening meets a single loss token.
   advantage_summary operator()(const rollout_batch& batch, std::span<float> advantages) const {
     const detail::discounting discount = discounting();
     detail::check_discounting(discount, name);

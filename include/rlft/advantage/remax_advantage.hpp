@@ -24,16 +24,18 @@ namespace rlft {
 struct remax_advantage {
   equal_reward_policy equal_rewards = equal_reward_policy::keep;
 
-  // Throws rlft::error when advantages is not batch.num_tokens() long, a reward is NaN or
-  // infinite, or a greedy reward is (NaN: batch.greedy_rewards() was never filled).
+  static constexpr const char* name = "remax advantage";  // in error messages
+
+  // Throws rlft::error when advantages is not batch.num_tokens() long; rlft::data_error when a
+  // reward or a greedy reward is NaN or infinite (NaN: batch.greedy_rewards() was never filled).
   advantage_summary operator()(const rollout_batch& batch, std::span<float> advantages) const {
-    constexpr const char* estimator = "remax advantage";
+    constexpr const char* estimator = name;
     detail::check_token_span(batch, advantages.size(), estimator, "advantages");
     detail::check_finite_rewards(batch, estimator);
     const auto greedy = batch.greedy_rewards();
     for (std::size_t g = 0; g < greedy.size(); ++g)
       if (!std::isfinite(greedy[g]))
-        throw error(detail::make_message(estimator, ": greedy reward of group ", g, " is ", greedy[g],
+        throw data_error(detail::make_message(estimator, ": greedy reward of group ", g, " is ", greedy[g],
                                          std::isnan(greedy[g]) ? " (fill batch.greedy_rewards())" : ""));
     const auto rewards = batch.rewards().total();
 

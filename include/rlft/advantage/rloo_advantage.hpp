@@ -7,17 +7,11 @@
 // equal rewards.
 #pragma once
 
-#include <cstddef>
-#include <cstdint>
 #include <span>
-#include <vector>
 
-#include "rlft/advantage/detail/group_outcomes.hpp"
-#include "rlft/advantage/detail/input_checks.hpp"
-#include "rlft/advantage/detail/sequence_advantages.hpp"
 #include "rlft/advantage/equal_reward_groups.hpp"
+#include "rlft/advantage/grpo_advantage.hpp"
 #include "rlft/concepts/advantage_estimator.hpp"
-#include "rlft/core/parallel.hpp"
 
 namespace rlft {
 
@@ -26,25 +20,13 @@ struct rloo_advantage {
 
   static constexpr const char* name = "rloo advantage";  // in error messages
 
-  // Throws rlft::error when advantages is not batch.num_tokens() long or a reward is NaN or
-  // infinite.
+  // Throws rlft::error when advantages is not batch.num_tokens() long; rlft::data_error when a
+  // reward is NaN or infinite.
   advantage_summary operator()(const rollout_batch& batch, std::span<float> advantages) const {
-    detail::check_token_span(batch, advantages.size(), name, "advantages");
-    detail::check_finite_rewards(batch, name);
-    const auto rewards = batch.rewards().total();
-
-    std::vector<double> sequence_advantages(batch.num_sequences());
-    std::vector<std::uint8_t> equal(batch.num_groups());
-    parallel_for(batch.num_groups(), [&](std::size_t g) {
-      const std::size_t first = batch.group_begin(g), last = batch.group_end(g);
-      const auto [sum, all_equal] = detail::sum_group_rewards(rewards, first, last);
-      equal[g] = all_equal;
-      const auto others = static_cast<double>(last - first - 1);
-      for (std::size_t s = first; s < last; ++s)
-        sequence_advantages[s] = all_equal ? 0.0 : rewards[s] - (sum - rewards[s]) / others;
-    });
-    detail::broadcast_sequence_advantages(batch, sequence_advantages, advantages);
-    return detail::summarize_groups(equal, equal_rewards);
+    return detail::outcome_advantages(
+        batch, advantages,
+        {.rule = detail::outcome_rule::leave_one_out, .scaling = reward_scaling::none, .equal_rewards = equal_rewards},
+        name);
   }
 };
 

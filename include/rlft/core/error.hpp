@@ -3,8 +3,13 @@
 //   2. preconditions a caller must uphold: RLFT_ASSERT, active unless NDEBUG is defined (or
 //      RLFT_ENABLE_ASSERTS forces it on); define RLFT_ASSERT yourself before including rlft to
 //      route failures elsewhere (it may throw: functions that assert are not noexcept);
-//   3. user data and files: rlft::error (and rlft::io_error for files), thrown with a message
-//      that names the problem.
+//   3. run time, thrown with a message that names the problem:
+//      - rlft::error: misuse by the caller — an option out of range, spans of the wrong
+//        shape, a token outside the vocabulary — and failures of the machine (rlft::io_error
+//        for files, rlft::cuda_error from <rlft/cuda/check.hpp>). A trainer stops at once;
+//      - rlft::data_error: bad values in the data a run trains on — a NaN or infinite reward,
+//        logit, log-prob, loss or gradient, a malformed record of a data set. A trainer skips
+//        the step that met it, reports why, and goes on.
 // CUDA calls are checked with RLFT_CUDA_CHECK from <rlft/cuda/check.hpp>.
 #pragma once
 
@@ -20,10 +25,16 @@
 
 namespace rlft {
 
-// Invalid user input: malformed batches, out-of-range options, NaN rewards, wrong shapes.
+// Misuse (out-of-range options, wrong shapes, malformed batches) and failures of the machine.
 class error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// A bad value in the data: the only error a trainer turns into a skipped step.
+class data_error : public error {
+ public:
+  using error::error;
 };
 
 // A file that cannot be read or written, or whose content is malformed.

@@ -195,7 +195,7 @@ RLFT_INLINE mask_of<Real> load_mask(const std::uint8_t* from) noexcept {
 
 // Σ and max over the lanes, in lane order.
 template <class Real>
-RLFT_INLINE double lane_sum(Real value) noexcept {
+RLFT_HOST_DEVICE RLFT_INLINE double lane_sum(Real value) noexcept {
   if constexpr (is_pack<Real>) {
     double sum = 0.0;
     for (std::size_t i = 0; i < width_of<Real>; ++i) sum += static_cast<double>(value[i]);
@@ -206,7 +206,7 @@ RLFT_INLINE double lane_sum(Real value) noexcept {
 }
 
 template <class Real>
-RLFT_INLINE double lane_max(Real value) noexcept {
+RLFT_HOST_DEVICE RLFT_INLINE double lane_max(Real value) noexcept {
   if constexpr (is_pack<Real>) {
     double largest = static_cast<double>(value[0]);
     for (std::size_t i = 1; i < width_of<Real>; ++i)

@@ -51,7 +51,7 @@ class pending_advantages {
         std::ranges::any_of(flags, [](std::uint8_t flag) { return (flag & kernels::group_bad_reward) != 0; });
     if (bad_reward_group) {
       rlft::detail::check_finite_rewards(download(batch.rewards(), stream), launch_.estimator);
-      throw error(rlft::detail::make_message(launch_.estimator, ": a reward is not finite"));
+      throw data_error(rlft::detail::make_message(launch_.estimator, ": a reward is not finite"));
     }
     const auto slice = [&](auto values, std::size_t s) {
       return download(values.subspan(shape.sequence_begin(s), shape.sequence_end(s) - shape.sequence_begin(s)),

@@ -93,19 +93,6 @@ kernels::objective_arguments objective_arguments_of(const Objective& objective, 
   return args;
 }
 
-inline rlft::detail::partial_sums partial_sums_of(const kernels::objective_sums& sums) {
-  return {.loss = sums.loss,
-          .policy_loss = sums.policy_loss,
-          .kl = sums.kl,
-          .entropy = sums.entropy,
-          .ratio = sums.ratio,
-          .ratio_max = sums.ratio_max,
-          .clipped_low = sums.clipped_low,
-          .clipped_high = sums.clipped_high,
-          .held_at_bound = sums.held_at_bound,
-          .tokens = static_cast<std::size_t>(sums.tokens)};
-}
-
 }  // namespace detail
 
 // Enqueues the evaluation on `stream` and leaves the slice's sums in `sums` (device memory);
@@ -137,33 +124,30 @@ objective_result evaluate_objective(const Objective& objective, const device_obj
   launch_objective(objective, in, out, device_sums.data(), stream);
   const kernels::objective_sums sums = device_sums.download().front();
   const char* name = Objective::name;
-  const auto totals = detail::partial_sums_of(sums);
   if (!std::isfinite(sums.loss)) {
     device_buffer<unsigned long long> first(1, stream);
     RLFT_CUDA_CHECK(cudaMemsetAsync(first.data(), 0xff, sizeof(unsigned long long), stream));
     const auto args = detail::objective_arguments_of(objective, in, out);
     launch_first_non_finite_objective_input(args, in.logprobs.size(), first.data(), stream);
     const unsigned long long found = first.download().front();
-    if (found == ~0ull) throw error(rlft::detail::make_message(name, ": the loss is not finite although every input is"));
+    if (found == ~0ull)
+      throw data_error(rlft::detail::make_message(name, ": the loss is not finite although every input is"));
     const std::size_t slice_token = found / 8;
     const std::size_t token = in.batch.shape().sequence_begin(in.first_sequence) + slice_token;
-    const auto value_at = [&](std::span<const float> values, std::size_t i) {
-      return static_cast<double>(download(values.subspan(i, 1), stream).front());
-    };
+    const auto bad = static_cast<rlft::detail::objective_input>(found % 8);
     const auto& batch = in.batch;
-    switch (found % 8) {
-      case 0: rlft::detail::throw_non_finite_input(name, "log-prob", token, slice_token, value_at(in.logprobs, slice_token));
-      case 1: rlft::detail::throw_non_finite_input(name, "old log-prob", token, slice_token, value_at(batch.old_logprobs(), token));
-      case 2: rlft::detail::throw_non_finite_input(name, "advantage", token, slice_token, value_at(batch.advantages(), token));
-      case 3: rlft::detail::throw_non_finite_input(name, "reference log-prob", token, slice_token, value_at(batch.ref_logprobs(), token));
-      default: rlft::detail::throw_non_finite_input(name, "entropy", token, slice_token, value_at(in.entropy, slice_token));
-    }
+    const std::span<const float> arrays[] = {in.logprobs.subspan(slice_token), batch.old_logprobs().subspan(token),
+                                             batch.advantages().subspan(token), batch.ref_logprobs().subspan(token),
+                                             in.entropy.empty() ? in.entropy : in.entropy.subspan(slice_token)};
+    const float value = download(arrays[static_cast<std::size_t>(bad)].first(1), stream).front();
+    rlft::detail::throw_non_finite_input(name, rlft::detail::input_name(bad), token, slice_token, value);
   }
   rlft::detail::resolve_scope(in.scope,
-                              {.sequences = static_cast<std::size_t>(sums.sequences), .loss_tokens = totals.tokens},
+                              {.sequences = static_cast<std::size_t>(sums.sequences),
+                               .loss_tokens = static_cast<std::size_t>(sums.tokens)},
                               name);
   using term_type = decltype(detail::device_objective<Objective>::term(objective));
-  return rlft::detail::result_from_sums(totals, term_type::reports_ratio, !in.entropy.empty());
+  return rlft::detail::result_from_sums(sums, term_type::reports_ratio, !in.entropy.empty());
 }
 
 }  // namespace rlft::cuda

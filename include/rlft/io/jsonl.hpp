@@ -18,8 +18,9 @@
 namespace rlft::io {
 
 // Calls on_record(record, line_number) for every non-blank line (numbered from 1). Throws
-// rlft::io_error "path:line: ..." when the file cannot be read, a line is not valid JSON, or
-// on_record throws rlft::error or a nlohmann::json exception (a missing or mistyped field).
+// rlft::io_error when the file cannot be read, and rlft::data_error "path:line: ..." for a
+// malformed record: a line that is not valid JSON, or on_record throwing rlft::error or a
+// nlohmann::json exception (a missing or mistyped field).
 template <class OnRecord>
 void read_jsonl(const std::filesystem::path& path, OnRecord&& on_record) {
   std::ifstream file(path);
@@ -30,11 +31,11 @@ void read_jsonl(const std::filesystem::path& path, OnRecord&& on_record) {
     try {
       on_record(nlohmann::json::parse(line), number);
     } catch (const nlohmann::json::exception& e) {
-      throw io_error(detail::make_message(path.string(), ":", number, ": ", e.what()));
+      throw data_error(detail::make_message(path.string(), ":", number, ": ", e.what()));
     } catch (const io_error&) {
       throw;
     } catch (const error& e) {
-      throw io_error(detail::make_message(path.string(), ":", number, ": ", e.what()));
+      throw data_error(detail::make_message(path.string(), ":", number, ": ", e.what()));
     }
   }
   if (file.bad()) throw io_error(detail::make_message("error while reading ", path.string()));

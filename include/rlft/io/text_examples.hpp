@@ -1,6 +1,6 @@
 // Text data sets as JSON Lines: one {"prompt": ..., "completion": ..., "reference": ...}
 // object per line. Rejection sampling writes them and SFT reads them; a line that does not
-// parse or lacks a string field is an rlft::io_error naming the file and line.
+// parse or lacks a string field is an rlft::data_error naming the file and line.
 #pragma once
 
 #include <filesystem>

@@ -14,7 +14,7 @@
 
 namespace rlft {
 
-// The global L2 norm of the gradients. Throws rlft::error naming the first parameter whose
+// The global L2 norm of the gradients. Throws rlft::data_error naming the first parameter whose
 // gradient is not finite (clipping would hide a diverged step).
 template <std::ranges::input_range Parameters>
   requires std::convertible_to<std::ranges::range_value_t<Parameters>, parameter_ref>
@@ -24,14 +24,14 @@ double gradient_norm(Parameters&& parameters) {
     double own = 0.0;
     for (const float g : parameter.gradients) own += static_cast<double>(g) * g;
     if (!std::isfinite(own))
-      throw error(detail::make_message("gradient of parameter '", parameter.name, "' is not finite"));
+      throw data_error(detail::make_message("gradient of parameter '", parameter.name, "' is not finite"));
     sum_of_squares += own;
   }
   return std::sqrt(sum_of_squares);
 }
 
 // Scales the gradients down to global norm `max_norm` when they exceed it; returns the norm
-// before clipping. Throws rlft::error for max_norm ≤ 0 or a non-finite gradient.
+// before clipping. Throws rlft::error for max_norm ≤ 0, rlft::data_error for a non-finite gradient.
 template <std::ranges::forward_range Parameters>
   requires std::convertible_to<std::ranges::range_value_t<Parameters>, parameter_ref>
 double clip_gradient_norm(Parameters&& parameters, double max_norm) {

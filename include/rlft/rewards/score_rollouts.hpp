@@ -10,7 +10,7 @@
 // of group g (prompt g) is references[g]. Rewards see rlft::reward_input with the decoded
 // prompt and completion, their tokens, the reference and the truncation flag.
 // All scores are computed before the table is touched: if a reward throws, or a score is NaN
-// or infinite (rlft::error naming the component and the completion), the table is unchanged.
+// or infinite (rlft::data_error naming the component and the completion), the table is unchanged.
 #pragma once
 
 #include <algorithm>
@@ -77,10 +77,10 @@ void score_rollouts(rollout_batch& batch, const Reward& reward, const Decode& de
   for (std::size_t s = 0; s < sequences; ++s) {
     for (std::size_t c = 0; c < components; ++c)
       if (!std::isfinite(scores[s * components + c]))
-        throw error(detail::make_message("score_rollouts: reward component '", names[c], "' scored ",
+        throw data_error(detail::make_message("score_rollouts: reward component '", names[c], "' scored ",
                                          scores[s * components + c], " for completion ", s));
     if (!std::isfinite(totals[s]))
-      throw error(detail::make_message("score_rollouts: the total reward is ", totals[s], " for completion ", s));
+      throw data_error(detail::make_message("score_rollouts: the total reward is ", totals[s], " for completion ", s));
   }
 
   reward_table& table = batch.rewards();

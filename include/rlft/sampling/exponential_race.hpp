@@ -179,14 +179,14 @@ inline race_lanes_state race_sparse(std::span<const float> values, std::span<con
 }
 
 // The token the rule above draws from `candidates`, and its log-probability under softmax over
-// the candidates. Throws rlft::error when no candidate has a finite value or processing
+// the candidates. Throws rlft::data_error when no candidate has a finite value or processing
 // overflowed to +inf.
 inline race_winner run_exponential_race(candidate_logits& candidates, const philox_stream& rng) {
   const float shift = candidates.max_value();
   if (shift == -std::numeric_limits<float>::infinity())
-    throw error(no_finite_candidate_message());
+    throw data_error(no_finite_candidate_message());
   if (!std::isfinite(shift))
-    throw error(processed_overflow_message());
+    throw data_error(processed_overflow_message());
 
   const auto values = candidates.values();
   std::span<const float> raced = values;  // the array the lanes' indices refer to

@@ -51,17 +51,17 @@ inline candidate_logits& thread_candidates() {
 }
 
 // Validates one row of raw logits and returns its maximum. Throws rlft::error on an empty row,
-// NaN or +inf, or when every entry is −inf.
+// rlft::data_error on NaN or +inf, or when every entry is −inf.
 inline float checked_row_max(std::span<const float> logits) {
   if (logits.empty()) throw error("sampler: empty row of logits");
   const float_scan scan = max_and_flaws(logits.data(), logits.size());
   if (scan.has_nan_or_positive_infinity) {
     for (std::size_t i = 0; i < logits.size(); ++i)
       if (std::isnan(logits[i]) || logits[i] == std::numeric_limits<float>::infinity())
-        throw error(bad_logit_message(i, logits[i]));
+        throw data_error(bad_logit_message(i, logits[i]));
   }
   if (scan.max == -std::numeric_limits<float>::infinity())
-    throw error(all_negative_infinity_message(logits.size()));
+    throw data_error(all_negative_infinity_message(logits.size()));
   return scan.max;
 }
 

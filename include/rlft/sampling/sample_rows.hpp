@@ -25,8 +25,9 @@ struct sampling_key {
 
 // Draws tokens[r] from row r of `logits` (row-major, vocabulary_size entries per row).
 // `histories` holds one sequence per row (the tokens penalties look at), or none at all.
-// Throws rlft::error on mismatched sizes, and the error of the lowest failing row (NaN
-// logits, invalid parameters) prefixed with its row number.
+// Throws rlft::error on mismatched sizes, and the error of the lowest failing row prefixed
+// with its row number, of the row's own kind (rlft::data_error for NaN logits, rlft::error for
+// invalid parameters).
 template <sampler Sampler>
 void sample_rows(const Sampler& sampler, std::span<const float> logits, std::size_t vocabulary_size,
                  token_sequences_view histories, std::span<const sampling_key> keys,
@@ -39,6 +40,8 @@ void sample_rows(const Sampler& sampler, std::span<const float> logits, std::siz
     const auto history = histories.empty() ? std::span<const token_id>{} : histories[row];
     try {
       tokens[row] = sampler(logits.subspan(row * vocabulary_size, vocabulary_size), history, rng);
+    } catch (const data_error& failure) {
+      throw data_error(detail::row_error_message(row, failure.what()));
     } catch (const error& failure) {
       throw error(detail::row_error_message(row, failure.what()));
     }

@@ -15,6 +15,7 @@
 
 #include "rlft/advantage/detail/input_checks.hpp"
 #include "rlft/advantage/detail/moments.hpp"
+#include "rlft/core/host_device.hpp"
 #include "rlft/core/parallel.hpp"
 #include "rlft/core/rollout_batch.hpp"
 #include "rlft/objective/kl_estimator.hpp"
@@ -29,6 +30,19 @@ struct discounting {
   bool whiten = false;
   double whitening_epsilon = 1e-8;
 };
+
+// r_t: the dense reward of token t, plus the completion's outcome on its last token, minus
+// β·KL_t on loss tokens (0 elsewhere).
+RLFT_HOST_DEVICE inline double step_reward(float dense_reward, double outcome_here, double kl_term) noexcept {
+  return dense_reward + outcome_here - kl_term;
+}
+
+// δ_t = r_t + γ·V_{t+1} − V_t, the TD error (V ≡ 0 without a critic). The advantage is
+// A_t = δ_t + γλ·A_{t+1}: a sequential loop on the CPU, a scan of affine maps on the device.
+RLFT_HOST_DEVICE inline double temporal_difference(double reward, double next_value, double value,
+                                                   double gamma) noexcept {
+  return reward + gamma * next_value - value;
+}
 
 inline void check_discounting(const discounting& options, const char* estimator) {
   check_option(options.gamma >= 0.0 && options.gamma <= 1.0, estimator, "gamma", options.gamma, "in [0, 1]");
@@ -65,6 +79,14 @@ inline scan_inputs scan_inputs_of(const rollout_batch& batch) {
           .loss_mask = batch.loss_mask()};
 }
 
+// Whitening divides by the spread of the loss tokens' advantages: a batch with a single loss
+// token has none, and its only advantage would silently become 0.
+inline void check_whitened_tokens(double loss_tokens, const char* estimator) {
+  if (loss_tokens == 1.0)
+    throw data_error(make_message(estimator, ": whitening needs at least two loss tokens, and the batch has one "
+                                             "(its advantage would be 0); turn whitening off for such batches"));
+}
+
 // The first non-finite input among completion tokens [completion_begin, end) of a scan, if
 // any (called only after the scan went non-finite, so it can afford to look at each input
 // separately).
@@ -88,11 +110,11 @@ inline bad_token_input first_bad_input(const scan_inputs& in, std::size_t comple
                                                std::size_t end, const discounting& options, const char* estimator) {
   const bad_token_input bad = first_bad_input(in, completion_begin, end, options);
   if (bad.token == no_bad_token)
-    throw error(make_message(estimator, ": the discounted return of sequence ", s, " overflows"));
+    throw data_error(make_message(estimator, ": the discounted return of sequence ", s, " overflows"));
   const char* names[] = {"token reward", "value", "old log-prob", "reference log-prob"};
   const std::span<const float> arrays[] = {in.token_rewards, in.values, in.old_logprobs, in.ref_logprobs};
   const auto index = static_cast<std::size_t>(bad.what);
-  throw error(make_message(estimator, ": ", names[index], " of token ", bad.token, " (sequence ", s, ") is ",
+  throw data_error(make_message(estimator, ": ", names[index], " of token ", bad.token, " (sequence ", s, ") is ",
                            arrays[index][bad.token - in.first],
                            bad.what == token_input::value ? " (fill batch.values())" : ""));
 }
@@ -100,12 +122,13 @@ inline bad_token_input first_bad_input(const scan_inputs& in, std::size_t comple
 // Fills advantages (and returns, unless empty) for every sequence; sequences with skip[s] = 1
 // get zero advantages and stay out of the whitening statistics (their critic targets are
 // still written: the critic can learn from them). outcome[s] is the reward placed on the
-// last completion token of s. Throws rlft::error naming the first non-finite input it read.
+// last completion token of s. Throws rlft::data_error naming the first non-finite input it read,
+// and, when whitening, for a batch with a single loss token (before whitening the returns).
 inline void discounted_advantages(const rollout_batch& batch, std::span<const double> outcome,
                                   std::span<const std::uint8_t> skip, const discounting& options,
                                   std::span<float> advantages, std::span<float> returns,
                                   const char* estimator) {
-  std::vector<moments> sequence_moments(batch.num_sequences());
+  std::vector<value_moments> sequence_moments(batch.num_sequences());
   std::vector<std::uint8_t> finite(batch.num_sequences(), 1);
   const auto scan_all = [&](auto estimator_constant, auto with_kl, auto with_values) {
     constexpr kl_estimator kl_kind = decltype(estimator_constant)::value;
@@ -129,15 +152,16 @@ inline void discounted_advantages(const rollout_batch& batch, std::span<const do
       double next_value = 0.0, running = 0.0;
       bool all_finite = true;
       for (std::size_t t = end; t-- > completion_begin;) {
-        double reward = token_rewards[t] + (t + 1 == end ? outcome[s] : 0.0);
+        double kl_term = 0.0;
         if constexpr (decltype(with_kl)::value) {
           const bool on = mask[t] != 0;
-          reward -= on ? beta * estimate_kl<kl_kind>(old_logprobs[t], ref_logprobs[t], bound).value : 0.0;
+          kl_term = on ? beta * estimate_kl<kl_kind>(old_logprobs[t], ref_logprobs[t], bound).value : 0.0;
           // The log-ratio clamp would hide an infinite log-prob from `running`: test it here.
           all_finite = all_finite && (!on || (std::isfinite(old_logprobs[t]) && std::isfinite(ref_logprobs[t])));
         }
+        const double reward = step_reward(token_rewards[t], t + 1 == end ? outcome[s] : 0.0, kl_term);
         const double value = decltype(with_values)::value ? double{values[t]} : 0.0;
-        running = reward + gamma * next_value - value + gamma_lambda * running;
+        running = temporal_difference(reward, next_value, value, gamma) + gamma_lambda * running;
         next_value = value;
         all_finite = all_finite & std::isfinite(running);  // every other input flows into running
         const float on = mask[t] ? 1.0f : 0.0f;
@@ -169,8 +193,9 @@ inline void discounted_advantages(const rollout_batch& batch, std::span<const do
                             batch.sequence_end(s), options, estimator);
 
   if (!options.whiten) return;
-  moments all;
+  value_moments all;
   for (const auto& m : sequence_moments) all.merge(m);
+  check_whitened_tokens(all.count, estimator);
   const auto mean = static_cast<float>(all.mean);
   // All-equal advantages with ε = 0: the numerators are exactly 0, and so is the result.
   const double spread = all.standard_deviation(false) + options.whitening_epsilon;

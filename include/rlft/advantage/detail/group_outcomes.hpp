@@ -6,29 +6,15 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <span>
 #include <vector>
 
+#include "rlft/advantage/detail/moments.hpp"
+#include "rlft/advantage/detail/outcome_advantage.hpp"
 #include "rlft/advantage/equal_reward_groups.hpp"
 #include "rlft/core/parallel.hpp"
 #include "rlft/core/rollout_batch.hpp"
 
 namespace rlft::detail {
-
-// Σ of the rewards of sequences [first, last) and whether they are all equal.
-struct group_reward_sum {
-  double sum = 0.0;
-  bool all_equal = true;
-};
-
-inline group_reward_sum sum_group_rewards(std::span<const float> rewards, std::size_t first, std::size_t last) {
-  group_reward_sum result;
-  for (std::size_t s = first; s < last; ++s) {
-    result.sum += rewards[s];
-    result.all_equal = result.all_equal && rewards[s] == rewards[first];
-  }
-  return result;
-}
 
 struct group_outcomes {
   std::vector<std::uint8_t> equal_rewards;  // per group
@@ -43,13 +29,12 @@ inline group_outcomes outcomes_of(const rollout_batch& batch, bool subtract_grou
                         .skip = std::vector<std::uint8_t>(batch.num_sequences()),
                         .outcome = std::vector<double>(batch.num_sequences())};
   parallel_for(batch.num_groups(), [&](std::size_t g) {
-    const std::size_t first = batch.group_begin(g), last = batch.group_end(g);
-    const auto [sum, all_equal] = sum_group_rewards(rewards, first, last);
-    const double mean = all_equal ? double{rewards[first]} : sum / static_cast<double>(last - first);
-    result.equal_rewards[g] = all_equal;
-    for (std::size_t s = first; s < last; ++s) {
-      result.skip[s] = all_equal && zeroes_equal_groups(policy);
-      result.outcome[s] = subtract_group_mean ? rewards[s] - mean : double{rewards[s]};
+    value_moments group;
+    for (std::size_t s = batch.group_begin(g); s < batch.group_end(g); ++s) group.add(rewards[s]);
+    result.equal_rewards[g] = group.all_equal();
+    for (std::size_t s = batch.group_begin(g); s < batch.group_end(g); ++s) {
+      result.skip[s] = group.all_equal() && zeroes_equal_groups(policy);
+      result.outcome[s] = outcome_reward(rewards[s], group, subtract_group_mean);
     }
   });
   return result;

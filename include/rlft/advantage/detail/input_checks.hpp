@@ -1,5 +1,5 @@
 // The checks every advantage estimator runs before it writes anything: option ranges, the
-// length of the output spans, finite outcome rewards. Each failure is an rlft::error whose
+// length of the output spans (rlft::error), finite outcome rewards (rlft::data_error). Each
 // message starts with the estimator's name and names the offending option, sequence or token.
 #pragma once
 
@@ -34,7 +34,7 @@ inline void check_token_span(const rollout_batch& batch, std::size_t size, std::
 inline void check_finite_rewards(std::span<const float> rewards, std::string_view estimator) {
   for (std::size_t s = 0; s < rewards.size(); ++s)
     if (!std::isfinite(rewards[s]))
-      throw error(make_message(estimator, ": reward of sequence ", s, " is ", rewards[s]));
+      throw data_error(make_message(estimator, ": reward of sequence ", s, " is ", rewards[s]));
 }
 
 inline void check_finite_rewards(const rollout_batch& batch, std::string_view estimator) {

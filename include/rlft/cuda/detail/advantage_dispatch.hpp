@@ -74,8 +74,8 @@ struct device_estimator {
 
 // GRPO's family: one launch (which reduces each group's rewards), after the batch's moments
 // when the scaling asks for them.
-inline void launch_outcome(advantage_launch& launch, std::span<float> advantages, kernels::outcome_rule rule,
-                           const rlft::detail::group_normalization& options) {
+inline void launch_outcome(advantage_launch& launch, std::span<float> advantages, rlft::detail::outcome_rule rule,
+                           const rlft::detail::outcome_options& options) {
   const auto view = launch.batch->view();
   if (options.scaling == reward_scaling::batch_std) {
     launch.batch_moments = device_buffer<kernels::value_moments>(1, launch.stream);
@@ -103,7 +103,7 @@ struct device_estimator<grpo_advantage> {
     rlft::detail::check_token_span(batch_tokens, advantages, grpo_advantage::name, "advantages");
   }
   static void launch(const grpo_advantage& e, advantage_launch& launch, std::span<float> advantages, std::span<float>) {
-    launch_outcome(launch, advantages, kernels::outcome_rule::normalized,
+    launch_outcome(launch, advantages, rlft::detail::outcome_rule::normalized,
                    {.epsilon = e.epsilon, .scaling = e.scaling, .unbiased_std = e.unbiased_std});
   }
 };
@@ -115,7 +115,7 @@ struct device_estimator<dr_grpo_advantage> {
   }
   static void launch(const dr_grpo_advantage&, advantage_launch& launch, std::span<float> advantages,
                      std::span<float>) {
-    launch_outcome(launch, advantages, kernels::outcome_rule::normalized,
+    launch_outcome(launch, advantages, rlft::detail::outcome_rule::normalized,
                    {.epsilon = 0.0, .scaling = reward_scaling::none});
   }
 };
@@ -126,7 +126,7 @@ struct device_estimator<rloo_advantage> {
     rlft::detail::check_token_span(batch_tokens, advantages, rloo_advantage::name, "advantages");
   }
   static void launch(const rloo_advantage&, advantage_launch& launch, std::span<float> advantages, std::span<float>) {
-    launch_outcome(launch, advantages, kernels::outcome_rule::leave_one_out, {.scaling = reward_scaling::none});
+    launch_outcome(launch, advantages, rlft::detail::outcome_rule::leave_one_out, {.scaling = reward_scaling::none});
   }
 };
 

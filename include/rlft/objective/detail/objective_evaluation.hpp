@@ -3,7 +3,8 @@
 // writes dL/d(log-prob) = w_t·(d policy term + β·d KL_t) and dL/d(entropy) = −w_t·c_H, and
 // gathers the metrics. The policy term (clipped surrogate, GSPO, REINFORCE) is a small type
 // with a per-sequence prologue (GSPO's sequence ratio) and a per-token function; everything
-// else — validation, weights, KL, entropy, reductions, error reporting — lives here once.
+// else — validation, weights, KL, entropy, reductions, error reporting — lives here once, and
+// the per-token arithmetic and sums in token_evaluation.hpp, which the CUDA objectives share.
 //
 // Real is float on the production path and double in the gradient tests: the per-token code
 // is the same template either way, run on packs of 8 floats or on single doubles
@@ -23,22 +24,11 @@
 #include "rlft/core/error.hpp"
 #include "rlft/core/parallel.hpp"
 #include "rlft/core/simd.hpp"
+#include "rlft/objective/detail/token_evaluation.hpp"
 #include "rlft/objective/kl_estimator.hpp"
 #include "rlft/objective/loss_aggregation.hpp"
 
 namespace rlft::detail {
-
-// What a policy term returns for one token, or for a pack of tokens (Value is a scalar or a
-// float pack, rlft/core/simd.hpp).
-template <class Value>
-struct token_policy_term {
-  Value loss{};
-  Value derivative{};  // d loss / d log-prob
-  Value ratio{};       // the importance ratio the clip acted on, for the metrics
-  mask_of<Value> clipped_low{};
-  mask_of<Value> clipped_high{};
-  mask_of<Value> held_at_bound{};
-};
 
 // The options every objective has besides its policy term.
 struct objective_terms {
@@ -71,99 +61,42 @@ struct sequence_arrays {
   std::size_t loss_tokens = 0;
 };
 
-struct partial_sums {
-  double loss = 0.0;
-  double policy_loss = 0.0;
-  double kl = 0.0;
-  double entropy = 0.0;
-  double ratio = 0.0;
-  double ratio_max = 0.0;
-  double clipped_low = 0.0;
-  double clipped_high = 0.0;
-  double held_at_bound = 0.0;
-  std::size_t tokens = 0;
-
-  void add(const partial_sums& other) noexcept {
-    loss += other.loss;
-    policy_loss += other.policy_loss;
-    kl += other.kl;
-    entropy += other.entropy;
-    ratio += other.ratio;
-    ratio_max = ratio_max > other.ratio_max ? ratio_max : other.ratio_max;
-    clipped_low += other.clipped_low;
-    clipped_high += other.clipped_high;
-    held_at_bound += other.held_at_bound;
-    tokens += other.tokens;
-  }
-};
-
-// One sequence: writes its gradients and returns its (weighted) sums. WithEntropy: the
+// One sequence: writes its gradients and adds its weighted sums to `sums`. WithEntropy: the
 // policy's entropies are given (for the metric, and for the bonus when c_H ≠ 0). The token
 // loop runs on the policy term's value type: packs of tokens on the float path (the last,
 // partial pack padded with masked-out tokens), single tokens on the double path; within a
 // sequence the sums run lane by lane in that type, sequences are combined in double.
 template <class Real, bool WithKl, kl_estimator Estimator, bool WithEntropy, class PolicyTerm>
-partial_sums evaluate_sequence(const PolicyTerm& policy, const objective_terms& terms,
-                               const sequence_arrays<Real>& in, Real* gradients, Real* entropy_gradients,
-                               double weight) {
+void evaluate_sequence(const PolicyTerm& policy, const objective_terms& terms, const sequence_arrays<Real>& in,
+                       Real* gradients, Real* entropy_gradients, double weight, objective_sums& sums) {
   using Value = typename PolicyTerm::value_type;
-  using Mask = mask_of<Value>;
   constexpr std::size_t width = width_of<Value>;
-  partial_sums sums;
   if (in.loss_tokens == 0) {
     for (std::size_t t = 0; t < in.length; ++t) gradients[t] = Real(0);
     if (entropy_gradients)
       for (std::size_t t = 0; t < in.length; ++t) entropy_gradients[t] = Real(0);
-    return sums;
+    return;
   }
   const auto state = policy.begin_sequence(in);
   const Value zero = splat<Value>(0);
-  const Value beta = splat<Value>(static_cast<Real>(terms.kl.coefficient));
-  const Value bound = splat<Value>(static_cast<Real>(terms.kl.log_ratio_bound));
+  const token_kl<Value> kl{.enabled = WithKl,
+                           .estimator = Estimator,
+                           .coefficient = splat<Value>(static_cast<Real>(terms.kl.coefficient)),
+                           .log_ratio_bound = splat<Value>(static_cast<Real>(terms.kl.log_ratio_bound))};
   const Value token_weight = splat<Value>(static_cast<Real>(weight));
-  Value policy_sum = zero, kl_sum = zero, entropy_sum = zero, ratio_sum = zero, ratio_max = zero;
-  // Clip counts per lane: integer packs (a true mask lane is −1) or plain counts.
-  using Counter = std::conditional_t<is_pack<Value>, Mask, std::size_t>;
-  Counter low{}, high{}, held{};
-  const auto count = [](Counter& counter, Mask flags) RLFT_INLINE_LAMBDA {
-    if constexpr (is_pack<Value>)
-      counter -= flags;
-    else
-      counter += flags ? 1 : 0;
-  };
-  const auto total = [](const Counter& counter) {
-    double sum = 0.0;
-    if constexpr (is_pack<Value>)
-      for (std::size_t i = 0; i < width; ++i) sum += counter[i];
-    else
-      sum = static_cast<double>(counter);
-    return sum;
-  };
+  token_sums<Value> lanes;
   // `width` consecutive tokens. Tokens outside the loss compute on zeros, so whatever their
   // entries hold stays out of every result.
   const auto step = [&](const Real* logprobs, const float* old_logprobs, const float* ref_logprobs,
                         const float* advantages, const std::uint8_t* mask, const Real* entropy,
                         Real* out) RLFT_INLINE_LAMBDA {
-    const Mask on = load_mask<Value>(mask);
-    const Value logprob = select<Value>(on, load<Value>(logprobs), zero);
-    const auto term = policy.token(state, logprob, select<Value>(on, load<Value>(old_logprobs), zero),
-                                   select<Value>(on, load<Value>(advantages), zero));
-    Value derivative = term.derivative;
-    if constexpr (WithKl) {
-      const auto kl = estimate_kl<Estimator>(logprob, select<Value>(on, load<Value>(ref_logprobs), zero), bound);
-      derivative = derivative + beta * kl.derivative;
-      kl_sum = kl_sum + select<Value>(on, kl.value, zero);
-    }
-    if constexpr (WithEntropy) entropy_sum = entropy_sum + select<Value>(on, load<Value>(entropy), zero);
-    store<Value>(out, select<Value>(on, token_weight * derivative, zero));
-    policy_sum = policy_sum + select<Value>(on, term.loss, zero);
-    if constexpr (PolicyTerm::reports_ratio) {
-      ratio_sum = ratio_sum + select<Value>(on, term.ratio, zero);
-      ratio_max = select<Value>(on & (term.ratio > ratio_max), term.ratio, ratio_max);
-    }
-    count(low, on & term.clipped_low);
-    count(high, on & term.clipped_high);
-    count(held, on & term.held_at_bound);
+    const mask_of<Value> on = load_mask<Value>(mask);
+    const auto token = evaluate_token(policy, state, select<Value>(on, load<Value>(logprobs), zero),
+                                      select<Value>(on, load<Value>(old_logprobs), zero),
+                                      WithKl ? select<Value>(on, load<Value>(ref_logprobs), zero) : zero,
+                                      select<Value>(on, load<Value>(advantages), zero), kl);
+    store<Value>(out, select<Value>(on, token_weight * token.derivative, zero));
+    lanes.template add<PolicyTerm::reports_ratio>(token, on, WithEntropy ? load<Value>(entropy) : zero);
   };
   // Locals, not members of `in`: the compiler cannot tell that the gradient stores leave them alone.
   const Real* const logprobs = in.logprobs;
@@ -193,32 +126,22 @@ partial_sums evaluate_sequence(const PolicyTerm& policy, const objective_terms& 
     for (std::size_t i = 0; t + i < length; ++i) gradients[t + i] = padded_gradients[i];
   }
   if (entropy_gradients) {
-    const Real entropy_gradient = -static_cast<Real>(weight) * static_cast<Real>(terms.entropy_coefficient);
-    for (std::size_t i = 0; i < length; ++i) entropy_gradients[i] = mask[i] ? entropy_gradient : Real(0);
+    const Real gradient = entropy_gradient<Real>(weight, terms.entropy_coefficient);
+    for (std::size_t i = 0; i < length; ++i) entropy_gradients[i] = mask[i] ? gradient : Real(0);
   }
-  const double policy_total = lane_sum(policy_sum), kl_total = lane_sum(kl_sum);
-  const double entropy_total = lane_sum(entropy_sum);
-  sums.policy_loss = weight * policy_total;
-  sums.loss = weight * (policy_total + terms.kl.coefficient * kl_total - terms.entropy_coefficient * entropy_total);
-  sums.kl = kl_total;
-  sums.entropy = entropy_total;
-  sums.ratio = lane_sum(ratio_sum);
-  sums.ratio_max = lane_max(ratio_max);
-  sums.clipped_low = total(low);
-  sums.clipped_high = total(high);
-  sums.held_at_bound = total(held);
-  sums.tokens = in.loss_tokens;
-  return sums;
+  sums.add_weighted(weight, lanes.totals(), terms.kl.coefficient, terms.entropy_coefficient);
+  sums.tokens += static_cast<double>(in.loss_tokens);
+  sums.sequences += 1.0;
 }
 
 // The loss and metrics from the sums over a slice (shared with the CUDA objectives).
-inline objective_result result_from_sums(const partial_sums& total, bool reports_ratio, bool with_entropy_values) {
+inline objective_result result_from_sums(const objective_sums& total, bool reports_ratio, bool with_entropy_values) {
   objective_result result{.loss = total.loss};
   auto& metrics = result.metrics;
   metrics.policy_loss = total.policy_loss;
-  metrics.tokens = total.tokens;
+  metrics.tokens = static_cast<std::size_t>(total.tokens);
   if (total.tokens > 0) {
-    const auto tokens = static_cast<double>(total.tokens);
+    const double tokens = total.tokens;
     metrics.kl_mean = total.kl / tokens;
     metrics.entropy_mean = with_entropy_values ? total.entropy / tokens : 0.0;
     metrics.clip_fraction_low = total.clipped_low / tokens;
@@ -303,39 +226,39 @@ inline aggregation_scope resolve_scope(const aggregation_scope& given, const agg
 // The error for a non-finite input `what` of batch token `token` (token `slice_token` of the slice).
 [[noreturn]] inline void throw_non_finite_input(const char* objective, const char* what, std::size_t token,
                                                 std::size_t slice_token, double value) {
-  throw error(make_message(objective, ": ", what, " of token ", token, " (slice token ", slice_token, ") is ", value));
+  throw data_error(make_message(objective, ": ", what, " of token ", token, " (slice token ", slice_token, ") is ", value));
 }
 
 // After a non-finite loss: the first non-finite input of a loss token, as an error.
 template <class Real>
-[[noreturn]] void throw_non_finite(const basic_objective_input<Real>& in, bool with_kl, bool with_entropy,
-                                   const char* objective) {
+[[noreturn]] void throw_non_finite(const basic_objective_input<Real>& in, bool with_kl, const char* objective) {
   const auto& batch = in.batch;
   const std::size_t first_token = batch.sequence_begin(in.first_sequence);
   const auto mask = batch.loss_mask();
   for (std::size_t i = 0; i < in.logprobs.size(); ++i) {
     const std::size_t t = first_token + i;
     if (!mask[t]) continue;
-    const auto report = [&](const char* what, double value) { throw_non_finite_input(objective, what, t, i, value); };
-    if (!std::isfinite(in.logprobs[i])) report("log-prob", in.logprobs[i]);
-    if (!std::isfinite(batch.old_logprobs()[t])) report("old log-prob", batch.old_logprobs()[t]);
-    if (!std::isfinite(batch.advantages()[t])) report("advantage", batch.advantages()[t]);
-    if (with_kl && !std::isfinite(batch.ref_logprobs()[t])) report("reference log-prob", batch.ref_logprobs()[t]);
-    if (with_entropy && !std::isfinite(in.entropy[i])) report("entropy", in.entropy[i]);
+    const Real entropy = in.entropy.empty() ? Real(0) : in.entropy[i];
+    const objective_input bad = first_non_finite_input(in.logprobs[i], batch.old_logprobs()[t], batch.advantages()[t],
+                                                       batch.ref_logprobs()[t], with_kl, entropy);
+    const double values[] = {static_cast<double>(in.logprobs[i]), batch.old_logprobs()[t], batch.advantages()[t],
+                             batch.ref_logprobs()[t], static_cast<double>(entropy)};
+    if (bad != objective_input::none)
+      throw_non_finite_input(objective, input_name(bad), t, i, values[static_cast<std::size_t>(bad)]);
   }
-  throw error(make_message(objective, ": the loss is not finite although every input is"));
+  throw data_error(make_message(objective, ": the loss is not finite although every input is"));
 }
 
 inline constexpr std::size_t sequences_per_chunk = 64;
 
 template <class Real, bool WithKl, kl_estimator Estimator, bool WithEntropy, class PolicyTerm>
-partial_sums evaluate_slice(const PolicyTerm& policy, const objective_terms& terms,
+objective_sums evaluate_slice(const PolicyTerm& policy, const objective_terms& terms,
                             const basic_objective_input<Real>& in, const basic_objective_output<Real>& out,
                             std::span<const std::size_t> sequence_loss_tokens, const aggregation_scope& totals) {
   const auto& batch = in.batch;
   const std::size_t first_token = batch.sequence_begin(in.first_sequence);
   const auto mask = batch.loss_mask();
-  std::vector<partial_sums> chunks((in.sequence_count + sequences_per_chunk - 1) / sequences_per_chunk);
+  std::vector<objective_sums> chunks((in.sequence_count + sequences_per_chunk - 1) / sequences_per_chunk);
   for_each_chunk(in.sequence_count, sequences_per_chunk, [&](std::size_t chunk, std::size_t first, std::size_t last) {
     for (std::size_t i = first; i < last; ++i) {
       const std::size_t s = in.first_sequence + i;
@@ -352,12 +275,12 @@ partial_sums evaluate_slice(const PolicyTerm& policy, const objective_terms& ter
                                          .loss_tokens = loss_tokens};
       const double weight =
           loss_tokens ? token_weight(terms.aggregation, terms.constant_divisor, totals, loss_tokens) : 0.0;
-      chunks[chunk].add(evaluate_sequence<Real, WithKl, Estimator, WithEntropy>(
+      evaluate_sequence<Real, WithKl, Estimator, WithEntropy>(
           policy, terms, arrays, out.logprob_gradients.data() + local,
-          out.entropy_gradients.empty() ? nullptr : out.entropy_gradients.data() + local, weight));
+          out.entropy_gradients.empty() ? nullptr : out.entropy_gradients.data() + local, weight, chunks[chunk]);
     }
   });
-  partial_sums total;
+  objective_sums total;
   for (const auto& chunk : chunks) total.add(chunk);
   return total;
 }
@@ -376,7 +299,7 @@ objective_result evaluate_objective(const PolicyTerm& policy, const objective_te
   const aggregation_scope totals = resolve_scope(in.scope, scope_of(loss_tokens), objective);
 
   const bool with_entropy_values = !in.entropy.empty();
-  partial_sums total;
+  objective_sums total;
   if (!with_kl)
     total = with_entropy_values
                 ? evaluate_slice<Real, false, kl_estimator::k1, true>(policy, terms, in, out, loss_tokens, totals)
@@ -387,7 +310,7 @@ objective_result evaluate_objective(const PolicyTerm& policy, const objective_te
       return with_entropy_values ? evaluate_slice<Real, true, chosen, true>(policy, terms, in, out, loss_tokens, totals)
                                  : evaluate_slice<Real, true, chosen, false>(policy, terms, in, out, loss_tokens, totals);
     });
-  if (!std::isfinite(total.loss)) throw_non_finite(in, with_kl, with_entropy_values, objective);
+  if (!std::isfinite(total.loss)) throw_non_finite(in, with_kl, objective);
   return result_from_sums(total, PolicyTerm::reports_ratio, with_entropy_values);
 }
 

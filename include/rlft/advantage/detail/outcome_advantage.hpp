@@ -1,0 +1,61 @@
+// The advantage of one completion from its outcome reward and the statistics of its group, for
+// the estimators of GRPO's family (rlft/advantage/grpo_advantage.hpp, dr_grpo_advantage.hpp,
+// rloo_advantage.hpp) and their CUDA kernel (kernels/rlft/advantage.cuh) alike:
+//   normalized      Â_i = (R_i − mean(R_group)) / scale       (DeepSeekMath, arXiv 2402.03300,
+//                   section 4.1.2; scale 1 is Dr. GRPO, arXiv 2503.20783);
+//   leave_one_out   Â_i = R_i − (Σ_j R_j − R_i) / (G − 1)     (RLOO, arXiv 2402.14740).
+// A group whose rewards are all equal gets exactly 0 (with ε = 0 its scale is 0 too, and a
+// group of one completion has no other to compare with).
+#pragma once
+
+#include "rlft/advantage/detail/moments.hpp"
+#include "rlft/core/host_device.hpp"
+
+namespace rlft {
+
+enum class reward_scaling {
+  group_std,  // divide by the group's standard deviation + ε (DeepSeekMath)
+  batch_std,  // divide by the standard deviation of all rewards of the batch + ε
+  none,       // mean-centre only (Dr. GRPO)
+};
+
+namespace detail {
+
+enum class outcome_rule { normalized, leave_one_out };
+
+// The divisor of a normalised advantage: the group's or the batch's standard deviation + ε, or 1.
+RLFT_HOST_DEVICE inline double reward_scale(reward_scaling scaling, const value_moments& group, double batch_std,
+                                            double epsilon, bool unbiased_std) noexcept {
+  switch (scaling) {
+    case reward_scaling::group_std: return group.standard_deviation(unbiased_std) + epsilon;
+    case reward_scaling::batch_std: return batch_std + epsilon;
+    default: return 1.0;
+  }
+}
+
+RLFT_HOST_DEVICE inline double outcome_advantage(outcome_rule rule, float reward, const value_moments& group,
+                                                 double scale) noexcept {
+  if (group.all_equal()) return 0.0;
+  return rule == outcome_rule::normalized ? (reward - group.mean) / scale
+                                          : reward - (group.sum - reward) / (group.count - 1.0);
+}
+
+// The outcome reward REINFORCE++ and GAE place on a completion's last token: R_i, or
+// R_i − mean(R_group) for REINFORCE++-baseline. The mean is the sum over the count (the equal
+// value itself for a group of equal rewards, so the baseline leaves exactly 0).
+RLFT_HOST_DEVICE inline double outcome_reward(float reward, const value_moments& group,
+                                              bool subtract_group_mean) noexcept {
+  if (!subtract_group_mean) return reward;
+  const double mean = group.all_equal() ? double{group.lowest} : group.sum / group.count;
+  return reward - mean;
+}
+
+// Process supervision (DeepSeekMath, section 4.1.3): a step reward normalised with all step
+// rewards of its group; 0 in a group of equal step rewards.
+RLFT_HOST_DEVICE inline double normalized_step_reward(float reward, const value_moments& group,
+                                                      double scale) noexcept {
+  return group.all_equal() ? 0.0 : (reward - group.mean) / scale;
+}
+
+}  // namespace detail
+}  // namespace rlft
