@@ -321,7 +321,10 @@ class pipeline {
   void reinforce(model& policy, const std::string& name, const rl_stage_options& stage, std::uint64_t stage_number,
                  Reward reward) {
     grpo_trainer trainer(
-        policy, temperature{stage.temperature}, reward, decoder(), grpo_advantage{.scaling = stage.advantage_scaling},
+        policy, temperature{stage.temperature}, reward, decoder(),
+        grpo_advantage{.scaling = stage.advantage_scaling,
+                       .equal_rewards = options_.sampling_rounds > 1 ? equal_reward_policy::drop
+                                                                     : equal_reward_policy::keep},
         clipped_surrogate_objective{
             .clip = {.epsilon_low = options_.clip_epsilon, .epsilon_high = options_.clip_epsilon},
             .kl = {.coefficient = options_.kl_coefficient, .estimator = kl_estimator::k3},
@@ -332,7 +335,6 @@ class pipeline {
                      .stop_tokens = {tasks::char_tokenizer::end_of_sequence},
                      .reference_logprobs = options_.kl_coefficient > 0.0,
                      .reference_refresh_steps = options_.reference_refresh_steps,
-                     .dynamic_sampling = options_.sampling_rounds > 1,
                      .max_sampling_rounds = options_.sampling_rounds,
                      .seed = options_.seed + stage_number},
         {.adamw = {.weight_decay = 0.0f},

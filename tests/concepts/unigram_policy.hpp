@@ -56,6 +56,9 @@ class unigram_policy {
     std::vector<float> sampling_logprobs;
     std::vector<std::uint8_t> truncated;
     std::uint64_t stream = options.first_stream;
+    for (const rlft::token_id token : prompts.tokens())
+      if (token < 0 || static_cast<std::size_t>(token) >= logits_.size())
+        throw rlft::error("unigram policy: prompt token " + std::to_string(token) + " is outside the vocabulary");
     for (std::size_t p = 0; p < prompts.size(); ++p) {
       for (std::size_t c = 0; c < completions_per_prompt; ++c, ++stream) {
         std::vector<rlft::token_id> tokens(prompts[p].begin(), prompts[p].end());

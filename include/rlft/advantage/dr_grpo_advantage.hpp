@@ -17,6 +17,9 @@ struct dr_grpo_advantage {
 
   static constexpr const char* name = "dr. grpo advantage";  // in error messages
 
+  // Groups of one completion leave every advantage 0: trainers reject them.
+  std::size_t minimum_group_size() const noexcept { return 2; }
+
   // Throws rlft::error when advantages is not batch.num_tokens() long; rlft::data_error when a
   // reward is NaN or infinite.
   advantage_summary operator()(const rollout_batch& batch, std::span<float> advantages) const {

@@ -31,6 +31,9 @@ struct reinforce_plus_plus_advantage {
 
   static constexpr const char* name = "reinforce++ advantage";  // in error messages
 
+  // With the group-mean baseline, groups of one completion leave every outcome term 0.
+  std::size_t minimum_group_size() const noexcept { return group_mean_baseline ? 2 : 1; }
+
   // The discounting these options describe (λ = 1: Monte-Carlo returns, no critic).
   detail::discounting discounting() const {
     return {.gamma = gamma, .lambda = 1.0, .kl = kl, .use_values = false, .whiten = whiten,

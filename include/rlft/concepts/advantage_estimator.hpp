@@ -11,6 +11,9 @@
 //   3. the call returns something convertible to rlft::advantage_summary: how many groups
 //      there were, how many had all-equal rewards (no learning signal under group
 //      normalisation), and optionally which groups to drop (DAPO's dynamic sampling).
+// Optionally, e.minimum_group_size() is the smallest group size at which its advantages are not
+// all 0 by construction (2 for estimators that compare completions of the same prompt);
+// trainers reject smaller groups. Estimators also carry a static `name` for their messages.
 // Everything an estimator reads comes from the batch — the outcome rewards, and where the
 // method needs them the per-token values, dense and per-step rewards, old and reference
 // log-probs (KL folded into the rewards) and the greedy completions' rewards — so all

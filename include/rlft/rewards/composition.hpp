@@ -10,7 +10,8 @@
 //   a + b                the sum (sums flatten into one reward_sum);
 //   gate(c, e, t, o)     e's value when the condition reward c scores at least t (default 1),
 //                        else o (default 0): "accuracy counts only when the format is right";
-//   clip(e, low, high)   e's value clamped to [low, high].
+//   clip(e, low, high)   e's value clamped to [low, high];
+//   as_reward_expression(r)  r itself if it is an expression, else component("reward", r).
 // A composed reward is a reward_expression: it has component_count leaves, appends their names
 // in order, and score(input, scores) writes each leaf's own score (before weights, gates and
 // clipping — what each reward said) to scores[0 .. component_count) and returns the composed
@@ -214,5 +215,18 @@ template <reward_expression Expression>
 clipped_reward<Expression> clip(Expression expression, float low, float high) {
   return clipped_reward<Expression>(std::move(expression), low, high);
 }
+
+// A reward expression as it is, and a plain reward function as one component named "reward":
+// what a trainer logs when it is given a single callable.
+template <reward_function Reward>
+auto as_reward_expression(Reward reward) {
+  if constexpr (reward_expression<Reward>)
+    return reward;
+  else
+    return component("reward", std::move(reward));
+}
+
+template <reward_function Reward>
+using reward_expression_of = decltype(as_reward_expression(std::declval<Reward>()));
 
 }  // namespace rlft

@@ -1,10 +1,11 @@
 // GRPO training (DeepSeekMath, arXiv 2402.03300, Algorithm 1; DeepSeek-R1, arXiv 2501.12948,
-// section 2.2.1), composed at compile time from a policy, a sampler, a reward expression, an
-// advantage estimator and an objective. One step:
+// section 2.2.1), composed at compile time from a policy, a sampler, a reward, an advantage
+// estimator and an objective. The trainer orchestrates; each rule lives in its module. One step:
 //   1. draw P prompts from the prompt source and sample G completions of each;
 //   2. score every completion (each reward component kept for logging);
-//   3. [dynamic sampling, DAPO arXiv 2503.14476 section 3.2] drop groups whose rewards are all
-//      equal and refill from further rounds, up to a limit;
+//   3. the estimator's summary marks the groups to drop (equal_reward_policy::drop); with
+//      max_sampling_rounds > 1 they are refilled from further rounds, up to that limit (DAPO's
+//      dynamic sampling, arXiv 2503.14476, section 3.2), else they leave the loss;
 //   4. reference log-probs (for the KL term) and, when the update is not purely on-policy, the
 //      old policy's log-probs, cached for the μ inner iterations;
 //   5. advantages; then μ inner iterations over mini-batches, each an optimiser update
@@ -12,9 +13,12 @@
 //   6. every N steps the reference policy is refreshed: replaced (R1) or mixed with the policy.
 // With μ = 1 and one mini-batch the update is on-policy: the old log-probs are the current
 // ones (ratio 1), taken from the training forward pass instead of a separate one.
-// Groups the estimator marks for dropping (equal_reward_policy::drop) leave the loss.
-// A NaN reward or loss skips the step and the metrics say why: nothing of it is applied (with
-// several mini-batches, the updates before the failing one stay applied and are counted).
+// Errors come in two tiers (rlft/core/error.hpp): rlft::data_error (a NaN reward, logit, loss or
+// gradient) skips the step — nothing of it is applied (with several mini-batches, the updates
+// before the failing one stay applied and are counted) and the metrics say why; every other
+// rlft::error (an option out of range, a prompt source that gives fewer references than
+// prompts, a token outside the vocabulary, a failing device) is the caller's to fix and leaves
+// step() at once.
 #pragma once
 
 #include <algorithm>
@@ -23,11 +27,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
-#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "rlft/advantage/detail/moments.hpp"
 #include "rlft/advantage/equal_reward_groups.hpp"
 #include "rlft/concepts/advantage_estimator.hpp"
 #include "rlft/concepts/policy.hpp"
@@ -37,17 +41,13 @@
 #include "rlft/core/rollout_batch.hpp"
 #include "rlft/objective/kl_estimator.hpp"
 #include "rlft/objective/loss_aggregation.hpp"
+#include "rlft/rewards/composition.hpp"
 #include "rlft/rewards/score_rollouts.hpp"
 #include "rlft/train/gather_groups.hpp"
 #include "rlft/train/prompt_batch.hpp"
 #include "rlft/train/policy_update.hpp"
 
 namespace rlft {
-
-enum class kl_placement {
-  loss,    // the objective's KL term (R1, DeepSeekMath): configure it in the objective
-  reward,  // subtract β·Σ_t KL_t from each completion's reward (component "kl_penalty")
-};
 
 struct grpo_options {
   std::size_t prompts_per_step = 16;     // P
@@ -60,25 +60,33 @@ struct grpo_options {
   bool reference_logprobs = true;        // compute them (the KL term and its metric need them)
   std::size_t reference_refresh_steps = 400;  // 0: never (R1 replaces it every 400 steps)
   float reference_mix = 1.0f;            // 1: replace; α < 1: θ_ref ← α·θ + (1 − α)·θ_ref
-  kl_placement kl = kl_placement::loss;
-  float kl_reward_coefficient = 0.0f;    // β of kl_placement::reward (k3 estimator)
-  bool dynamic_sampling = false;
-  std::size_t max_sampling_rounds = 4;   // generation rounds per step with dynamic sampling
+  // A KL penalty folded into the rewards: β·Σ_t KL_t over a completion's loss tokens, with the
+  // estimator and bounds of rlft::kl_penalty, is subtracted from its reward (component
+  // "kl_penalty"). Coefficient 0 (the default) leaves the rewards alone; R1 puts the KL term
+  // in the objective instead (its own kl option).
+  kl_penalty reward_kl = {};
+  // 1: one generation round. More: the groups the estimator drops (equal_reward_policy::drop)
+  // are refilled from up to this many rounds in all (DAPO's dynamic sampling).
+  std::size_t max_sampling_rounds = 1;
   bool mask_truncated_completions = false;
   std::uint64_t seed = 0;
 
   // Throws rlft::error naming the first option out of range.
   void validate() const {
-    const auto fail = [](auto... parts) { throw error(detail::make_message("grpo options: ", parts...)); };
-    if (prompts_per_step == 0) fail("prompts_per_step must be at least 1");
-    if (group_size == 0) fail("group_size must be at least 1");
-    if (max_new_tokens == 0) fail("max_new_tokens must be at least 1");
-    if (inner_iterations == 0) fail("inner_iterations must be at least 1");
-    if (mini_batches == 0) fail("mini_batches must be at least 1");
-    if (micro_batch_tokens == 0) fail("micro_batch_tokens must be at least 1");
-    if (!(reference_mix > 0.0f && reference_mix <= 1.0f)) fail("reference_mix must be in (0, 1], got ", reference_mix);
-    if (!(kl_reward_coefficient >= 0.0f)) fail("kl_reward_coefficient must be >= 0, got ", kl_reward_coefficient);
-    if (dynamic_sampling && max_sampling_rounds == 0) fail("max_sampling_rounds must be at least 1");
+    constexpr const char* owner = "grpo options";
+    const auto at_least_one = [&](std::size_t value, const char* option) {
+      detail::check_option(value >= 1, owner, option, static_cast<double>(value), ">= 1");
+    };
+    at_least_one(prompts_per_step, "prompts_per_step");
+    at_least_one(group_size, "group_size");
+    at_least_one(max_new_tokens, "max_new_tokens");
+    at_least_one(inner_iterations, "inner_iterations");
+    at_least_one(mini_batches, "mini_batches");
+    at_least_one(micro_batch_tokens, "micro_batch_tokens");
+    at_least_one(max_sampling_rounds, "max_sampling_rounds");
+    detail::check_option(reference_mix > 0.0f && reference_mix <= 1.0f, owner, "reference_mix", reference_mix,
+                         "in (0, 1]");
+    detail::check_kl_penalty(reward_kl, "grpo options (reward_kl)");
   }
 };
 
@@ -88,6 +96,8 @@ struct reward_statistics {
   double std = 0.0;
 };
 
+// A skipped step keeps the shape of an applied one: every reward component is listed (NaN
+// where scoring did not finish) and skipped_because says why.
 struct grpo_step_metrics {
   std::size_t step = 0;
   bool applied = false;
@@ -95,7 +105,7 @@ struct grpo_step_metrics {
   std::vector<reward_statistics> rewards = {};  // each component, then "total"
   double completion_length = 0.0;              // mean completion tokens
   double truncated_share = 0.0;
-  double equal_reward_group_share = 0.0;        // groups without learning signal (before dropping)
+  double equal_reward_group_share = 0.0;        // of the first round's groups (no learning signal)
   std::size_t groups = 0;                       // groups trained on
   std::size_t sampling_rounds = 0;
   double loss = 0.0;
@@ -108,58 +118,56 @@ struct grpo_step_metrics {
   double generated_tokens_per_second = 0.0;
 };
 
-template <policy Policy, sampler Sampler, reward_expression Reward, token_decoder Decode,
+// Reward: an rlft::reward_expression (named components, each logged), or a plain
+// rlft::reward_function, which is logged as one component named "reward".
+template <policy Policy, sampler Sampler, reward_function Reward, token_decoder Decode,
           advantage_estimator Estimator, policy_objective Objective>
 class grpo_trainer {
  public:
+  // Throws rlft::error when an option is out of range, the group size leaves every advantage
+  // of the estimator zero by construction, or dynamic sampling is asked of an estimator that
+  // keeps equal-reward groups.
   grpo_trainer(Policy& policy, Sampler sampler, Reward reward, Decode decode, Estimator estimator,
                Objective objective, grpo_options options, policy_update_options update)
       : policy_(policy),
         reference_(policy),
         sampler_(std::move(sampler)),
-        reward_(std::move(reward)),
+        reward_(as_reward_expression(std::move(reward))),
         decode_(std::move(decode)),
         estimator_(std::move(estimator)),
         objective_(std::move(objective)),
         options_(std::move(options)),
         update_(update) {
     options_.validate();
+    check_estimator_options();
   }
 
   template <prompt_source Source>
   grpo_step_metrics step(Source& source) {
     using clock = std::chrono::steady_clock;
-    const auto seconds_since = [](clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); };
     const auto start = clock::now();
     grpo_step_metrics metrics{.step = ++steps_};
     std::size_t generated_tokens = 0;
-    std::optional<rollout_batch> trained;
     try {
-      trained = collect_rollouts(source, metrics, generated_tokens);
-    } catch (const error& e) {  // a NaN or infinite reward, a failing reward
-      metrics.skipped_because = e.what();
-    }
-    metrics.generated_tokens_per_second =
-        metrics.seconds_generate > 0.0 ? static_cast<double>(generated_tokens) / metrics.seconds_generate : 0.0;
-    if (trained) {
-      rollout_batch& batch = *trained;
-      summarise_rollouts(batch, metrics);
+      rollout_batch batch = collect_rollouts(source, metrics, generated_tokens);
       const auto reference_start = clock::now();
       if (options_.reference_logprobs) forward_in_micro_batches(reference_, batch, batch.ref_logprobs());
       if (!old_from_training_pass()) forward_in_micro_batches(policy_, batch, batch.old_logprobs());
       metrics.seconds_reference = seconds_since(reference_start);
       const auto train_start = clock::now();
-      try {
-        if (options_.kl == kl_placement::reward) fold_kl_into_rewards(batch);
-        clear_dropped_groups(batch, estimator_(batch, batch.advantages()));
-        train_on(batch, metrics);
-      } catch (const error& e) {  // NaN loss or inputs, a non-finite gradient
-        policy_.zero_grad();
-        metrics.applied = false;
-        metrics.skipped_because = e.what();
-      }
+      if (options_.reward_kl.coefficient > 0.0) fold_kl_into_rewards(batch);
+      summarise_rollouts(batch, metrics);
+      drop_groups(batch, estimator_(batch, batch.advantages()));
+      train_on(batch, metrics);
       metrics.seconds_train = seconds_since(train_start);
+    } catch (const data_error& e) {
+      policy_.zero_grad();
+      metrics.applied = false;
+      metrics.skipped_because = e.what();
+      if (metrics.rewards.empty()) name_unscored_rewards(metrics);
     }
+    metrics.generated_tokens_per_second =
+        metrics.seconds_generate > 0.0 ? static_cast<double>(generated_tokens) / metrics.seconds_generate : 0.0;
     if (options_.reference_refresh_steps > 0 && steps_ % options_.reference_refresh_steps == 0) refresh_reference();
     metrics.seconds_total = seconds_since(start);
     return metrics;
@@ -177,21 +185,46 @@ class grpo_trainer {
   }
 
  private:
+  static double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+
+  static constexpr const char* estimator_name() noexcept {
+    if constexpr (requires { Estimator::name; })
+      return Estimator::name;
+    else
+      return "the advantage estimator";
+  }
+
+  void check_estimator_options() const {
+    if constexpr (requires { estimator_.minimum_group_size(); }) {
+      const std::size_t minimum = estimator_.minimum_group_size();
+      detail::check_option(options_.group_size >= minimum, "grpo options", "group_size",
+                           static_cast<double>(options_.group_size),
+                           detail::make_message(">= ", minimum, ": ", estimator_name(),
+                                                " compares each completion with the others of its prompt, so a "
+                                                "smaller group gives every advantage 0"));
+    }
+    if constexpr (requires { estimator_.equal_rewards; })
+      if (options_.max_sampling_rounds > 1 && estimator_.equal_rewards != equal_reward_policy::drop)
+        throw error(detail::make_message("grpo options: max_sampling_rounds = ", options_.max_sampling_rounds,
+                                         " refills the groups the estimator drops, but ", estimator_name(),
+                                         " keeps them: set its equal_rewards to rlft::equal_reward_policy::drop"));
+  }
+
   // μ = 1 and one mini-batch: the old policy is the current one, so its log-probs come from the
-  // training forward pass — unless the KL goes into the reward, which needs them before.
+  // training forward pass — unless a KL penalty goes into the rewards, which needs them before.
   bool old_from_training_pass() const noexcept {
-    return options_.inner_iterations == 1 && options_.mini_batches == 1 && options_.kl == kl_placement::loss;
+    return options_.inner_iterations == 1 && options_.mini_batches == 1 && options_.reward_kl.coefficient == 0.0;
   }
 
   template <class Source>
-  rollout_batch generate_and_score(Source& source, std::size_t prompts, grpo_step_metrics& metrics,
-                                   std::size_t& generated_tokens) {
-    using clock = std::chrono::steady_clock;
-    prompt_batch drawn = source(prompts);
+  rollout_batch generate_and_score(Source& source, grpo_step_metrics& metrics, std::size_t& generated_tokens) {
+    const auto generate_start = std::chrono::steady_clock::now();
+    prompt_batch drawn = source(options_.prompts_per_step);
     if (drawn.prompts.size() != drawn.references.size())
       throw error(detail::make_message("grpo: the prompt source gave ", drawn.prompts.size(), " prompts and ",
                                        drawn.references.size(), " references"));
-    const auto generate_start = clock::now();
     rollout_batch batch = policy_.generate(drawn.prompts.view(), options_.group_size, sampler_,
                                            {.max_new_tokens = options_.max_new_tokens,
                                             .stop_tokens = options_.stop_tokens,
@@ -199,10 +232,10 @@ class grpo_trainer {
                                             .first_stream = next_stream_});
     next_stream_ += batch.num_sequences();
     generated_tokens += batch.num_completion_tokens();
-    metrics.seconds_generate += std::chrono::duration<double>(clock::now() - generate_start).count();
-    const auto score_start = clock::now();
+    metrics.seconds_generate += seconds_since(generate_start);
+    const auto score_start = std::chrono::steady_clock::now();
     score_rollouts(batch, reward_, decode_, drawn.references);
-    metrics.seconds_score += std::chrono::duration<double>(clock::now() - score_start).count();
+    metrics.seconds_score += seconds_since(score_start);
     if (options_.mask_truncated_completions)
       for (std::size_t s = 0; s < batch.num_sequences(); ++s)
         if (batch.truncated()[s])
@@ -211,46 +244,42 @@ class grpo_trainer {
     return batch;
   }
 
-  static bool rewards_all_equal(const rollout_batch& batch, std::size_t g) {
-    const auto total = batch.rewards().total();
-    for (std::size_t s = batch.group_begin(g) + 1; s < batch.group_end(g); ++s)
-      if (total[s] != total[batch.group_begin(g)]) return false;
-    return true;
-  }
-
+  // One round, or with dynamic sampling the groups the estimator keeps from several rounds,
+  // until P of them are found or the rounds run out.
   template <class Source>
   rollout_batch collect_rollouts(Source& source, grpo_step_metrics& metrics, std::size_t& generated_tokens) {
-    rollout_batch first = generate_and_score(source, options_.prompts_per_step, metrics, generated_tokens);
-    metrics.sampling_rounds = 1;
-    std::size_t equal = 0;
-    for (std::size_t g = 0; g < first.num_groups(); ++g) equal += rewards_all_equal(first, g);
-    metrics.equal_reward_group_share = static_cast<double>(equal) / static_cast<double>(first.num_groups());
-    if (!options_.dynamic_sampling) return first;
-
-    // Keep groups with a learning signal until P of them are found or the rounds run out.
     std::vector<rollout_batch> rounds;
     rounds.reserve(options_.max_sampling_rounds);  // keeps the addresses in `kept` valid
-    rounds.push_back(std::move(first));
     std::vector<group_reference> kept;
-    for (std::size_t round = 0;; ++round) {
-      const rollout_batch& batch = rounds[round];
+    for (std::size_t round = 0; round < options_.max_sampling_rounds && kept.size() < options_.prompts_per_step;
+         ++round) {
+      rounds.push_back(generate_and_score(source, metrics, generated_tokens));
+      metrics.sampling_rounds = round + 1;
+      rollout_batch& batch = rounds.back();
+      const advantage_summary summary = estimator_(batch, batch.advantages());
+      if (round == 0) {
+        metrics.equal_reward_group_share =
+            static_cast<double>(summary.groups_with_equal_rewards) / static_cast<double>(batch.num_groups());
+        if (options_.max_sampling_rounds == 1) return std::move(rounds.front());
+      }
       for (std::size_t g = 0; g < batch.num_groups() && kept.size() < options_.prompts_per_step; ++g)
-        if (!rewards_all_equal(batch, g)) kept.push_back({&batch, g});
-      if (kept.size() == options_.prompts_per_step || round + 1 == options_.max_sampling_rounds) break;
-      rounds.push_back(generate_and_score(source, options_.prompts_per_step, metrics, generated_tokens));
-      ++metrics.sampling_rounds;
+        if (summary.drop_group.empty() || !summary.drop_group[g]) kept.push_back({&batch, g});
     }
-    if (kept.empty()) throw error("grpo: every sampled group had equal rewards; nothing to learn from");
+    if (kept.empty()) throw data_error("grpo: the estimator dropped every sampled group; nothing to learn from");
     return gather_groups(kept);
   }
 
+  // Clears the loss mask of the groups the estimator drops; a step with none left is skipped.
+  static void drop_groups(rollout_batch& batch, const advantage_summary& summary) {
+    clear_dropped_groups(batch, summary);
+    if (!summary.drop_group.empty() && std::ranges::all_of(summary.drop_group, [](std::uint8_t d) { return d != 0; }))
+      throw data_error("grpo: the estimator dropped every group (all had equal rewards); nothing to learn from");
+  }
+
   void summarise_rollouts(const rollout_batch& batch, grpo_step_metrics& metrics) const {
-    const auto statistics = [&](std::string name, std::span<const float> values) {
-      double mean = 0.0, square = 0.0;
-      for (const float v : values) mean += v;
-      mean /= static_cast<double>(values.size());
-      for (const float v : values) square += (v - mean) * (v - mean);
-      return reward_statistics{std::move(name), mean, std::sqrt(square / static_cast<double>(values.size()))};
+    const auto statistics = [](std::string name, std::span<const float> values) {
+      const detail::value_moments moments = detail::moments_of(values);
+      return reward_statistics{std::move(name), moments.mean, moments.standard_deviation(false)};
     };
     for (std::size_t c = 0; c < batch.rewards().num_components(); ++c)
       metrics.rewards.push_back(statistics(batch.rewards().component_name(c), batch.rewards().component(c)));
@@ -263,6 +292,15 @@ class grpo_trainer {
     metrics.completion_length = length / static_cast<double>(batch.num_sequences());
     metrics.truncated_share = truncated / static_cast<double>(batch.num_sequences());
     metrics.groups = batch.num_groups();
+  }
+
+  // A step skipped before its rewards were summarised: the components' names with NaN values.
+  void name_unscored_rewards(grpo_step_metrics& metrics) const {
+    std::vector<std::string> names;
+    reward_.append_component_names(names);
+    names.push_back("total");
+    constexpr double unknown = std::numeric_limits<double>::quiet_NaN();
+    for (auto& name : names) metrics.rewards.push_back({std::move(name), unknown, unknown});
   }
 
   // Consecutive sequences [first, last) of at most micro_batch_tokens tokens (at least one).
@@ -285,17 +323,20 @@ class grpo_trainer {
     }
   }
 
+  // β·Σ_t KL_t of the old against the reference policy over each completion's loss tokens,
+  // subtracted from its reward (estimator and bounds of options.reward_kl).
   void fold_kl_into_rewards(rollout_batch& batch) {
+    const kl_penalty& kl = options_.reward_kl;
     const auto existing = batch.rewards().find("kl_penalty");
     const auto column = batch.rewards().component(existing ? *existing : batch.rewards().add_component("kl_penalty"));
     for (std::size_t s = 0; s < batch.num_sequences(); ++s) {
-      double kl = 0.0;
+      double sum = 0.0;
       for (std::size_t t = batch.sequence_begin(s); t < batch.sequence_end(s); ++t)
         if (batch.loss_mask()[t])
-          kl += estimate_kl<kl_estimator::k3>(static_cast<double>(batch.old_logprobs()[t]),
-                                              static_cast<double>(batch.ref_logprobs()[t]), 20.0)
-                    .value;
-      column[s] = static_cast<float>(-options_.kl_reward_coefficient * kl);
+          sum += estimate_kl(kl.estimator, static_cast<double>(batch.old_logprobs()[t]),
+                             static_cast<double>(batch.ref_logprobs()[t]), kl.log_ratio_bound)
+                     .value;
+      column[s] = static_cast<float>(-kl.coefficient * sum);
       batch.rewards().total()[s] += column[s];
     }
   }
@@ -330,7 +371,7 @@ class grpo_trainer {
               {.batch = batch, .first_sequence = first, .sequence_count = last - first, .logprobs = logprobs,
                .entropy = entropy, .scope = scope},
               {.logprob_gradients = gradients, .entropy_gradients = entropy_gradients});
-          if (!std::isfinite(result.loss)) throw error("grpo: the loss is not finite");
+          if (!std::isfinite(result.loss)) throw data_error("grpo: the loss is not finite");
           loss += result.loss;
           accumulate(sum, result.metrics, weighted_tokens);
           if constexpr (entropy_policy<Policy>) {
@@ -340,7 +381,7 @@ class grpo_trainer {
           }
         }
         const policy_update_report report = update_.apply(policy_);
-        if (!report.applied) throw error("grpo: update skipped: " + report.skipped_because);
+        if (!report.applied) throw data_error("grpo: update skipped: " + report.skipped_because);
         metrics.loss = loss;
         metrics.gradient_norm = report.gradient_norm;
         metrics.learning_rate = report.learning_rate;
@@ -386,7 +427,7 @@ class grpo_trainer {
   Policy& policy_;
   Policy reference_;
   Sampler sampler_;
-  Reward reward_;
+  reward_expression_of<Reward> reward_;
   Decode decode_;
   Estimator estimator_;
   Objective objective_;

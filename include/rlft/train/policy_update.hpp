@@ -21,7 +21,9 @@
 namespace rlft {
 
 struct policy_update_options {
-  adamw_options adamw = {};
+  // Weight decay 0, as TRL's trainers: with decay, a policy drifts from its reference on steps
+  // that carry no reward signal. (rlft::adamw_options alone keeps PyTorch's 0.01.)
+  adamw_options adamw = {.weight_decay = 0.0f};
   warmup_cosine_schedule schedule = {};
   double max_gradient_norm = 1.0;  // 0: no clipping
 };
