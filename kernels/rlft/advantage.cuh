@@ -233,6 +233,7 @@ struct discount_arguments {
   double kl_coefficient = 0.0;
   kl_estimator estimator = kl_estimator::k1;
   float kl_bound = 20.0f;
+  float kl_value_bound = 10.0f;
   bool use_values = false;
   bool subtract_group_mean = false;
   bool zero_equal_groups = false;
@@ -274,7 +275,7 @@ __global__ void __launch_bounds__(Threads) discounted_advantages(discount_argume
           double kl_term = 0.0;
           if (with_kl && batch.loss_mask[t]) {
             const float old_logprob = batch.old_logprobs[t], ref_logprob = batch.ref_logprobs[t];
-            kl_term = args.kl_coefficient * estimate_kl(args.estimator, old_logprob, ref_logprob, args.kl_bound).value;
+            kl_term = args.kl_coefficient * estimate_kl(args.estimator, old_logprob, ref_logprob, args.kl_bound, args.kl_value_bound).value;
             // The log-ratio clamp would hide an infinite log-prob from the return: test it here.
             finite = finite && isfinite(old_logprob) && isfinite(ref_logprob);
           }

@@ -74,6 +74,7 @@ struct objective_arguments {
   double kl_coefficient_exact = 0.0;   // β in the loss's double arithmetic
   kl_estimator estimator = kl_estimator::k3;
   float kl_bound = 20.0f;
+  float kl_value_bound = 10.0f;  // infinity for none
   double entropy_coefficient = 0.0;
   loss_aggregation aggregation = loss_aggregation::sequence_mean_token_mean;
   double constant_divisor = 0.0;
@@ -268,7 +269,8 @@ RLFT_HOST_DEVICE void evaluate_tokens(const PolicyTerm& policy, const objective_
   const detail::token_kl<float> kl{.enabled = with_kl,
                                    .estimator = args.estimator,
                                    .coefficient = args.kl_coefficient,
-                                   .log_ratio_bound = args.kl_bound};
+                                   .log_ratio_bound = args.kl_bound,
+                                   .value_bound = args.kl_value_bound};
   for (int k = 0; k < Items; ++k) {
     const std::size_t token = first + k;
     if (token >= end) break;

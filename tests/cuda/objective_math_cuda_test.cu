@@ -24,7 +24,7 @@ struct token_inputs {
 RLFT_HOST_DEVICE inline void token_loss(const rlft::detail::token_clipped_surrogate<float>& policy,
                                         const token_inputs& in, float* loss, float* derivative) {
   const auto term = policy.token({}, in.logprob, in.old_logprob, in.advantage);
-  const auto kl = rlft::estimate_kl<rlft::kl_estimator::k3>(in.logprob, in.ref_logprob, 20.0f);
+  const auto kl = rlft::estimate_kl<rlft::kl_estimator::k3>(in.logprob, in.ref_logprob, 20.0f, INFINITY);
   *loss = term.loss + 0.1f * kl.value;
   *derivative = term.derivative + 0.1f * kl.derivative;
 }

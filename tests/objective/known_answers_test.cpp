@@ -205,10 +205,10 @@ TEST_CASE("the clipped surrogate's subgradients at its kinks follow torch.clamp,
   CHECK(rlft::detail::importance_ratio(20.0, 20.0).passes == 1.0);
   CHECK(rlft::detail::importance_ratio(20.5, 20.0).passes == 0.0);
   CHECK(rlft::detail::importance_ratio(20.5, 20.0).ratio == std::exp(20.0));
-  CHECK(rlft::estimate_kl<rlft::kl_estimator::k2>(0.0, 20.0, 20.0).derivative == -20.0);
-  CHECK(rlft::estimate_kl<rlft::kl_estimator::k2>(0.0, 25.0, 20.0).derivative == 0.0);
-  CHECK(rlft::estimate_kl<rlft::kl_estimator::k2>(0.0, 25.0, 20.0).value == 200.0);
-  CHECK(rlft::estimate_kl<rlft::kl_estimator::k3>(0.0, -25.0, 20.0).value == Approx(std::exp(-20.0) + 19.0));
+  CHECK(rlft::estimate_kl<rlft::kl_estimator::k2>(0.0, 20.0, 20.0, HUGE_VAL).derivative == -20.0);
+  CHECK(rlft::estimate_kl<rlft::kl_estimator::k2>(0.0, 25.0, 20.0, HUGE_VAL).derivative == 0.0);
+  CHECK(rlft::estimate_kl<rlft::kl_estimator::k2>(0.0, 25.0, 20.0, HUGE_VAL).value == 200.0);
+  CHECK(rlft::estimate_kl<rlft::kl_estimator::k3>(0.0, -25.0, 20.0, HUGE_VAL).value == Approx(std::exp(-20.0) + 19.0));
 }
 
 TEST_CASE("a token far off-policy cannot overflow the loss") {
@@ -218,4 +218,32 @@ TEST_CASE("a token far off-policy cannot overflow the loss") {
   CHECK(std::isfinite(result.loss));
   CHECK(fixture.gradients[5] == 0.0f);  // beyond both clamps: no gradient
   CHECK(result.metrics.ratio_max == Approx(std::exp(20.0)).epsilon(1e-6));
+}
+
+TEST_CASE("k3 is bounded at 10 by default, as verl's low_var_kl, and unbounded on request") {
+  using rlft::kl_estimator;
+  // δ = 20: k3 = e^20 − 21 ≈ 4.9e8 unbounded; held at 10 with no gradient when bounded.
+  const auto held = rlft::estimate_kl<kl_estimator::k3>(0.0, 20.0, 20.0, 10.0);
+  CHECK(held.value == 10.0);
+  CHECK(held.derivative == 0.0);
+  const auto free = rlft::estimate_kl<kl_estimator::k3>(0.0, 20.0, 20.0, HUGE_VAL);
+  CHECK(free.value == Approx(std::exp(20.0) - 21.0));
+  CHECK(free.derivative == Approx(-(std::exp(20.0) - 1.0)));
+  // Within the bound nothing changes; k1 and k2 are never clamped by it.
+  const auto inside = rlft::estimate_kl<kl_estimator::k3>(0.0, 1.0, 20.0, 10.0);
+  CHECK(inside.value == rlft::estimate_kl<kl_estimator::k3>(0.0, 1.0, 20.0, HUGE_VAL).value);
+  CHECK(inside.derivative == rlft::estimate_kl<kl_estimator::k3>(0.0, 1.0, 20.0, HUGE_VAL).derivative);
+  CHECK(rlft::estimate_kl<kl_estimator::k2>(0.0, 20.0, 20.0, 10.0).value == 200.0);
+  CHECK(rlft::kl_value_bound({}) == 10.0);
+  CHECK(std::isinf(rlft::kl_value_bound({.value_bound = 0.0})));
+
+  // In the loss: one token 20 nats below its reference.
+  hand_batch fixture;
+  std::copy(fixture.logprobs.begin(), fixture.logprobs.end(), fixture.batch.ref_logprobs().begin());
+  fixture.batch.ref_logprobs()[4] = fixture.logprobs[4] + 20.0f;
+  const auto bounded = fixture.run({.kl = {.coefficient = 0.1}});
+  CHECK(bounded.metrics.kl_mean == Approx(10.0 / 4.0));  // the other tokens' k3 is 0
+  const auto unbounded = fixture.run({.kl = {.coefficient = 0.1, .value_bound = 0.0}});
+  CHECK(unbounded.metrics.kl_mean == Approx((std::exp(20.0) - 21.0) / 4.0).epsilon(1e-5));
+  CHECK(unbounded.loss > 1e6 * std::abs(bounded.loss));
 }

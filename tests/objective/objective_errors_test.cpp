@@ -43,6 +43,9 @@ TEST_CASE("out-of-range options are rejected, naming the option") {
   option_error({.clip = {.epsilon_high = 0.28, .two_sided = 1.2}}, "clip.two_sided = 1.2");
   option_error({.kl = {.coefficient = -0.01}}, "option kl.coefficient = -0.01");
   option_error({.kl = {.coefficient = 0.01, .log_ratio_bound = -1.0}}, "kl.log_ratio_bound = -1");
+  option_error({.kl = {.coefficient = 0.01, .value_bound = -1.0}}, "kl.value_bound = -1");
+  option_error({.kl = {.coefficient = 0.01, .value_bound = std::numeric_limits<double>::infinity()}},
+               "kl.value_bound = inf is out of range (0 for none, or finite and > 0)");
   option_error({.entropy_coefficient = std::nan("")}, "option entropy_coefficient = nan is not finite");
   option_error({.aggregation = rlft::loss_aggregation::sequence_mean_token_sum_normalized},
                "option constant_divisor = 0 is out of range");

@@ -72,6 +72,7 @@ kernels::objective_arguments option_arguments(const Objective& objective) {
   args.kl_coefficient_exact = terms.kl.coefficient;
   args.estimator = terms.kl.estimator;
   args.kl_bound = static_cast<float>(terms.kl.log_ratio_bound);
+  args.kl_value_bound = static_cast<float>(kl_value_bound(terms.kl));
   args.entropy_coefficient = terms.entropy_coefficient;
   args.aggregation = terms.aggregation;
   args.constant_divisor = terms.constant_divisor;

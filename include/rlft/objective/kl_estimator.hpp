@@ -7,17 +7,21 @@
 // Each comes with its derivative with respect to log π_θ, so the same functions serve a KL
 // term in the loss (the objectives in rlft/objective/) and a KL penalty folded into the
 // rewards (REINFORCE++, GAE), where log π_θ is the old policy's log-prob.
-// The log-ratio δ is clamped to [−bound, bound] (default 20, as verl; at most 80) before use: one token
-// whose log-probs disagree by hundreds of nats would otherwise make exp(δ) overflow and the
-// whole loss infinite. Outside the bound the term is constant, and its gradient is 0, the
-// convention of torch.clamp (which passes the gradient at the bound itself). An infinite δ (an
-// infinite log-prob) is not clamped but gives NaN, so the caller reports the input.
+// The log-ratio δ is clamped to [−bound, bound] (default 20, as verl; at most 80) before use:
+// one token whose log-probs disagree by hundreds of nats would otherwise make exp(δ) overflow
+// and the whole loss infinite. Even within it k3 grows like exp(δ) — e^20 ≈ 5e8 at the default
+// — so one token could swamp the loss: k3's value is clamped to [−value_bound, value_bound]
+// too (default 10, as verl's low_var_kl; 0 for none; k1 and k2 are not clamped, as in verl).
+// Outside either bound the term is constant, and its gradient is 0, the convention of
+// torch.clamp (which passes the gradient at the bound itself). An infinite δ (an infinite
+// log-prob) is not clamped but gives NaN, so the caller reports the input.
 // k3 is evaluated without cancellation: for |δ| < 1/2 exp(δ) − δ − 1 would lose all digits
 // of a float to rounding (δ ~ 1e-3 is typical), so there δ²·Σ_{k>=2} δ^(k−2)/k! is summed to
 // the type's precision, and the derivative is that polynomial's derivative.
 #pragma once
 
 #include <cmath>
+#include <limits>
 #include <type_traits>
 
 #include "rlft/core/elementary_functions.hpp"
@@ -29,11 +33,12 @@ namespace rlft {
 
 enum class kl_estimator { k1, k2, k3 };
 
-// A KL term: coefficient β, estimator, and the clamp on the log-ratio.
+// A KL term: coefficient β, estimator, and the clamps on the log-ratio and on k3's value.
 struct kl_penalty {
   double coefficient = 0.0;  // β; 0 switches the term off
   kl_estimator estimator = kl_estimator::k3;
   double log_ratio_bound = 20.0;
+  double value_bound = 10.0;  // k3 only; 0: unbounded
 };
 
 // Real is a scalar or a float pack (rlft/core/simd.hpp): the same code runs per token or per
@@ -78,32 +83,41 @@ RLFT_HOST_DEVICE RLFT_INLINE kl_estimate<Real> exp_minus_one_minus_x(Real delta)
 
 }  // namespace detail
 
-// The estimate for one token (or a pack of tokens) and its derivative with respect to logprob.
+// The estimate for one token (or a pack of tokens) and its derivative with respect to logprob;
+// value_bound clamps k3 (pass infinity for none: kl_value_bound() does).
 template <kl_estimator Estimator, class Real>
-RLFT_HOST_DEVICE RLFT_INLINE kl_estimate<Real> estimate_kl(Real logprob, Real ref_logprob, Real bound) noexcept {
+RLFT_HOST_DEVICE RLFT_INLINE kl_estimate<Real> estimate_kl(Real logprob, Real ref_logprob, Real log_ratio_bound,
+                                                          Real value_bound) noexcept {
   using detail::select;
   const Real raw = ref_logprob - logprob;
-  Real delta = select<Real>(raw < -bound, -bound, raw);
-  delta = select<Real>(delta > bound, bound, delta) + (raw - raw);
-  const Real passes = detail::to_real<Real>((raw >= -bound) & (raw <= bound));  // torch.clamp
+  Real delta = select<Real>(raw < -log_ratio_bound, -log_ratio_bound, raw);
+  delta = select<Real>(delta > log_ratio_bound, log_ratio_bound, delta) + (raw - raw);
+  const Real passes = detail::to_real<Real>((raw >= -log_ratio_bound) & (raw <= log_ratio_bound));  // torch.clamp
   if constexpr (Estimator == kl_estimator::k1) {
     return {-delta, passes};
   } else if constexpr (Estimator == kl_estimator::k2) {
     return {delta * delta * detail::scalar_of<Real>(0.5), -delta * passes};
   } else {
+    // k3 >= 0: only the upper bound can hold; NaN fails both tests and stays NaN.
     const auto k3 = detail::exp_minus_one_minus_x(delta);
-    return {k3.value, -k3.derivative * passes};
+    const Real within = detail::to_real<Real>(k3.value <= value_bound);
+    return {select<Real>(k3.value > value_bound, value_bound, k3.value), -k3.derivative * passes * within};
   }
 }
 
 template <class Real>
 RLFT_HOST_DEVICE RLFT_INLINE kl_estimate<Real> estimate_kl(kl_estimator estimator, Real logprob, Real ref_logprob,
-                                                      Real bound) noexcept {
+                                                          Real log_ratio_bound, Real value_bound) noexcept {
   switch (estimator) {
-    case kl_estimator::k1: return estimate_kl<kl_estimator::k1>(logprob, ref_logprob, bound);
-    case kl_estimator::k2: return estimate_kl<kl_estimator::k2>(logprob, ref_logprob, bound);
-    default: return estimate_kl<kl_estimator::k3>(logprob, ref_logprob, bound);
+    case kl_estimator::k1: return estimate_kl<kl_estimator::k1>(logprob, ref_logprob, log_ratio_bound, value_bound);
+    case kl_estimator::k2: return estimate_kl<kl_estimator::k2>(logprob, ref_logprob, log_ratio_bound, value_bound);
+    default: return estimate_kl<kl_estimator::k3>(logprob, ref_logprob, log_ratio_bound, value_bound);
   }
+}
+
+// The value bound to pass to estimate_kl: infinity for "none".
+inline double kl_value_bound(const kl_penalty& kl) noexcept {
+  return kl.value_bound > 0.0 ? kl.value_bound : std::numeric_limits<double>::infinity();
 }
 
 // Calls f(std::integral_constant<kl_estimator, e>{}) for the runtime value e, so hot loops are
@@ -122,13 +136,15 @@ namespace detail {
 // Log-ratio clamps stay within the range where exp is finite in float and fast_exp is exact.
 inline constexpr double max_log_ratio_bound = 80.0;
 
-// Throws rlft::error unless β >= 0 is finite and the bound is in (0, 80]. `owner` names the
-// caller.
+// Throws rlft::error unless β >= 0 is finite, the log-ratio bound is in (0, 80] and the value
+// bound is finite and >= 0. `owner` names the caller.
 inline void check_kl_penalty(const kl_penalty& kl, const char* owner) {
   check_option(std::isfinite(kl.coefficient) && kl.coefficient >= 0.0, owner, "kl.coefficient", kl.coefficient,
                "finite and >= 0");
   check_option(kl.log_ratio_bound > 0.0 && kl.log_ratio_bound <= max_log_ratio_bound, owner, "kl.log_ratio_bound",
                kl.log_ratio_bound, "in (0, 80]: exp(80) is near the largest float");
+  check_option(std::isfinite(kl.value_bound) && kl.value_bound >= 0.0, owner, "kl.value_bound", kl.value_bound,
+               "0 for none, or finite and > 0");
   if (kl.estimator != kl_estimator::k1 && kl.estimator != kl_estimator::k2 && kl.estimator != kl_estimator::k3)
     throw error(make_message(owner, ": option kl.estimator is not k1, k2 or k3"));
 }

@@ -334,7 +334,7 @@ class grpo_trainer {
       for (std::size_t t = batch.sequence_begin(s); t < batch.sequence_end(s); ++t)
         if (batch.loss_mask()[t])
           sum += estimate_kl(kl.estimator, static_cast<double>(batch.old_logprobs()[t]),
-                             static_cast<double>(batch.ref_logprobs()[t]), kl.log_ratio_bound)
+                             static_cast<double>(batch.ref_logprobs()[t]), kl.log_ratio_bound, kl_value_bound(kl))
                      .value;
       column[s] = static_cast<float>(-kl.coefficient * sum);
       batch.rewards().total()[s] += column[s];

@@ -141,6 +141,7 @@ inline void discounted_advantages(const rollout_batch& batch, std::span<const do
     float* const critic_target = returns.empty() ? nullptr : returns.data();
     const double beta = options.kl.coefficient;
     const auto bound = static_cast<float>(options.kl.log_ratio_bound);
+    const auto value_bound = static_cast<float>(kl_value_bound(options.kl));
     const double gamma = options.gamma, gamma_lambda = options.gamma * options.lambda;
     parallel_for(batch.num_sequences(), [&](std::size_t s) {
       const std::size_t begin = batch.sequence_begin(s), end = batch.sequence_end(s);
@@ -155,7 +156,7 @@ inline void discounted_advantages(const rollout_batch& batch, std::span<const do
         double kl_term = 0.0;
         if constexpr (decltype(with_kl)::value) {
           const bool on = mask[t] != 0;
-          kl_term = on ? beta * estimate_kl<kl_kind>(old_logprobs[t], ref_logprobs[t], bound).value : 0.0;
+          kl_term = on ? beta * estimate_kl<kl_kind>(old_logprobs[t], ref_logprobs[t], bound, value_bound).value : 0.0;
           // The log-ratio clamp would hide an infinite log-prob from `running`: test it here.
           all_finite = all_finite && (!on || (std::isfinite(old_logprobs[t]) && std::isfinite(ref_logprobs[t])));
         }

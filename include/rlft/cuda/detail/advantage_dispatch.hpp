@@ -154,6 +154,7 @@ inline void launch_discounted(advantage_launch& launch, std::span<float> advanta
                                 .kl_coefficient = options.kl.coefficient,
                                 .estimator = options.kl.estimator,
                                 .kl_bound = static_cast<float>(options.kl.log_ratio_bound),
+                                .kl_value_bound = static_cast<float>(kl_value_bound(options.kl)),
                                 .use_values = options.use_values,
                                 .subtract_group_mean = subtract_group_mean,
                                 .zero_equal_groups = rlft::detail::zeroes_equal_groups(launch.equal_rewards)},

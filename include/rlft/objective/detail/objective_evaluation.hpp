@@ -82,7 +82,8 @@ void evaluate_sequence(const PolicyTerm& policy, const objective_terms& terms, c
   const token_kl<Value> kl{.enabled = WithKl,
                            .estimator = Estimator,
                            .coefficient = splat<Value>(static_cast<Real>(terms.kl.coefficient)),
-                           .log_ratio_bound = splat<Value>(static_cast<Real>(terms.kl.log_ratio_bound))};
+                           .log_ratio_bound = splat<Value>(static_cast<Real>(terms.kl.log_ratio_bound)),
+                           .value_bound = splat<Value>(static_cast<Real>(kl_value_bound(terms.kl)))};
   const Value token_weight = splat<Value>(static_cast<Real>(weight));
   token_sums<Value> lanes;
   // `width` consecutive tokens. Tokens outside the loss compute on zeros, so whatever their

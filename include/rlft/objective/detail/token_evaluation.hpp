@@ -39,6 +39,7 @@ struct token_kl {
   kl_estimator estimator = kl_estimator::k3;
   Value coefficient{};  // β
   Value log_ratio_bound{};
+  Value value_bound{};  // infinity for none
 };
 
 template <class Value>
@@ -56,7 +57,7 @@ RLFT_HOST_DEVICE RLFT_INLINE token_evaluation<Value> evaluate_token(const Policy
   token_evaluation<Value> result{policy.token(state, logprob, old_logprob, advantage)};
   result.derivative = result.policy.derivative;
   if (kl.enabled) {
-    const auto estimate = estimate_kl(kl.estimator, logprob, ref_logprob, kl.log_ratio_bound);
+    const auto estimate = estimate_kl(kl.estimator, logprob, ref_logprob, kl.log_ratio_bound, kl.value_bound);
     result.derivative = result.derivative + kl.coefficient * estimate.derivative;
     result.kl = estimate.value;
   }
