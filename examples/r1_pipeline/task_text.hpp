@@ -13,7 +13,7 @@
 #include <vector>
 
 #include <rlft/io/text_examples.hpp>
-#include <rlft/train/prompt_batch.hpp>
+#include <rlft/core/prompt_batch.hpp>
 #include <rlft/train/sft_trainer.hpp>
 
 #include "pipeline_options.hpp"

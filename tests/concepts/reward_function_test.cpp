@@ -59,7 +59,8 @@ static_assert(!rlft::batched_reward_function<length_penalty>);
 static_assert(!rlft::score_is_arithmetic<returns_text>);
 static_assert(!rlft::reward_function<returns_text>);
 static_assert(!rlft::reward_function<returns_nothing>);
-static_assert(!rlft::scores_completion<counts_calls>);
+static_assert(rlft::scores_completion<counts_calls> && !rlft::call_operator_is_const<counts_calls>);
+static_assert(!rlft::reward_function<counts_calls>);
 static_assert(!rlft::reward_function<wants_a_string>);
 static_assert(!rlft::reward_function<int>);
 

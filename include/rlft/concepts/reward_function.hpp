@@ -4,9 +4,10 @@
 //
 // A type R is a reward function when
 //   1. it is copy-constructible (composed rewards hold their parts by value);
-//   2. a const R is callable with a const rlft::reward_input& (completions are scored in
-//      parallel, so scoring must not modify the reward object);
-//   3. the call returns an arithmetic type (float, double, int, bool), read as a float score.
+//   2. it is callable with a const rlft::reward_input&,
+//   3. and so is a const R: operator() must be const (completions are scored in parallel, so
+//      scoring must not modify the reward object);
+//   4. the call returns an arithmetic type (float, double, int, bool), read as a float score.
 // Optionally (rlft::batched_reward_function) it also scores a whole span of inputs at once
 // through r.score_batch(inputs, scores), for rewards that amortise work across completions.
 // Malformed completions are the reward's business: score them as wrong, never throw.
@@ -36,14 +37,19 @@ template <class R>
 concept reward_copyable = std::copy_constructible<R>;
 
 template <class R>
-concept scores_completion = std::invocable<const R&, const reward_input&>;
+concept scores_completion = std::invocable<R&, const reward_input&>;
+
+// The name is the compiler's message when operator() lacks its const.
+template <class R>
+concept call_operator_is_const = std::invocable<const R&, const reward_input&>;
 
 template <class R>
 concept score_is_arithmetic =
     std::is_arithmetic_v<std::remove_cvref_t<std::invoke_result_t<const R&, const reward_input&>>>;
 
 template <class R>
-concept reward_function = reward_copyable<R> && scores_completion<R> && score_is_arithmetic<R>;
+concept reward_function =
+    reward_copyable<R> && scores_completion<R> && call_operator_is_const<R> && score_is_arithmetic<R>;
 
 template <class R>
 concept batched_reward_function =

@@ -23,17 +23,14 @@
 #include <string_view>
 #include <vector>
 
+#include "rlft/concepts/reward_expression.hpp"
+#include "rlft/concepts/token_decoder.hpp"
 #include "rlft/core/error.hpp"
 #include "rlft/core/parallel.hpp"
 #include "rlft/core/rollout_batch.hpp"
 #include "rlft/rewards/composition.hpp"
 
 namespace rlft {
-
-template <class D>
-concept token_decoder = std::copy_constructible<D> && requires(const D& decode, std::span<const token_id> tokens) {
-  { decode(tokens) } -> std::convertible_to<std::string>;
-};
 
 template <reward_expression Reward, token_decoder Decode, std::ranges::random_access_range References>
   requires std::convertible_to<std::ranges::range_reference_t<const References&>, std::string_view>

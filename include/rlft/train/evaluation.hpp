@@ -13,6 +13,7 @@
 #include "rlft/concepts/policy.hpp"
 #include "rlft/concepts/reward_function.hpp"
 #include "rlft/concepts/sampler.hpp"
+#include "rlft/concepts/token_decoder.hpp"
 #include "rlft/core/error.hpp"
 #include "rlft/train/for_each_completion.hpp"
 

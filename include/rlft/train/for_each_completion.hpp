@@ -12,9 +12,9 @@
 #include "rlft/concepts/policy.hpp"
 #include "rlft/concepts/reward_function.hpp"
 #include "rlft/concepts/sampler.hpp"
+#include "rlft/concepts/token_decoder.hpp"
 #include "rlft/core/error.hpp"
-#include "rlft/rewards/score_rollouts.hpp"
-#include "rlft/train/prompt_batch.hpp"
+#include "rlft/core/prompt_batch.hpp"
 
 namespace rlft {
 

@@ -36,7 +36,9 @@
 #include "rlft/concepts/advantage_estimator.hpp"
 #include "rlft/concepts/policy.hpp"
 #include "rlft/concepts/policy_objective.hpp"
+#include "rlft/concepts/prompt_source.hpp"
 #include "rlft/concepts/sampler.hpp"
+#include "rlft/concepts/token_decoder.hpp"
 #include "rlft/core/error.hpp"
 #include "rlft/core/rollout_batch.hpp"
 #include "rlft/objective/kl_estimator.hpp"
@@ -44,7 +46,6 @@
 #include "rlft/rewards/composition.hpp"
 #include "rlft/rewards/score_rollouts.hpp"
 #include "rlft/train/gather_groups.hpp"
-#include "rlft/train/prompt_batch.hpp"
 #include "rlft/train/policy_update.hpp"
 
 namespace rlft {

@@ -1,9 +1,7 @@
 // Prompts and their reference answers, as trainers, evaluation and rejection sampling take
-// them, and the prompt_source concept: where a trainer draws the prompts of each step from.
+// them (rlft::prompt_source yields them).
 #pragma once
 
-#include <concepts>
-#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -14,12 +12,6 @@ namespace rlft {
 struct prompt_batch {
   token_sequences prompts;
   std::vector<std::string> references;  // one per prompt: what the rewards compare with
-};
-
-// source(count) returns the next `count` prompts of a run.
-template <class S>
-concept prompt_source = requires(S& source, std::size_t count) {
-  { source(count) } -> std::convertible_to<prompt_batch>;
 };
 
 }  // namespace rlft
