@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <optional>
 #include <utility>
@@ -40,6 +41,7 @@
 #include <rlft/sampling/pipeline.hpp>
 #include <rlft/sampling/temperature.hpp>
 #include <rlft/sampling/top_p.hpp>
+#include <rlft/train/checkpoint.hpp>
 #include <rlft/train/evaluation.hpp>
 #include <rlft/train/grpo_trainer.hpp>
 #include <rlft/train/metrics_json.hpp>
@@ -84,13 +86,6 @@ nlohmann::json to_json(const stage_result& r) {
           {"kept_step", r.kept_step}};
 }
 
-// The policy with the best validation pass@1 of a GRPO stage so far.
-struct best_policy {
-  examples::transformer policy;
-  double pass_at_1 = 0.0;
-  std::size_t step = 0;
-};
-
 stage_result stage_result_from_json(const nlohmann::json& j) {
   const auto& e = j.at("evaluation");
   return {j.at("stage").get<std::string>(),
@@ -104,16 +99,18 @@ stage_result stage_result_from_json(const nlohmann::json& j) {
           j.at("kept_step").get<std::string>()};
 }
 
-// Draws consecutive train problems of one stage.
+// Draws consecutive train problems of one stage; seek() resumes after a checkpoint.
 struct stage_prompts {
   const task_text* text;
   const task_source* source;
-  std::uint64_t next = 0;
+  std::uint64_t first = 0;
+  std::uint64_t next = first;
   prompt_batch operator()(std::size_t count) {
     prompt_batch batch = text->prompts(*source, tasks::split::train, next, count);
     next += count;
     return batch;
   }
+  void seek(std::uint64_t drawn) { next = first + drawn; }
 };
 
 class pipeline {
@@ -185,7 +182,7 @@ class pipeline {
                               std::exchange(kept_step_, {})};
     log_->write({{"stage", name}, {"kind", "evaluation"}, {"evaluation", rlft::to_json(result.evaluation)}});
     io::write_file_atomically(directory / "done.json", to_json(result).dump(2));
-    remove_progress(directory);
+    checkpoint_directory(directory).remove();
     results_.push_back(result);
     std::printf("%-14s pass@1 %.3f  cons@%zu %.3f  format %.3f  length %.1f  (%.0f s)%s\n", name.c_str(),
                 result.evaluation.pass_at_1, options_.eval_samples, result.evaluation.consensus_at_k,
@@ -286,10 +283,9 @@ class pipeline {
     return best;
   }
 
-  template <class AfterEpoch = std::nullptr_t>
   void supervised(model& policy, const std::string& stage_name, const std::vector<sft_example>& examples,
                   std::size_t epochs, std::optional<float> learning_rate = std::nullopt,
-                  AfterEpoch after_epoch = nullptr) {
+                  const std::function<void(std::size_t, sft_trainer<model>&)>& after_epoch = {}) {
     const sft_options options{.tokens_per_batch = options_.sft_tokens_per_batch, .epochs = epochs, .seed = options_.seed};
     const std::size_t updates = sft_trainer<model>::updates(examples, options);
     const float rate = learning_rate.value_or(options_.sft_learning_rate);
@@ -300,18 +296,18 @@ class pipeline {
                                              .warmup_steps = std::min<std::size_t>(20, updates / 10),
                                              .total_steps = updates},
                                 .max_gradient_norm = 1.0});
-    for (std::size_t epoch = 0; epoch < epochs; ++epoch) {
-      for (const auto& batch : pack_sft_batches(examples, options.tokens_per_batch, options_.seed, epoch)) {
-        auto metrics = trainer.train_batch(examples, batch);
-        metrics.epoch = epoch;
-        nlohmann::json record = rlft::to_json(metrics);
-        record["stage"] = stage_name;
-        record["kind"] = "sft";
-        log_->write(record);
-        progress(stage_name, metrics.step, updates, "loss " + format(metrics.loss));
-      }
-      if constexpr (!std::is_same_v<AfterEpoch, std::nullptr_t>) after_epoch(epoch, trainer);
-    }
+    trainer.train(
+        examples,
+        [&](const sft_step_metrics& metrics) {
+          nlohmann::json record = rlft::to_json(metrics);
+          record["stage"] = stage_name;
+          record["kind"] = "sft";
+          log_->write(record);
+          progress(stage_name, metrics.step, updates, "loss " + format(metrics.loss));
+        },
+        [&](std::size_t epoch) {
+          if (after_epoch) after_epoch(epoch, trainer);
+        });
     end_progress();
   }
 
@@ -327,7 +323,9 @@ class pipeline {
                                                                      : equal_reward_policy::keep},
         clipped_surrogate_objective{
             .clip = {.epsilon_low = options_.clip_epsilon, .epsilon_high = options_.clip_epsilon},
-            .kl = {.coefficient = options_.kl_coefficient, .estimator = kl_estimator::k3},
+            .kl = {.coefficient = options_.kl_coefficient,
+                   .estimator = kl_estimator::k3,
+                   .value_bound = options_.kl_value_bound},
             .aggregation = loss_aggregation::sequence_mean_token_mean},
         grpo_options{.prompts_per_step = options_.prompts_per_step,
                      .group_size = options_.group_size,
@@ -344,13 +342,14 @@ class pipeline {
                       .total_steps = stage.steps},
          .max_gradient_norm = 1.0});
     stage_prompts prompts{&text_, &english_task_, rl_problems + stage_number * 1'000'000};
-    const fs::path progress_file = options_.output / name / "progress.json";
-    std::optional<best_policy> best;
-    if (options_.resume && fs::exists(progress_file)) {
-      best = restore(trainer, prompts, progress_file);
-      if (options_.validation_every == 0) best.reset();  // validation turned off on resuming
+    checkpoint_directory checkpoints(options_.output / name);
+    best_policy<model> best;
+    if (const auto latest = options_.resume ? checkpoints.latest() : std::nullopt) {
+      trainer.resume(*latest, prompts, &best);
+      std::printf("%-14s resumed at step %zu\n", name.c_str(), trainer.steps());
+      if (options_.validation_every == 0) best = {};  // validation turned off on resuming
     } else if (options_.validation_every > 0) {
-      best = best_policy{policy, validate(policy, name, 0), 0};
+      best.offer(policy, validate(policy, name, 0), 0);
     }
 
     while (trainer.steps() < stage.steps) {
@@ -364,75 +363,24 @@ class pipeline {
       progress(name, metrics.step, stage.steps,
                summary + "len " + format(metrics.completion_length) + "  kl " + format(metrics.objective.kl_mean) +
                    (metrics.applied ? "" : "  skipped: " + metrics.skipped_because));
-      if (best && (metrics.step % options_.validation_every == 0 || metrics.step == stage.steps)) {
-        const double pass_at_1 = validate(policy, name, metrics.step);
-        if (pass_at_1 > best->pass_at_1) best = best_policy{policy, pass_at_1, metrics.step};
-      }
+      if (!best.empty() && (metrics.step % options_.validation_every == 0 || metrics.step == stage.steps))
+        best.offer(policy, validate(policy, name, metrics.step), metrics.step);
       if (metrics.step % options_.checkpoint_every == 0 && metrics.step < stage.steps) {
-        checkpoint(trainer, prompts, name, best);
+        trainer.save_checkpoint(checkpoints, {{"seconds", seconds_before_start_ + seconds_since(stage_start_)}},
+                                best.empty() ? nullptr : &best);
         if (options_.stop_at == name + ":" + std::to_string(metrics.step)) throw interrupted{};
       }
     }
     end_progress();
-    if (best && best->step != trainer.steps()) policy = best->policy;
-    kept_step_ = std::to_string(best ? best->step : trainer.steps()) + "/" + std::to_string(stage.steps);
-  }
-
-  // A mid-stage checkpoint in its own directory, then progress.json pointing at it (atomic), so
-  // an interruption at any moment leaves a complete checkpoint to resume from.
-  template <class Trainer>
-  void checkpoint(Trainer& trainer, const stage_prompts& prompts, const std::string& name,
-                  const std::optional<best_policy>& best) {
-    const fs::path stage_directory = options_.output / name;
-    const std::string step_name = "step-" + std::to_string(trainer.steps());
-    const fs::path directory = stage_directory / step_name;
-    trainer.policy().save(directory / "policy");
-    trainer.reference().save(directory / "reference");
-    trainer.update().save(directory / "optimizer.safetensors");
-    nlohmann::json state{{"checkpoint", step_name},
-                         {"steps", trainer.steps()},
-                         {"streams_used", trainer.streams_used()},
-                         {"next_prompt", prompts.next},
-                         {"seconds", seconds_before_start_ + seconds_since(stage_start_)}};
-    if (best) {
-      best->policy.save(directory / "best");
-      state["best"] = {{"step", best->step}, {"pass_at_1", best->pass_at_1}};
-    }
-    const fs::path pointer = stage_directory / "progress.json";
-    std::optional<std::string> previous;
-    if (fs::exists(pointer)) previous = nlohmann::json::parse(std::ifstream(pointer)).at("checkpoint").get<std::string>();
-    io::write_file_atomically(pointer, state.dump(2));
-    if (previous && *previous != step_name) fs::remove_all(stage_directory / *previous);
-  }
-
-  template <class Trainer>
-  std::optional<best_policy> restore(Trainer& trainer, stage_prompts& prompts, const fs::path& progress_file) {
-    const auto state = nlohmann::json::parse(std::ifstream(progress_file));
-    const fs::path directory = progress_file.parent_path() / state.at("checkpoint").get<std::string>();
-    trainer.policy().load(directory / "policy");
-    trainer.reference().load(directory / "reference");
-    trainer.update().load(directory / "optimizer.safetensors");
-    trainer.restore_position(state.at("steps").get<std::size_t>(), state.at("streams_used").get<std::uint64_t>());
-    prompts.next = state.at("next_prompt").get<std::uint64_t>();
-    std::printf("%-14s resumed at step %zu\n", progress_file.parent_path().filename().c_str(), trainer.steps());
-    if (!state.contains("best")) return std::nullopt;
-    return best_policy{model::from_pretrained(directory / "best"), state.at("best").at("pass_at_1").get<double>(),
-                       state.at("best").at("step").get<std::size_t>()};
-  }
-
-  void remove_progress(const fs::path& stage_directory) const {
-    const fs::path pointer = stage_directory / "progress.json";
-    if (!fs::exists(pointer)) return;
-    const auto checkpoint = nlohmann::json::parse(std::ifstream(pointer)).at("checkpoint").get<std::string>();
-    fs::remove(pointer);
-    fs::remove_all(stage_directory / checkpoint);
+    if (!best.empty() && best.step() != trainer.steps()) policy = best.policy();
+    kept_step_ = std::to_string(best.empty() ? trainer.steps() : best.step()) + "/" + std::to_string(stage.steps);
   }
 
   // Wall time a resumed stage had spent before the interruption.
   double seconds_before_resume(const fs::path& stage_directory) const {
-    const fs::path pointer = stage_directory / "progress.json";
-    if (!options_.resume || !fs::exists(pointer)) return 0.0;
-    return nlohmann::json::parse(std::ifstream(pointer)).at("seconds").get<double>();
+    if (!options_.resume) return 0.0;
+    const auto latest = checkpoint_directory(stage_directory).latest();
+    return latest ? latest->state.at("caller").value("seconds", 0.0) : 0.0;
   }
 
   // On resume, the log keeps finished stages and, for the stage in progress, the steps up to its
@@ -446,10 +394,10 @@ class pipeline {
       const fs::path directory = options_.output / stage_name;
       if (fs::exists(directory / "done.json")) {
         kept.push_back(record);
-      } else if ((record.at("kind") == "grpo" || record.at("kind") == "validation") &&
-                 fs::exists(directory / "progress.json")) {
-        const auto steps = nlohmann::json::parse(std::ifstream(directory / "progress.json")).at("steps").get<std::size_t>();
-        if (record.at("step").get<std::size_t>() <= steps) kept.push_back(record);
+      } else if (record.at("kind") == "grpo" || record.at("kind") == "validation") {
+        const auto latest = checkpoint_directory(directory).latest();
+        if (latest && record.at("step").get<std::size_t>() <= latest->state.at("steps").get<std::size_t>())
+          kept.push_back(record);
       }
     });
     io::write_jsonl(path, kept);

@@ -26,10 +26,13 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <limits>
 #include <span>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "rlft/advantage/detail/moments.hpp"
 #include "rlft/advantage/equal_reward_groups.hpp"
@@ -45,6 +48,7 @@
 #include "rlft/objective/loss_aggregation.hpp"
 #include "rlft/rewards/composition.hpp"
 #include "rlft/rewards/score_rollouts.hpp"
+#include "rlft/train/checkpoint.hpp"
 #include "rlft/train/gather_groups.hpp"
 #include "rlft/train/policy_update.hpp"
 
@@ -174,16 +178,54 @@ class grpo_trainer {
     return metrics;
   }
 
+  // A checkpoint of the run so far, named step-<steps> in `checkpoints`: policy, reference
+  // policy, optimiser, step count, Philox streams and prompts drawn, with the caller's
+  // validation state and JSON. Throws rlft::io_error when it cannot be written (the previous
+  // checkpoint then stays the latest).
+  void save_checkpoint(checkpoint_directory& checkpoints, const nlohmann::json& caller_state = {},
+                       const best_policy<Policy>* validation = nullptr) const {
+    const nlohmann::json state{{"trainer", "grpo"},
+                               {"steps", steps_},
+                               {"streams_used", next_stream_},
+                               {"prompts_drawn", prompts_drawn_},
+                               {"validation", validation ? validation->record() : nullptr},
+                               {"caller", caller_state}};
+    checkpoints.save("step-" + std::to_string(steps_), state, [&](const std::filesystem::path& directory) {
+      save_policy(policy_, directory / "policy");
+      save_policy(reference_, directory / "reference");
+      update_.save(directory / "optimizer.safetensors");
+      if (validation) validation->save(directory);
+    });
+  }
+
+  // Continues the run `from` a checkpoint save_checkpoint wrote: the next step() draws, samples
+  // and updates exactly as the uninterrupted run's would. A seekable source is moved past the
+  // prompts already drawn; another must be positioned by the caller (prompts_drawn()).
+  // Returns the caller's JSON. Throws rlft::io_error for a missing or malformed checkpoint.
+  template <prompt_source Source>
+  nlohmann::json resume(const checkpoint_directory::checkpoint& from, Source& source,
+                        best_policy<Policy>* validation = nullptr) {
+    detail::trainer_state(from, "grpo");
+    const auto steps = detail::state_field<std::size_t>(from, "steps");
+    const auto streams = detail::state_field<std::uint64_t>(from, "streams_used");
+    const auto drawn = detail::state_field<std::uint64_t>(from, "prompts_drawn");
+    policy_.load(from.directory / "policy");
+    reference_.load(from.directory / "reference");
+    update_.load(from.directory / "optimizer.safetensors");
+    if (validation) validation->load(from.directory, from.state.value("validation", nlohmann::json()), policy_);
+    steps_ = steps;
+    next_stream_ = streams;
+    prompts_drawn_ = drawn;
+    if constexpr (seekable_prompt_source<Source>) source.seek(prompts_drawn_);
+    return from.state.value("caller", nlohmann::json::object());
+  }
+
   Policy& policy() noexcept { return policy_; }
   Policy& reference() noexcept { return reference_; }
   policy_update& update() noexcept { return update_; }
   std::size_t steps() const noexcept { return steps_; }
   std::uint64_t streams_used() const noexcept { return next_stream_; }
-  // For resuming: the step count and Philox streams already used.
-  void restore_position(std::size_t steps, std::uint64_t streams_used) {
-    steps_ = steps;
-    next_stream_ = streams_used;
-  }
+  std::uint64_t prompts_drawn() const noexcept { return prompts_drawn_; }
 
  private:
   static double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -223,6 +265,7 @@ class grpo_trainer {
   rollout_batch generate_and_score(Source& source, grpo_step_metrics& metrics, std::size_t& generated_tokens) {
     const auto generate_start = std::chrono::steady_clock::now();
     prompt_batch drawn = source(options_.prompts_per_step);
+    prompts_drawn_ += options_.prompts_per_step;
     if (drawn.prompts.size() != drawn.references.size())
       throw error(detail::make_message("grpo: the prompt source gave ", drawn.prompts.size(), " prompts and ",
                                        drawn.references.size(), " references"));
@@ -436,6 +479,7 @@ class grpo_trainer {
   policy_update update_;
   std::size_t steps_ = 0;
   std::uint64_t next_stream_ = 0;
+  std::uint64_t prompts_drawn_ = 0;
 };
 
 }  // namespace rlft

@@ -51,7 +51,7 @@ class policy_update {
     try {
       report.gradient_norm = options_.max_gradient_norm > 0.0 ? clip_gradient_norm(parameters, options_.max_gradient_norm)
                                                               : gradient_norm(parameters);
-    } catch (const error& e) {
+    } catch (const data_error& e) {  // a non-finite gradient
       policy.zero_grad();
       report.gradient_norm = std::numeric_limits<double>::quiet_NaN();
       report.skipped_because = e.what();

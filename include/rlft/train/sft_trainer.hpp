@@ -13,12 +13,17 @@
 #include <cstdint>
 #include <numeric>
 #include <span>
+#include <string>
+#include <type_traits>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "rlft/concepts/policy.hpp"
 #include "rlft/core/error.hpp"
 #include "rlft/core/philox.hpp"
 #include "rlft/core/token_sequences.hpp"
+#include "rlft/train/checkpoint.hpp"
 #include "rlft/train/policy_update.hpp"
 
 namespace rlft {
@@ -113,17 +118,59 @@ class sft_trainer {
     return metrics;
   }
 
-  // Every epoch of options.epochs; on_step(metrics) after each update.
-  template <class OnStep>
-  void train(std::span<const sft_example> examples, OnStep&& on_step) {
+  // Every epoch of options.epochs, from where the run stands (the start, or a resumed
+  // checkpoint): on_step(metrics) after each update, after_epoch(epoch) after each epoch.
+  // on_step may return false to stop after its update (to checkpoint and exit, say); train()
+  // called again continues from there.
+  template <class OnStep, class AfterEpoch = void (*)(std::size_t)>
+  void train(std::span<const sft_example> examples, OnStep&& on_step,
+             AfterEpoch&& after_epoch = [](std::size_t) {}) {
     detail::check_sft_examples(examples);
-    for (std::size_t epoch = 0; epoch < options_.epochs; ++epoch) {
-      for (const auto& batch : pack_sft_batches(examples, options_.tokens_per_batch, options_.seed, epoch)) {
-        auto metrics = train_batch(examples, batch);
-        metrics.epoch = epoch;
-        on_step(metrics);
+    for (; epoch_ < options_.epochs; ++epoch_, next_batch_ = 0) {
+      const auto batches = pack_sft_batches(examples, options_.tokens_per_batch, options_.seed, epoch_);
+      while (next_batch_ < batches.size()) {
+        auto metrics = train_batch(examples, batches[next_batch_]);
+        metrics.epoch = epoch_;
+        ++next_batch_;
+        if constexpr (std::is_convertible_v<std::invoke_result_t<OnStep&, sft_step_metrics&>, bool>) {
+          if (!on_step(metrics)) return;
+        } else {
+          on_step(metrics);
+        }
       }
+      after_epoch(epoch_);
     }
+  }
+
+  // A checkpoint of the run so far, named step-<updates> in `checkpoints`: policy, optimiser
+  // and the position in the epochs, with the caller's validation state and JSON.
+  void save_checkpoint(checkpoint_directory& checkpoints, const nlohmann::json& caller_state = {},
+                       const best_policy<Policy>* validation = nullptr) const {
+    const nlohmann::json state{{"trainer", "sft"},
+                               {"epoch", epoch_},
+                               {"next_batch", next_batch_},
+                               {"validation", validation ? validation->record() : nullptr},
+                               {"caller", caller_state}};
+    checkpoints.save("step-" + std::to_string(update_.updates()), state, [&](const std::filesystem::path& directory) {
+      save_policy(policy_, directory / "policy");
+      update_.save(directory / "optimizer.safetensors");
+      if (validation) validation->save(directory);
+    });
+  }
+
+  // Continues the run `from` a checkpoint save_checkpoint wrote: train() then makes exactly
+  // the updates the uninterrupted run would have made next. Returns the caller's JSON.
+  // Throws rlft::io_error for a missing or malformed checkpoint.
+  nlohmann::json resume(const checkpoint_directory::checkpoint& from, best_policy<Policy>* validation = nullptr) {
+    detail::trainer_state(from, "sft");
+    const auto epoch = detail::state_field<std::size_t>(from, "epoch");
+    const auto next_batch = detail::state_field<std::size_t>(from, "next_batch");
+    policy_.load(from.directory / "policy");
+    update_.load(from.directory / "optimizer.safetensors");
+    if (validation) validation->load(from.directory, from.state.value("validation", nlohmann::json()), policy_);
+    epoch_ = epoch;
+    next_batch_ = next_batch;
+    return from.state.value("caller", nlohmann::json::object());
   }
 
   // Mean negative log-likelihood per completion token, without updating (validation loss).
@@ -189,6 +236,8 @@ class sft_trainer {
   Policy& policy_;
   sft_options options_;
   policy_update update_;
+  std::size_t epoch_ = 0;       // the epoch train() is in
+  std::size_t next_batch_ = 0;  // the next update of that epoch
 };
 
 }  // namespace rlft

@@ -1,0 +1,178 @@
+// Checkpoints that let a training run continue exactly where it stopped (TRL's checkpoint-N
+// directories with trainer_state.json, for rlft's trainers). A checkpoint holds everything the
+// next step depends on — the policy (and GRPO's reference policy), the optimiser's moments and
+// update count, the Philox position, the data cursor and the step count — plus the caller's
+// validation state (best_policy: the best policy so far and its score) and any JSON the caller
+// adds. The trainers write and read their part (grpo_trainer::save_checkpoint and resume,
+// sft_trainer likewise); this header keeps the directory:
+//   root/step-40/...        one complete checkpoint
+//   root/latest.json        {"checkpoint": "step-40", "state": {...}}, replaced atomically
+// A checkpoint is written into a fresh directory, and only when it is complete does latest.json
+// name it; then the previous one is removed. A run killed at any moment leaves latest.json
+// naming one complete checkpoint (or no latest.json at all before the first).
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "rlft/concepts/policy.hpp"
+#include "rlft/core/error.hpp"
+#include "rlft/io/atomic_file.hpp"
+
+namespace rlft {
+
+class checkpoint_directory {
+ public:
+  struct checkpoint {
+    std::filesystem::path directory;
+    nlohmann::json state;  // what save() was given
+  };
+
+  explicit checkpoint_directory(std::filesystem::path root) : root_(std::move(root)) {}
+
+  const std::filesystem::path& root() const noexcept { return root_; }
+
+  // Writes checkpoint `name`: write(directory) fills a fresh root/name, then latest.json names it
+  // with `state`, then the previous checkpoint is removed. Throws what `write` throws, or
+  // rlft::io_error; latest.json then still names the previous checkpoint.
+  template <class Write>
+  void save(const std::string& name, const nlohmann::json& state, Write&& write) {
+    if (name.empty() || name == pointer_name || name.find('/') != std::string::npos)
+      throw error(detail::make_message("checkpoint directory: \"", name, "\" is not a plain directory name"));
+    const std::optional<checkpoint> previous = latest();
+    const std::filesystem::path directory = root_ / name;
+    if (previous && previous->directory == directory)
+      throw error(detail::make_message("checkpoint directory: ", directory.string(), " is the latest checkpoint"));
+    std::filesystem::remove_all(directory);  // what a run killed while writing it left
+    std::filesystem::create_directories(directory);
+    write(directory);
+    io::write_file_atomically(root_ / pointer_name,
+                              nlohmann::json{{"checkpoint", name}, {"state", state}}.dump(2));
+    if (previous) std::filesystem::remove_all(previous->directory);
+  }
+
+  // The checkpoint latest.json names, or none before the first. Throws rlft::io_error when
+  // latest.json is malformed or names a missing directory.
+  std::optional<checkpoint> latest() const {
+    const std::filesystem::path pointer = root_ / pointer_name;
+    if (!std::filesystem::exists(pointer)) return std::nullopt;
+    nlohmann::json record;
+    try {
+      std::ifstream file(pointer);
+      record = nlohmann::json::parse(file);
+      const auto name = record.at("checkpoint").get<std::string>();
+      checkpoint found{root_ / name, record.at("state")};
+      if (name.empty() || name.find('/') != std::string::npos || !std::filesystem::is_directory(found.directory))
+        throw io_error(detail::make_message(pointer.string(), " names ", name, ", which is not a checkpoint here"));
+      return found;
+    } catch (const nlohmann::json::exception& e) {
+      throw io_error(detail::make_message(pointer.string(), ": ", e.what()));
+    }
+  }
+
+  // Removes latest.json and the checkpoint it names (a finished run needs neither).
+  void remove() {
+    const std::optional<checkpoint> previous = latest();
+    std::filesystem::remove(root_ / pointer_name);
+    if (previous) std::filesystem::remove_all(previous->directory);
+  }
+
+  static constexpr const char* pointer_name = "latest.json";
+
+ private:
+  std::filesystem::path root_;
+};
+
+// Saves `policy` into `directory`, created first (a policy's save() may expect it to exist).
+template <policy Policy>
+void save_policy(const Policy& policy, const std::filesystem::path& directory) {
+  std::filesystem::create_directories(directory);
+  policy.save(directory);
+}
+
+namespace detail {
+
+// The trainer's own fields of a checkpoint's state, checked: `trainer` names who wrote it.
+inline const nlohmann::json& trainer_state(const checkpoint_directory::checkpoint& from, const char* trainer) {
+  const auto& state = from.state;
+  if (!state.is_object() || state.value("trainer", "") != trainer)
+    throw io_error(make_message(from.directory.string(), ": not a checkpoint of a ", trainer, " trainer"));
+  return state;
+}
+
+template <class T>
+T state_field(const checkpoint_directory::checkpoint& from, const char* key) {
+  try {
+    return from.state.at(key).get<T>();
+  } catch (const nlohmann::json::exception& e) {
+    throw io_error(make_message(from.directory.string(), ": checkpoint state \"", key, "\": ", e.what()));
+  }
+}
+
+}  // namespace detail
+
+// Validation state: the best policy validation has seen so far, with its score and step (what
+// TRL's load_best_model_at_end keeps).
+template <policy Policy>
+class best_policy {
+ public:
+  // Keeps a copy of `candidate` when `score` beats the best so far (the first offer always
+  // does); returns whether it did.
+  bool offer(const Policy& candidate, double score, std::size_t step) {
+    if (best_ && !(score > score_)) return false;
+    best_.emplace(candidate);
+    score_ = score;
+    step_ = step;
+    return true;
+  }
+
+  bool empty() const noexcept { return !best_.has_value(); }
+  const Policy& policy() const {
+    if (!best_) throw error("best policy: nothing was offered yet");
+    return *best_;
+  }
+  double score() const noexcept { return score_; }
+  std::size_t step() const noexcept { return step_; }
+
+  // Score and step as JSON (null when empty), and the policy into directory/best: what a
+  // trainer's save_checkpoint stores.
+  nlohmann::json record() const {
+    if (!best_) return nullptr;
+    return {{"score", score_}, {"step", step_}};
+  }
+  void save(const std::filesystem::path& directory) const {
+    if (best_) save_policy(*best_, directory / "best");
+  }
+
+  // From what record() and save() wrote; `shape` is a policy of the same shape to load the
+  // weights into. Throws rlft::io_error when the record or the weights are missing or malformed.
+  void load(const std::filesystem::path& directory, const nlohmann::json& record, const Policy& shape) {
+    if (record.is_null()) {
+      best_.reset();
+      return;
+    }
+    try {
+      Policy loaded = shape;
+      loaded.load(directory / "best");
+      score_ = record.at("score").get<double>();
+      step_ = record.at("step").get<std::size_t>();
+      best_.emplace(std::move(loaded));
+    } catch (const nlohmann::json::exception& e) {
+      throw io_error(detail::make_message(directory.string(), ": best policy record: ", e.what()));
+    }
+  }
+
+ private:
+  std::optional<Policy> best_;
+  double score_ = -std::numeric_limits<double>::infinity();
+  std::size_t step_ = 0;
+};
+
+}  // namespace rlft
