@@ -46,11 +46,11 @@ TEST_CASE("out-of-range options are rejected, naming the option") {
   option_error({.kl = {.coefficient = 0.01, .value_bound = -1.0}}, "kl.value_bound = -1");
   option_error({.kl = {.coefficient = 0.01, .value_bound = std::numeric_limits<double>::infinity()}},
                "kl.value_bound = inf is out of range (0 for none, or finite and > 0)");
-  option_error({.entropy_coefficient = std::nan("")}, "option entropy_coefficient = nan is not finite");
+  option_error({.entropy_coefficient = std::nan("")}, "option entropy_coefficient = nan is out of range (finite)");
   option_error({.aggregation = rlft::loss_aggregation::sequence_mean_token_sum_normalized},
                "option constant_divisor = 0 is out of range");
   option_error({.log_ratio_bound = 0.0}, "option log_ratio_bound = 0");
-  option_error({.aggregation = static_cast<rlft::loss_aggregation>(17)}, "aggregation is not a loss_aggregation");
+  option_error({.aggregation = static_cast<rlft::loss_aggregation>(17)}, "option aggregation is out of range (a loss_aggregation value)");
   CHECK_THROWS_WITH_AS(b.run(rlft::gspo_objective{.clip = {.epsilon_low = 2.0}}),
                        Contains("gspo objective: option clip.epsilon_low = 2"), rlft::error);
   CHECK_THROWS_WITH_AS(b.run(rlft::reinforce_objective{.kl = {.coefficient = -1.0}}),

@@ -32,7 +32,7 @@ TEST_CASE("cons@k: ties go to the answer sampled first; no answer means a wrong 
 TEST_CASE("evaluation: malformed requests are errors") {
   using doctest::Contains;
   const std::vector<sample_outcome> three(3);
-  CHECK_THROWS_WITH_AS(rlft::summarise_evaluation(three, 0), Contains("at least 1"), rlft::error);
+  CHECK_THROWS_WITH_AS(rlft::summarise_evaluation(three, 0), Contains("option samples_per_problem = 0"), rlft::error);
   CHECK_THROWS_WITH_AS(rlft::summarise_evaluation({}, 2), Contains("no samples"), rlft::error);
   CHECK_THROWS_WITH_AS(rlft::summarise_evaluation(three, 2), Contains("3 samples do not split into groups of 2"),
                        rlft::error);

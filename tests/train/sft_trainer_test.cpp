@@ -152,6 +152,6 @@ TEST_CASE("sft: malformed examples and options are named") {
                                                      {.tokens = {0, 1}, .prompt_length = 2}};
   CHECK(error_message([&] { trainer.evaluate_loss(no_completion); }).starts_with("sft: example 1 has 2 tokens"));
   CHECK(error_message([&] { rlft::pack_sft_batches(no_completion, 0, 0, 0); }) ==
-        "sft: tokens per batch must be at least 1");
+        "sft: option tokens_per_batch = 0 is out of range (>= 1)");
   CHECK(trainer.update().updates() == 0);
 }

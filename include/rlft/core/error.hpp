@@ -60,6 +60,12 @@ inline void check_option(bool holds, std::string_view owner, std::string_view op
     throw error(make_message(owner, ": option ", option, " = ", value, " is out of range (", requirement, ")"));
 }
 
+// The same for an option without a printable value (an enumeration):
+// "<owner>: option <option> is out of range (<requirement>)".
+inline void check_option(bool holds, std::string_view owner, std::string_view option, std::string_view requirement) {
+  if (!holds) throw error(make_message(owner, ": option ", option, " is out of range (", requirement, ")"));
+}
+
 RLFT_HOST_DEVICE inline void assertion_failed(const char* expression, const char* file, int line,
                                               const char* function) {
 #if defined(__CUDA_ARCH__)

@@ -145,8 +145,8 @@ inline void check_kl_penalty(const kl_penalty& kl, const char* owner) {
                kl.log_ratio_bound, "in (0, 80]: exp(80) is near the largest float");
   check_option(std::isfinite(kl.value_bound) && kl.value_bound >= 0.0, owner, "kl.value_bound", kl.value_bound,
                "0 for none, or finite and > 0");
-  if (kl.estimator != kl_estimator::k1 && kl.estimator != kl_estimator::k2 && kl.estimator != kl_estimator::k3)
-    throw error(make_message(owner, ": option kl.estimator is not k1, k2 or k3"));
+  check_option(kl.estimator == kl_estimator::k1 || kl.estimator == kl_estimator::k2 || kl.estimator == kl_estimator::k3,
+               owner, "kl.estimator", "k1, k2 or k3");
 }
 
 }  // namespace detail

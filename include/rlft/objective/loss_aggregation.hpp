@@ -102,15 +102,15 @@ RLFT_HOST_DEVICE inline double token_weight(loss_aggregation aggregation, double
 }
 
 inline void check_aggregation(loss_aggregation aggregation, double constant_divisor, const char* objective) {
-  if (aggregation != loss_aggregation::token_mean && aggregation != loss_aggregation::sequence_mean_token_mean &&
-      aggregation != loss_aggregation::sequence_mean_token_sum &&
-      aggregation != loss_aggregation::sequence_mean_token_sum_normalized)
-    throw error(make_message(objective, ": option aggregation is not a loss_aggregation value"));
-  if (aggregation == loss_aggregation::sequence_mean_token_sum_normalized &&
-      !(std::isfinite(constant_divisor) && constant_divisor > 0.0))
-    throw error(make_message(objective, ": option constant_divisor = ", constant_divisor,
-                             " is out of range: sequence_mean_token_sum_normalized divides by a positive "
-                             "constant (typically the generation length limit)"));
+  check_option(aggregation == loss_aggregation::token_mean || aggregation == loss_aggregation::sequence_mean_token_mean ||
+                   aggregation == loss_aggregation::sequence_mean_token_sum ||
+                   aggregation == loss_aggregation::sequence_mean_token_sum_normalized,
+               objective, "aggregation", "a loss_aggregation value");
+  check_option(aggregation != loss_aggregation::sequence_mean_token_sum_normalized ||
+                   (std::isfinite(constant_divisor) && constant_divisor > 0.0),
+               objective, "constant_divisor", constant_divisor,
+               "finite and > 0: sequence_mean_token_sum_normalized divides by a positive constant, typically the "
+               "generation length limit");
 }
 
 }  // namespace detail

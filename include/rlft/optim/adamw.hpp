@@ -33,16 +33,17 @@ struct adamw_options {
 namespace detail {
 
 inline void check_adamw_options(const adamw_options& options) {
-  if (!(options.beta1 >= 0.0f && options.beta1 < 1.0f) || !(options.beta2 >= 0.0f && options.beta2 < 1.0f))
-    throw error(make_message("adamw: betas must lie in [0, 1), got ", options.beta1, " and ", options.beta2));
-  if (!(options.epsilon > 0.0f)) throw error(make_message("adamw: epsilon must be positive, got ", options.epsilon));
-  if (!(options.weight_decay >= 0.0f))
-    throw error(make_message("adamw: weight decay must be non-negative, got ", options.weight_decay));
+  check_option(options.beta1 >= 0.0f && options.beta1 < 1.0f, "adamw", "beta1", options.beta1, "in [0, 1)");
+  check_option(options.beta2 >= 0.0f && options.beta2 < 1.0f, "adamw", "beta2", options.beta2, "in [0, 1)");
+  check_option(options.epsilon > 0.0f && std::isfinite(options.epsilon), "adamw", "epsilon", options.epsilon,
+               "finite and > 0");
+  check_option(options.weight_decay >= 0.0f && std::isfinite(options.weight_decay), "adamw", "weight_decay",
+               options.weight_decay, "finite and >= 0");
 }
 
 inline void check_learning_rate(float learning_rate) {
-  if (!(learning_rate >= 0.0f) || !std::isfinite(learning_rate))
-    throw error(make_message("adamw: learning rate must be finite and non-negative, got ", learning_rate));
+  check_option(learning_rate >= 0.0f && std::isfinite(learning_rate), "adamw", "learning rate", learning_rate,
+               "finite and >= 0");
 }
 
 [[noreturn]] inline void throw_late_parameter(std::string_view name) {

@@ -35,7 +35,7 @@ double gradient_norm(Parameters&& parameters) {
 template <std::ranges::forward_range Parameters>
   requires std::convertible_to<std::ranges::range_value_t<Parameters>, parameter_ref>
 double clip_gradient_norm(Parameters&& parameters, double max_norm) {
-  if (!(max_norm > 0.0)) throw error(detail::make_message("clip_gradient_norm: max_norm must be positive, got ", max_norm));
+  detail::check_option(max_norm > 0.0, "clip_gradient_norm", "max_norm", max_norm, "> 0");
   const double norm = gradient_norm(parameters);
   const double scale = max_norm / (norm + 1e-6);
   if (scale < 1.0)

@@ -22,13 +22,14 @@ struct warmup_cosine_schedule {
 
   // Throws rlft::error unless 0 ≤ final ≤ peak, both finite, and warmup_steps ≤ total_steps.
   void validate() const {
-    if (!std::isfinite(peak_learning_rate) || !std::isfinite(final_learning_rate) || final_learning_rate < 0.0f ||
-        final_learning_rate > peak_learning_rate)
-      throw error(detail::make_message("warmup_cosine_schedule: need 0 <= final (", final_learning_rate,
-                                       ") <= peak (", peak_learning_rate, ")"));
-    if (warmup_steps > total_steps)
-      throw error(detail::make_message("warmup_cosine_schedule: ", warmup_steps, " warm-up steps exceed the ",
-                                       total_steps, " total steps"));
+    constexpr const char* owner = "warmup_cosine_schedule";
+    detail::check_option(std::isfinite(peak_learning_rate) && peak_learning_rate >= 0.0f, owner, "peak_learning_rate",
+                         peak_learning_rate, "finite and >= 0");
+    detail::check_option(std::isfinite(final_learning_rate) && final_learning_rate >= 0.0f &&
+                             final_learning_rate <= peak_learning_rate,
+                         owner, "final_learning_rate", final_learning_rate, "in [0, peak_learning_rate]");
+    detail::check_option(warmup_steps <= total_steps, owner, "warmup_steps", static_cast<double>(warmup_steps),
+                         "<= total_steps");
   }
 
   // The learning rate of optimizer step `step` (counting from 0).

@@ -40,7 +40,8 @@ struct evaluation_summary {
 // vote is deterministic. Throws rlft::error on an empty input or a count that does not split.
 inline evaluation_summary summarise_evaluation(std::span<const sample_outcome> outcomes,
                                                std::size_t samples_per_problem) {
-  if (samples_per_problem == 0) throw error("evaluation: samples per problem must be at least 1");
+  detail::check_option(samples_per_problem >= 1, "evaluation", "samples_per_problem",
+                       static_cast<double>(samples_per_problem), ">= 1");
   if (outcomes.empty()) throw error("evaluation: no samples to summarise");
   if (outcomes.size() % samples_per_problem != 0)
     throw error(detail::make_message("evaluation: ", outcomes.size(), " samples do not split into groups of ",

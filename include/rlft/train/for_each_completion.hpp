@@ -33,8 +33,10 @@ template <policy Policy, sampler Sampler, token_decoder Decode, class OnCompleti
 std::uint64_t for_each_completion(Policy& policy, const prompt_batch& prompts, const Sampler& sampler,
                                   const Decode& decode, const completion_sampling_options& options,
                                   OnCompletion&& on_completion) {
-  if (options.samples_per_prompt == 0 || options.prompts_per_round == 0)
-    throw error("completion sampling: samples per prompt and prompts per round must be at least 1");
+  detail::check_option(options.samples_per_prompt >= 1, "completion sampling", "samples_per_prompt",
+                       static_cast<double>(options.samples_per_prompt), ">= 1");
+  detail::check_option(options.prompts_per_round >= 1, "completion sampling", "prompts_per_round",
+                       static_cast<double>(options.prompts_per_round), ">= 1");
   if (prompts.prompts.size() != prompts.references.size())
     throw error(detail::make_message("completion sampling: ", prompts.prompts.size(), " prompts and ",
                                      prompts.references.size(), " references"));

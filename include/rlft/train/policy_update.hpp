@@ -40,8 +40,8 @@ class policy_update {
   // Throws rlft::error on out-of-range options.
   explicit policy_update(policy_update_options options) : options_(options), optimizer_(options.adamw) {
     options_.schedule.validate();
-    if (!(options_.max_gradient_norm >= 0.0))
-      throw error(detail::make_message("policy update: max gradient norm must be >= 0, got ", options_.max_gradient_norm));
+    detail::check_option(options_.max_gradient_norm >= 0.0, "policy update", "max_gradient_norm",
+                         options_.max_gradient_norm, ">= 0 (0: no clipping)");
   }
 
   template <policy Policy>

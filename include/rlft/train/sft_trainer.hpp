@@ -68,7 +68,7 @@ inline void check_sft_examples(std::span<const sft_example> examples) {
 inline std::vector<std::vector<std::size_t>> pack_sft_batches(std::span<const sft_example> examples,
                                                               std::size_t tokens_per_batch, std::uint64_t seed,
                                                               std::size_t epoch) {
-  if (tokens_per_batch == 0) throw error("sft: tokens per batch must be at least 1");
+  detail::check_option(tokens_per_batch >= 1, "sft", "tokens_per_batch", static_cast<double>(tokens_per_batch), ">= 1");
   std::vector<std::size_t> order(examples.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   philox_stream rng(seed, epoch);

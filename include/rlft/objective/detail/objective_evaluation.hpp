@@ -158,9 +158,8 @@ inline objective_result result_from_sums(const objective_sums& total, bool repor
 
 inline void check_objective_terms(const objective_terms& terms, const char* objective) {
   check_kl_penalty(terms.kl, objective);
-  if (!std::isfinite(terms.entropy_coefficient))
-    throw error(make_message(objective, ": option entropy_coefficient = ", terms.entropy_coefficient,
-                             " is not finite"));
+  check_option(std::isfinite(terms.entropy_coefficient), objective, "entropy_coefficient",
+               terms.entropy_coefficient, "finite");
   check_aggregation(terms.aggregation, terms.constant_divisor, objective);
 }
 
