@@ -259,5 +259,10 @@ TEST_SUITE("gpu") {
     const std::size_t unmarked = with_completion(batch, 3);
     for (std::size_t u = batch.sequence_begin(unmarked); u < batch.sequence_end(unmarked); ++u) batch.step_ends()[u] = 0;
     same(rlft::process_supervision_advantage{}, batch);
+
+    batch = random_batch(17, 10);  // whitening a single loss token
+    const std::size_t kept = batch.sequence_end(with_completion(batch, 2)) - 1;
+    for (std::size_t u = 0; u < batch.num_tokens(); ++u) batch.loss_mask()[u] = u == kept;
+    same(rlft::reinforce_plus_plus_advantage{}, batch);
   }
 }

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <utility>
 #include <vector>
@@ -37,13 +38,17 @@ class pending_advantages {
  public:
   explicit pending_advantages(detail::advantage_launch launch) : launch_(std::move(launch)) {}
 
-  // Waits for the stream. Throws the CPU estimator's rlft::error for the first bad input (a
-  // non-finite reward, a misplaced step mark, a non-finite token input of a scan) and returns
-  // the summary of the groups otherwise.
+  // Waits for the stream (once: the report comes back in one copy). Throws the CPU
+  // estimator's error for the first bad input (a non-finite reward, a misplaced step mark, a
+  // non-finite token input of a scan, whitening with a single loss token) and returns the
+  // summary of the groups otherwise.
   advantage_summary wait() {
-    const auto flags = launch_.group_flags.download();
-    const kernels::advantage_errors none = {~0ull, ~0ull};
-    const auto errors = launch_.errors.empty() ? none : launch_.errors.download().front();
+    using report = detail::advantage_report;
+    const std::vector<std::byte> bytes = launch_.report.download();
+    const auto* flag_bytes = reinterpret_cast<const std::uint8_t*>(bytes.data() + report::flags_at);
+    const std::vector<std::uint8_t> flags(flag_bytes, flag_bytes + (bytes.size() - report::flags_at));
+    kernels::advantage_errors errors = {~0ull, ~0ull};
+    if (launch_.marks_errors) std::memcpy(&errors, bytes.data() + report::errors_at, sizeof errors);
     const auto& batch = *launch_.batch;
     const cudaStream_t stream = launch_.stream;
     const auto& shape = batch.shape();
@@ -78,6 +83,11 @@ class pending_advantages {
                                            .loss_mask = mask},
                                           s, shape.sequence_begin(s) + shape.prompt_length(s),
                                           shape.sequence_end(s), launch_.discounting, launch_.estimator);
+    }
+    if (launch_.discounting.whiten) {
+      kernels::value_moments whitened;
+      std::memcpy(&whitened, bytes.data() + report::batch_at, sizeof whitened);
+      rlft::detail::check_whitened_tokens(whitened.count, launch_.estimator);
     }
     return rlft::detail::summarize_groups(flags, launch_.equal_rewards);  // no bad-reward bit left
   }

@@ -25,8 +25,18 @@
 
 namespace rlft::cuda::detail {
 
-// The device state of one estimator call: its temporaries, its per-group flags and its marks
-// of bad inputs, with what the error report needs.
+// What wait() reads back, in one allocation so that one copy (and one wait) fetches it: the
+// batch's moments (reward scaling, whitening), the marks of bad inputs and each group's flags.
+struct advantage_report {
+  static constexpr std::size_t batch_at = 0;    // kernels::value_moments
+  static constexpr std::size_t errors_at = 64;  // kernels::advantage_errors
+  static constexpr std::size_t flags_at = 128;  // one byte per group
+  static_assert(sizeof(kernels::value_moments) <= errors_at && sizeof(kernels::advantage_errors) <= flags_at - errors_at);
+  static constexpr std::size_t bytes(std::size_t groups) noexcept { return flags_at + groups; }
+};
+
+// The device state of one estimator call: its temporaries and its report, with what the error
+// report needs.
 struct advantage_launch {
   const device_rollout_batch* batch = nullptr;
   cudaStream_t stream = nullptr;
@@ -34,23 +44,31 @@ struct advantage_launch {
   rlft::detail::discounting discounting = {};
   equal_reward_policy equal_rewards = equal_reward_policy::keep;
   device_buffer<kernels::value_moments> groups = {};
-  device_buffer<kernels::value_moments> batch_moments = {};
   device_buffer<kernels::value_moments> sequence_moments = {};
-  device_buffer<std::uint8_t> group_flags = {};  // kernels::group_equal_rewards | group_bad_reward
   device_buffer<std::uint8_t> skipped = {};
-  device_buffer<kernels::advantage_errors> errors = {};  // allocated by error_marks()
+  device_buffer<std::byte> report = {};
+  bool marks_errors = false;  // whether error_marks() was asked for
 
   advantage_launch(const device_rollout_batch& on, cudaStream_t in, const char* name, equal_reward_policy policy)
-      : batch(&on), stream(in), estimator(name), equal_rewards(policy), group_flags(on.num_groups(), in) {}
+      : batch(&on), stream(in), estimator(name), equal_rewards(policy),
+        report(advantage_report::bytes(on.num_groups()), in) {}
+
+  // kernels::group_equal_rewards | group_bad_reward, per group.
+  std::uint8_t* group_flags() { return reinterpret_cast<std::uint8_t*>(report.data() + advantage_report::flags_at); }
+
+  // The moments of the whole batch, where an estimator computes them.
+  kernels::value_moments* batch_moments() {
+    return reinterpret_cast<kernels::value_moments*>(report.data() + advantage_report::batch_at);
+  }
 
   // The marks of bad inputs (scans, steps), cleared (~0) on first use: the outcome estimators
   // need none, which spares their launch a memset.
   kernels::advantage_errors* error_marks() {
-    if (errors.empty()) {
-      errors = device_buffer<kernels::advantage_errors>(1, stream);
-      RLFT_CUDA_CHECK(cudaMemsetAsync(errors.data(), 0xff, sizeof(kernels::advantage_errors), stream));
-    }
-    return errors.data();
+    auto* marks = reinterpret_cast<kernels::advantage_errors*>(report.data() + advantage_report::errors_at);
+    if (!marks_errors)
+      RLFT_CUDA_CHECK(cudaMemsetAsync(marks, 0xff, sizeof(kernels::advantage_errors), stream));
+    marks_errors = true;
+    return marks;
   }
 
   // Moments of each group's values (per sequence, or per token with `select`), into `groups`.
@@ -77,15 +95,13 @@ struct device_estimator {
 inline void launch_outcome(advantage_launch& launch, std::span<float> advantages, rlft::detail::outcome_rule rule,
                            const rlft::detail::outcome_options& options) {
   const auto view = launch.batch->view();
-  if (options.scaling == reward_scaling::batch_std) {
-    launch.batch_moments = device_buffer<kernels::value_moments>(1, launch.stream);
+  if (options.scaling == reward_scaling::batch_std)
     launch_segment_moments({.values = view.rewards}, {.total = static_cast<std::int64_t>(view.num_sequences)}, 1,
-                           launch.batch_moments.data(), launch.stream);
-  }
+                           launch.batch_moments(), launch.stream);
   launch_outcome_advantages({.batch = view,
-                             .batch_rewards = launch.batch_moments.data(),
+                             .batch_rewards = launch.batch_moments(),
                              .advantages = advantages.data(),
-                             .group_flags = launch.group_flags.data(),
+                             .group_flags = launch.group_flags(),
                              .rule = rule,
                              .scaling = options.scaling,
                              .epsilon = options.epsilon,
@@ -145,7 +161,7 @@ inline void launch_discounted(advantage_launch& launch, std::span<float> advanta
                                 .groups = launch.groups.data(),
                                 .advantages = advantages.data(),
                                 .returns = returns.empty() ? nullptr : returns.data(),
-                                .group_flags = launch.group_flags.data(),
+                                .group_flags = launch.group_flags(),
                                 .skipped = launch.skipped.data(),
                                 .sequence_moments = launch.sequence_moments.data(),
                                 .errors = launch.error_marks(),
@@ -160,10 +176,9 @@ inline void launch_discounted(advantage_launch& launch, std::span<float> advanta
                                 .zero_equal_groups = rlft::detail::zeroes_equal_groups(launch.equal_rewards)},
                                launch.stream);
   if (!options.whiten) return;
-  launch.batch_moments = device_buffer<kernels::value_moments>(1, launch.stream);
   launch_segment_moments({.parts = launch.sequence_moments.data()}, {.total = static_cast<std::int64_t>(sequences)},
-                         1, launch.batch_moments.data(), launch.stream);
-  launch_whiten_advantages(view, launch.batch_moments.data(), options.whitening_epsilon, launch.skipped.data(),
+                         1, launch.batch_moments(), launch.stream);
+  launch_whiten_advantages(view, launch.batch_moments(), options.whitening_epsilon, launch.skipped.data(),
                            advantages.data(), launch.stream);
 }
 
@@ -206,7 +221,7 @@ struct device_estimator<process_supervision_advantage> {
     launch_process_advantages({.batch = view,
                                .groups = launch.groups.data(),
                                .advantages = advantages.data(),
-                               .group_flags = launch.group_flags.data(),
+                               .group_flags = launch.group_flags(),
                                .errors = launch.error_marks(),
                                .epsilon = e.epsilon,
                                .unbiased_std = e.unbiased_std},
