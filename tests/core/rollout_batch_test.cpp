@@ -46,7 +46,7 @@ TEST_CASE("rollout_batch exposes groups, sequences, prompt/completion boundaries
         expected_mask);
 
   for (auto field : {batch.sampling_logprobs(), batch.old_logprobs(), batch.ref_logprobs(),
-                     batch.advantages(), batch.logprob_gradients(), batch.token_rewards()}) {
+                     batch.advantages(), batch.token_rewards()}) {
     CHECK(field.size() == batch.num_tokens());
     CHECK(std::all_of(field.begin(), field.end(), [](float x) { return x == 0.0f; }));
   }

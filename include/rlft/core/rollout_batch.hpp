@@ -2,7 +2,7 @@
 // are stored as num_sequences = Σ G token sequences (prompt followed by completion) in CSR
 // form; the completions of one prompt form a contiguous group (group_offsets, CSR over
 // sequences). Every per-token array — sampling, old and reference log-probs, advantages,
-// dL/d(log-prob), critic values, dense rewards, step ends — shares the sequences' token
+// critic values, dense rewards, step ends — shares the sequences' token
 // offsets, so token t of sequence s is entry sequence_begin(s) + t of each of them. Entry t
 // holds the quantity for predicting token t from tokens < t; entries of prompt tokens stay
 // unused. The loss mask is 1 on the completion tokens the loss uses; it starts as "every
@@ -126,8 +126,6 @@ class rollout_batch {
   std::span<const float> ref_logprobs() const noexcept { return field(ref_logprobs_field); }
   std::span<float> advantages() noexcept { return field(advantages_field); }
   std::span<const float> advantages() const noexcept { return field(advantages_field); }
-  std::span<float> logprob_gradients() noexcept { return field(logprob_gradients_field); }
-  std::span<const float> logprob_gradients() const noexcept { return field(logprob_gradients_field); }
   // Dense rewards: the reward received for producing token t (a process reward model's step
   // score, a per-token penalty), added to the outcome reward by the estimators that discount
   // over tokens (REINFORCE++, GAE); process supervision reads it at the step ends.
@@ -161,7 +159,6 @@ class rollout_batch {
     old_logprobs_field,
     ref_logprobs_field,
     advantages_field,
-    logprob_gradients_field,
     token_rewards_field,
     token_field_count
   };

@@ -60,7 +60,6 @@ inline rollout_batch gather_groups(std::span<const group_reference> groups) {
       copy_tokens(from.old_logprobs(), result.old_logprobs());
       copy_tokens(from.ref_logprobs(), result.ref_logprobs());
       copy_tokens(from.advantages(), result.advantages());
-      copy_tokens(from.logprob_gradients(), result.logprob_gradients());
       copy_tokens(from.token_rewards(), result.token_rewards());
       copy_tokens(from.values(), result.values());
       copy_tokens(from.step_ends(), result.step_ends());
