@@ -1,7 +1,9 @@
 // Rejection sampling and evaluation runs on the unigram test policy.
 #include <doctest/doctest.h>
 
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "concepts/unigram_policy.hpp"
@@ -32,13 +34,22 @@ const rlft::completion_sampling_options sampling{
 TEST_CASE("rejection sampling keeps accepted, distinct completions without their stop token") {
   unigram_policy policy({0.0f, 0.5f, 0.5f, 0.0f});
   const auto contains_two = [](const rlft::reward_input& in) { return in.completion.find('2') != std::string_view::npos; };
+  // The same verdicts, counted here: every acceptance, and the distinct accepted completions.
+  std::size_t accepted = 0;
+  std::set<std::pair<std::string, std::string>> distinct;
+  const auto counting = [&accepted, &distinct, contains_two](const rlft::reward_input& in) {
+    if (!contains_two(in)) return false;
+    ++accepted;
+    distinct.emplace(in.reference, in.completion);
+    return true;
+  };
   const auto [kept, report] =
-      rlft::rejection_sample(policy, prompts(5), rlft::temperature{1.0f}, digits_decoder{}, contains_two, sampling);
+      rlft::rejection_sample(policy, prompts(5), rlft::temperature{1.0f}, digits_decoder{}, counting, sampling);
   CHECK(report.prompts == 5);
   CHECK(report.samples == 30);
-  CHECK(report.accepted >= report.kept);
-  CHECK(report.kept == kept.size());
-  CHECK(report.kept > 0);
+  CHECK(report.accepted == accepted);
+  CHECK(report.kept == distinct.size());
+  CHECK(kept.size() == distinct.size());
   for (const auto& example : kept) {
     CHECK(example.prompt == "0");
     CHECK(example.completion.find('2') != std::string::npos);
