@@ -14,6 +14,20 @@
 #include "rlft/cuda/check.hpp"
 #include "rlft/optim/adamw.hpp"
 
+namespace rlft::cuda {
+
+// Launch shape of fused AdamW, in one place. Not measured against other shapes yet; what chose
+// each default:
+struct adamw_tuning {
+  int threads = 256;
+  // Elements per block: 64 per thread, enough to hide the binary search for the block's tensor,
+  // small enough that a 0.5B-parameter model still makes tens of thousands of blocks.
+  std::size_t chunk = 16384;
+};
+inline constexpr adamw_tuning default_adamw_tuning{};
+
+}  // namespace rlft::cuda
+
 namespace rlft::kernels {
 
 struct adamw_tensor {
@@ -27,13 +41,10 @@ struct adamw_tensor {
   friend bool operator==(const adamw_tensor&, const adamw_tensor&) = default;
 };
 
-inline constexpr int adamw_threads = 256;
-inline constexpr std::size_t adamw_chunk = 16384;  // elements per block
-
 // ---------------------------------------------------------------------------------------------
 // kernels
 
-__global__ void __launch_bounds__(adamw_threads)
+__global__ void __launch_bounds__(cuda::default_adamw_tuning.threads)
     adamw_step(const adamw_tensor* tensors, std::size_t count, detail::adamw_scalars scalars) {
   // The tensor whose chunks include this block's (the last one starting at or before it).
   std::size_t low = 0, high = count;
@@ -43,9 +54,10 @@ __global__ void __launch_bounds__(adamw_threads)
     else high = middle;
   }
   const adamw_tensor tensor = tensors[low];
-  const std::size_t begin = (blockIdx.x - tensor.first_chunk) * adamw_chunk;
-  const std::size_t end = begin + adamw_chunk < tensor.size ? begin + adamw_chunk : tensor.size;
-  for (std::size_t i = begin + threadIdx.x; i < end; i += adamw_threads) {
+  constexpr auto tuning = cuda::default_adamw_tuning;
+  const std::size_t begin = (blockIdx.x - tensor.first_chunk) * tuning.chunk;
+  const std::size_t end = begin + tuning.chunk < tensor.size ? begin + tuning.chunk : tensor.size;
+  for (std::size_t i = begin + threadIdx.x; i < end; i += tuning.threads) {
     float value = tensor.values[i], m = tensor.first[i], v = tensor.second[i];
     scalars.update(value, m, v, tensor.gradients[i]);
     tensor.values[i] = value;
@@ -67,7 +79,8 @@ inline void launch_adamw_step(const kernels::adamw_tensor* tensors, std::size_t 
                               const rlft::detail::adamw_scalars& scalars, cudaStream_t stream) {
   if (chunks == 0) return;
   if (chunks > 0x7fffffffu) throw error("cuda adamw: more than 2^31 chunks of parameters in one step");
-  kernels::adamw_step<<<static_cast<unsigned>(chunks), kernels::adamw_threads, 0, stream>>>(tensors, count, scalars);
+  kernels::adamw_step<<<static_cast<unsigned>(chunks), default_adamw_tuning.threads, 0, stream>>>(tensors, count,
+                                                                                                    scalars);
   RLFT_CUDA_CHECK_LAUNCH();
 }
 

@@ -41,6 +41,21 @@
 #include "rlft/cuda/device_rollout_batch.hpp"
 #include "rlft/objective/kl_estimator.hpp"
 
+namespace rlft::cuda {
+
+// Launch shapes of the advantage kernels, in one place. Not measured against other shapes yet
+// (the GPU run that times the GRPO path owes it); what chose each default:
+struct advantage_tuning {
+  // Threads per block of every kernel: the outcome estimators put one warp on each sequence
+  // (eight sequences a block), the scans one block on each sequence.
+  int threads = 256;
+  // Tokens per thread of a scan tile: 1024-token tiles, so a typical completion is one pass.
+  int scan_items = 4;
+};
+inline constexpr advantage_tuning default_advantage_tuning{};
+
+}  // namespace rlft::cuda
+
 namespace rlft::kernels {
 
 // The statistics every reduction here combines (rlft/advantage/detail/moments.hpp, shared with
@@ -118,8 +133,6 @@ struct advantage_errors {
   unsigned long long first_bad_steps;
 };
 
-inline constexpr int advantage_threads = 256;
-inline constexpr int scan_items_per_thread = 4;
 
 // The group of sequence s (binary search over the group offsets).
 __device__ inline std::size_t group_of(const cuda::device_batch_view& batch, std::size_t s) {
@@ -420,15 +433,15 @@ inline void launch_segment_moments(const kernels::moments_of_item& items, const 
 }
 
 inline void launch_outcome_advantages(const kernels::outcome_arguments& args, cudaStream_t stream) {
-  constexpr int threads = kernels::advantage_threads;
+  constexpr int threads = default_advantage_tuning.threads;
   kernels::outcome_advantages<threads>
       <<<grid_blocks(args.batch.num_sequences, threads / 32), threads, 0, stream>>>(args);
   RLFT_CUDA_CHECK_LAUNCH();
 }
 
 inline void launch_discounted_advantages(const kernels::discount_arguments& args, cudaStream_t stream) {
-  constexpr int threads = kernels::advantage_threads;
-  kernels::discounted_advantages<threads, kernels::scan_items_per_thread>
+  constexpr int threads = default_advantage_tuning.threads;
+  kernels::discounted_advantages<threads, default_advantage_tuning.scan_items>
       <<<grid_blocks(args.batch.num_sequences, 1), threads, 0, stream>>>(args);
   RLFT_CUDA_CHECK_LAUNCH();
 }
@@ -436,14 +449,14 @@ inline void launch_discounted_advantages(const kernels::discount_arguments& args
 inline void launch_whiten_advantages(const device_batch_view& batch, const kernels::value_moments* all,
                                      double epsilon, const std::uint8_t* skipped, float* advantages,
                                      cudaStream_t stream) {
-  kernels::whiten_advantages<<<grid_blocks(batch.num_sequences, 1), kernels::advantage_threads, 0, stream>>>(
+  kernels::whiten_advantages<<<grid_blocks(batch.num_sequences, 1), default_advantage_tuning.threads, 0, stream>>>(
       batch, all, epsilon, skipped, advantages);
   RLFT_CUDA_CHECK_LAUNCH();
 }
 
 inline void launch_process_advantages(const kernels::process_arguments& args, cudaStream_t stream) {
-  constexpr int threads = kernels::advantage_threads;
-  kernels::process_advantages<threads, kernels::scan_items_per_thread>
+  constexpr int threads = default_advantage_tuning.threads;
+  kernels::process_advantages<threads, default_advantage_tuning.scan_items>
       <<<grid_blocks(args.batch.num_sequences, 1), threads, 0, stream>>>(args);
   RLFT_CUDA_CHECK_LAUNCH();
 }

@@ -32,6 +32,30 @@
 #include "rlft/objective/kl_estimator.hpp"
 #include "rlft/objective/loss_aggregation.hpp"
 
+namespace rlft::cuda {
+
+// Launch shapes of the objective kernels, in one place (CUB's tuning headers are the model).
+// None is measured yet against another: the GPU run that times the GRPO path owes it; each
+// default says what chose it.
+struct objective_tuning {
+  // Token pass: threads per block, and consecutive tokens per thread. Four tokens make one
+  // 16-byte load per input where the slice is aligned (LDG.E.128 in the SASS, against four
+  // scalar loads), and let a thread issue all its loads before the sequence search.
+  int threads = 256;
+  int items = 4;
+  // Token-pass blocks at most, beyond which threads loop over tiles: 2048 fills 132 SMs many
+  // times over, while the last block's fixed-order sum of the partials stays short.
+  unsigned max_blocks = 2048;
+  // Sequence-pass blocks at most (one warp per sequence, a grid-stride loop beyond): every
+  // token-pass block adds their counts itself, so this bounds that work too.
+  unsigned max_sequence_blocks = 256;
+};
+inline constexpr objective_tuning default_objective_tuning{};
+static_assert(default_objective_tuning.threads % 32 == 0 && default_objective_tuning.threads <= 1024 &&
+              default_objective_tuning.max_blocks <= 65535);
+
+}  // namespace rlft::cuda
+
 namespace rlft::kernels {
 
 // The sums of a slice and their reduction operator, shared with the CPU objectives.
@@ -50,14 +74,10 @@ struct add_slice_counts {
   }
 };
 
-// The blocks of the sequence pass (a grid-stride loop beyond them), so that every block of the
-// token pass can add their counts itself.
-inline constexpr unsigned max_sequence_blocks = 256;
-
 // What the passes of one launch hand on: each sequence-pass block's counts, and the token
 // pass's count of finished blocks (zeroed by the sequence pass).
 struct objective_scratch {
-  slice_counts sequence_blocks[max_sequence_blocks];
+  slice_counts sequence_blocks[cuda::default_objective_tuning.max_sequence_blocks];
   unsigned int finished_blocks;
 };
 
@@ -205,7 +225,7 @@ RLFT_HOST_DEVICE inline bool aligned_to(const void* pointer, std::size_t bytes) 
 // Whether four tokens of the slice starting at a multiple of four take one vector access per
 // array: every array's address at slice token 0 is aligned to the access, which then holds at
 // slice tokens 4, 8, ... as well. (Tested per call: hoisted out of the token loop, the flag
-// costs the token pass 18 registers, ptxas -v, and a block per SM.)
+// cost the token pass a block per SM, ptxas -v.)
 RLFT_HOST_DEVICE inline bool vector_aligned(const objective_arguments& args) {
   const auto& batch = args.batch;
   const std::size_t t0 = slice_first_token(args);
@@ -420,22 +440,16 @@ __global__ void first_non_finite_objective_input(objective_arguments args, unsig
 
 namespace rlft::cuda {
 
-// Launch shapes of the objective kernels: the sequence pass has one warp per sequence; the
-// token pass takes Items consecutive tokens per thread, and beyond the maximum number of blocks
-// its threads loop over tiles (and the last block has fewer partials to add).
-inline constexpr int objective_threads = 256;
-inline constexpr int objective_items = 4;
-inline constexpr unsigned objective_max_blocks = 2048;
-static_assert(objective_threads % 32 == 0 && objective_threads <= 1024 && objective_max_blocks <= 65535);
-
 // Blocks of the token pass for a slice of `tokens` tokens: as many partial sums as it needs.
 inline unsigned objective_blocks(std::size_t tokens) {
-  return grid_blocks(tokens, std::size_t{objective_threads} * objective_items, objective_max_blocks);
+  constexpr auto tuning = default_objective_tuning;
+  return grid_blocks(tokens, std::size_t(tuning.threads) * tuning.items, tuning.max_blocks);
 }
 
 // Blocks of the sequence pass for a slice of `sequences` sequences: one warp per sequence.
 inline unsigned objective_sequence_blocks(std::size_t sequences) {
-  return grid_blocks(sequences, objective_threads / 32, kernels::max_sequence_blocks);
+  constexpr auto tuning = default_objective_tuning;
+  return grid_blocks(sequences, tuning.threads / 32, tuning.max_sequence_blocks);
 }
 
 // Where a launch's temporaries lie in one allocation of `bytes` (256-byte aligned pieces): the
@@ -465,12 +479,13 @@ void launch_policy_objective(const PolicyTerm& policy, kernels::objective_argume
   args.scratch = reinterpret_cast<kernels::objective_scratch*>(temporary);
   args.partials = reinterpret_cast<kernels::objective_sums*>(temporary + layout.partials_at);
   auto* facts = reinterpret_cast<kernels::sequence_facts<PolicyTerm>*>(temporary + layout.facts_at);
+  constexpr auto tuning = default_objective_tuning;
   args.sequence_blocks = objective_sequence_blocks(args.sequence_count);
-  kernels::objective_sequence_pass<PolicyTerm, objective_threads>
-      <<<args.sequence_blocks, objective_threads, 0, stream>>>(policy, args, facts);
+  kernels::objective_sequence_pass<PolicyTerm, tuning.threads>
+      <<<args.sequence_blocks, tuning.threads, 0, stream>>>(policy, args, facts);
   RLFT_CUDA_CHECK_LAUNCH();
-  kernels::objective_token_pass<PolicyTerm, objective_threads, objective_items>
-      <<<objective_blocks(tokens), objective_threads, 0, stream>>>(policy, args, facts);
+  kernels::objective_token_pass<PolicyTerm, tuning.threads, tuning.items>
+      <<<objective_blocks(tokens), tuning.threads, 0, stream>>>(policy, args, facts);
   RLFT_CUDA_CHECK_LAUNCH();
 }
 

@@ -707,14 +707,16 @@ __global__ void __launch_bounds__(Threads, BlocksPerSm) sample_rows(sampling_arg
 namespace rlft::cuda {
 
 // Launch shape of the samplers: `cluster` blocks of `threads` share a row. Clusters of more
-// than 8 blocks are beyond the portable size (an H200 runs 16).
+// than 8 blocks are beyond the portable size (an H200 runs 16). The default is the shape
+// measured on an H200 (top-p over 64 × 151936, bench/RESULTS.md); the alternatives the
+// sample_top_p_shape benchmarks time are owed to the next GPU run.
 struct sampling_tuning {
   int threads = 512;
   int cluster = 4;
   int quads_in_flight = 4;  // float4 (or 4 × bf16) loads each thread issues before using them
   // Blocks an SM must be able to hold at once: more caps the registers per thread (65536 /
-  // (threads · blocks)), trading spills for occupancy. Unconstrained, the kernel takes about
-  // 120 registers and no local memory (ptxas -v).
+  // (threads · blocks)), trading spills for occupancy; unconstrained, the kernel uses no local
+  // memory (ptxas -v).
   int blocks_per_sm = 1;
 };
 inline constexpr sampling_tuning default_sampling_tuning{};

@@ -125,8 +125,9 @@ evaluation on_host_passes(const Objective& objective, const rlft_test::objective
   const auto totals = rlft::kernels::totals_of(args, counts);
   rlft::kernels::objective_sums sums{};
   const std::size_t tokens = logprobs.size();
-  for (std::size_t token = 0; token < tokens; token += rlft::cuda::objective_items)
-    rlft::kernels::evaluate_tokens<rlft::cuda::objective_items>(term, args, facts.data(), totals, token, tokens, sums);
+  constexpr int items = rlft::cuda::default_objective_tuning.items;
+  for (std::size_t token = 0; token < tokens; token += items)
+    rlft::kernels::evaluate_tokens<items>(term, args, facts.data(), totals, token, tokens, sums);
   sums.tokens = static_cast<double>(counts.loss_tokens);
   host.result = rlft::detail::result_from_sums(sums, term_type::reports_ratio, with_entropy);
   return host;
@@ -208,11 +209,11 @@ TEST_CASE("cuda objectives check options and shapes on the host, with the CPU's 
 }
 
 TEST_CASE("cuda objective: the launch shape of the token pass") {
-  constexpr std::size_t tile = std::size_t{rlft::cuda::objective_threads} * rlft::cuda::objective_items;
+  constexpr std::size_t tile = std::size_t(rlft::cuda::default_objective_tuning.threads) * rlft::cuda::default_objective_tuning.items;
   CHECK(rlft::cuda::objective_blocks(0) == 1);
   CHECK(rlft::cuda::objective_blocks(tile) == 1);
   CHECK(rlft::cuda::objective_blocks(tile + 1) == 2);
-  CHECK(rlft::cuda::objective_blocks(tile * rlft::cuda::objective_max_blocks * 3) == rlft::cuda::objective_max_blocks);
+  CHECK(rlft::cuda::objective_blocks(tile * rlft::cuda::default_objective_tuning.max_blocks * 3) == rlft::cuda::default_objective_tuning.max_blocks);
 }
 
 TEST_CASE("cuda objectives: the passes' arithmetic, run on the host, equals the CPU objectives") {
@@ -286,10 +287,10 @@ TEST_SUITE("gpu") {
   }
 
   TEST_CASE("cuda objectives: more tokens than the token pass's blocks hold (threads loop over tiles)") {
-    const std::size_t tile = std::size_t{rlft::cuda::objective_threads} * rlft::cuda::objective_items;
+    const std::size_t tile = std::size_t(rlft::cuda::default_objective_tuning.threads) * rlft::cuda::default_objective_tuning.items;
     const auto fixture = rlft_test::make_objective_fixture(44, {.sequences = 12000, .group_size = 4,
                                                                 .max_completion = 400});
-    REQUIRE(fixture.batch.num_tokens() > tile * rlft::cuda::objective_max_blocks);
+    REQUIRE(fixture.batch.num_tokens() > tile * rlft::cuda::default_objective_tuning.max_blocks);
     const std::size_t count = fixture.batch.num_sequences();
     const rlft::cuda::device_rollout_batch device_batch(fixture.batch, nullptr);
     const rlft::clipped_surrogate_objective objective{.clip = dual_clip, .kl = {.coefficient = 0.05}};

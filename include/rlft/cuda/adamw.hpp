@@ -60,7 +60,7 @@ class fused_adamw {
                          .copy = parameter.bf16_copy.empty() ? nullptr : parameter.bf16_copy.data(),
                          .size = size,
                          .first_chunk = chunks});
-      chunks += (size + kernels::adamw_chunk - 1) / kernels::adamw_chunk;
+      chunks += (size + default_adamw_tuning.chunk - 1) / default_adamw_tuning.chunk;
     }
     if (steps_ > 0) rlft::detail::check_parameter_count(parameters.size(), moments_.size());
     for (std::size_t i = moments_.size(); i < parameters.size(); ++i) {
