@@ -35,6 +35,7 @@
 #include "rlft/concepts/policy.hpp"
 #include "rlft/concepts/sampler.hpp"
 #include "rlft/core/error.hpp"
+#include "rlft/core/parallel.hpp"
 #include "rlft/core/philox.hpp"
 #include "rlft/core/rollout_batch.hpp"
 #include "rlft/core/token_sequences.hpp"
@@ -820,6 +821,9 @@ rollout_batch transformer::generate(token_sequences_view prompts, std::size_t co
   if (threads < 2 || completions < 2 * threads) {
     decode_completions(all, sampler, options, state);
   } else {
+    // An exception must not leave the parallel region (that would terminate the program): each
+    // thread's is kept, and the lowest thread's rethrown after the region.
+    ::rlft::detail::first_loop_error failure(threads);
 #pragma omp parallel num_threads(static_cast<int>(threads))
     {
 #ifdef _OPENMP
@@ -830,8 +834,13 @@ rollout_batch transformer::generate(token_sequences_view prompts, std::size_t co
 #endif
       std::vector<std::size_t> share;
       for (std::size_t i = thread; i < completions; i += team) share.push_back(i);
-      decode_completions(share, sampler, options, state);
+      try {
+        decode_completions(share, sampler, options, state);
+      } catch (...) {
+        failure.record(thread);
+      }
     }
+    failure.rethrow_if_any();
   }
   return to_rollout_batch(prompts, state);
 }

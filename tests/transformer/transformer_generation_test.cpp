@@ -113,6 +113,33 @@ TEST_CASE("generation is reproducible and independent of the thread count") {
   CHECK(!std::ranges::equal(first.tokens(), other_seed.tokens()));
 }
 
+// Fails every completion at its third token, as a sampler fails on a NaN logit.
+struct failing_sampler {
+  rlft::sampled_token operator()(std::span<const float> logits, std::span<const rlft::token_id> history,
+                                 rlft::philox_stream& rng) const {
+    if (history.size() >= 9) throw rlft::data_error("sampler: a logit is nan");
+    return rlft_test::categorical_sampler{}(logits, history, rng);
+  }
+};
+
+TEST_CASE("a sampler's error reaches the caller from every decoding thread") {
+  transformer model(small_config(), 7);
+  const auto prompts = three_prompts();  // the longest prompt has 7 tokens
+  for (const int threads : {1, 2, 3}) {
+    CAPTURE(threads);
+#ifdef _OPENMP
+    const int before = omp_get_max_threads();
+    omp_set_num_threads(threads);
+#endif
+    // 12 completions: one decoder per thread from 2 threads on.
+    CHECK_THROWS_WITH_AS(model.generate(prompts, 4, failing_sampler{}, {.max_new_tokens = 12, .seed = 3}),
+                         doctest::Contains("a logit is nan"), rlft::data_error);
+#ifdef _OPENMP
+    omp_set_num_threads(before);
+#endif
+  }
+}
+
 TEST_CASE("a copy is an independent snapshot") {
   transformer model(small_config(), 3);
   transformer reference = model;
