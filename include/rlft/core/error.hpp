@@ -37,7 +37,8 @@ class data_error : public error {
   using error::error;
 };
 
-// A file that cannot be read or written, or whose content is malformed.
+// A file that cannot be read or written, or a checkpoint, tensor or config file whose content is
+// malformed (a malformed record of a data set is a data_error).
 class io_error : public error {
  public:
   using error::error;

@@ -199,8 +199,8 @@ class pending_samples {
         max_history_(max_history),
         logit_at_(std::move(logit_at)) {}
 
-  // Waits for the stream; throws the CPU's rlft::error (with its row number) for the first row
-  // that could not be sampled.
+  // Waits for the stream; throws the CPU's error (with its row number) for the first row that
+  // could not be sampled: rlft::data_error for its logits, rlft::error for its history.
   void wait() {
     const auto statuses = statuses_.download();
     for (std::size_t row = 0; row < statuses.size(); ++row) {
@@ -209,14 +209,14 @@ class pending_samples {
       switch (status.fault) {
         case kernels::row_fault::none: continue;
         case kernels::row_fault::bad_logit:
-          throw error(rlft::detail::row_error_message(
+          throw data_error(rlft::detail::row_error_message(
               row, rlft::detail::bad_logit_message(index, logit_at_(row * vocabulary_ + index))));
         case kernels::row_fault::all_negative_infinity:
-          throw error(rlft::detail::row_error_message(row, rlft::detail::all_negative_infinity_message(vocabulary_)));
+          throw data_error(rlft::detail::row_error_message(row, rlft::detail::all_negative_infinity_message(vocabulary_)));
         case kernels::row_fault::processed_overflow:
-          throw error(rlft::detail::row_error_message(row, rlft::detail::processed_overflow_message()));
+          throw data_error(rlft::detail::row_error_message(row, rlft::detail::processed_overflow_message()));
         case kernels::row_fault::no_finite_candidate:
-          throw error(rlft::detail::row_error_message(row, rlft::detail::no_finite_candidate_message()));
+          throw data_error(rlft::detail::row_error_message(row, rlft::detail::no_finite_candidate_message()));
         case kernels::row_fault::history_out_of_range:
           throw error(rlft::detail::row_error_message(
               row, rlft::detail::history_out_of_range_message(

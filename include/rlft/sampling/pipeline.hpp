@@ -21,9 +21,9 @@
 // block per 4 dense entries or per sparse candidate), and one pass for the raw normaliser.
 // The working arrays live in a thread-local rlft::candidate_logits, reused across calls.
 //
-// Bad input throws rlft::error: an empty row, a NaN or +inf logit, every logit −inf, or invalid
-// stage parameters. A row with a single finite logit yields that token with log-probabilities
-// 0 under both distributions.
+// Bad input throws: rlft::data_error for a NaN or +inf logit or every logit −inf, rlft::error
+// for an empty row or invalid stage parameters. A row with a single finite logit yields that
+// token with log-probabilities 0 under both distributions.
 #pragma once
 
 #include <cmath>
