@@ -168,6 +168,27 @@ TEST_CASE("an SFT run stopped mid-epoch and resumed equals the uninterrupted run
   CHECK(epochs == straight_epochs);
   CHECK(values_of(policy) == values_of(straight_policy));
   CHECK(resumed.update().updates() == straight.update().updates());
+
+  // A checkpoint written at the end of an epoch resumes after it: the epoch is not closed twice.
+  struct interrupted {};
+  epochs.clear();
+  unigram_policy first_policy(start);
+  auto first = make_sft(first_policy);
+  rlft::checkpoint_directory checkpoints(scratch.path);
+  CHECK_THROWS_AS(first.train(
+                      examples, [](const rlft::sft_step_metrics&) {},
+                      [&](std::size_t epoch) {
+                        epochs.push_back(epoch);
+                        first.save_checkpoint(checkpoints);
+                        if (epoch == 0) throw interrupted{};
+                      }),
+                  interrupted);
+  unigram_policy second_policy({1.0f, 1.0f, 1.0f, 1.0f});
+  auto second = make_sft(second_policy);
+  second.resume(*checkpoints.latest());
+  second.train(examples, [](const rlft::sft_step_metrics&) {}, [&](std::size_t epoch) { epochs.push_back(epoch); });
+  CHECK(epochs == straight_epochs);
+  CHECK(values_of(second_policy) == values_of(straight_policy));
 }
 
 TEST_CASE("a checkpoint that fails half-way leaves the previous one the latest") {
@@ -196,12 +217,18 @@ TEST_CASE("a checkpoint that fails half-way leaves the previous one the latest")
   latest = checkpoints.latest();
   CHECK(latest->directory.filename() == "step-2");
   CHECK_FALSE(fs::exists(scratch.path / "step-1"));
-  CHECK_THROWS_AS(checkpoints.save("step-2", {}, write_file), rlft::error);  // the latest itself
-  CHECK_THROWS_AS(checkpoints.save("../elsewhere", {}, write_file), rlft::error);
+  // The same name again (two saves at one step) never writes over the latest.
+  checkpoints.save("step-2", {{"n", 3}}, write_file);
+  latest = checkpoints.latest();
+  CHECK(latest->directory.filename() == "step-2.1");
+  CHECK(latest->state.at("n") == 3);
+  CHECK_FALSE(fs::exists(scratch.path / "step-2"));
+  for (const char* name : {"../elsewhere", "..", ".", "", "latest.json"})
+    CHECK_THROWS_AS(checkpoints.save(name, {}, write_file), rlft::error);
 
   checkpoints.remove();
   CHECK_FALSE(checkpoints.latest());
-  CHECK_FALSE(fs::exists(scratch.path / "step-2"));
+  CHECK_FALSE(fs::exists(scratch.path / "step-2.1"));
 }
 
 TEST_CASE("malformed checkpoints are io errors naming the file") {
@@ -211,6 +238,8 @@ TEST_CASE("malformed checkpoints are io errors naming the file") {
   CHECK_THROWS_WITH_AS(checkpoints.latest(), Contains("latest.json"), rlft::io_error);
   std::ofstream(scratch.path / "latest.json") << R"({"checkpoint": "step-9", "state": {}})";
   CHECK_THROWS_WITH_AS(checkpoints.latest(), Contains("names step-9"), rlft::io_error);
+  std::ofstream(scratch.path / "latest.json") << R"({"checkpoint": "..", "state": {}})";
+  CHECK_THROWS_WITH_AS(checkpoints.latest(), Contains("names .."), rlft::io_error);
 
   unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
   auto sft = make_sft(policy);

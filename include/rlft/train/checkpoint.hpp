@@ -18,6 +18,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -40,22 +41,30 @@ class checkpoint_directory {
   const std::filesystem::path& root() const noexcept { return root_; }
 
   // Writes checkpoint `name`: write(directory) fills a fresh root/name, then latest.json names it
-  // with `state`, then the previous checkpoint is removed. Throws what `write` throws, or
+  // with `state`, then the previous checkpoint is removed. A second checkpoint of the same name
+  // (saved twice at one step) goes to name.1, name.2, ...: the latest is never written over.
+  // Throws what `write` throws, rlft::error for a name that is not a plain directory name, or
   // rlft::io_error; latest.json then still names the previous checkpoint.
   template <class Write>
   void save(const std::string& name, const nlohmann::json& state, Write&& write) {
-    if (name.empty() || name == pointer_name || name.find('/') != std::string::npos)
+    if (!plain_name(name))
       throw error(detail::make_message("checkpoint directory: \"", name, "\" is not a plain directory name"));
     const std::optional<checkpoint> previous = latest();
-    const std::filesystem::path directory = root_ / name;
-    if (previous && previous->directory == directory)
-      throw error(detail::make_message("checkpoint directory: ", directory.string(), " is the latest checkpoint"));
-    std::filesystem::remove_all(directory);  // what a run killed while writing it left
-    std::filesystem::create_directories(directory);
-    write(directory);
+    std::string target = name;
+    for (int copy = 1; previous && previous->directory == root_ / target; ++copy)
+      target = name + "." + std::to_string(copy);
+    const std::filesystem::path directory = root_ / target;
+    try {
+      std::filesystem::remove_all(directory);  // what a run killed while writing it left
+      std::filesystem::create_directories(directory);
+      write(directory);
+    } catch (const std::filesystem::filesystem_error& e) {
+      throw io_error(detail::make_message("cannot write checkpoint ", directory.string(), ": ", e.what()));
+    }
     io::write_file_atomically(root_ / pointer_name,
-                              nlohmann::json{{"checkpoint", name}, {"state", state}}.dump(2));
-    if (previous) std::filesystem::remove_all(previous->directory);
+                              nlohmann::json{{"checkpoint", target}, {"state", state}}.dump(2));
+    std::error_code ignored;  // the new checkpoint is complete and named: the old one may linger
+    if (previous) std::filesystem::remove_all(previous->directory, ignored);
   }
 
   // The checkpoint latest.json names, or none before the first. Throws rlft::io_error when
@@ -69,7 +78,7 @@ class checkpoint_directory {
       record = nlohmann::json::parse(file);
       const auto name = record.at("checkpoint").get<std::string>();
       checkpoint found{root_ / name, record.at("state")};
-      if (name.empty() || name.find('/') != std::string::npos || !std::filesystem::is_directory(found.directory))
+      if (!plain_name(name) || !std::filesystem::is_directory(found.directory))
         throw io_error(detail::make_message(pointer.string(), " names ", name, ", which is not a checkpoint here"));
       return found;
     } catch (const nlohmann::json::exception& e) {
@@ -77,16 +86,27 @@ class checkpoint_directory {
     }
   }
 
-  // Removes latest.json and the checkpoint it names (a finished run needs neither).
+  // Removes latest.json and the checkpoint it names (a finished run needs neither). Throws
+  // rlft::io_error when they cannot be removed.
   void remove() {
     const std::optional<checkpoint> previous = latest();
-    std::filesystem::remove(root_ / pointer_name);
-    if (previous) std::filesystem::remove_all(previous->directory);
+    try {
+      std::filesystem::remove(root_ / pointer_name);
+      if (previous) std::filesystem::remove_all(previous->directory);
+    } catch (const std::filesystem::filesystem_error& e) {
+      throw io_error(detail::make_message("cannot remove the checkpoint in ", root_.string(), ": ", e.what()));
+    }
   }
 
   static constexpr const char* pointer_name = "latest.json";
 
  private:
+  // A directory name directly in the root: not empty, ".", "..", a path or the pointer.
+  static bool plain_name(const std::string& name) {
+    return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
+           name != pointer_name;
+  }
+
   std::filesystem::path root_;
 };
 
@@ -99,12 +119,11 @@ void save_policy(const Policy& policy, const std::filesystem::path& directory) {
 
 namespace detail {
 
-// The trainer's own fields of a checkpoint's state, checked: `trainer` names who wrote it.
-inline const nlohmann::json& trainer_state(const checkpoint_directory::checkpoint& from, const char* trainer) {
+// Throws rlft::io_error unless the checkpoint was written by a `trainer` trainer.
+inline void check_trainer_state(const checkpoint_directory::checkpoint& from, const char* trainer) {
   const auto& state = from.state;
-  if (!state.is_object() || state.value("trainer", "") != trainer)
+  if (!state.is_object() || !state.contains("trainer") || state.at("trainer") != trainer)
     throw io_error(make_message(from.directory.string(), ": not a checkpoint of a ", trainer, " trainer"));
-  return state;
 }
 
 template <class T>

@@ -126,32 +126,37 @@ class sft_trainer {
   void train(std::span<const sft_example> examples, OnStep&& on_step,
              AfterEpoch&& after_epoch = [](std::size_t) {}) {
     detail::check_sft_examples(examples);
-    for (; epoch_ < options_.epochs; ++epoch_, next_batch_ = 0) {
+    while (epoch_ < options_.epochs) {
       const auto batches = pack_sft_batches(examples, options_.tokens_per_batch, options_.seed, epoch_);
       while (next_batch_ < batches.size()) {
         auto metrics = train_batch(examples, batches[next_batch_]);
         metrics.epoch = epoch_;
         ++next_batch_;
+        ++batches_done_;
         if constexpr (std::is_convertible_v<std::invoke_result_t<OnStep&, sft_step_metrics&>, bool>) {
           if (!on_step(metrics)) return;
         } else {
           on_step(metrics);
         }
       }
-      after_epoch(epoch_);
+      // The position moves on first, so a checkpoint saved by after_epoch resumes after it.
+      const std::size_t finished = epoch_++;
+      next_batch_ = 0;
+      after_epoch(finished);
     }
   }
 
-  // A checkpoint of the run so far, named step-<updates> in `checkpoints`: policy, optimiser
-  // and the position in the epochs, with the caller's validation state and JSON.
+  // A checkpoint of the run so far, named step-<batches trained> in `checkpoints`: policy,
+  // optimiser and the position in the epochs, with the caller's validation state and JSON.
   void save_checkpoint(checkpoint_directory& checkpoints, const nlohmann::json& caller_state = {},
                        const best_policy<Policy>* validation = nullptr) const {
     const nlohmann::json state{{"trainer", "sft"},
                                {"epoch", epoch_},
                                {"next_batch", next_batch_},
+                               {"batches_done", batches_done_},
                                {"validation", validation ? validation->record() : nullptr},
                                {"caller", caller_state}};
-    checkpoints.save("step-" + std::to_string(update_.updates()), state, [&](const std::filesystem::path& directory) {
+    checkpoints.save("step-" + std::to_string(batches_done_), state, [&](const std::filesystem::path& directory) {
       save_policy(policy_, directory / "policy");
       update_.save(directory / "optimizer.safetensors");
       if (validation) validation->save(directory);
@@ -162,14 +167,16 @@ class sft_trainer {
   // the updates the uninterrupted run would have made next. Returns the caller's JSON.
   // Throws rlft::io_error for a missing or malformed checkpoint.
   nlohmann::json resume(const checkpoint_directory::checkpoint& from, best_policy<Policy>* validation = nullptr) {
-    detail::trainer_state(from, "sft");
+    detail::check_trainer_state(from, "sft");
     const auto epoch = detail::state_field<std::size_t>(from, "epoch");
     const auto next_batch = detail::state_field<std::size_t>(from, "next_batch");
+    const auto batches_done = detail::state_field<std::size_t>(from, "batches_done");
     policy_.load(from.directory / "policy");
     update_.load(from.directory / "optimizer.safetensors");
     if (validation) validation->load(from.directory, from.state.value("validation", nlohmann::json()), policy_);
     epoch_ = epoch;
     next_batch_ = next_batch;
+    batches_done_ = batches_done;
     return from.state.value("caller", nlohmann::json::object());
   }
 
@@ -236,8 +243,9 @@ class sft_trainer {
   Policy& policy_;
   sft_options options_;
   policy_update update_;
-  std::size_t epoch_ = 0;       // the epoch train() is in
-  std::size_t next_batch_ = 0;  // the next update of that epoch
+  std::size_t epoch_ = 0;         // the epoch train() is in
+  std::size_t next_batch_ = 0;    // the next update of that epoch
+  std::size_t batches_done_ = 0;  // updates train() has made, skipped ones included
 };
 
 }  // namespace rlft
