@@ -116,6 +116,36 @@ TEST_CASE("a step skipped before scoring lists every reward component with NaN v
   CHECK(metrics.rewards[2].name == "total");
   for (const auto& r : metrics.rewards) CHECK(std::isnan(r.mean));
   CHECK(metrics.rewards.back().name == "total");  // what logging code reads: defined
+
+  auto options = small_options();  // a KL penalty in the rewards is a column of its own
+  options.reward_kl = {.coefficient = 0.1};
+  unigram_policy same_policy({0.0f, std::numeric_limits<float>::quiet_NaN(), 0.0f, 0.0f});
+  auto with_kl = make_trainer(same_policy, reward, options);
+  const auto skipped = with_kl.step(prompts);
+  REQUIRE(skipped.rewards.size() == 4);
+  CHECK(skipped.rewards[2].name == "kl_penalty");
+}
+
+// GRPO's estimator with a summary that marks one group too many: a custom estimator's bug.
+struct miscounting_estimator {
+  static constexpr const char* name = "miscounting estimator";
+  rlft::equal_reward_policy equal_rewards = rlft::equal_reward_policy::drop;
+  rlft::advantage_summary operator()(const rlft::rollout_batch& batch, std::span<float> advantages) const {
+    auto summary = rlft::grpo_advantage{.equal_rewards = equal_rewards}(batch, advantages);
+    summary.drop_group.push_back(0);
+    return summary;
+  }
+};
+
+TEST_CASE("an estimator summary of the wrong size stops the run") {
+  unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
+  auto options = small_options();
+  options.max_sampling_rounds = 2;
+  auto trainer = make_trainer(policy, finds_two, options, miscounting_estimator{});
+  cycling_prompts prompts{.pattern = "01"};
+  std::string what;
+  CHECK(throws_misuse([&] { trainer.step(prompts); }, what));
+  CHECK(what.find("summary marks 5 groups but the batch has 4") != std::string::npos);
 }
 
 TEST_CASE("misuse stops the run: options, prompt sources and tokens outside the vocabulary") {

@@ -166,6 +166,7 @@ TEST_CASE("groups the estimator marks for dropping leave the loss") {
   cycling_prompts prompts{.pattern = "01"};  // groups 0 and 2 have all-zero rewards
   const auto metrics = trainer.step(prompts);
   REQUIRE(metrics.applied);
+  CHECK(metrics.groups == 2);
   // Groups 1 and 3 hold a 2 in some completion but not in all (seed 5): their tokens alone count.
   unigram_policy replay({0.0f, 0.0f, 0.0f, 0.0f});
   auto batch = replay.generate(cycling_prompts{.pattern = "01"}(4).prompts.view(), 8, rlft::temperature{1.0f},

@@ -22,13 +22,22 @@ enum class equal_reward_policy {
   drop,            // advantage 0, and the group is marked in advantage_summary::drop_group
 };
 
+namespace detail {
+
+// Throws rlft::error when the summary marks groups for dropping but not one mark per group.
+inline void check_drop_marks(const advantage_summary& summary, std::size_t groups, const char* owner) {
+  if (!summary.drop_group.empty() && summary.drop_group.size() != groups)
+    throw error(make_message(owner, ": the estimator's summary marks ", summary.drop_group.size(),
+                             " groups but the batch has ", groups));
+}
+
+}  // namespace detail
+
 // Clears the loss mask of every group the summary marks for dropping. Throws rlft::error when
 // the summary does not describe this batch's groups.
 inline void clear_dropped_groups(rollout_batch& batch, const advantage_summary& summary) {
+  detail::check_drop_marks(summary, batch.num_groups(), "clear dropped groups");
   if (summary.drop_group.empty()) return;
-  if (summary.drop_group.size() != batch.num_groups())
-    throw error(detail::make_message("clear dropped groups: summary marks ", summary.drop_group.size(),
-                                     " groups but the batch has ", batch.num_groups()));
   const auto mask = batch.loss_mask();
   for (std::size_t g = 0; g < batch.num_groups(); ++g) {
     if (!summary.drop_group[g]) continue;

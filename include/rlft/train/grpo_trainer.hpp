@@ -110,8 +110,8 @@ struct grpo_step_metrics {
   std::vector<reward_statistics> rewards = {};  // each component, then "total"
   double completion_length = 0.0;              // mean completion tokens
   double truncated_share = 0.0;
-  double equal_reward_group_share = 0.0;        // of the first round's groups (no learning signal)
-  std::size_t groups = 0;                       // groups trained on
+  double equal_reward_group_share = 0.0;        // of the first round's groups, as the estimator saw them
+  std::size_t groups = 0;                       // groups trained on (dropped ones left out)
   std::size_t sampling_rounds = 0;
   double loss = 0.0;
   objective_metrics objective = {};             // token-weighted over all micro-batches
@@ -162,7 +162,9 @@ class grpo_trainer {
       const auto train_start = clock::now();
       if (options_.reward_kl.coefficient > 0.0) fold_kl_into_rewards(batch);
       summarise_rollouts(batch, metrics);
-      drop_groups(batch, estimator_(batch, batch.advantages()));
+      const advantage_summary summary = estimator_(batch, batch.advantages());
+      if (options_.max_sampling_rounds == 1) metrics.equal_reward_group_share = equal_share(summary, batch);
+      drop_groups(batch, summary, metrics);
       train_on(batch, metrics);
       metrics.seconds_train = seconds_since(train_start);
     } catch (const data_error& e) {
@@ -205,7 +207,7 @@ class grpo_trainer {
   template <prompt_source Source>
   nlohmann::json resume(const checkpoint_directory::checkpoint& from, Source& source,
                         best_policy<Policy>* validation = nullptr) {
-    detail::trainer_state(from, "grpo");
+    detail::check_trainer_state(from, "grpo");
     const auto steps = detail::state_field<std::size_t>(from, "steps");
     const auto streams = detail::state_field<std::uint64_t>(from, "streams_used");
     const auto drawn = detail::state_field<std::uint64_t>(from, "prompts_drawn");
@@ -288,35 +290,47 @@ class grpo_trainer {
     return batch;
   }
 
-  // One round, or with dynamic sampling the groups the estimator keeps from several rounds,
+  static double equal_share(const advantage_summary& summary, const rollout_batch& batch) {
+    return static_cast<double>(summary.groups_with_equal_rewards) / static_cast<double>(batch.num_groups());
+  }
+
+  // One round; or, with dynamic sampling, the groups the estimator keeps from several rounds,
   // until P of them are found or the rounds run out.
   template <class Source>
   rollout_batch collect_rollouts(Source& source, grpo_step_metrics& metrics, std::size_t& generated_tokens) {
+    metrics.sampling_rounds = 1;
+    rollout_batch first = generate_and_score(source, metrics, generated_tokens);
+    if (options_.max_sampling_rounds == 1) return first;  // step() asks the estimator
     std::vector<rollout_batch> rounds;
     rounds.reserve(options_.max_sampling_rounds);  // keeps the addresses in `kept` valid
+    rounds.push_back(std::move(first));
     std::vector<group_reference> kept;
-    for (std::size_t round = 0; round < options_.max_sampling_rounds && kept.size() < options_.prompts_per_step;
-         ++round) {
-      rounds.push_back(generate_and_score(source, metrics, generated_tokens));
-      metrics.sampling_rounds = round + 1;
-      rollout_batch& batch = rounds.back();
+    for (std::size_t round = 0;; ++round) {
+      rollout_batch& batch = rounds[round];
       const advantage_summary summary = estimator_(batch, batch.advantages());
-      if (round == 0) {
-        metrics.equal_reward_group_share =
-            static_cast<double>(summary.groups_with_equal_rewards) / static_cast<double>(batch.num_groups());
-        if (options_.max_sampling_rounds == 1) return std::move(rounds.front());
-      }
+      detail::check_drop_marks(summary, batch.num_groups(), "grpo");
+      if (round == 0) metrics.equal_reward_group_share = equal_share(summary, batch);
       for (std::size_t g = 0; g < batch.num_groups() && kept.size() < options_.prompts_per_step; ++g)
         if (summary.drop_group.empty() || !summary.drop_group[g]) kept.push_back({&batch, g});
+      if (kept.size() == options_.prompts_per_step || round + 1 == options_.max_sampling_rounds) break;
+      rounds.push_back(generate_and_score(source, metrics, generated_tokens));
+      metrics.sampling_rounds = round + 2;
     }
-    if (kept.empty()) throw data_error("grpo: the estimator dropped every sampled group; nothing to learn from");
+    if (kept.empty()) {
+      summarise_rollouts(rounds.front(), metrics);
+      throw data_error("grpo: the estimator dropped every sampled group; nothing to learn from");
+    }
     return gather_groups(kept);
   }
 
-  // Clears the loss mask of the groups the estimator drops; a step with none left is skipped.
-  static void drop_groups(rollout_batch& batch, const advantage_summary& summary) {
+  // Clears the loss mask of the groups the estimator drops, and counts those left; a step with
+  // none left is skipped.
+  static void drop_groups(rollout_batch& batch, const advantage_summary& summary, grpo_step_metrics& metrics) {
     clear_dropped_groups(batch, summary);
-    if (!summary.drop_group.empty() && std::ranges::all_of(summary.drop_group, [](std::uint8_t d) { return d != 0; }))
+    const auto dropped =
+        static_cast<std::size_t>(std::ranges::count_if(summary.drop_group, [](std::uint8_t mark) { return mark != 0; }));
+    metrics.groups = batch.num_groups() - dropped;
+    if (metrics.groups == 0)
       throw data_error("grpo: the estimator dropped every group (all had equal rewards); nothing to learn from");
   }
 
@@ -335,13 +349,13 @@ class grpo_trainer {
     }
     metrics.completion_length = length / static_cast<double>(batch.num_sequences());
     metrics.truncated_share = truncated / static_cast<double>(batch.num_sequences());
-    metrics.groups = batch.num_groups();
   }
 
   // A step skipped before its rewards were summarised: the components' names with NaN values.
   void name_unscored_rewards(grpo_step_metrics& metrics) const {
     std::vector<std::string> names;
     reward_.append_component_names(names);
+    if (options_.reward_kl.coefficient > 0.0) names.push_back("kl_penalty");
     names.push_back("total");
     constexpr double unknown = std::numeric_limits<double>::quiet_NaN();
     for (auto& name : names) metrics.rewards.push_back({std::move(name), unknown, unknown});
