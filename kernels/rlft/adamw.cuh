@@ -16,7 +16,7 @@
 
 namespace rlft::cuda {
 
-// Launch shape of fused AdamW, in one place. Not measured against other shapes yet; what chose
+// Launch shape of fused AdamW, in one place. Not yet timed against other shapes; what chose
 // each default:
 struct adamw_tuning {
   int threads = 256;

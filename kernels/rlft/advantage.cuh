@@ -43,8 +43,8 @@
 
 namespace rlft::cuda {
 
-// Launch shapes of the advantage kernels, in one place. Not measured against other shapes yet
-// (the GPU run that times the GRPO path owes it); what chose each default:
+// Launch shapes of the advantage kernels, in one place. Not yet timed against other shapes;
+// what chose each default:
 struct advantage_tuning {
   // Threads per block of every kernel: the outcome estimators put one warp on each sequence
   // (eight sequences a block), the scans one block on each sequence.

@@ -35,8 +35,7 @@
 namespace rlft::cuda {
 
 // Launch shapes of the objective kernels, in one place (CUB's tuning headers are the model).
-// None is measured yet against another: the GPU run that times the GRPO path owes it; each
-// default says what chose it.
+// Not yet timed against other shapes; each default says what chose it.
 struct objective_tuning {
   // Token pass: threads per block, and consecutive tokens per thread. Four tokens make one
   // 16-byte load per input where the slice is aligned (LDG.E.128 in the SASS, against four

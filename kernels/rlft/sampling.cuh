@@ -708,8 +708,8 @@ namespace rlft::cuda {
 
 // Launch shape of the samplers: `cluster` blocks of `threads` share a row. Clusters of more
 // than 8 blocks are beyond the portable size (an H200 runs 16). The default is the shape
-// measured on an H200 (top-p over 64 × 151936, bench/RESULTS.md); the alternatives the
-// sample_top_p_shape benchmarks time are owed to the next GPU run.
+// measured on an H200 (top-p over 64 × 151936, bench/RESULTS.md); the sample_top_p_shape
+// benchmarks time the alternatives.
 struct sampling_tuning {
   int threads = 512;
   int cluster = 4;

@@ -6,9 +6,11 @@
 // rlft::loss_aggregation::sequence_mean_token_sum_normalized.
 #pragma once
 
+#include <cstddef>
 #include <span>
 
-#include "rlft/advantage/grpo_advantage.hpp"
+#include "rlft/advantage/detail/outcome_estimator.hpp"
+#include "rlft/advantage/reward_scaling.hpp"
 
 namespace rlft {
 

@@ -7,10 +7,12 @@
 // equal rewards.
 #pragma once
 
+#include <cstddef>
 #include <span>
 
+#include "rlft/advantage/detail/outcome_estimator.hpp"
 #include "rlft/advantage/equal_reward_groups.hpp"
-#include "rlft/advantage/grpo_advantage.hpp"
+#include "rlft/advantage/reward_scaling.hpp"
 #include "rlft/concepts/advantage_estimator.hpp"
 
 namespace rlft {

@@ -43,8 +43,8 @@ namespace rlft::cuda {
 
 // Chunking of the fused LM head. The defaults are the shape measured on an H200 (16384 tokens ×
 // 151936, bench/RESULTS.md), where overlapping the reduction with the next GEMM gained nothing
-// (12.28 against 12.31 ms) but costs nothing either; smaller chunks that stay in L2
-// (lm_head_forward_chunks) are owed to the next GPU run.
+// (12.28 against 12.31 ms) but costs nothing either; the lm_head_forward_chunks benchmark times
+// smaller chunks, which may stay in L2.
 struct lm_head_tuning {
   std::size_t max_chunk_elements = std::size_t{64} << 20;  // float logits per chunk buffer (256 MiB)
   std::size_t vocabulary_alignment = 128;                   // vocabulary chunks are multiples of this

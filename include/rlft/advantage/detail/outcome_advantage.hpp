@@ -9,17 +9,10 @@
 #pragma once
 
 #include "rlft/advantage/detail/moments.hpp"
+#include "rlft/advantage/reward_scaling.hpp"
 #include "rlft/core/host_device.hpp"
 
-namespace rlft {
-
-enum class reward_scaling {
-  group_std,  // divide by the group's standard deviation + ε (DeepSeekMath)
-  batch_std,  // divide by the standard deviation of all rewards of the batch + ε
-  none,       // mean-centre only (Dr. GRPO)
-};
-
-namespace detail {
+namespace rlft::detail {
 
 enum class outcome_rule { normalized, leave_one_out };
 
@@ -57,5 +50,4 @@ RLFT_HOST_DEVICE inline double normalized_step_reward(float reward, const value_
   return group.all_equal() ? 0.0 : (reward - group.mean) / scale;
 }
 
-}  // namespace detail
-}  // namespace rlft
+}  // namespace rlft::detail
