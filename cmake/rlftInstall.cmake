@@ -1,6 +1,6 @@
 # Install rules: headers, exported targets, rlftConfig.cmake and its version file, so that
-# find_package(rlft CONFIG REQUIRED) works (and find_package(rlft COMPONENTS cuda) where the
-# CUDA back-end was built).
+# find_package(rlft CONFIG REQUIRED) works (and find_package(rlft COMPONENTS text cuda) where the
+# tokenizers and the CUDA back-end were built).
 
 include(CMakePackageConfigHelpers)
 
@@ -10,6 +10,11 @@ set(RLFT_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/rlft" CACHE STRING
 install(DIRECTORY include/ DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 install(TARGETS rlft EXPORT rlftTargets)
 install(EXPORT rlftTargets NAMESPACE rlft:: DESTINATION "${RLFT_INSTALL_CMAKEDIR}")
+
+if(RLFT_HAS_TEXT)
+  install(TARGETS rlft_text EXPORT rlftTextTargets)
+  install(EXPORT rlftTextTargets NAMESPACE rlft:: DESTINATION "${RLFT_INSTALL_CMAKEDIR}")
+endif()
 
 if(RLFT_HAS_CUDA)
   install(DIRECTORY kernels/ DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")

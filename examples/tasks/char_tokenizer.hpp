@@ -17,7 +17,7 @@
 
 #include <rlft/core/error.hpp>
 #include <rlft/core/token_sequences.hpp>
-#include <rlft/rewards/utf8.hpp>
+#include <rlft/text/utf8.hpp>
 
 namespace rlft::tasks {
 

@@ -51,7 +51,7 @@
 #include "rlft/rewards/score_rollouts.hpp"
 #include "rlft/rewards/tagged_text.hpp"
 #include "rlft/rewards/unicode_script.hpp"
-#include "rlft/rewards/utf8.hpp"
+#include "rlft/text/utf8.hpp"
 
 #include "rlft/advantage/dr_grpo_advantage.hpp"
 #include "rlft/advantage/equal_reward_groups.hpp"

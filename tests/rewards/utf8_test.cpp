@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "rlft/rewards/utf8.hpp"
+#include "rlft/text/utf8.hpp"
 
 using rlft::replacement_character;
 

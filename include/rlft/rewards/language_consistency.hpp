@@ -18,7 +18,7 @@
 #include "rlft/concepts/reward_function.hpp"
 #include "rlft/rewards/tagged_text.hpp"
 #include "rlft/rewards/unicode_script.hpp"
-#include "rlft/rewards/utf8.hpp"
+#include "rlft/text/utf8.hpp"
 
 namespace rlft {
 

@@ -1,5 +1,5 @@
-// A small UTF-8 decoder for scoring model output, which may be cut mid-character or be plain
-// garbage. Well-formed sequences follow the Unicode Standard, table 3-7 (no overlong forms,
+// UTF-8 for rewards, which score model output that may be cut mid-character or be plain
+// garbage, and for the tokenizers. Well-formed sequences follow the Unicode Standard, table 3-7 (no overlong forms,
 // no surrogates, nothing above U+10FFFF). Each maximal ill-formed subpart (a lead byte and the
 // continuation bytes that were still valid for it, or one stray byte) becomes one U+FFFD, the
 // substitution practice recommended in section 3.9 of the standard, so decoding always moves
@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace rlft {
@@ -61,6 +62,46 @@ constexpr void for_each_code_point(std::string_view text, Visit&& visit) {
     visit(decoded.code_point);
     position += decoded.length;
   }
+}
+
+// Appends the UTF-8 bytes of `code_point` (at most U+10FFFF) to `out`.
+inline void append_utf8(char32_t code_point, std::string& out) {
+  const auto c = static_cast<std::uint32_t>(code_point);
+  if (c < 0x80) {
+    out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    out += static_cast<char>(0xC0 | (c >> 6));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
+    out += static_cast<char>(0xE0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (c >> 18));
+    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  }
+}
+
+// `bytes` as valid UTF-8: each maximal ill-formed subpart becomes one U+FFFD (what Python's
+// errors="replace" and Rust's String::from_utf8_lossy do).
+inline std::string valid_utf8(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for_each_code_point(bytes, [&](char32_t c) { append_utf8(c, out); });
+  return out;
+}
+
+// Whether every byte of `bytes` belongs to a well-formed UTF-8 sequence.
+inline bool is_valid_utf8(std::string_view bytes) noexcept {
+  for (std::size_t position = 0; position < bytes.size();) {
+    const decoded_code_point decoded = decode_utf8(bytes, position);
+    if (decoded.code_point == replacement_character && !bytes.substr(position).starts_with("\xEF\xBF\xBD"))
+      return false;
+    position += decoded.length;
+  }
+  return true;
 }
 
 }  // namespace rlft
