@@ -55,3 +55,32 @@ TEST_CASE("the appender adds one flushed line per record") {
   });
   CHECK(steps == std::vector<int>{1, 2, 3});
 }
+
+TEST_CASE("read_jsonl bounds the bytes of a line and the nesting of a record") {
+  using doctest::Contains;
+  const auto path = scratch("limits.jsonl");
+  write_text(path, "[1, 2]\n{\"a\": [[\"]]]]\"]]}\n");  // 6 bytes, then 17 bytes nested 3 deep
+  const auto count = [&](const rlft::io::jsonl_limits& limits) {
+    std::size_t records = 0;
+    rlft::io::read_jsonl(path, [&](const nlohmann::json&, std::size_t) { ++records; }, limits);
+    return records;
+  };
+  CHECK(count({}) == 2);
+  CHECK(count({.max_line_bytes = 17, .max_depth = 3}) == 2);
+  CHECK_THROWS_WITH_AS(count({.max_line_bytes = 16}),
+                       Contains("limits.jsonl:2: the line is longer than max_line_bytes = 16 bytes"), rlft::data_error);
+  CHECK_THROWS_WITH_AS(count({.max_depth = 2}),
+                       Contains("limits.jsonl:2: the record nests arrays and objects deeper than max_depth = 2"),
+                       rlft::data_error);
+  // A file without line breaks is not read whole before the ceiling stops it.
+  write_text(path, std::string(1 << 20, ' '));
+  CHECK_THROWS_WITH_AS(count({.max_line_bytes = 100}), Contains("limits.jsonl:1: the line is longer"),
+                       rlft::data_error);
+}
+
+TEST_CASE("read_jsonl reports a read failure as an io_error") {
+  const auto directory = scratch("a_directory");
+  std::filesystem::create_directories(directory);
+  CHECK_THROWS_WITH_AS(rlft::io::read_jsonl(directory, [](const nlohmann::json&, std::size_t) {}),
+                       doctest::Contains("error while reading"), rlft::io_error);
+}
