@@ -80,6 +80,13 @@
 #include "rlft/io/safetensors_checkpoint.hpp"
 #include "rlft/io/text_examples.hpp"
 
+#include "rlft/data/csv.hpp"
+#include "rlft/data/data_record.hpp"
+#include "rlft/data/epoch_order.hpp"
+#include "rlft/data/prompt_data_set.hpp"
+#include "rlft/data/read_data_file.hpp"
+#include "rlft/data/reference_answer.hpp"
+
 #include "rlft/train/evaluation.hpp"
 #include "rlft/train/for_each_completion.hpp"
 #include "rlft/train/gather_groups.hpp"
