@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <span>
@@ -56,12 +57,20 @@ struct special_tokens {
 
 class tokenizer {
  public:
-  // tokenizer.json of `directory`, and tokenizer_config.json when it is there. Throws
-  // rlft::io_error for a missing or malformed file (naming it and the component).
+  // tokenizer.json of `directory`, and tokenizer_config.json when it is there. Chat templates
+  // saved as files, as transformers saves them since 4.45, come on top of the config's:
+  // chat_template.jinja is the default one, additional_chat_templates/NAME.jinja the named
+  // ones. Throws rlft::io_error for a missing or malformed file (naming it and the component).
   static tokenizer from_directory(const std::filesystem::path& directory) {
     const auto config = directory / "tokenizer_config.json";
-    return from_files(directory / "tokenizer.json",
-                      std::filesystem::exists(config) ? std::optional(config) : std::nullopt);
+    tokenizer result = from_files(directory / "tokenizer.json",
+                                  std::filesystem::exists(config) ? std::optional(config) : std::nullopt);
+    if (const auto file = directory / "chat_template.jinja"; std::filesystem::exists(file))
+      result.chat_templates_["default"] = read_text(file);
+    if (const auto named = directory / "additional_chat_templates"; std::filesystem::is_directory(named))
+      for (const auto& entry : std::filesystem::directory_iterator(named))
+        if (entry.path().extension() == ".jinja") result.chat_templates_[entry.path().stem().string()] = read_text(entry.path());
+    return result;
   }
 
   static tokenizer from_files(const std::filesystem::path& tokenizer_json,
@@ -145,6 +154,12 @@ class tokenizer {
   const std::map<std::string, std::string>& chat_templates() const noexcept { return chat_templates_; }
 
  private:
+  static std::string read_text(const std::filesystem::path& path) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) throw io_error(rlft::detail::make_message("cannot open ", path.string()));
+    return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  }
+
   static nlohmann::json read_json(const std::filesystem::path& path) {
     std::ifstream file(path);
     if (!file) throw io_error(rlft::detail::make_message("cannot open ", path.string()));

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -87,4 +88,21 @@ TEST_CASE("golden: the normalizers' text and the pre-tokenizers' pieces") {
     for (const auto& piece : pieces) texts.push_back(rlft::text::from_byte_level(piece.text).value_or(piece.text));
     CHECK(texts == c.at("pieces").get<std::vector<std::string>>());
   }
+}
+
+TEST_CASE("chat templates saved as files replace and extend the config's") {
+  const auto directory = std::filesystem::temp_directory_path() /
+                         ("rlft_chat_template_files_" + std::to_string(std::random_device{}()));
+  std::filesystem::create_directories(directory / "additional_chat_templates");
+  for (const char* name : {"tokenizer.json", "tokenizer_config.json"})
+    std::filesystem::copy_file(golden / "qwen2" / name, directory / name);
+  const auto config_only = rlft::tokenizer::from_directory(directory).chat_templates();
+  std::ofstream(directory / "chat_template.jinja") << "{{ messages[0].content }}";
+  std::ofstream(directory / "additional_chat_templates" / "tool_use.jinja") << "{{ tools }}";
+  const auto templates = rlft::tokenizer::from_directory(directory).chat_templates();
+  std::filesystem::remove_all(directory);
+  CHECK(templates.at("default") == "{{ messages[0].content }}");
+  CHECK(templates.at("tool_use") == "{{ tools }}");
+  CHECK(config_only.empty());  // the fixture's config has none
+  CHECK(templates.size() == 2);
 }
