@@ -155,7 +155,7 @@ class transformer {
     for (const auto& entry : layout_)
       tensors.push_back({entry.name, entry.shape, std::span<const float>(values_.data() + entry.offset, entry.size())});
     io::save_safetensors(directory / "model.safetensors", tensors, dtype, {{"format", "pt"}});
-    write_transformer_config(config_, directory);
+    write_transformer_config(config_, directory, dtype);
   }
 
   // Replaces this model by the checkpoint in `directory` (any shape); on failure (rlft::io_error)

@@ -18,6 +18,7 @@
 
 #include "rlft/core/error.hpp"
 #include "rlft/io/atomic_file.hpp"
+#include "rlft/io/safetensors.hpp"
 
 namespace rlft::examples {
 
@@ -135,8 +136,19 @@ inline transformer_config read_transformer_config(const std::filesystem::path& d
 }
 
 
-// Writes directory/config.json (atomically) in the Hugging Face layout of its model_type.
-inline void write_transformer_config(const transformer_config& config, const std::filesystem::path& directory) {
+// The name config.json gives a weight dtype (PyTorch's).
+inline const char* torch_dtype_name(io::tensor_dtype dtype) {
+  switch (dtype) {
+    case io::tensor_dtype::f16: return "float16";
+    case io::tensor_dtype::bf16: return "bfloat16";
+    default: return "float32";
+  }
+}
+
+// Writes directory/config.json (atomically) in the Hugging Face layout of its model_type, for
+// weights stored as `dtype`.
+inline void write_transformer_config(const transformer_config& config, const std::filesystem::path& directory,
+                                     io::tensor_dtype dtype = io::tensor_dtype::f32) {
   nlohmann::ordered_json json;
   json["architectures"] = {config.model_type == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"};
   json["model_type"] = config.model_type;
@@ -153,7 +165,7 @@ inline void write_transformer_config(const transformer_config& config, const std
   json["tie_word_embeddings"] = config.tie_word_embeddings;
   json["max_position_embeddings"] = config.max_position_embeddings;
   if (config.model_type == "llama") json["attention_bias"] = config.attention_bias;
-  json["torch_dtype"] = "float32";
+  json["torch_dtype"] = torch_dtype_name(dtype);
   io::write_file_atomically(directory / "config.json", json.dump(2) + "\n");
 }
 

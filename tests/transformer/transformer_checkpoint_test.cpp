@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "golden_fixture.hpp"
 #include "rlft/io/half_precision.hpp"
 #include "transformer/transformer.hpp"
@@ -61,6 +63,8 @@ TEST_CASE("save and load round-trip in F32 exactly and in BF16/F16 to the rounde
   const auto half = all_values(loaded);
   for (std::size_t i = 0; i < original.size(); ++i)
     REQUIRE(half[i] == rlft::io::float16_to_float(rlft::io::float_to_float16(original[i])));
+  // config.json names the dtype the weights are stored in, as transformers writes it.
+  CHECK(nlohmann::json::parse(std::ifstream(directory.path / "config.json"))["torch_dtype"] == "float16");
 }
 
 TEST_CASE("a sharded checkpoint loads through model.safetensors.index.json") {
