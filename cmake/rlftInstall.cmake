@@ -1,6 +1,7 @@
 # Install rules: headers, exported targets, rlftConfig.cmake and its version file, so that
-# find_package(rlft CONFIG REQUIRED) works (and find_package(rlft COMPONENTS text cuda) where the
-# tokenizers and the CUDA back-end were built).
+# find_package(rlft CONFIG REQUIRED) works, with COMPONENTS transformer always and text and cuda
+# where the tokenizers and the CUDA back-end were configured. Nothing here needs a build:
+# configuring is enough before `cmake --install`.
 
 include(CMakePackageConfigHelpers)
 
@@ -10,6 +11,11 @@ set(RLFT_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/rlft" CACHE STRING
 install(DIRECTORY include/ DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 install(TARGETS rlft EXPORT rlftTargets)
 install(EXPORT rlftTargets NAMESPACE rlft:: DESTINATION "${RLFT_INSTALL_CMAKEDIR}")
+
+install(DIRECTORY examples/transformer examples/tasks
+        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/rlft/examples")
+install(TARGETS rlft_transformer EXPORT rlftTransformerTargets)
+install(EXPORT rlftTransformerTargets NAMESPACE rlft:: DESTINATION "${RLFT_INSTALL_CMAKEDIR}")
 
 if(RLFT_HAS_TEXT)
   install(TARGETS rlft_text EXPORT rlftTextTargets)
