@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "relative_error.hpp"
 #include "rlft/core/token_sequences.hpp"
 #include "rlft/io/safetensors.hpp"
 
@@ -35,17 +36,6 @@ inline std::vector<float> read_tensor(const rlft::io::safetensors_file& file, co
   std::vector<float> values(file.at(name).num_elements());
   file.read(name, values);
   return values;
-}
-
-// max |a − b| / max |b|: the error relative to the tensor's scale.
-inline double relative_error(std::span<const float> actual, std::span<const float> expected) {
-  double difference = 0.0;
-  double scale = 0.0;
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    difference = std::max(difference, std::abs(static_cast<double>(actual[i]) - expected[i]));
-    scale = std::max(scale, std::abs(static_cast<double>(expected[i])));
-  }
-  return scale == 0.0 ? difference : difference / scale;
 }
 
 }  // namespace rlft_test
