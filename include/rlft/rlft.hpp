@@ -87,6 +87,9 @@
 #include "rlft/data/read_data_file.hpp"
 #include "rlft/data/reference_answer.hpp"
 
+#include "rlft/text/chat_template.hpp"
+#include "rlft/text/r1_zero_template.hpp"
+
 #include "rlft/train/evaluation.hpp"
 #include "rlft/train/for_each_completion.hpp"
 #include "rlft/train/gather_groups.hpp"
