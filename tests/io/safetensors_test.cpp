@@ -201,3 +201,23 @@ TEST_CASE("random corruption of a valid file never crashes: it loads or fails wi
   std::filesystem::remove(mutated);
   std::filesystem::remove(original);
 }
+
+TEST_CASE("an open file keeps its tensors when replaced by a save and refuses reads once truncated in place") {
+  const std::vector<float> first(1024, 1.5f);
+  const std::vector<float> second(1024, -2.0f);
+  const auto path = temporary_file("replaced");
+  io::save_safetensors(path, std::vector<io::tensor_to_save>{{"w", {1024}, first}});
+  const io::safetensors_file opened(path);
+  // rlft saves by rename: the file opened before keeps its bytes.
+  io::save_safetensors(path, std::vector<io::tensor_to_save>{{"w", {1024}, second}});
+  std::vector<float> read(1024);
+  opened.read("w", read);
+  CHECK(read == first);
+  const io::safetensors_file reopened(path);
+  reopened.read("w", read);
+  CHECK(read == second);
+  // Truncated in place under an open reader: an error naming the tensor, never a fault.
+  std::filesystem::resize_file(path, 100);
+  CHECK_THROWS_WITH_AS(reopened.read("w", read), doctest::Contains("tensor 'w'"), rlft::io_error);
+  std::filesystem::remove(path);
+}

@@ -5,7 +5,8 @@
 // validated before a byte of it is trusted: every malformed, truncated or oversized file is
 // rejected with rlft::io_error naming the file and the problem, never with a crash or a read
 // outside the file. Tensors are converted to float on the way in (F32, F16, BF16, F64) and
-// written as F32, F16 or BF16.
+// written as F32, F16 or BF16. The file is mapped (rlft/io/mapped_file.hpp): each tensor is
+// converted once, from the mapped bytes into the caller's floats, and its pages then released.
 #pragma once
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -27,6 +29,7 @@
 #include "rlft/core/error.hpp"
 #include "rlft/io/atomic_file.hpp"
 #include "rlft/io/half_precision.hpp"
+#include "rlft/io/mapped_file.hpp"
 
 namespace rlft::io {
 
@@ -145,6 +148,7 @@ class safetensors_file {
     data_offset_ = 8 + header_bytes;
     data_bytes_ = file_size - data_offset_;
     parse_header(header, limits);
+    mapping_ = mapped_file::map(path_, file_size);
   }
 
   const std::filesystem::path& path() const noexcept { return path_; }
@@ -168,12 +172,20 @@ class safetensors_file {
     const tensor_entry& entry = at(name);
     if (entry.num_elements() != out.size())
       fail(detail::make_message("tensor '", name, "' has ", entry.num_elements(), " elements, expected ", out.size()));
-    std::vector<unsigned char> bytes(entry.data_end - entry.data_begin);
+    const std::uint64_t begin = data_offset_ + entry.data_begin;
+    const std::uint64_t bytes = entry.data_end - entry.data_begin;
+    if (mapping_) {
+      if (!mapping_->intact()) fail(detail::make_message("was truncated while reading tensor '", name, "'"));
+      convert_to_float(entry, mapping_->bytes().subspan(begin, bytes), out);
+      mapping_->release(begin, begin + bytes);
+      return;
+    }
+    std::vector<unsigned char> buffer(bytes);
     std::ifstream file(path_, std::ios::binary);
-    file.seekg(static_cast<std::streamoff>(data_offset_ + entry.data_begin));
-    file.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    file.seekg(static_cast<std::streamoff>(begin));
+    file.read(reinterpret_cast<char*>(buffer.data()), static_cast<std::streamsize>(bytes));
     if (!file) fail(detail::make_message("changed or became unreadable while reading tensor '", name, "'"));
-    convert_to_float(entry, bytes, out);
+    convert_to_float(entry, buffer, out);
   }
 
  private:
@@ -291,6 +303,7 @@ class safetensors_file {
   std::filesystem::path path_;
   std::uint64_t data_offset_ = 0;
   std::uint64_t data_bytes_ = 0;
+  std::shared_ptr<const mapped_file> mapping_;  // empty without mmap: tensors are read instead
   std::vector<tensor_entry> tensors_;
   std::map<std::string, std::string> metadata_;
 };
