@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #if defined(_OPENMP)
@@ -34,6 +35,7 @@
 #include <rlft/text/chat_template.hpp>
 #include <rlft/text/r1_zero_template.hpp>
 #include <rlft/text/tokenizer.hpp>
+#include <rlft/text/tokenizer_chat.hpp>
 #include <rlft/train/checkpoint.hpp>
 #include <rlft/train/evaluation.hpp>
 #include <rlft/train/grpo_trainer.hpp>
@@ -82,18 +84,13 @@ struct prompt_format {
 
 prompt_format make_prompt_format(const grpo_hf_options& o, const tokenizer& tokens) {
   if (o.chat_template == "r1-zero") return {};
-  const auto& templates = tokens.chat_templates();
-  const auto found = templates.find("default");
-  if (found == templates.end())
+  if (!tokens.chat_templates().contains("default"))
     throw error(o.model.string() +
                 " has no chat template (tokenizer_config.json or chat_template.jinja); a base model trains with "
                 "--chat-template r1-zero");
-  prompt_format format{.chat = chat_template(found->second),
-                       .render = {.add_generation_prompt = true},
-                       .default_system_prompt = o.system_prompt};
-  if (tokens.special().bos) format.render.bos_token = tokens.special().bos->content;
-  if (tokens.special().eos) format.render.eos_token = tokens.special().eos->content;
-  return format;
+  tokenizer_chat chat = chat_of(tokens);
+  chat.options.add_generation_prompt = true;
+  return {.chat = std::move(chat.chat), .render = std::move(chat.options), .default_system_prompt = o.system_prompt};
 }
 
 // Chat templates hold their special tokens as text; R1-Zero's prompt gets the tokenizer's own
