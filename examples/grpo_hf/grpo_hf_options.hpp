@@ -82,6 +82,7 @@ struct grpo_hf_options {
 };
 
 inline void add_flags(CLI::App& app, grpo_hf_options& o) {
+  app.option_defaults()->always_capture_default();  // --help shows every default
   app.add_option("--model", o.model, "Hugging Face model directory (config.json, *.safetensors, tokenizer.json)")
       ->required()->check(CLI::ExistingDirectory);
   app.add_option("--train", o.train, "training records (.jsonl or .csv)")->required()->check(CLI::ExistingFile);
@@ -94,8 +95,9 @@ inline void add_flags(CLI::App& app, grpo_hf_options& o) {
                                                             {"math", data::reference_style::math_boxed},
                                                             {"verbatim", data::reference_style::verbatim}};
   app.add_option("--answer-style", o.answer_style,
-                 "how the reference answer is written: gsm8k (#### 42), math (\\boxed{}), verbatim")
-      ->transform(CLI::CheckedTransformer(styles, CLI::ignore_case));
+                 "how the reference answer is written: gsm8k (#### 42, the default), math (\\boxed{}), verbatim")
+      ->transform(CLI::CheckedTransformer(styles, CLI::ignore_case))
+      ->option_text("gsm8k|math|verbatim");
   app.add_option("--chat-template", o.chat_template,
                  "model: the model's chat template; r1-zero: DeepSeek-R1-Zero's plain prompt")
       ->check(CLI::IsMember({"model", "r1-zero"}));
@@ -119,16 +121,18 @@ inline void add_flags(CLI::App& app, grpo_hf_options& o) {
       ->check(CLI::NonNegativeNumber);
   const std::map<std::string, reward_scaling> scalings{
       {"group_std", reward_scaling::group_std}, {"batch_std", reward_scaling::batch_std}, {"none", reward_scaling::none}};
-  app.add_option("--scale-rewards", o.scaling, "advantage scaling: group_std (GRPO), batch_std, none (Dr. GRPO)")
-      ->transform(CLI::CheckedTransformer(scalings, CLI::ignore_case));
+  app.add_option("--scale-rewards", o.scaling, "advantage scaling: group_std (GRPO, the default), batch_std, none (Dr. GRPO)")
+      ->transform(CLI::CheckedTransformer(scalings, CLI::ignore_case))
+      ->option_text("group_std|batch_std|none");
   const std::map<std::string, loss_aggregation> aggregations{
       {"sequence_mean_token_mean", loss_aggregation::sequence_mean_token_mean},
       {"token_mean", loss_aggregation::token_mean},
       {"sequence_mean_token_sum", loss_aggregation::sequence_mean_token_sum},
       {"sequence_mean_token_sum_normalized", loss_aggregation::sequence_mean_token_sum_normalized}};
   app.add_option("--loss-aggregation", o.aggregation,
-                 "sequence_mean_token_mean (GRPO), token_mean (DAPO), sequence_mean_token_sum_normalized (Dr. GRPO)")
-      ->transform(CLI::CheckedTransformer(aggregations, CLI::ignore_case));
+                 "sequence_mean_token_mean (GRPO, the default), token_mean (DAPO), sequence_mean_token_sum, sequence_mean_token_sum_normalized (Dr. GRPO: divided by --max-new-tokens)")
+      ->transform(CLI::CheckedTransformer(aggregations, CLI::ignore_case))
+      ->option_text("NAME");
   app.add_option("--inner-iterations", o.inner_iterations, "passes over each step's rollouts (mu)")
       ->check(CLI::PositiveNumber);
   app.add_option("--mini-batches", o.mini_batches, "optimiser updates per pass")->check(CLI::PositiveNumber);
