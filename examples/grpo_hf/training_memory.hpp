@@ -45,8 +45,7 @@ inline training_memory estimate_training_memory(const examples::transformer_conf
   const double qkv = static_cast<double>(c.qkv_width()), query = static_cast<double>(c.query_width());
   const double kv = static_cast<double>(c.kv_width()), heads = static_cast<double>(c.num_heads);
   const double layer_matrices = qkv * h + h * query + 2 * inter * h + h * inter;
-  const double layer_values = layer_matrices + (c.attention_bias ? qkv : 0.0) + 2 * h;
-  const double parameters = vocab * h * (c.tie_word_embeddings ? 1 : 2) + layers * layer_values + h;
+  const double parameters = static_cast<double>(c.num_parameters());
   const double packed = layers * layer_matrices + vocab * h;
   // Kept per token and layer by the forward (residual, norms, q/k/v, attention output and its
   // log-sum-exp, gate/up and the activation), and the backward's per-token scratch.

@@ -63,8 +63,7 @@ class transformer {
   explicit transformer(transformer_config config, std::uint64_t seed = 0) : config_(std::move(config)) {
     config_.validate();
     build_layout();
-    values_.assign(total_parameters_, 0.0f);
-    gradients_.assign(total_parameters_, 0.0f);
+    allocate_parameters();
     for (std::size_t p = 0; p < layout_.size(); ++p) {
       const auto& entry = layout_[p];
       float* data = values_.data() + entry.offset;
@@ -83,11 +82,14 @@ class transformer {
     }
   }
 
-  // Loads a Hugging Face checkpoint directory (config.json + model.safetensors or shards).
+  // Loads a Hugging Face checkpoint directory (config.json + model.safetensors or shards). The
+  // config is checked against transformer_limits and every tensor the config implies against the
+  // checkpoint's (present, same shape) before anything is allocated: a config that disagrees with
+  // its weights is an rlft::io_error naming the tensor.
   static transformer from_pretrained(const std::filesystem::path& directory) {
-    transformer model(read_transformer_config(directory));
-    model.read_weights(io::safetensors_checkpoint(directory));
-    return model;
+    auto config = read_transformer_config(directory);
+    const io::safetensors_checkpoint checkpoint(directory);
+    return transformer(std::move(config), checkpoint);
   }
 
   const transformer_config& config() const noexcept { return config_; }
@@ -284,7 +286,9 @@ class transformer {
     }
   }
 
-  void read_weights(const io::safetensors_checkpoint& checkpoint) {
+  transformer(transformer_config config, const io::safetensors_checkpoint& checkpoint) : config_(std::move(config)) {
+    config_.validate();
+    build_layout();
     for (const auto& entry : layout_) {
       if (!checkpoint.contains(entry.name))
         throw io_error(::rlft::detail::make_message("checkpoint lacks tensor '", entry.name, "'"));
@@ -292,8 +296,15 @@ class transformer {
       if (stored.shape != entry.shape)
         throw io_error(::rlft::detail::make_message("checkpoint tensor '", entry.name, "' has shape ",
                                                     shape_text(stored.shape), ", the config needs ", shape_text(entry.shape)));
-      checkpoint.read(entry.name, std::span<float>(values_.data() + entry.offset, entry.size()));
     }
+    allocate_parameters();
+    for (const auto& entry : layout_)
+      checkpoint.read(entry.name, std::span<float>(values_.data() + entry.offset, entry.size()));
+  }
+
+  void allocate_parameters() {
+    values_.assign(total_parameters_, 0.0f);
+    gradients_.assign(total_parameters_, 0.0f);
   }
 
   static std::string shape_text(const std::vector<std::int64_t>& shape) {

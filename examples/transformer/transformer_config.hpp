@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -21,6 +22,16 @@
 #include "rlft/io/safetensors.hpp"
 
 namespace rlft::examples {
+
+// Ceilings a config is checked against before anything is allocated, so that a corrupt or hostile
+// config.json is an error naming the field, never a hang or a terabyte allocation. The defaults
+// are far above today's open models (Llama-3.1-405B: 126 layers, width 53248); raise them for a
+// larger one.
+struct transformer_limits {
+  std::size_t max_layers = 1024;
+  std::size_t max_width = std::size_t{1} << 20;        // hidden, intermediate, heads, head_dim
+  std::uint64_t max_parameters = 100'000'000'000;      // 400 GB as fp32
+};
 
 struct transformer_config {
   std::string model_type = "qwen2";  // "qwen2" or "llama"
@@ -41,8 +52,18 @@ struct transformer_config {
   std::size_t kv_width() const noexcept { return num_kv_heads * head_dim; }
   std::size_t qkv_width() const noexcept { return query_width() + 2 * kv_width(); }
 
-  // Throws rlft::error naming the first inconsistent field.
-  void validate() const {
+  // Parameters of the network: embedding, per layer the q/k/v (and their biases), output and
+  // SwiGLU matrices and two norms, the final norm, and the LM head unless tied. Meaningful for a
+  // config within transformer_limits (no overflow there).
+  std::uint64_t num_parameters() const noexcept {
+    const std::uint64_t h = hidden_size;
+    const std::uint64_t layer = qkv_width() * h + h * query_width() + 3 * intermediate_size * h +
+                                (attention_bias ? qkv_width() : 0) + 2 * h;
+    return vocab_size * h * (tie_word_embeddings ? 1 : 2) + num_layers * layer + h;
+  }
+
+  // Throws rlft::error naming the first inconsistent field or the ceiling it exceeds.
+  void validate(const transformer_limits& limits = {}) const {
     const auto fail = [](auto... parts) { throw error(::rlft::detail::make_message("transformer config: ", parts...)); };
     if (model_type != "qwen2" && model_type != "llama") fail("model_type '", model_type, "' is neither qwen2 nor llama");
     if (vocab_size == 0 || hidden_size == 0 || intermediate_size == 0 || num_layers == 0 || num_heads == 0 ||
@@ -51,6 +72,15 @@ struct transformer_config {
     if (num_heads % num_kv_heads != 0) fail(num_heads, " attention heads do not split into ", num_kv_heads, " key/value groups");
     if (head_dim % 2 != 0) fail("head_dim ", head_dim, " must be even for rotary embeddings");
     if (vocab_size > static_cast<std::size_t>(INT32_MAX)) fail("vocab_size ", vocab_size, " exceeds the token id range");
+    if (num_layers > limits.max_layers)
+      fail("num_hidden_layers ", num_layers, " exceeds transformer_limits::max_layers = ", limits.max_layers);
+    for (const auto& [name, value] : {std::pair{"hidden_size", hidden_size}, {"intermediate_size", intermediate_size},
+                                      {"num_attention_heads", num_heads}, {"num_key_value_heads", num_kv_heads},
+                                      {"head_dim", head_dim}})
+      if (value > limits.max_width) fail(name, " ", value, " exceeds transformer_limits::max_width = ", limits.max_width);
+    if (num_parameters() > limits.max_parameters)
+      fail("the shape makes ", num_parameters(), " parameters, above transformer_limits::max_parameters = ",
+           limits.max_parameters);
     if (!(rms_norm_eps > 0.0f)) fail("rms_norm_eps must be positive");
     if (!(rope_theta > 0.0f)) fail("rope_theta must be positive");
   }

@@ -142,6 +142,34 @@ TEST_CASE("a broken checkpoint fails with rlft::io_error and leaves the model un
     std::ofstream(directory.path / "config.json") << config.dump();
     CHECK_THROWS_WITH_AS(model.load(directory.path), doctest::Contains("rope_scaling"), rlft::io_error);
   }
+  // Mutations found by fuzzing config.json: the first hung building 2^63 layers, the second
+  // tried to allocate 13 TB. Both must be refused from the config and the weights' shapes alone.
+  const auto with_field = [&](const char* field, nlohmann::json value) {
+    std::ifstream in(directory.path / "config.json");
+    auto config = nlohmann::json::parse(in);
+    config[field] = std::move(value);
+    std::ofstream(directory.path / "config.json") << config.dump();
+  };
+  SUBCASE("a layer count beyond every ceiling") {
+    with_field("num_hidden_layers", 9223372036854775807ull);
+    CHECK_THROWS_WITH_AS(model.load(directory.path), doctest::Contains("num_hidden_layers 9223372036854775807 exceeds"),
+                         rlft::io_error);
+  }
+  SUBCASE("a layer count within the ceiling but beyond the weights") {
+    with_field("num_hidden_layers", 1000);
+    CHECK_THROWS_WITH_AS(model.load(directory.path), doctest::Contains("lacks tensor 'model.layers.2."), rlft::io_error);
+  }
+  SUBCASE("a head_dim beyond every ceiling") {
+    with_field("head_dim", 2147483648ull);
+    CHECK_THROWS_WITH_AS(model.load(directory.path), doctest::Contains("head_dim 2147483648 exceeds"), rlft::io_error);
+  }
+  SUBCASE("a head_dim within the ceiling that the weights disagree with") {
+    with_field("head_dim", 65536);
+    CHECK_THROWS_WITH_AS(model.load(directory.path),
+                         doctest::Contains("'model.layers.0.self_attn.q_proj.weight' has shape [16, 16], the config needs "
+                                           "[131072, 16]"),
+                         rlft::io_error);
+  }
   SUBCASE("no checkpoint at all") {
     CHECK_THROWS_AS(model.load(directory.path / "missing"), rlft::io_error);
   }
@@ -160,4 +188,24 @@ TEST_CASE("an interrupted save leaves the previous checkpoint intact") {
   auto loaded = small_model(3);
   loaded.load(directory.path);
   CHECK(all_values(loaded) == all_values(model));
+}
+
+TEST_CASE("the config counts the parameters the model allocates, and its ceilings are the caller's") {
+  for (const bool tied : {false, true})
+    for (const bool bias : {false, true}) {
+      CAPTURE(tied);
+      CAPTURE(bias);
+      const transformer model({.model_type = bias ? "qwen2" : "llama", .vocab_size = 50, .hidden_size = 16,
+                               .intermediate_size = 24, .num_layers = 3, .num_heads = 4, .num_kv_heads = 2,
+                               .head_dim = 6, .attention_bias = bias, .tie_word_embeddings = tied});
+      CHECK(model.config().num_parameters() == model.num_parameters());
+    }
+  const transformer_config config{.model_type = "llama", .vocab_size = 50, .hidden_size = 16, .intermediate_size = 24,
+                                  .num_layers = 2, .num_heads = 2, .num_kv_heads = 1, .head_dim = 8,
+                                  .attention_bias = false};
+  CHECK_NOTHROW(config.validate());
+  CHECK_THROWS_WITH_AS(config.validate({.max_layers = 1}), doctest::Contains("max_layers = 1"), rlft::error);
+  CHECK_THROWS_WITH_AS(config.validate({.max_width = 20}), doctest::Contains("intermediate_size 24 exceeds"),
+                       rlft::error);
+  CHECK_THROWS_WITH_AS(config.validate({.max_parameters = 1000}), doctest::Contains("parameters, above"), rlft::error);
 }
