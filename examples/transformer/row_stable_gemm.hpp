@@ -217,7 +217,7 @@ inline void row_stable_gemm(const float* a, std::size_t lda, std::size_t rows, c
   const std::size_t panel_groups = (weight.panels() + tuning.block_panels - 1) / tuning.block_panels;
   const auto tasks = static_cast<std::ptrdiff_t>(row_blocks * panel_groups);
   const std::size_t k_count = weight.columns();
-  const bool worth_threads = rows * weight.rows() * k_count > (1u << 17);
+  [[maybe_unused]] const bool worth_threads = rows * weight.rows() * k_count > (1u << 17);  // unused without OpenMP
 #pragma omp parallel for schedule(static) if (worth_threads)
   for (std::ptrdiff_t task = 0; task < tasks; ++task) {
     const std::size_t row_block = static_cast<std::size_t>(task) / panel_groups;

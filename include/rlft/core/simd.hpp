@@ -120,6 +120,16 @@ RLFT_HOST_DEVICE RLFT_INLINE mask_of<Real> mask_not(mask_of<Real> mask) noexcept
     return !mask;
 }
 
+// a ∧ b lane by lane, without branches: bitwise on packs' masks and on a scalar's bools
+// (through integers, which is what `&` on bools means and what clang wants spelled out).
+template <class Real>
+RLFT_HOST_DEVICE RLFT_INLINE mask_of<Real> mask_and(mask_of<Real> a, mask_of<Real> b) noexcept {
+  if constexpr (is_pack<Real>)
+    return a & b;
+  else
+    return static_cast<bool>(static_cast<unsigned>(a) & static_cast<unsigned>(b));
+}
+
 // mask ? when_true : when_false, lane by lane (bitwise for packs, which every compiler that
 // has vector types supports).
 template <class Real>

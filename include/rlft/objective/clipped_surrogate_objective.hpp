@@ -39,7 +39,7 @@ template <class Value>
 RLFT_HOST_DEVICE RLFT_INLINE bounded_ratio<Value> importance_ratio(Value log_ratio, Value bound) noexcept {
   Value clamped = select<Value>(log_ratio < -bound, -bound, log_ratio);
   clamped = select<Value>(clamped > bound, bound, clamped) + (log_ratio - log_ratio);
-  return {fast_exp(clamped), to_real<Value>((log_ratio >= -bound) & (log_ratio <= bound))};
+  return {fast_exp(clamped), to_real<Value>(mask_and<Value>(log_ratio >= -bound, log_ratio <= bound))};
 }
 
 inline void check_log_ratio_bound(double bound, const char* objective) {

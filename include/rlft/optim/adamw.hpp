@@ -115,14 +115,17 @@ class adamw {
         if (steps_ > 1) detail::throw_late_parameter(parameter.name);
         moments_.push_back({std::vector<float>(parameter.values.size(), 0.0f), std::vector<float>(parameter.values.size(), 0.0f)});
       }
-      auto& [first, second] = moments_[index];
-      detail::check_parameter_sizes(parameter.name, parameter.values.size(), parameter.gradients.size(), first.size());
+      auto& [first_moment, second_moment] = moments_[index];
+      detail::check_parameter_sizes(parameter.name, parameter.values.size(), parameter.gradients.size(),
+                                    first_moment.size());
+      float* first = first_moment.data();  // plain pointers: the parallel region cannot capture bindings
+      float* second = second_moment.data();
       float* values = parameter.values.data();
       const float* gradients = parameter.gradients.data();
       const auto count = static_cast<std::ptrdiff_t>(parameter.values.size());
       RLFT_OMP(parallel for schedule(static) if (count > 32768))
       for (std::ptrdiff_t i = 0; i < count; ++i)
-        scalars.update(values[i], first[static_cast<std::size_t>(i)], second[static_cast<std::size_t>(i)], gradients[i]);
+        scalars.update(values[i], first[i], second[i], gradients[i]);
       ++index;
     }
     detail::check_parameter_count(index, moments_.size());

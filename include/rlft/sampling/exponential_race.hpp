@@ -122,7 +122,7 @@ struct race_lanes_state {
     const float weight = exp_nonpositive(shifted);
     total[lane] += static_cast<double>(weight);
     const std::uint32_t key = bits_of(weight / variate);
-    const bool better = (key > best_key[lane]) | ((key == best_key[lane]) & (token < best_token[lane]));
+    const bool better = key > best_key[lane] || (key == best_key[lane] && token < best_token[lane]);
     best_key[lane] = better ? key : best_key[lane];
     best_token[lane] = better ? token : best_token[lane];
     best_index[lane] = better ? index : best_index[lane];

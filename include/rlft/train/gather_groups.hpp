@@ -46,7 +46,8 @@ inline rollout_batch gather_groups(std::span<const group_reference> groups) {
 
   std::size_t out_sequence = 0;
   for (std::size_t k = 0; k < groups.size(); ++k) {
-    const auto& [batch, g] = groups[k];
+    const rollout_batch* batch = groups[k].batch;  // not a structured binding: the lambda below uses it
+    const std::size_t g = groups[k].group;
     result.greedy_rewards()[k] = batch->greedy_rewards()[g];
     for (std::size_t s = batch->group_begin(g); s < batch->group_end(g); ++s, ++out_sequence) {
       const auto copy_tokens = [&](auto source, auto target) {
