@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "rlft/rewards/composition.hpp"
 #include "rlft/sampling/pipeline.hpp"
 #include "rlft/sampling/temperature.hpp"
+#include "rlft/train/checkpoint.hpp"
 #include "rlft/train/grpo_trainer.hpp"
 
 using rlft_test::digits_decoder;
@@ -147,6 +149,33 @@ TEST_CASE("the reference policy is replaced or mixed every N steps") {
   mixed.step(prompts);
   CHECK(mixed.reference().parameters()[0].values[2] ==
         doctest::Approx(0.25f * mixed_policy.parameters()[0].values[2] + 0.75f * reference_before));
+}
+
+TEST_CASE("without reference log-probs the trainer keeps no reference copy, in memory or checkpoints") {
+  unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
+  auto options = small_options();
+  options.reference_logprobs = false;
+  auto trainer = make_trainer(policy, finds_two, options);
+  cycling_prompts prompts;
+  trainer.step(prompts);
+  CHECK_THROWS_WITH_AS(trainer.reference(), doctest::Contains("reference_logprobs is off"), rlft::error);
+
+  const auto root = std::filesystem::temp_directory_path() / "rlft_grpo_no_reference";
+  std::filesystem::remove_all(root);
+  rlft::checkpoint_directory checkpoints(root);
+  trainer.save_checkpoint(checkpoints);
+  const auto latest = checkpoints.latest();
+  REQUIRE(latest);
+  CHECK(std::filesystem::exists(latest->directory / "policy"));
+  CHECK_FALSE(std::filesystem::exists(latest->directory / "reference"));
+  const auto after_one = trainer.step(prompts).loss;
+
+  unigram_policy resumed_policy({0.0f, 0.0f, 0.0f, 0.0f});
+  auto resumed = make_trainer(resumed_policy, finds_two, options);
+  cycling_prompts resumed_prompts;
+  resumed.resume(*latest, resumed_prompts);
+  CHECK(resumed.step(resumed_prompts).loss == after_one);
+  std::filesystem::remove_all(root);
 }
 
 TEST_CASE("GRPO options out of range are errors") {

@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -62,7 +63,8 @@ struct grpo_options {
   std::size_t inner_iterations = 1;      // μ
   std::size_t mini_batches = 1;          // optimiser updates per inner iteration
   std::size_t micro_batch_tokens = 8192; // gradient accumulation granularity
-  bool reference_logprobs = true;        // compute them (the KL term and its metric need them)
+  bool reference_logprobs = true;        // compute them (the KL term and its metric need them); off, the
+                                         // trainer keeps no copy of the policy
   std::size_t reference_refresh_steps = 400;  // 0: never (R1 replaces it every 400 steps)
   float reference_mix = 1.0f;            // 1: replace; α < 1: θ_ref ← α·θ + (1 − α)·θ_ref
   // A KL penalty folded into the rewards: β·Σ_t KL_t over a completion's loss tokens, with the
@@ -135,7 +137,7 @@ class grpo_trainer {
   grpo_trainer(Policy& policy, Sampler sampler, Reward reward, Decode decode, Estimator estimator,
                Objective objective, grpo_options options, policy_update_options update)
       : policy_(policy),
-        reference_(policy),
+        reference_(options.reference_logprobs ? std::optional<Policy>(policy) : std::nullopt),
         sampler_(std::move(sampler)),
         reward_(as_reward_expression(std::move(reward))),
         decode_(std::move(decode)),
@@ -156,7 +158,7 @@ class grpo_trainer {
     try {
       rollout_batch batch = collect_rollouts(source, metrics, generated_tokens);
       const auto reference_start = clock::now();
-      if (options_.reference_logprobs) forward_in_micro_batches(reference_, batch, batch.ref_logprobs());
+      if (reference_) forward_in_micro_batches(*reference_, batch, batch.ref_logprobs());
       if (!old_from_training_pass()) forward_in_micro_batches(policy_, batch, batch.old_logprobs());
       metrics.seconds_reference = seconds_since(reference_start);
       const auto train_start = clock::now();
@@ -194,7 +196,7 @@ class grpo_trainer {
                                {"caller", caller_state}};
     checkpoints.save("step-" + std::to_string(steps_), state, [&](const std::filesystem::path& directory) {
       save_policy(policy_, directory / "policy");
-      save_policy(reference_, directory / "reference");
+      if (reference_) save_policy(*reference_, directory / "reference");
       update_.save(directory / "optimizer.safetensors");
       if (validation) validation->save(directory);
     });
@@ -212,7 +214,7 @@ class grpo_trainer {
     const auto streams = detail::state_field<std::uint64_t>(from, "streams_used");
     const auto drawn = detail::state_field<std::uint64_t>(from, "prompts_drawn");
     policy_.load(from.directory / "policy");
-    reference_.load(from.directory / "reference");
+    if (reference_) reference_->load(from.directory / "reference");
     update_.load(from.directory / "optimizer.safetensors");
     if (validation) validation->load(from.directory, from.state.value("validation", nlohmann::json()), policy_);
     steps_ = steps;
@@ -223,7 +225,12 @@ class grpo_trainer {
   }
 
   Policy& policy() noexcept { return policy_; }
-  Policy& reference() noexcept { return reference_; }
+  // The reference policy of the KL term; throws rlft::error when reference_logprobs is off (the
+  // trainer then keeps no copy of the policy).
+  Policy& reference() {
+    if (!reference_) throw error("grpo_trainer: no reference policy is kept when reference_logprobs is off");
+    return *reference_;
+  }
   policy_update& update() noexcept { return update_; }
   std::size_t steps() const noexcept { return steps_; }
   std::uint64_t streams_used() const noexcept { return next_stream_; }
@@ -468,11 +475,12 @@ class grpo_trainer {
   }
 
   void refresh_reference() {
+    if (!reference_) return;
     if (options_.reference_mix >= 1.0f) {
-      reference_ = policy_;
+      *reference_ = policy_;
       return;
     }
-    auto mixed = reference_.parameters();
+    auto mixed = reference_->parameters();
     auto current = policy_.parameters();
     auto to = std::ranges::begin(mixed);
     for (auto from = std::ranges::begin(current); from != std::ranges::end(current); ++from, ++to) {
@@ -483,7 +491,7 @@ class grpo_trainer {
   }
 
   Policy& policy_;
-  Policy reference_;
+  std::optional<Policy> reference_;  // only when reference_logprobs: a model-sized copy
   Sampler sampler_;
   reward_expression_of<Reward> reward_;
   Decode decode_;
