@@ -127,9 +127,14 @@ class transformer {
 
   void backward(token_sequences_view sequences, std::span<const float> dlogp, std::span<const float> dentropy);
 
-  void zero_grad() { std::fill(gradients_.begin(), gradients_.end(), 0.0f); }
+  void zero_grad() {
+    if (gradients_.empty()) allocate_gradients();
+    std::fill(gradients_.begin(), gradients_.end(), 0.0f);
+  }
 
+  // Values and gradients of every parameter, by transformers' names.
   std::vector<parameter_ref> parameters() {
+    allocate_gradients();
     std::vector<parameter_ref> result;
     result.reserve(layout_.size());
     for (const auto& entry : layout_)
@@ -302,9 +307,12 @@ class transformer {
       checkpoint.read(entry.name, std::span<float>(values_.data() + entry.offset, entry.size()));
   }
 
-  void allocate_parameters() {
-    values_.assign(total_parameters_, 0.0f);
-    gradients_.assign(total_parameters_, 0.0f);
+  void allocate_parameters() { values_.assign(total_parameters_, 0.0f); }
+
+  // Gradients come with the first backward, zero_grad or parameters() call: a model used only to
+  // generate (or as a reference policy) never holds them, which halves its memory.
+  void allocate_gradients() {
+    if (gradients_.size() != total_parameters_) gradients_.assign(total_parameters_, 0.0f);
   }
 
   static std::string shape_text(const std::vector<std::int64_t>& shape) {
@@ -598,6 +606,7 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
     throw error(::rlft::detail::make_message("transformer: gradients have ", dlogp.size(), " and ", dentropy.size(),
                                              " entries for ", rows, " tokens"));
   if (rows == 0) return;
+  allocate_gradients();
 
   // Gradient buffers live in the workspace: reused from step to step, not reallocated.
   w.residual_gradient.assign(rows * c.hidden_size, 0.0f);

@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rlft/core/error.hpp"
+#include "rlft/core/parallel.hpp"
 #include "rlft/io/atomic_file.hpp"
 #include "rlft/io/half_precision.hpp"
 #include "rlft/io/mapped_file.hpp"
@@ -289,11 +290,18 @@ class safetensors_file {
         for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<float>(load.template operator()<double>(i));
         return;
       case tensor_dtype::bf16:
-        for (std::size_t i = 0; i < out.size(); ++i) out[i] = bfloat16_to_float(load.template operator()<std::uint16_t>(i));
+      case tensor_dtype::f16: {
+        // Each element on its own: threads change nothing but the time (a 0.5B model's BF16
+        // embedding is 136M values).
+        const bool brain = entry.dtype == tensor_dtype::bf16;
+        const auto count = static_cast<std::ptrdiff_t>(out.size());
+        RLFT_OMP(parallel for schedule(static) if (count > (1 << 18)))
+        for (std::ptrdiff_t i = 0; i < count; ++i) {
+          const auto bits = load.template operator()<std::uint16_t>(static_cast<std::size_t>(i));
+          out[static_cast<std::size_t>(i)] = brain ? bfloat16_to_float(bits) : float16_to_float(bits);
+        }
         return;
-      case tensor_dtype::f16:
-        for (std::size_t i = 0; i < out.size(); ++i) out[i] = float16_to_float(load.template operator()<std::uint16_t>(i));
-        return;
+      }
       default:
         fail(detail::make_message("has tensor '", entry.name, "' of dtype ", dtype_name(entry.dtype),
                                   ", which rlft does not read as floating point"));
