@@ -287,7 +287,7 @@ int main(int argc, char** argv) {
   } catch (const rlft::error& e) {
     std::fprintf(stderr, "rlft_grpo_hf: %s\n", e.what());
     return 1;
-  } catch (const std::filesystem::filesystem_error& e) {
+  } catch (const std::exception& e) {  // a library's own (a file system's, an allocation's): still a message
     std::fprintf(stderr, "rlft_grpo_hf: %s\n", e.what());
     return 1;
   }

@@ -99,6 +99,18 @@ stage_result stage_result_from_json(const nlohmann::json& j) {
           j.at("kept_step").get<std::string>()};
 }
 
+// A finished stage's done.json; a malformed one is an io_error naming it (not a crash).
+stage_result read_stage_result(const fs::path& path) {
+  std::ifstream file(path);
+  const auto json = nlohmann::json::parse(file, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) throw io_error(path.string() + " is not valid JSON");
+  try {
+    return stage_result_from_json(json);
+  } catch (const nlohmann::json::exception& e) {
+    throw io_error(path.string() + ": " + e.what());
+  }
+}
+
 // Draws consecutive train problems of one stage; seek() resumes after a checkpoint.
 struct stage_prompts {
   const task_text* text;
@@ -169,8 +181,7 @@ class pipeline {
   model stage(const std::string& name, Train&& train) {
     const fs::path directory = options_.output / name;
     if (options_.resume && fs::exists(directory / "done.json")) {
-      std::ifstream file(directory / "done.json");
-      results_.push_back(stage_result_from_json(nlohmann::json::parse(file)));
+      results_.push_back(read_stage_result(directory / "done.json"));
       std::printf("%-14s resumed from %s\n", name.c_str(), directory.c_str());
       return model::from_pretrained(directory / "model");
     }
@@ -380,7 +391,12 @@ class pipeline {
   double seconds_before_resume(const fs::path& stage_directory) const {
     if (!options_.resume) return 0.0;
     const auto latest = checkpoint_directory(stage_directory).latest();
-    return latest ? latest->state.at("caller").value("seconds", 0.0) : 0.0;
+    if (!latest) return 0.0;
+    try {
+      return latest->state.at("caller").value("seconds", 0.0);
+    } catch (const nlohmann::json::exception& e) {
+      throw io_error(latest->directory.string() + ": checkpoint state: " + e.what());
+    }
   }
 
   // On resume, the log keeps finished stages and, for the stage in progress, the steps up to its
@@ -524,6 +540,9 @@ int main(int argc, char** argv) {
     std::printf("\nstopped at %s as asked; continue with --resume\n", options.stop_at.c_str());
     return 3;
   } catch (const rlft::error& e) {
+    std::fprintf(stderr, "\nr1_pipeline: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {  // a library's own (a file system's, an allocation's): still a message
     std::fprintf(stderr, "\nr1_pipeline: %s\n", e.what());
     return 1;
   }
