@@ -26,6 +26,7 @@
 #include <rlft/advantage/grpo_advantage.hpp>
 #include <rlft/data/prompt_data_set.hpp>
 #include <rlft/data/read_data_file.hpp>
+#include <rlft/io/json_number.hpp>
 #include <rlft/io/jsonl.hpp>
 #include <rlft/objective/clipped_surrogate_objective.hpp>
 #include <rlft/rewards/answer_extraction.hpp>
@@ -129,7 +130,9 @@ void drop_metrics_after(const fs::path& path, std::size_t step) {
   if (!fs::exists(path)) return;
   std::vector<nlohmann::json> kept;
   io::read_jsonl(path, [&](const nlohmann::json& record, std::size_t) {
-    if (record.value("step", std::size_t{0}) <= step) kept.push_back(record);
+    const auto record_step = io::json_number<std::size_t>(record.value("step", nlohmann::json(0)));
+    if (!record_step) throw data_error("a record's step is not a step number");
+    if (*record_step <= step) kept.push_back(record);
   });
   io::write_jsonl(path, kept);
 }

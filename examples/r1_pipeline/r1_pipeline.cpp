@@ -35,6 +35,7 @@
 
 #include <rlft/advantage/grpo_advantage.hpp>
 #include <rlft/io/atomic_file.hpp>
+#include <rlft/io/json_number.hpp>
 #include <rlft/io/jsonl.hpp>
 #include <rlft/io/text_examples.hpp>
 #include <rlft/objective/clipped_surrogate_objective.hpp>
@@ -412,8 +413,10 @@ class pipeline {
         kept.push_back(record);
       } else if (record.at("kind") == "grpo" || record.at("kind") == "validation") {
         const auto latest = checkpoint_directory(directory).latest();
-        if (latest && record.at("step").get<std::size_t>() <= latest->state.at("steps").get<std::size_t>())
-          kept.push_back(record);
+        if (!latest) return;
+        const auto step = io::json_number<std::size_t>(record.at("step"));
+        if (!step) throw data_error("a record's step is not a step number");
+        if (*step <= rlft::detail::state_field<std::size_t>(*latest, "steps")) kept.push_back(record);
       }
     });
     io::write_jsonl(path, kept);

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -19,6 +20,7 @@
 
 #include "rlft/core/error.hpp"
 #include "rlft/io/atomic_file.hpp"
+#include "rlft/io/json_number.hpp"
 #include "rlft/io/safetensors.hpp"
 
 namespace rlft::examples {
@@ -117,10 +119,15 @@ transformer_config parse_transformer_config(const nlohmann::json& json, const st
   config.head_dim = json.contains("head_dim") && !json["head_dim"].is_null() ? size_field(json, "head_dim", path)
                     : config.num_heads == 0                                 ? 0
                                                                             : config.hidden_size / config.num_heads;
-  if (!json.contains("rms_norm_eps") || !json["rms_norm_eps"].is_number()) refuse("missing rms_norm_eps");
-  config.rms_norm_eps = json["rms_norm_eps"].get<float>();
+  const auto eps = json.contains("rms_norm_eps") ? io::json_number<float>(json["rms_norm_eps"]) : std::nullopt;
+  if (!eps) refuse("rms_norm_eps is missing or not a finite float");
+  config.rms_norm_eps = *eps;
   config.tie_word_embeddings = json.value("tie_word_embeddings", false);
-  config.max_position_embeddings = json.value("max_position_embeddings", std::size_t{32768});
+  if (json.contains("max_position_embeddings") && !json["max_position_embeddings"].is_null()) {
+    const auto positions = io::json_number<std::size_t>(json["max_position_embeddings"]);
+    if (!positions) refuse("max_position_embeddings is not a non-negative integer");
+    config.max_position_embeddings = *positions;
+  }
   config.attention_bias = config.model_type == "qwen2" ? true : json.value("attention_bias", false);
   if (json.value("hidden_act", std::string("silu")) != "silu") refuse("hidden_act must be silu");
   if (json.value("mlp_bias", false)) refuse("mlp_bias is not supported");
@@ -133,9 +140,11 @@ transformer_config parse_transformer_config(const nlohmann::json& json, const st
   if (rope != nullptr && rope->value("rope_type", std::string("default")) != "default")
     refuse("rope_type '", rope->value("rope_type", std::string{}), "' is not supported (default only)");
   const nlohmann::json& theta_source = (rope != nullptr && rope->contains("rope_theta")) ? *rope : json;
-  config.rope_theta = theta_source.contains("rope_theta") && theta_source["rope_theta"].is_number()
-                          ? theta_source["rope_theta"].get<float>()
-                          : 10000.0f;
+  if (theta_source.contains("rope_theta") && !theta_source["rope_theta"].is_null()) {
+    const auto theta = io::json_number<float>(theta_source["rope_theta"]);
+    if (!theta) refuse("rope_theta is not a finite float");
+    config.rope_theta = *theta;
+  }
   try {
     config.validate();
   } catch (const io_error&) {

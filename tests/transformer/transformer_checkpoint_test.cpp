@@ -170,6 +170,15 @@ TEST_CASE("a broken checkpoint fails with rlft::io_error and leaves the model un
                                            "[131072, 16]"),
                          rlft::io_error);
   }
+  SUBCASE("numbers that do not fit their fields (a float-cast overflow before)") {
+    with_field("max_position_embeddings", 5.18e22);
+    CHECK_THROWS_WITH_AS(model.load(directory.path), doctest::Contains("max_position_embeddings is not"), rlft::io_error);
+  }
+  SUBCASE("an rms_norm_eps beyond float") {
+    with_field("rms_norm_eps", 1e300);
+    CHECK_THROWS_WITH_AS(model.load(directory.path), doctest::Contains("rms_norm_eps is missing or not a finite float"),
+                         rlft::io_error);
+  }
   SUBCASE("no checkpoint at all") {
     CHECK_THROWS_AS(model.load(directory.path / "missing"), rlft::io_error);
   }

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -26,6 +27,7 @@
 #include "rlft/concepts/policy.hpp"
 #include "rlft/core/error.hpp"
 #include "rlft/io/atomic_file.hpp"
+#include "rlft/io/json_number.hpp"
 
 namespace rlft {
 
@@ -129,7 +131,13 @@ inline void check_trainer_state(const checkpoint_directory::checkpoint& from, co
 template <class T>
 T state_field(const checkpoint_directory::checkpoint& from, const char* key) {
   try {
-    return from.state.at(key).get<T>();
+    if constexpr (std::is_arithmetic_v<T>) {
+      const auto number = io::json_number<T>(from.state.at(key));
+      if (!number) throw io_error(make_message(from.directory.string(), ": checkpoint state \"", key, "\" is not a number in range"));
+      return *number;
+    } else {
+      return from.state.at(key).get<T>();
+    }
   } catch (const nlohmann::json::exception& e) {
     throw io_error(make_message(from.directory.string(), ": checkpoint state \"", key, "\": ", e.what()));
   }
@@ -180,8 +188,11 @@ class best_policy {
     try {
       Policy loaded = shape;
       loaded.load(directory / "best");
-      score_ = record.at("score").get<double>();
-      step_ = record.at("step").get<std::size_t>();
+      const auto score = io::json_number<double>(record.at("score"));
+      const auto step = io::json_number<std::size_t>(record.at("step"));
+      if (!score || !step) throw io_error(detail::make_message(directory.string(), ": best policy record: score or step out of range"));
+      score_ = *score;
+      step_ = *step;
       best_.emplace(std::move(loaded));
     } catch (const nlohmann::json::exception& e) {
       throw io_error(detail::make_message(directory.string(), ": best policy record: ", e.what()));
