@@ -79,7 +79,7 @@ class char_tokenizer {
       if (t >= 0 && static_cast<std::size_t>(t) < special_texts.size()) {
         text += special_texts[static_cast<std::size_t>(t)];
       } else if (t >= 0 && static_cast<std::size_t>(t) < vocab_size()) {
-        append_utf8(text, code_points_[static_cast<std::size_t>(t) - special_texts.size()]);
+        rlft::append_utf8(code_points_[static_cast<std::size_t>(t) - special_texts.size()], text);
       } else {
         text += "\xEF\xBF\xBD";
       }
@@ -108,24 +108,6 @@ class char_tokenizer {
     if (decoded.code_point == replacement_character && !text.substr(at).starts_with(encoded_replacement))
       throw error(detail::make_message("char_tokenizer: invalid UTF-8 at byte ", at));
     return decoded;
-  }
-
-  static void append_utf8(std::string& out, char32_t c) {
-    if (c < 0x80) {
-      out += static_cast<char>(c);
-    } else if (c < 0x800) {
-      out += static_cast<char>(0xC0 | (c >> 6));
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    } else if (c < 0x10000) {
-      out += static_cast<char>(0xE0 | (c >> 12));
-      out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (c >> 18));
-      out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    }
   }
 
   std::vector<char32_t> code_points_;

@@ -256,12 +256,12 @@ inline std::string jinja_title(std::string_view text) {
   for_each_code_point(text, [&](char32_t c) {
     const bool separator = python::is_whitespace(c) || c == '-' || c == '(' || c == '{' || c == '[' || c == '<';
     if (separator) {
-      python::append_utf8(result, c);
+      rlft::append_utf8(c, result);
       word_start = true;
       return;
     }
-    python::append_utf8(result,
-                        python::change_case(c, word_start ? python::letter_case::upper : python::letter_case::lower));
+    rlft::append_utf8(python::change_case(c, word_start ? python::letter_case::upper : python::letter_case::lower),
+                      result);
     word_start = false;
   });
   return result;

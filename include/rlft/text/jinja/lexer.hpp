@@ -367,7 +367,7 @@ class lexer {
     std::string decoded;
     for (std::size_t i = 0; i < body.size(); ++i) {
       if (body[i] != '\\' || i + 1 >= body.size()) {
-        python::append_utf8(decoded, body[i]);
+        rlft::append_utf8(body[i], decoded);
         continue;
       }
       const char32_t escape = body[++i];
@@ -382,7 +382,7 @@ class lexer {
         }
         if (code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
           fail_template(literal_line, "a string literal escapes an invalid code point");
-        python::append_utf8(decoded, code);
+        rlft::append_utf8(code, decoded);
       };
       switch (escape) {
         case '\n': break;
@@ -405,7 +405,7 @@ class lexer {
             char32_t code = escape - '0';
             for (int k = 0; k < 2 && i + 1 < body.size() && body[i + 1] >= '0' && body[i + 1] <= '7'; ++k)
               code = code * 8 + (body[++i] - '0');
-            python::append_utf8(decoded, code);
+            rlft::append_utf8(code, decoded);
           } else if (escape >= 0x80) {
             // The backslash escapes the backslash of the character's own escape sequence.
             decoded += '\\';
@@ -421,7 +421,7 @@ class lexer {
             decoded += spelled.substr(1);
           } else {
             decoded += '\\';
-            python::append_utf8(decoded, escape);
+            rlft::append_utf8(escape, decoded);
           }
       }
     }

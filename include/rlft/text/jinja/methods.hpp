@@ -71,8 +71,8 @@ inline std::string python_title(std::string_view text) {
   bool previous_cased = false;
   for_each_code_point(text, [&](char32_t c) {
     const bool cased = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= 0x80 && !python::is_caseless(c));
-    python::append_utf8(
-        result, python::change_case(c, previous_cased ? python::letter_case::lower : python::letter_case::upper));
+    rlft::append_utf8(python::change_case(c, previous_cased ? python::letter_case::lower : python::letter_case::upper),
+                      result);
     previous_cased = cased;
   });
   return result;
@@ -82,8 +82,8 @@ inline std::string python_capitalize(std::string_view text) {
   std::string result;
   bool first = true;
   for_each_code_point(text, [&](char32_t c) {
-    python::append_utf8(result,
-                        python::change_case(c, first ? python::letter_case::upper : python::letter_case::lower));
+    rlft::append_utf8(python::change_case(c, first ? python::letter_case::upper : python::letter_case::lower),
+                      result);
     first = false;
   });
   return result;

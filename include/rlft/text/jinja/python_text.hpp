@@ -33,24 +33,6 @@ constexpr bool is_line_boundary(char32_t c) noexcept {
          c == 0x2029;
 }
 
-inline void append_utf8(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
-}
-
 inline bool is_ascii(std::string_view text) noexcept {
   for (const char c : text)
     if (static_cast<unsigned char>(c) >= 0x80) return false;
@@ -300,7 +282,7 @@ inline char32_t change_case(char32_t c, letter_case target) {
 inline std::string with_case(std::string_view text, letter_case target) {
   std::string result;
   result.reserve(text.size());
-  for_each_code_point(text, [&](char32_t c) { append_utf8(result, change_case(c, target)); });
+  for_each_code_point(text, [&](char32_t c) { rlft::append_utf8(change_case(c, target), result); });
   return result;
 }
 
@@ -349,7 +331,7 @@ inline std::string string_repr(std::string_view text) {
     } else if (c < 0x20 || c == 0x7F) {
       append_hex_escape(out, 'x', c, 2);
     } else if (c < 0x7F || is_printable(c)) {
-      append_utf8(out, c);
+      rlft::append_utf8(c, out);
     } else if (c <= 0xFF) {
       append_hex_escape(out, 'x', c, 2);
     } else if (c <= 0xFFFF) {
@@ -445,7 +427,7 @@ inline void append_json_string(std::string& out, std::string_view text, bool ens
         append_hex_escape(out, 'u', c, 4);
       }
     } else {
-      append_utf8(out, c);
+      rlft::append_utf8(c, out);
     }
   });
   out += '"';
