@@ -18,7 +18,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
-#include <fstream>
 #include <optional>
 #include <utility>
 #include <string>
@@ -35,7 +34,6 @@
 
 #include <rlft/advantage/grpo_advantage.hpp>
 #include <rlft/io/atomic_file.hpp>
-#include <rlft/io/json_number.hpp>
 #include <rlft/io/jsonl.hpp>
 #include <rlft/io/text_examples.hpp>
 #include <rlft/objective/clipped_surrogate_objective.hpp>
@@ -51,6 +49,7 @@
 
 #include "pipeline_options.hpp"
 #include "r1_rewards.hpp"
+#include "resume_files.hpp"
 #include "task_text.hpp"
 #include "transformer/transformer.hpp"
 
@@ -74,43 +73,6 @@ constexpr std::uint64_t first_validation_problem = 1'000'000;  // held-out split
 
 // Thrown by --stop-at: the run ends as if it had been killed after a checkpoint.
 struct interrupted {};
-
-struct stage_result {
-  std::string stage;
-  evaluation_summary evaluation;
-  double seconds = 0.0;
-  std::string kept_step = {};  // GRPO stages: "kept/steps" (checkpoint selection)
-};
-
-nlohmann::json to_json(const stage_result& r) {
-  return {{"stage", r.stage}, {"evaluation", rlft::to_json(r.evaluation)}, {"seconds", r.seconds},
-          {"kept_step", r.kept_step}};
-}
-
-stage_result stage_result_from_json(const nlohmann::json& j) {
-  const auto& e = j.at("evaluation");
-  return {j.at("stage").get<std::string>(),
-          {.problems = e.at("problems").get<std::size_t>(),
-           .samples_per_problem = e.at("samples_per_problem").get<std::size_t>(),
-           .pass_at_1 = e.at("pass_at_1").get<double>(),
-           .consensus_at_k = e.at("consensus_at_k").get<double>(),
-           .format_rate = e.at("format_rate").get<double>(),
-           .mean_length = e.at("mean_length").get<double>()},
-          j.at("seconds").get<double>(),
-          j.at("kept_step").get<std::string>()};
-}
-
-// A finished stage's done.json; a malformed one is an io_error naming it (not a crash).
-stage_result read_stage_result(const fs::path& path) {
-  std::ifstream file(path);
-  const auto json = nlohmann::json::parse(file, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) throw io_error(path.string() + " is not valid JSON");
-  try {
-    return stage_result_from_json(json);
-  } catch (const nlohmann::json::exception& e) {
-    throw io_error(path.string() + ": " + e.what());
-  }
-}
 
 // Draws consecutive train problems of one stage; seek() resumes after a checkpoint.
 struct stage_prompts {
@@ -138,7 +100,7 @@ class pipeline {
         validation_prompts_(text_.prompts(english_task_, tasks::split::held_out, first_validation_problem,
                                           options_.validation_problems)) {
     fs::create_directories(options_.output);
-    if (options_.resume) drop_unfinished_metrics();
+    if (options_.resume) drop_unfinished_metrics(options_.output);
     log_.emplace(options_.output / "metrics.jsonl", options_.resume);
   }
 
@@ -187,7 +149,7 @@ class pipeline {
       return model::from_pretrained(directory / "model");
     }
     stage_start_ = clock_type::now();
-    seconds_before_start_ = seconds_before_resume(directory);
+    seconds_before_start_ = options_.resume ? seconds_before_resume(directory) : 0.0;
     model trained = train();
     trained.save(directory / "model");
     const stage_result result{name, evaluate(trained, name), seconds_before_start_ + seconds_since(stage_start_),
@@ -386,40 +348,6 @@ class pipeline {
     end_progress();
     if (!best.empty() && best.step() != trainer.steps()) policy = best.policy();
     kept_step_ = std::to_string(best.empty() ? trainer.steps() : best.step()) + "/" + std::to_string(stage.steps);
-  }
-
-  // Wall time a resumed stage had spent before the interruption.
-  double seconds_before_resume(const fs::path& stage_directory) const {
-    if (!options_.resume) return 0.0;
-    const auto latest = checkpoint_directory(stage_directory).latest();
-    if (!latest) return 0.0;
-    try {
-      return latest->state.at("caller").value("seconds", 0.0);
-    } catch (const nlohmann::json::exception& e) {
-      throw io_error(latest->directory.string() + ": checkpoint state: " + e.what());
-    }
-  }
-
-  // On resume, the log keeps finished stages and, for the stage in progress, the steps up to its
-  // checkpoint: the steps after it are run again and logged again.
-  void drop_unfinished_metrics() {
-    const fs::path path = options_.output / "metrics.jsonl";
-    if (!fs::exists(path)) return;
-    std::vector<nlohmann::json> kept;
-    io::read_jsonl(path, [&](const nlohmann::json& record, std::size_t) {
-      const std::string stage_name = record.at("stage").get<std::string>();
-      const fs::path directory = options_.output / stage_name;
-      if (fs::exists(directory / "done.json")) {
-        kept.push_back(record);
-      } else if (record.at("kind") == "grpo" || record.at("kind") == "validation") {
-        const auto latest = checkpoint_directory(directory).latest();
-        if (!latest) return;
-        const auto step = io::json_number<std::size_t>(record.at("step"));
-        if (!step) throw data_error("a record's step is not a step number");
-        if (*step <= rlft::detail::state_field<std::size_t>(*latest, "steps")) kept.push_back(record);
-      }
-    });
-    io::write_jsonl(path, kept);
   }
 
   void sample_rejection_data(model& policy, const fs::path& path) {

@@ -24,6 +24,16 @@ foreach(index RANGE ${last})
 endforeach()
 list(APPEND grpo_hf_arguments --checkpoint-every 1)
 
+# Runs grpo_hf with grpo_hf_arguments and any further arguments; unless it succeeds, stops the
+# script with "`what` failed" and its errors.
+function(run_grpo_hf what)
+  execute_process(COMMAND "${GRPO_HF}" ${grpo_hf_arguments} ${ARGN} RESULT_VARIABLE result OUTPUT_QUIET
+                  ERROR_VARIABLE errors)
+  if(NOT result EQUAL 0)
+    message(FATAL_ERROR "${what} failed (${result}): ${errors}")
+  endif()
+endfunction()
+
 # The training records of metrics.jsonl without their timings, one "step loss gradient_norm"
 # entry each, in `out`.
 function(training_records metrics out)
