@@ -62,12 +62,16 @@
 #include "rlft/advantage/remax_advantage.hpp"
 #include "rlft/advantage/rloo_advantage.hpp"
 
+#include "rlft/objective/cispo_objective.hpp"
 #include "rlft/objective/clipped_surrogate_objective.hpp"
+#include "rlft/objective/gmpo_objective.hpp"
 #include "rlft/objective/gspo_objective.hpp"
+#include "rlft/objective/gspo_token_objective.hpp"
 #include "rlft/objective/kl_estimator.hpp"
 #include "rlft/objective/loss_aggregation.hpp"
 #include "rlft/objective/ratio_clipping.hpp"
 #include "rlft/objective/reinforce_objective.hpp"
+#include "rlft/objective/sapo_objective.hpp"
 
 #include "rlft/optim/adamw.hpp"
 #include "rlft/optim/clip_gradient_norm.hpp"

@@ -104,9 +104,13 @@ struct objective_arguments {
   objective_sums* result = nullptr;
 };
 
-// A policy term with a per-sequence prologue (GSPO's sequence ratio).
+// A policy term with a per-sequence prologue (the sequence ratio of GSPO, GSPO-token and GMPO):
+// the sums over its loss tokens of sequence_log_ratio(log-ratio, advantage) and the advantage.
 template <class PolicyTerm>
-concept sequence_level_term = requires(const PolicyTerm& policy) { policy.from_sums(0.0, 0.0, 1.0); };
+concept sequence_level_term = requires(const PolicyTerm& policy) {
+  policy.from_sums(0.0, 0.0, 1.0);
+  policy.sequence_log_ratio(0.0, 0.0);
+};
 
 template <class PolicyTerm>
 struct term_state {
@@ -124,7 +128,8 @@ struct sequence_facts {
   typename term_state<PolicyTerm>::type state = {};
 };
 
-// A sequence's loss tokens, and for GSPO the sums over them of the log-ratio and advantage.
+// A sequence's loss tokens, and for a sequence-level term the sums over them of its summand of
+// the log-ratio and of the advantage.
 struct sequence_sums {
   unsigned loss_tokens = 0;
   double log_ratio = 0.0;
@@ -143,8 +148,8 @@ RLFT_HOST_DEVICE inline std::size_t slice_tokens(const objective_arguments& args
 // The sums over tokens begin + first, begin + first + stride, ... of batch sequence s (a warp's
 // lane `first` of 32, or every token with first 0 and stride 1).
 template <class PolicyTerm>
-RLFT_HOST_DEVICE sequence_sums sum_sequence(const objective_arguments& args, std::size_t s, std::size_t first,
-                                            std::size_t stride) {
+RLFT_HOST_DEVICE sequence_sums sum_sequence([[maybe_unused]] const PolicyTerm& policy, const objective_arguments& args,
+                                            std::size_t s, std::size_t first, std::size_t stride) {
   const auto& batch = args.batch;
   const auto begin = static_cast<std::size_t>(batch.sequence_offsets[s]);
   const auto end = static_cast<std::size_t>(batch.sequence_offsets[s + 1]);
@@ -154,8 +159,9 @@ RLFT_HOST_DEVICE sequence_sums sum_sequence(const objective_arguments& args, std
     if (!batch.loss_mask[t]) continue;
     ++sums.loss_tokens;
     if constexpr (sequence_level_term<PolicyTerm>) {
-      sums.log_ratio += static_cast<double>(logprobs[t - begin]) - batch.old_logprobs[t];
-      sums.advantage += batch.advantages[t];
+      const double advantage = batch.advantages[t];
+      sums.log_ratio += policy.sequence_log_ratio(static_cast<double>(logprobs[t - begin]) - batch.old_logprobs[t], advantage);
+      sums.advantage += advantage;
     }
   }
   return sums;
@@ -342,7 +348,7 @@ __global__ void __launch_bounds__(Threads)
   unsigned long long mine = 0;
   for (std::size_t i = blockIdx.x * std::size_t{warps_per_block} + threadIdx.x / 32; i < args.sequence_count;
        i += std::size_t{gridDim.x} * warps_per_block) {
-    sequence_sums sums = sum_sequence<PolicyTerm>(args, args.first_sequence + i, lane, 32);
+    sequence_sums sums = sum_sequence(policy, args, args.first_sequence + i, lane, 32);
     sums.loss_tokens = warp_sum(sums.loss_tokens);
     if constexpr (sequence_level_term<PolicyTerm>) {
       sums.log_ratio = warp_sum(sums.log_ratio);

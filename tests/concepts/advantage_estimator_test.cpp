@@ -29,7 +29,7 @@ struct group_mean_baseline {
   }
 };
 
-struct returns_nothing {
+struct estimator_returning_nothing {
   void operator()(const rlft::rollout_batch&, std::span<float>) const {}
 };
 
@@ -45,7 +45,7 @@ struct keeps_running_statistics {
 }  // namespace
 
 static_assert(rlft::advantage_estimator<group_mean_baseline>);
-static_assert(!rlft::advantage_estimator<returns_nothing>);
+static_assert(!rlft::advantage_estimator<estimator_returning_nothing>);
 static_assert(!rlft::advantage_estimator<wants_a_reward_vector>);
 static_assert(!rlft::fills_token_advantages<keeps_running_statistics>);
 static_assert(!rlft::advantage_estimator<int>);

@@ -33,7 +33,7 @@ struct returns_text {
   std::string operator()(const reward_input&) const { return "good"; }
 };
 
-struct returns_nothing {
+struct reward_returning_nothing {
   void operator()(const reward_input&) const {}
 };
 
@@ -58,7 +58,7 @@ static_assert(!rlft::batched_reward_function<length_penalty>);
 
 static_assert(!rlft::score_is_arithmetic<returns_text>);
 static_assert(!rlft::reward_function<returns_text>);
-static_assert(!rlft::reward_function<returns_nothing>);
+static_assert(!rlft::reward_function<reward_returning_nothing>);
 static_assert(rlft::scores_completion<counts_calls> && !rlft::call_operator_is_const<counts_calls>);
 static_assert(!rlft::reward_function<counts_calls>);
 static_assert(!rlft::reward_function<wants_a_string>);

@@ -117,7 +117,7 @@ evaluation on_host_passes(const Objective& objective, const rlft_test::objective
   rlft::kernels::slice_counts counts{};
   std::vector<rlft::kernels::sequence_facts<term_type>> facts(count);
   for (std::size_t i = 0; i < count; ++i) {
-    const auto sums = rlft::kernels::sum_sequence<term_type>(args, first + i, 0, 1);
+    const auto sums = rlft::kernels::sum_sequence(term, args, first + i, 0, 1);
     facts[i] = rlft::kernels::facts_of(term, sums);
     counts.loss_tokens += sums.loss_tokens;
     counts.sequences += sums.loss_tokens > 0;
@@ -162,6 +162,20 @@ const rlft::clip_range dual_clip{.epsilon_low = 0.2, .epsilon_high = 0.28, .dual
 const rlft::clip_range two_sided{.epsilon_low = 0.2, .epsilon_high = 0.28, .two_sided = 2.0};
 
 }  // namespace
+
+// GSPO-token, GMPO, CISPO and SAPO with the given shared options, each passed to `check`.
+template <class Check>
+void for_each_newer_objective(const rlft::kl_penalty& kl, double bonus, rlft::loss_aggregation aggregation,
+                              double divisor, Check&& check) {
+  check(rlft::gspo_token_objective{.clip = {.epsilon_low = 0.2, .epsilon_high = 0.2}, .kl = kl,
+                                   .entropy_coefficient = bonus, .aggregation = aggregation, .constant_divisor = divisor});
+  check(rlft::gmpo_objective{.kl = kl, .entropy_coefficient = bonus, .aggregation = aggregation,
+                             .constant_divisor = divisor});
+  check(rlft::cispo_objective{.epsilon_low = 0.2, .kl = kl, .entropy_coefficient = bonus, .aggregation = aggregation,
+                              .constant_divisor = divisor});
+  check(rlft::sapo_objective{.kl = kl, .entropy_coefficient = bonus, .aggregation = aggregation,
+                             .constant_divisor = divisor});
+}
 
 TEST_CASE("cuda objectives check options and shapes on the host, with the CPU's messages") {
   const auto fixture = rlft_test::make_objective_fixture(41);
@@ -223,7 +237,8 @@ TEST_CASE("cuda objectives: the passes' arithmetic, run on the host, equals the 
   const std::size_t all = fixture.batch.num_sequences();
   const auto scope = rlft::count_aggregation_scope(fixture.batch);
   for (const auto aggregation : all_aggregations)
-    for (const auto estimator : {rlft::kl_estimator::k1, rlft::kl_estimator::k2, rlft::kl_estimator::k3})
+    for (const auto estimator : {rlft::kl_estimator::k1, rlft::kl_estimator::k2, rlft::kl_estimator::k3,
+                                 rlft::kl_estimator::abs, rlft::kl_estimator::k3_plus})
       for (const bool with_entropy : {false, true}) {
         CAPTURE(aggregation);
         CAPTURE(estimator);
@@ -248,6 +263,12 @@ TEST_CASE("cuda objectives: the passes' arithmetic, run on the host, equals the 
                                                   .constant_divisor = 300.0};
         check_same(on_host_passes(reinforce, fixture, 3, 40, with_entropy, scope),
                    on_cpu(reinforce, fixture, 3, 40, with_entropy, scope));
+        for_each_newer_objective(kl, bonus, aggregation, 300.0, [&](const auto& objective) {
+          check_same(on_host_passes(objective, fixture, 0, all, with_entropy),
+                     on_cpu(objective, fixture, 0, all, with_entropy));
+          check_same(on_host_passes(objective, fixture, 5, 31, with_entropy, scope),
+                     on_cpu(objective, fixture, 5, 31, with_entropy, scope));
+        });
       }
 }
 
@@ -257,8 +278,9 @@ TEST_SUITE("gpu") {
     const auto fixture = rlft_test::make_objective_fixture(42, {.sequences = 96, .group_size = 8, .max_completion = 700});
     const rlft::cuda::device_rollout_batch device_batch(fixture.batch, nullptr);
     const std::size_t count = fixture.batch.num_sequences();
-    const std::optional<rlft::kl_estimator> estimators[] = {std::nullopt, rlft::kl_estimator::k1,
-                                                            rlft::kl_estimator::k2, rlft::kl_estimator::k3};
+    const std::optional<rlft::kl_estimator> estimators[] = {std::nullopt,           rlft::kl_estimator::k1,
+                                                            rlft::kl_estimator::k2, rlft::kl_estimator::k3,
+                                                            rlft::kl_estimator::abs, rlft::kl_estimator::k3_plus};
     for (const auto aggregation : all_aggregations)
       for (const auto& estimator : estimators)
         for (const int entropy : {0, 1, 2}) {  // none, the metric only, the bonus
@@ -283,6 +305,10 @@ TEST_SUITE("gpu") {
                                                     .aggregation = aggregation, .constant_divisor = 700.0};
           check_same(on_device(reinforce, fixture, device_batch, 0, count, with_entropy),
                      on_cpu(reinforce, fixture, 0, count, with_entropy));
+          for_each_newer_objective(kl, bonus, aggregation, 700.0, [&](const auto& objective) {
+            check_same(on_device(objective, fixture, device_batch, 0, count, with_entropy),
+                       on_cpu(objective, fixture, 0, count, with_entropy));
+          });
         }
   }
 

@@ -17,8 +17,8 @@ using namespace rlft::data;
 namespace {
 
 const std::filesystem::path sample_directory = RLFT_SAMPLE_DATA_DIRECTORY;
-const data_file_options gsm8k{.fields = {.prompt = "question", .reference = "answer"},
-                              .reference = reference_style::gsm8k};
+const data_file_options gsm8k_fields{.fields = {.prompt = "question", .reference = "answer"},
+                                     .reference = reference_style::gsm8k};
 
 // Evaluates "a op b op c ..." left to right (the annotations chain * and / only), integers
 // with an optional leading minus.
@@ -68,8 +68,8 @@ std::string check_annotations(std::string_view solution) {
 }  // namespace
 
 TEST_CASE("the GSM8K-shaped sample reads as GSM8K and its arithmetic is right") {
-  const auto train = read_data_file(sample_directory / "gsm8k_sample_train.jsonl", gsm8k);
-  const auto test = read_data_file(sample_directory / "gsm8k_sample_test.jsonl", gsm8k);
+  const auto train = read_data_file(sample_directory / "gsm8k_sample_train.jsonl", gsm8k_fields);
+  const auto test = read_data_file(sample_directory / "gsm8k_sample_test.jsonl", gsm8k_fields);
   CHECK(train.size() == 36);
   CHECK(test.size() == 12);
   std::set<std::string> train_questions;

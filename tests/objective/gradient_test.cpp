@@ -2,7 +2,9 @@
 // its own loss, in double precision, for every aggregation mode and clip configuration, with
 // every KL estimator and with and without the entropy bonus, on random inputs with fixed seeds:
 // relative error <= 1e-6 per token (tokens whose gradient is below 1e-3 of the largest are
-// compared against that floor instead of their own size).
+// compared against that floor instead of their own size). CISPO's stop-gradient weight is held
+// by moving the old log-prob with the log-prob; GSPO-token's stop-gradients have no such
+// device, and it is held to GSPO's gradients where the two must agree.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -11,9 +13,15 @@
 #include <vector>
 
 #include "objective_fixture.hpp"
+#include "rlft/objective/cispo_objective.hpp"
 #include "rlft/objective/clipped_surrogate_objective.hpp"
+#include "rlft/objective/gmpo_objective.hpp"
 #include "rlft/objective/gspo_objective.hpp"
+#include "rlft/objective/gspo_token_objective.hpp"
 #include "rlft/objective/reinforce_objective.hpp"
+#include "rlft/objective/sapo_objective.hpp"
+
+using rlft_test::all_aggregations;
 
 namespace {
 
@@ -22,14 +30,12 @@ namespace {
 constexpr double step = 1e-4;
 constexpr double tolerance = 1e-6;
 
-const rlft::loss_aggregation all_aggregations[] = {
-    rlft::loss_aggregation::token_mean, rlft::loss_aggregation::sequence_mean_token_mean,
-    rlft::loss_aggregation::sequence_mean_token_sum, rlft::loss_aggregation::sequence_mean_token_sum_normalized};
-
 const rlft::kl_penalty all_kl_terms[] = {{.coefficient = 0.0},
                                          {.coefficient = 0.3, .estimator = rlft::kl_estimator::k1},
                                          {.coefficient = 0.3, .estimator = rlft::kl_estimator::k2},
-                                         {.coefficient = 0.3, .estimator = rlft::kl_estimator::k3}};
+                                         {.coefficient = 0.3, .estimator = rlft::kl_estimator::k3},
+                                         {.coefficient = 0.3, .estimator = rlft::kl_estimator::abs}};
+constexpr std::size_t kl_term_count = std::size(all_kl_terms);
 
 const rlft::clip_range all_clips[] = {{.epsilon_low = 0.2, .epsilon_high = 0.2},
                                       {.epsilon_low = 0.2, .epsilon_high = 0.28},
@@ -42,10 +48,14 @@ double relative_error(double finite_difference, double analytic, double floor) {
 }
 
 // Checks the analytic gradients of `objective` at the fixture's inputs; returns the largest
-// relative error seen.
+// relative error seen. With `old_moves`, each step of a log-prob moves its old log-prob too,
+// holding the importance ratio (the step is a power of 2 that float old log-probs in (−4, 0)
+// take exactly).
 template <class Objective>
-double check_gradients(const Objective& objective, const rlft_test::objective_fixture& fixture) {
-  const auto& batch = fixture.batch;
+double check_gradients(const Objective& objective, const rlft_test::objective_fixture& fixture,
+                       bool old_moves = false) {
+  rlft::rollout_batch batch = fixture.batch;
+  const double h = old_moves ? 1.0 / 4096 : step;
   const std::size_t n = batch.num_tokens();
   std::vector<double> logprobs = fixture.logprobs, entropy = fixture.entropy;
   const auto loss_at = [&] {
@@ -67,15 +77,21 @@ double check_gradients(const Objective& objective, const rlft_test::objective_fi
     for (const double g : *analytic) largest = std::max(largest, std::abs(g));
     for (std::size_t t = 0; t < n; ++t) {
       const double original = (*values)[t];
-      (*values)[t] = original + step;
+      const float old = batch.old_logprobs()[t];
+      const bool move_old = old_moves && values == &logprobs;
+      const auto set = [&](double offset) {
+        (*values)[t] = original + offset;
+        if (move_old) batch.old_logprobs()[t] = static_cast<float>(old + offset);
+      };
+      set(h);
       const double up = loss_at();
-      (*values)[t] = original - step;
+      set(-h);
       const double down = loss_at();
-      (*values)[t] = original;
-      const double error = relative_error((up - down) / (2.0 * step), (*analytic)[t], 1e-3 * largest);
+      set(0.0);
+      const double error = relative_error((up - down) / (2.0 * h), (*analytic)[t], 1e-3 * largest);
       worst = std::max(worst, error);
       if (error > tolerance)
-        FAIL_CHECK("token " << t << ": finite difference " << (up - down) / (2.0 * step) << ", analytic "
+        FAIL_CHECK("token " << t << ": finite difference " << (up - down) / (2.0 * h) << ", analytic "
                             << (*analytic)[t] << " (largest " << largest << ")");
     }
   }
@@ -92,7 +108,7 @@ double check_all_settings(const rlft_test::objective_fixture& fixture, MakeObjec
   int pair = 0;
   for (const auto& clip : all_clips)
     for (const auto aggregation : all_aggregations) {
-      const auto& kl = all_kl_terms[pair % 4];
+      const auto& kl = all_kl_terms[static_cast<std::size_t>(pair) % kl_term_count];
       const double entropy_coefficient = (pair / 4) % 2 ? 0.01 : 0.0;
       CAPTURE(pair);
       worst = std::max(worst, check_gradients(make(clip, kl, aggregation, entropy_coefficient), fixture));
@@ -152,16 +168,94 @@ TEST_CASE("gspo: exact gradients of the sequence-level objective") {
   CHECK(worst <= tolerance);
 }
 
-TEST_CASE("reinforce: exact gradients") {
+// An objective made by make(kl, aggregation, entropy_coefficient) with every KL term and every
+// aggregation; returns the largest relative error.
+template <class MakeObjective>
+double check_kl_and_aggregations(const rlft_test::objective_fixture& fixture, double entropy_coefficient,
+                                 MakeObjective make, bool old_moves = false) {
   double worst = 0.0;
-  const auto fixture = rlft_test::make_objective_fixture(6);
   for (const auto& kl : all_kl_terms)
     for (const auto aggregation : all_aggregations)
-      worst = std::max(worst, check_gradients(rlft::reinforce_objective{.kl = kl,
-                                                                        .entropy_coefficient = -0.05,
-                                                                        .aggregation = aggregation,
-                                                                        .constant_divisor = 16.0},
-                                              fixture));
+      worst = std::max(worst, check_gradients(make(kl, aggregation, entropy_coefficient), fixture, old_moves));
+  return worst;
+}
+
+TEST_CASE("reinforce: exact gradients") {
+  const double worst = check_kl_and_aggregations(
+      rlft_test::make_objective_fixture(6), -0.05, [](const rlft::kl_penalty& kl, rlft::loss_aggregation aggregation,
+                                                      double entropy) {
+        return rlft::reinforce_objective{
+            .kl = kl, .entropy_coefficient = entropy, .aggregation = aggregation, .constant_divisor = 16.0};
+      });
   MESSAGE("largest relative error: " << worst);
   CHECK(worst <= tolerance);
+}
+
+TEST_CASE("sapo: exact gradients of the soft gate, for both temperatures") {
+  double worst = 0.0;
+  const auto fixture = rlft_test::make_objective_fixture(7);
+  for (const auto& [positive, negative] : {std::pair{1.0, 1.05}, std::pair{2.0, 0.5}})
+    worst = std::max(worst, check_kl_and_aggregations(fixture, 0.01, [&](const rlft::kl_penalty& kl,
+                                                                         rlft::loss_aggregation aggregation,
+                                                                         double entropy) {
+      return rlft::sapo_objective{.temperature_positive = positive, .temperature_negative = negative, .kl = kl,
+                                  .entropy_coefficient = entropy, .aggregation = aggregation, .constant_divisor = 16.0};
+    }));
+  MESSAGE("largest relative error: " << worst);
+  CHECK(worst <= tolerance);
+}
+
+TEST_CASE("gmpo: exact gradients of the geometric mean, with one or several advantages per sequence") {
+  double worst = 0.0;
+  for (const bool constant_advantage : {true, false}) {
+    const auto fixture = rlft_test::make_objective_fixture(
+        8, {.sequences = 24, .max_completion = 6, .constant_advantage_per_sequence = constant_advantage});
+    worst = std::max(worst, check_kl_and_aggregations(fixture, 0.01, [](const rlft::kl_penalty& kl,
+                                                                        rlft::loss_aggregation aggregation,
+                                                                        double entropy) {
+      return rlft::gmpo_objective{
+          .kl = kl, .entropy_coefficient = entropy, .aggregation = aggregation, .constant_divisor = 16.0};
+    }));
+  }
+  MESSAGE("largest relative error: " << worst);
+  CHECK(worst <= tolerance);
+}
+
+TEST_CASE("cispo: exact gradients with the clipped weight held constant") {
+  double worst = 0.0;
+  const auto fixture = rlft_test::make_objective_fixture(9);
+  for (const auto& [low, high] : {std::pair{1.0, 0.28}, std::pair{0.2, 0.28}, std::pair{0.2, 0.2}})
+    worst = std::max(worst, check_kl_and_aggregations(
+                                fixture, 0.01,
+                                [&](const rlft::kl_penalty& kl, rlft::loss_aggregation aggregation, double entropy) {
+                                  return rlft::cispo_objective{.epsilon_low = low, .epsilon_high = high, .kl = kl,
+                                                               .entropy_coefficient = entropy,
+                                                               .aggregation = aggregation, .constant_divisor = 16.0};
+                                },
+                                /*old_moves=*/true));
+  MESSAGE("largest relative error: " << worst);
+  CHECK(worst <= tolerance);
+}
+
+TEST_CASE("gspo-token equals gspo in loss and gradient when each sequence has one advantage") {
+  const auto fixture = rlft_test::make_objective_fixture(
+      10, {.sequences = 24, .max_completion = 6, .constant_advantage_per_sequence = true});
+  const auto& batch = fixture.batch;
+  const std::size_t n = batch.num_tokens();
+  for (const auto& clip : all_clips)
+    for (const auto aggregation : all_aggregations) {
+      const rlft::kl_penalty kl{.coefficient = 0.3};
+      std::vector<double> sequence_gradients(n), token_gradients(n);
+      const rlft::basic_objective_input<double> in{
+          .batch = batch, .sequence_count = batch.num_sequences(), .logprobs = fixture.logprobs};
+      const auto sequence = rlft::gspo_objective{.clip = clip, .kl = kl, .aggregation = aggregation,
+                                                 .constant_divisor = 16.0}
+                                .evaluate<double>(in, {.logprob_gradients = sequence_gradients});
+      const auto token = rlft::gspo_token_objective{.clip = clip, .kl = kl, .aggregation = aggregation,
+                                                    .constant_divisor = 16.0}
+                             .evaluate<double>(in, {.logprob_gradients = token_gradients});
+      CHECK(token.loss == doctest::Approx(sequence.loss).epsilon(1e-12));
+      for (std::size_t t = 0; t < n; ++t)
+        CHECK(token_gradients[t] == doctest::Approx(sequence_gradients[t]).epsilon(1e-12));
+    }
 }

@@ -1,4 +1,4 @@
-// Objectives against answers known without running them: a loss evaluated by hand, the
+// Objectives against answers known without running them: losses evaluated by hand, the
 // on-policy limit (ratio 1, β = 0: the REINFORCE gradient weighted by the aggregation), a
 // reference equal to the current policy (the KL term vanishes), and PyTorch's subgradients at
 // the kinks of the clipped surrogate.
@@ -8,9 +8,13 @@
 #include <vector>
 
 #include "objective_fixture.hpp"
+#include "rlft/objective/cispo_objective.hpp"
 #include "rlft/objective/clipped_surrogate_objective.hpp"
+#include "rlft/objective/gmpo_objective.hpp"
 #include "rlft/objective/gspo_objective.hpp"
+#include "rlft/objective/gspo_token_objective.hpp"
 #include "rlft/objective/reinforce_objective.hpp"
+#include "rlft/objective/sapo_objective.hpp"
 
 using doctest::Approx;
 
@@ -29,7 +33,10 @@ struct hand_batch {
     std::copy(advantages.begin(), advantages.end(), batch.advantages().begin());
   }
 
-  rlft::objective_result run(const rlft::clipped_surrogate_objective& objective) {
+  rlft::objective_result run(const rlft::clipped_surrogate_objective& objective) { return run_with(objective); }
+
+  template <class Objective>
+  rlft::objective_result run_with(const Objective& objective) {
     return objective({.batch = batch, .sequence_count = 2, .logprobs = logprobs}, {.logprob_gradients = gradients});
   }
 };
@@ -122,6 +129,10 @@ TEST_CASE("with ratio 1 and β = 0 every objective's gradient is REINFORCE's, we
                                                           .constant_divisor = divisor}));
     compare(gradient_of(rlft::reinforce_objective{.aggregation = aggregation, .constant_divisor = divisor}));
     compare(gradient_of(rlft::gspo_objective{.aggregation = aggregation, .constant_divisor = divisor}));
+    compare(gradient_of(rlft::gspo_token_objective{.aggregation = aggregation, .constant_divisor = divisor}));
+    compare(gradient_of(rlft::gmpo_objective{.aggregation = aggregation, .constant_divisor = divisor}));
+    compare(gradient_of(rlft::cispo_objective{.aggregation = aggregation, .constant_divisor = divisor}));
+    compare(gradient_of(rlft::sapo_objective{.aggregation = aggregation, .constant_divisor = divisor}));
   }
 }
 
@@ -246,4 +257,106 @@ TEST_CASE("k3 is bounded at 10 by default, as verl's low_var_kl, and unbounded o
   const auto unbounded = fixture.run({.kl = {.coefficient = 0.1, .value_bound = 0.0}});
   CHECK(unbounded.metrics.kl_mean == Approx((std::exp(20.0) - 21.0) / 4.0).epsilon(1e-5));
   CHECK(unbounded.loss > 1e6 * std::abs(bounded.loss));
+}
+
+TEST_CASE("cispo: the clipped weight times the REINFORCE term, by hand") {
+  hand_batch fixture;
+  // Weights clip(r, 0, 1.28) of the ratios 1.5, 0.5, 1.1, 4: 1.28, 0.5, 1.1, 1.28.
+  const double weights[] = {1.28, 0.5, 1.1, 1.28}, advantages[] = {1.0, -1.0, 2.0, -1.0};
+  const double ratios[] = {1.5, 0.5, 1.1, 4.0};
+  const std::size_t tokens[] = {1, 2, 4, 5};
+  const auto result = fixture.run_with(rlft::cispo_objective{});
+  double loss = 0.0;
+  for (int i = 0; i < 4; ++i) {
+    loss += -weights[i] * advantages[i] * std::log(ratios[i]) / 4.0;  // token_mean over 4 tokens
+    CHECK(fixture.gradients[tokens[i]] == Approx(-weights[i] * advantages[i] / 4.0));
+  }
+  CHECK(result.loss == Approx(loss));
+  CHECK(result.metrics.clip_fraction_high == Approx(0.5));  // 1.5 and 4 held at 1.28
+  CHECK(result.metrics.clip_fraction_low == 0.0);
+  // A lower bound: ε_low = 0.4 holds the ratio 0.5 at 0.6.
+  fixture.run_with(rlft::cispo_objective{.epsilon_low = 0.4});
+  CHECK(fixture.gradients[2] == Approx(0.6 / 4.0));
+}
+
+TEST_CASE("sapo: the soft gate and its derivative, by hand") {
+  hand_batch fixture;
+  const auto sigmoid = [](double x) { return 1.0 / (1.0 + std::exp(-x)); };
+  const double advantages[] = {1.0, -1.0, 2.0, -1.0}, ratios[] = {1.5, 0.5, 1.1, 4.0};
+  const std::size_t tokens[] = {1, 2, 4, 5};
+  for (const auto& [positive, negative] : {std::pair{1.0, 1.05}, std::pair{3.0, 0.5}}) {
+    const auto result = fixture.run_with(
+        rlft::sapo_objective{.temperature_positive = positive, .temperature_negative = negative});
+    double loss = 0.0;
+    for (int i = 0; i < 4; ++i) {
+      const double tau = advantages[i] > 0 ? positive : negative, gate = sigmoid(tau * (ratios[i] - 1.0));
+      loss += -advantages[i] * 4.0 / tau * gate / 4.0;  // sequence_mean_token_mean: 1/(2·2) each
+      CHECK(fixture.gradients[tokens[i]] ==
+            Approx(-advantages[i] * 4.0 * gate * (1.0 - gate) * ratios[i] / 4.0).epsilon(1e-5));
+    }
+    CHECK(result.loss == Approx(loss).epsilon(1e-6));
+    CHECK(result.metrics.clip_fraction_high == 0.0);
+    CHECK(result.metrics.ratio_max == Approx(4.0));
+  }
+}
+
+TEST_CASE("gmpo: the geometric mean of log-space clipped ratios, by hand") {
+  hand_batch fixture;
+  // Sequence 0: log 1.5 > 0.4 with A > 0 is held at 0.4, log 0.5 < −0.4 with A < 0 at −0.4: the
+  // mean is 0 and the mean advantage 0, so its term and gradients vanish. Sequence 1: log 1.1
+  // (A = 2) and log 4 (A = −1, not held above) give the ratio √4.4 and Â = 0.5.
+  const auto result = fixture.run_with(rlft::gmpo_objective{});
+  const double term = -0.5 * std::sqrt(4.4);
+  CHECK(result.loss == Approx(term / 2.0));  // mean over 2 sequences
+  CHECK(fixture.gradients[1] == 0.0f);
+  CHECK(fixture.gradients[2] == 0.0f);
+  CHECK(fixture.gradients[4] == Approx(term / 4.0));  // ℓ_i·w per token, w = 1/(2·2)
+  CHECK(fixture.gradients[5] == Approx(term / 4.0));
+  CHECK(result.metrics.clip_fraction_high == Approx(0.25));
+  CHECK(result.metrics.clip_fraction_low == Approx(0.25));
+  // ε = 1 holds nothing: sequence 0's ratio is √0.75 with Â = 0, still no term.
+  fixture.run_with(rlft::gmpo_objective{.epsilon_low = 1.0, .epsilon_high = 1.0});
+  CHECK(fixture.gradients[1] == 0.0f);
+}
+
+TEST_CASE("gspo-token: the sequence ratio clipped with each token's advantage, by hand") {
+  hand_batch fixture;
+  // s_0 = √(1.5·0.5) = √0.75 inside [0.8, 1.2]; s_1 = √4.4 above it: the token with A = 2 is
+  // clipped at −2·1.2, the token with A = −1 is not (max(√4.4, 1.2)).
+  const auto result = fixture.run_with(rlft::gspo_token_objective{.clip = {.epsilon_low = 0.2, .epsilon_high = 0.2}});
+  const double s0 = std::sqrt(0.75), s1 = std::sqrt(4.4);
+  CHECK(result.loss == Approx(((-s0 + s0) / 2.0 + (-2.4 + s1) / 2.0) / 2.0));
+  CHECK(fixture.gradients[1] == Approx(-s0 / 4.0));
+  CHECK(fixture.gradients[2] == Approx(s0 / 4.0));
+  CHECK(fixture.gradients[4] == 0.0f);
+  CHECK(fixture.gradients[5] == Approx(s1 / 4.0));
+  // GSPO with the mean advantage 0.5 clips sequence 1 whole.
+  fixture.run_with(rlft::gspo_objective{.clip = {.epsilon_low = 0.2, .epsilon_high = 0.2}});
+  CHECK(fixture.gradients[5] == 0.0f);
+}
+
+TEST_CASE("abs and k3_plus: verl's abs and straight-through k3+ estimators") {
+  using rlft::kl_estimator;
+  for (const double delta : {-3.0, -0.5, -1e-3, 0.0, 1e-3, 0.7, 20.0}) {
+    CAPTURE(delta);
+    const auto abs = rlft::estimate_kl<kl_estimator::abs>(0.0, delta, 20.0, 10.0);
+    CHECK(abs.value == std::abs(delta));
+    CHECK(abs.derivative == (delta < 0 ? 1.0 : delta > 0 ? -1.0 : 0.0));  // d|log π − log π_ref|/d log π
+    const auto plus = rlft::estimate_kl<kl_estimator::k3_plus>(0.0, delta, 20.0, 10.0);
+    CHECK(plus.value == rlft::estimate_kl<kl_estimator::k3>(0.0, delta, 20.0, 10.0).value);
+    CHECK(plus.derivative == rlft::estimate_kl<kl_estimator::k2>(0.0, delta, 20.0, 10.0).derivative);
+  }
+  // In an objective: k3_plus's loss is k3's, its gradient k2's.
+  hand_batch fixture;
+  for (std::size_t t = 0; t < 6; ++t) fixture.batch.ref_logprobs()[t] = fixture.logprobs[t] - 0.3f * static_cast<float>(t);
+  const auto gradients_with = [&](kl_estimator estimator) {
+    const auto result = fixture.run({.kl = {.coefficient = 0.5, .estimator = estimator}});
+    return std::pair{result.loss, fixture.gradients};
+  };
+  const auto [k3_loss, k3_gradients] = gradients_with(kl_estimator::k3);
+  const auto [k2_loss, k2_gradients] = gradients_with(kl_estimator::k2);
+  const auto [plus_loss, plus_gradients] = gradients_with(kl_estimator::k3_plus);
+  CHECK(plus_loss == k3_loss);
+  CHECK(plus_gradients == k2_gradients);
+  CHECK(k2_loss != k3_loss);
 }

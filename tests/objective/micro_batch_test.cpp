@@ -13,11 +13,9 @@
 
 using doctest::Approx;
 
-namespace {
+using rlft_test::all_aggregations;
 
-const rlft::loss_aggregation all_aggregations[] = {
-    rlft::loss_aggregation::token_mean, rlft::loss_aggregation::sequence_mean_token_mean,
-    rlft::loss_aggregation::sequence_mean_token_sum, rlft::loss_aggregation::sequence_mean_token_sum_normalized};
+namespace {
 
 struct evaluation {
   rlft::objective_result result;

@@ -5,9 +5,13 @@
 #include <limits>
 #include <vector>
 
+#include "rlft/objective/cispo_objective.hpp"
 #include "rlft/objective/clipped_surrogate_objective.hpp"
+#include "rlft/objective/gmpo_objective.hpp"
 #include "rlft/objective/gspo_objective.hpp"
+#include "rlft/objective/gspo_token_objective.hpp"
 #include "rlft/objective/reinforce_objective.hpp"
+#include "rlft/objective/sapo_objective.hpp"
 
 using doctest::Contains;
 
@@ -55,6 +59,24 @@ TEST_CASE("out-of-range options are rejected, naming the option") {
                        Contains("gspo objective: option clip.epsilon_low = 2"), rlft::error);
   CHECK_THROWS_WITH_AS(b.run(rlft::reinforce_objective{.kl = {.coefficient = -1.0}}),
                        Contains("reinforce objective: option kl.coefficient = -1"), rlft::error);
+  option_error({.kl = {.coefficient = 0.01, .estimator = static_cast<rlft::kl_estimator>(9)}},
+               "kl.estimator is out of range (k1, k2, k3, abs or k3_plus)");
+
+  // The newer objectives' own options.
+  const auto other_error = [&](const auto& objective, const char* expected) {
+    CHECK_THROWS_WITH_AS(b.run(objective), Contains(expected), rlft::error);
+  };
+  other_error(rlft::cispo_objective{.epsilon_low = 1.5}, "cispo objective: option epsilon_low = 1.5 is out of range (in [0, 1])");
+  other_error(rlft::cispo_objective{.epsilon_high = std::nan("")}, "cispo objective: option epsilon_high = nan");
+  other_error(rlft::cispo_objective{.log_ratio_bound = 100.0}, "cispo objective: option log_ratio_bound = 100");
+  other_error(rlft::sapo_objective{.temperature_positive = 0.0},
+              "sapo objective: option temperature_positive = 0 is out of range (in (0, 80])");
+  other_error(rlft::sapo_objective{.temperature_negative = 81.0}, "sapo objective: option temperature_negative = 81");
+  other_error(rlft::gmpo_objective{.epsilon_low = -0.1}, "gmpo objective: option epsilon_low = -0.1");
+  other_error(rlft::gmpo_objective{.epsilon_high = std::numeric_limits<double>::infinity()},
+              "gmpo objective: option epsilon_high = inf");
+  other_error(rlft::gspo_token_objective{.clip = {.epsilon_low = 1.0}}, "gspo-token objective: option clip.epsilon_low = 1");
+  other_error(rlft::sapo_objective{.aggregation = static_cast<rlft::loss_aggregation>(17)}, "sapo objective: option aggregation");
 }
 
 TEST_CASE("slices outside the batch and spans of the wrong length are rejected") {

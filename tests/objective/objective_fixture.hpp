@@ -14,8 +14,13 @@
 
 #include "rlft/core/philox.hpp"
 #include "rlft/core/rollout_batch.hpp"
+#include "rlft/objective/loss_aggregation.hpp"
 
 namespace rlft_test {
+
+inline constexpr rlft::loss_aggregation all_aggregations[] = {
+    rlft::loss_aggregation::token_mean, rlft::loss_aggregation::sequence_mean_token_mean,
+    rlft::loss_aggregation::sequence_mean_token_sum, rlft::loss_aggregation::sequence_mean_token_sum_normalized};
 
 struct objective_fixture {
   rlft::rollout_batch batch;
@@ -62,9 +67,10 @@ inline objective_fixture make_objective_fixture(std::uint64_t seed, const fixtur
   for (std::size_t t = batch.sequence_begin(1); t < batch.sequence_end(1); ++t) batch.loss_mask()[t] = 0;
 
   // Kinks of the log-ratio for the clip configurations the tests use (ε 0.2/0.28, c = 3,
-  // δ = 2, the ±20 clamps) and of the KL log-ratio (the ±20 clamp).
+  // δ = 2, the ±20 clamps, GMPO's log-space clip at ±0.4) and of the KL log-ratio (the ±20
+  // clamp).
   const std::initializer_list<double> ratio_kinks{std::log(0.8), std::log(1.2), std::log(1.28), std::log(3.0),
-                                                  std::log(2.0), -20.0, 20.0};
+                                                  std::log(2.0), -20.0, 20.0, -0.4, 0.4};
   std::vector<double> logprobs(batch.num_tokens(), 0.0), entropy(batch.num_tokens(), 0.0);
   for (std::size_t s = 0; s < batch.num_sequences(); ++s) {
     const double sequence_advantage = uniform(random, -2.0, 2.0);
@@ -75,7 +81,7 @@ inline objective_fixture make_objective_fixture(std::uint64_t seed, const fixtur
       double log_ratio = random() % 16 == 0 ? -25.0 : uniform(random, -1.5, 1.5);
       log_ratio = away_from(log_ratio, ratio_kinks);
       double kl_log_ratio = random() % 16 == 0 ? -24.0 : uniform(random, -1.2, 1.2);
-      kl_log_ratio = away_from(kl_log_ratio, {-20.0, 20.0});
+      kl_log_ratio = away_from(kl_log_ratio, {-20.0, 20.0, 0.0});  // 0: the kink of the abs estimator
       batch.old_logprobs()[t] = static_cast<float>(old);
       logprobs[t] = static_cast<double>(static_cast<float>(old + log_ratio));
       batch.ref_logprobs()[t] = static_cast<float>(logprobs[t] + kl_log_ratio);

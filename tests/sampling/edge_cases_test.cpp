@@ -17,7 +17,6 @@ using namespace rlft::testing;
 
 namespace {
 
-constexpr float infinity = std::numeric_limits<float>::infinity();
 
 template <class Sampler>
 sampled_token draw(const Sampler& sampler, std::span<const float> logits, std::uint64_t stream = 0,

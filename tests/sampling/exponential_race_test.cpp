@@ -17,7 +17,6 @@ using namespace rlft::testing;
 
 namespace {
 
-constexpr float infinity = std::numeric_limits<float>::infinity();
 
 double ulps(double value, double reference) {
   return std::abs(value - reference) / (std::abs(reference) * 0x1.0p-24);

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 #include <vector>
@@ -12,6 +13,8 @@
 #include "rlft/core/philox.hpp"
 
 namespace rlft::testing {
+
+inline constexpr float infinity = std::numeric_limits<float>::infinity();
 
 // Logits uniform in [low, high) from a Philox stream (portable across standard libraries).
 inline std::vector<float> uniform_logits(std::size_t size, float low, float high, std::uint64_t seed) {

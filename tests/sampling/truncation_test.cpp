@@ -18,7 +18,6 @@ using namespace rlft::testing;
 
 namespace {
 
-constexpr float infinity = std::numeric_limits<float>::infinity();
 
 struct named_row {
   const char* name;

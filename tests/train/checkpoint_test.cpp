@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "concepts/unigram_policy.hpp"
+#include "trainer_test_support.hpp"
 #include "rlft/advantage/grpo_advantage.hpp"
 #include "rlft/objective/clipped_surrogate_objective.hpp"
 #include "rlft/sampling/temperature.hpp"
@@ -20,6 +21,7 @@
 
 using doctest::Contains;
 using rlft_test::digits_decoder;
+using rlft_test::finds_two;
 using rlft_test::unigram_policy;
 namespace fs = std::filesystem;
 
@@ -35,23 +37,10 @@ struct scratch_directory {
   ~scratch_directory() { fs::remove_all(path); }
 };
 
-const auto finds_two = [](const rlft::reward_input& in) {
-  return in.reference == "1" && in.completion.find('2') != std::string_view::npos ? 1.0f : 0.0f;
-};
-
-// Prompts {0}; references cycle through "0011": half the groups carry no signal, so dynamic
-// sampling draws more than P prompts in some steps.
-struct cycling_prompts {
-  std::uint64_t drawn = 0;
-  rlft::prompt_batch operator()(std::size_t count) {
-    rlft::prompt_batch batch;
-    for (std::size_t i = 0; i < count; ++i, ++drawn) {
-      batch.prompts.push_back(std::vector<rlft::token_id>{0});
-      batch.references.push_back(std::string(1, "0011"[drawn % 4]));
-    }
-    return batch;
-  }
-  void seek(std::uint64_t position) { drawn = position; }
+// References cycle through "0011": half the groups carry no signal, so dynamic sampling draws
+// more than P prompts in some steps.
+struct half_signal_prompts : rlft_test::cycling_prompts {
+  half_signal_prompts() { pattern = "0011"; }
 };
 
 auto make_grpo(unigram_policy& policy) {
@@ -93,14 +82,14 @@ TEST_CASE("a GRPO run resumed from a checkpoint equals the uninterrupted run, bi
 
   unigram_policy straight_policy(start);
   auto straight = make_grpo(straight_policy);
-  cycling_prompts straight_prompts;
+  half_signal_prompts straight_prompts;
   std::vector<double> straight_losses;
   for (int step = 0; step < 6; ++step) straight_losses.push_back(straight.step(straight_prompts).loss);
 
   {  // the interrupted run: three steps, a validation, a checkpoint, then it is gone
     unigram_policy policy(start);
     auto trainer = make_grpo(policy);
-    cycling_prompts prompts;
+    half_signal_prompts prompts;
     rlft::best_policy<unigram_policy> best;
     for (int step = 0; step < 3; ++step) {
       trainer.step(prompts);
@@ -112,7 +101,7 @@ TEST_CASE("a GRPO run resumed from a checkpoint equals the uninterrupted run, bi
 
   unigram_policy policy({9.0f, 9.0f, 9.0f, 9.0f});  // overwritten by the checkpoint
   auto resumed = make_grpo(policy);
-  cycling_prompts prompts;  // moved on by resume()
+  half_signal_prompts prompts;  // moved on by resume()
   rlft::best_policy<unigram_policy> best;
   const auto latest = rlft::checkpoint_directory(scratch.path).latest();
   REQUIRE(latest);
@@ -246,7 +235,7 @@ TEST_CASE("malformed checkpoints are io errors naming the file") {
   fs::remove(scratch.path / "latest.json");
   sft.save_checkpoint(checkpoints);
   auto grpo = make_grpo(policy);
-  cycling_prompts prompts;
+  half_signal_prompts prompts;
   CHECK_THROWS_WITH_AS(grpo.resume(*checkpoints.latest(), prompts), Contains("not a checkpoint of a grpo trainer"),
                        rlft::io_error);
   std::ofstream(checkpoints.latest()->directory / "optimizer.safetensors") << "not a safetensors file";

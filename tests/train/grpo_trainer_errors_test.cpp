@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "concepts/unigram_policy.hpp"
+#include "trainer_test_support.hpp"
 #include "rlft/advantage/gae_advantage.hpp"
 #include "rlft/advantage/grpo_advantage.hpp"
 #include "rlft/advantage/reinforce_plus_plus_advantage.hpp"
@@ -20,37 +21,17 @@
 #include "rlft/train/grpo_trainer.hpp"
 
 using doctest::Contains;
+using rlft_test::cycling_prompts;
 using rlft_test::digits_decoder;
+using rlft_test::finds_two;
+using rlft_test::small_grpo_options;
 using rlft_test::unigram_policy;
 
 namespace {
 
-// Reference "1": reward 1 when the completion holds token 2; reference "0": always 0.
-const auto finds_two = [](const rlft::reward_input& in) {
-  return in.reference == "1" && in.completion.find('2') != std::string_view::npos ? 1.0f : 0.0f;
-};
-
-struct cycling_prompts {
-  std::string pattern = "1";
-  std::size_t drawn = 0;
-  std::vector<rlft::token_id> prompt = {0};
-  rlft::prompt_batch operator()(std::size_t count) {
-    rlft::prompt_batch batch;
-    for (std::size_t i = 0; i < count; ++i, ++drawn) {
-      batch.prompts.push_back(prompt);
-      batch.references.push_back(std::string(1, pattern[drawn % pattern.size()]));
-    }
-    return batch;
-  }
-};
-
-rlft::grpo_options small_options() {
-  return {.prompts_per_step = 4, .group_size = 8, .max_new_tokens = 3, .stop_tokens = {3}, .seed = 5};
-}
-
 template <class Policy, class Reward, class Estimator = rlft::grpo_advantage,
           class Objective = rlft::clipped_surrogate_objective>
-auto make_trainer(Policy& policy, Reward reward, rlft::grpo_options options = small_options(),
+auto make_checked_trainer(Policy& policy, Reward reward, rlft::grpo_options options = small_grpo_options(),
                   Estimator estimator = {}, Objective objective = {}, rlft::policy_update_options update = {}) {
   update.schedule = {.peak_learning_rate = 0.05f, .final_learning_rate = 0.05f};
   return rlft::grpo_trainer(policy, rlft::temperature{1.0f}, reward, digits_decoder{}, estimator, objective,
@@ -88,7 +69,7 @@ bool throws_misuse(Run&& run, std::string& what) {
 
 TEST_CASE("data errors skip the step: a NaN log-prob, and its metrics keep their shape") {
   nan_logprob_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
-  auto trainer = make_trainer(policy, finds_two);
+  auto trainer = make_checked_trainer(policy, finds_two);
   cycling_prompts prompts;
   const auto metrics = trainer.step(prompts);
   CHECK_FALSE(metrics.applied);
@@ -105,7 +86,7 @@ TEST_CASE("data errors skip the step: a NaN log-prob, and its metrics keep their
 TEST_CASE("a step skipped before scoring lists every reward component with NaN values") {
   unigram_policy policy({0.0f, std::numeric_limits<float>::quiet_NaN(), 0.0f, 0.0f});  // the sampler rejects it
   const auto reward = rlft::component("accuracy", finds_two) + rlft::component("format", finds_two);
-  auto trainer = make_trainer(policy, reward);
+  auto trainer = make_checked_trainer(policy, reward);
   cycling_prompts prompts;
   const auto metrics = trainer.step(prompts);
   CHECK_FALSE(metrics.applied);
@@ -117,10 +98,10 @@ TEST_CASE("a step skipped before scoring lists every reward component with NaN v
   for (const auto& r : metrics.rewards) CHECK(std::isnan(r.mean));
   CHECK(metrics.rewards.back().name == "total");  // what logging code reads: defined
 
-  auto options = small_options();  // a KL penalty in the rewards is a column of its own
+  auto options = small_grpo_options();  // a KL penalty in the rewards is a column of its own
   options.reward_kl = {.coefficient = 0.1};
   unigram_policy same_policy({0.0f, std::numeric_limits<float>::quiet_NaN(), 0.0f, 0.0f});
-  auto with_kl = make_trainer(same_policy, reward, options);
+  auto with_kl = make_checked_trainer(same_policy, reward, options);
   const auto skipped = with_kl.step(prompts);
   REQUIRE(skipped.rewards.size() == 4);
   CHECK(skipped.rewards[2].name == "kl_penalty");
@@ -139,9 +120,9 @@ struct miscounting_estimator {
 
 TEST_CASE("an estimator summary of the wrong size stops the run") {
   unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
-  auto options = small_options();
+  auto options = small_grpo_options();
   options.max_sampling_rounds = 2;
-  auto trainer = make_trainer(policy, finds_two, options, miscounting_estimator{});
+  auto trainer = make_checked_trainer(policy, finds_two, options, miscounting_estimator{});
   cycling_prompts prompts{.pattern = "01"};
   std::string what;
   CHECK(throws_misuse([&] { trainer.step(prompts); }, what));
@@ -152,7 +133,7 @@ TEST_CASE("misuse stops the run: options, prompt sources and tokens outside the 
   std::string what;
   SUBCASE("an objective option out of range") {
     unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
-    auto trainer = make_trainer(policy, finds_two, small_options(), rlft::grpo_advantage{},
+    auto trainer = make_checked_trainer(policy, finds_two, small_grpo_options(), rlft::grpo_advantage{},
                                 rlft::clipped_surrogate_objective{.clip = {.epsilon_low = 2.0}});
     cycling_prompts prompts;
     CHECK(throws_misuse([&] { trainer.step(prompts); }, what));
@@ -160,7 +141,7 @@ TEST_CASE("misuse stops the run: options, prompt sources and tokens outside the 
   }
   SUBCASE("fewer references than prompts") {
     unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
-    auto trainer = make_trainer(policy, finds_two);
+    auto trainer = make_checked_trainer(policy, finds_two);
     auto short_of_references = [](std::size_t count) {
       rlft::prompt_batch batch;
       for (std::size_t i = 0; i < count; ++i) batch.prompts.push_back(std::vector<rlft::token_id>{0});
@@ -172,7 +153,7 @@ TEST_CASE("misuse stops the run: options, prompt sources and tokens outside the 
   }
   SUBCASE("a prompt token outside the vocabulary") {
     unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
-    auto trainer = make_trainer(policy, finds_two);
+    auto trainer = make_checked_trainer(policy, finds_two);
     cycling_prompts prompts{.prompt = {7}};
     CHECK(throws_misuse([&] { trainer.step(prompts); }, what));
     CHECK(what.find("outside the vocabulary") != std::string::npos);
@@ -182,32 +163,32 @@ TEST_CASE("misuse stops the run: options, prompt sources and tokens outside the 
 
 TEST_CASE("a group size that makes every advantage zero is refused, naming the option") {
   unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
-  auto options = small_options();
+  auto options = small_grpo_options();
   options.group_size = 1;
-  CHECK_THROWS_WITH_AS(make_trainer(policy, finds_two, options), Contains("group_size = 1"), rlft::error);
-  CHECK_THROWS_WITH_AS(make_trainer(policy, finds_two, options, rlft::rloo_advantage{}),
+  CHECK_THROWS_WITH_AS(make_checked_trainer(policy, finds_two, options), Contains("group_size = 1"), rlft::error);
+  CHECK_THROWS_WITH_AS(make_checked_trainer(policy, finds_two, options, rlft::rloo_advantage{}),
                        Contains("rloo advantage compares each completion"), rlft::error);
-  CHECK_THROWS_AS(make_trainer(policy, finds_two, options,
+  CHECK_THROWS_AS(make_checked_trainer(policy, finds_two, options,
                                rlft::reinforce_plus_plus_advantage{.group_mean_baseline = true}),
                   rlft::error);
   // Estimators without a group baseline train on single completions.
-  CHECK_NOTHROW(make_trainer(policy, finds_two, options, rlft::reinforce_plus_plus_advantage{}));
+  CHECK_NOTHROW(make_checked_trainer(policy, finds_two, options, rlft::reinforce_plus_plus_advantage{}));
 }
 
 TEST_CASE("dynamic sampling needs an estimator that drops equal-reward groups") {
   unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
-  auto options = small_options();
+  auto options = small_grpo_options();
   options.max_sampling_rounds = 3;
-  CHECK_THROWS_WITH_AS(make_trainer(policy, finds_two, options), Contains("equal_reward_policy::drop"), rlft::error);
+  CHECK_THROWS_WITH_AS(make_checked_trainer(policy, finds_two, options), Contains("equal_reward_policy::drop"), rlft::error);
   options.max_sampling_rounds = 0;
-  CHECK_THROWS_WITH_AS(make_trainer(policy, finds_two, options,
+  CHECK_THROWS_WITH_AS(make_checked_trainer(policy, finds_two, options,
                                     rlft::grpo_advantage{.equal_rewards = rlft::equal_reward_policy::drop}),
                        Contains("max_sampling_rounds"), rlft::error);
 }
 
 TEST_CASE("a plain reward function trains as one component named \"reward\"") {
   unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
-  auto trainer = make_trainer(policy, finds_two);
+  auto trainer = make_checked_trainer(policy, finds_two);
   cycling_prompts prompts;
   const auto metrics = trainer.step(prompts);
   REQUIRE(metrics.applied);
@@ -219,7 +200,7 @@ TEST_CASE("a plain reward function trains as one component named \"reward\"") {
 TEST_CASE("by default the trainer's AdamW does not decay: steps without reward leave the policy alone") {
   unigram_policy policy({0.5f, -0.25f, 0.125f, 1.0f});
   const std::vector<float> before(policy.parameters()[0].values.begin(), policy.parameters()[0].values.end());
-  auto trainer = make_trainer(policy, finds_two);
+  auto trainer = make_checked_trainer(policy, finds_two);
   cycling_prompts prompts{.pattern = "0"};  // every reward 0: no advantage, no gradient
   for (int step = 0; step < 4; ++step) REQUIRE(trainer.step(prompts).applied);
   for (std::size_t j = 0; j < before.size(); ++j) CHECK(policy.parameters()[0].values[j] == before[j]);
@@ -228,9 +209,9 @@ TEST_CASE("by default the trainer's AdamW does not decay: steps without reward l
 TEST_CASE("a KL penalty in the rewards uses its own estimator") {
   const auto penalty_after_two_steps = [](rlft::kl_estimator estimator) {
     unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
-    auto options = small_options();
+    auto options = small_grpo_options();
     options.reward_kl = {.coefficient = 0.5, .estimator = estimator};
-    auto trainer = make_trainer(policy, finds_two, options);
+    auto trainer = make_checked_trainer(policy, finds_two, options);
     cycling_prompts prompts;
     trainer.step(prompts);  // moves the policy away from the reference
     const auto metrics = trainer.step(prompts);

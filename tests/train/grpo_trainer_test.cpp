@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "concepts/unigram_policy.hpp"
+#include "trainer_test_support.hpp"
 #include "rlft/advantage/grpo_advantage.hpp"
 #include "rlft/objective/clipped_surrogate_objective.hpp"
 #include "rlft/rewards/composition.hpp"
@@ -16,7 +17,11 @@
 #include "rlft/train/checkpoint.hpp"
 #include "rlft/train/grpo_trainer.hpp"
 
+using rlft_test::constant_learning_rate;
+using rlft_test::cycling_prompts;
 using rlft_test::digits_decoder;
+using rlft_test::probability_of;
+using rlft_test::small_grpo_options;
 using rlft_test::unigram_policy;
 
 namespace {
@@ -24,53 +29,24 @@ namespace {
 // Reference "1": reward 1 when the completion holds token 2. Reference "0": always 0. Plus a
 // component worth nothing, so rewards are summed in a translation unit that also holds the
 // objectives (their helpers once collided).
-const auto finds_two = rlft::component("finds_two", [](const rlft::reward_input& in) {
+const auto finds_two_plus_nothing = rlft::component("finds_two", [](const rlft::reward_input& in) {
   return in.reference == "1" && in.completion.find('2') != std::string_view::npos ? 1.0f : 0.0f;
 }) + 0.0f * rlft::component("length", [](const rlft::reward_input& in) { return in.completion.size(); });
-
-// Prompts {0}; references cycle through `pattern`.
-struct cycling_prompts {
-  std::string pattern = "1";
-  std::size_t drawn = 0;
-  rlft::prompt_batch operator()(std::size_t count) {
-    rlft::prompt_batch batch;
-    for (std::size_t i = 0; i < count; ++i, ++drawn) {
-      batch.prompts.push_back(std::vector<rlft::token_id>{0});
-      batch.references.push_back(std::string(1, pattern[drawn % pattern.size()]));
-    }
-    return batch;
-  }
-};
-
-rlft::grpo_options small_options() {
-  return {.prompts_per_step = 4, .group_size = 8, .max_new_tokens = 3, .stop_tokens = {3}, .seed = 5};
-}
-
-rlft::policy_update_options learning_rate(float rate) {
-  return {.adamw = {.weight_decay = 0.0f}, .schedule = {.peak_learning_rate = rate, .final_learning_rate = rate}};
-}
 
 template <class Reward, class Estimator = rlft::grpo_advantage>
 auto make_trainer(unigram_policy& policy, Reward reward, rlft::grpo_options options, float rate = 0.05f,
                   Estimator estimator = {}) {
   return rlft::grpo_trainer(policy, rlft::temperature{1.0f}, reward, digits_decoder{}, estimator,
-                            rlft::clipped_surrogate_objective{}, std::move(options), learning_rate(rate));
-}
-
-float probability_of(unigram_policy& policy, std::size_t token) {
-  const auto logits = policy.parameters()[0].values;
-  double total = 0.0;
-  for (const float x : logits) total += std::exp(x);
-  return static_cast<float>(std::exp(logits[token]) / total);
+                            rlft::clipped_surrogate_objective{}, std::move(options), constant_learning_rate(rate));
 }
 
 }  // namespace
 
 TEST_CASE("GRPO raises the probability of the rewarded token") {
   unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
-  auto trainer = make_trainer(policy, finds_two, small_options());
+  auto trainer = make_trainer(policy, finds_two_plus_nothing, small_grpo_options());
   cycling_prompts prompts;
-  const float before = probability_of(policy, 2);
+  const double before = probability_of(policy, 2);
   double first_reward = 0.0, last_reward = 0.0;
   for (int step = 0; step < 40; ++step) {
     const auto metrics = trainer.step(prompts);
@@ -79,18 +55,18 @@ TEST_CASE("GRPO raises the probability of the rewarded token") {
     CHECK(metrics.objective.ratio_mean == doctest::Approx(1.0));  // on-policy
     (step == 0 ? first_reward : last_reward) = metrics.rewards.back().mean;
   }
-  CHECK(probability_of(policy, 2) > 0.6f);
+  CHECK(probability_of(policy, 2) > 0.6);
   CHECK(probability_of(policy, 2) > before);
   CHECK(last_reward > first_reward);
 }
 
 TEST_CASE("GRPO steps are deterministic and independent of the micro-batch size") {
   unigram_policy a({0.3f, -0.2f, 0.1f, 0.0f}), b = a, c = a;
-  auto options = small_options();
-  auto whole = make_trainer(a, finds_two, options);
-  auto again = make_trainer(b, finds_two, options);
+  auto options = small_grpo_options();
+  auto whole = make_trainer(a, finds_two_plus_nothing, options);
+  auto again = make_trainer(b, finds_two_plus_nothing, options);
   options.micro_batch_tokens = 3;  // every sequence alone
-  auto pieces = make_trainer(c, finds_two, options);
+  auto pieces = make_trainer(c, finds_two_plus_nothing, options);
   for (int step = 0; step < 3; ++step) {
     cycling_prompts pa, pb, pc;
     whole.step(pa);
@@ -106,7 +82,7 @@ TEST_CASE("GRPO steps are deterministic and independent of the micro-batch size"
 TEST_CASE("a NaN reward skips the step and changes nothing") {
   unigram_policy policy({0.0f, 1.0f, 2.0f, 3.0f});
   const auto broken = rlft::component("broken", [](const rlft::reward_input&) { return std::nanf(""); });
-  auto trainer = make_trainer(policy, broken, small_options());
+  auto trainer = make_trainer(policy, broken, small_grpo_options());
   cycling_prompts prompts;
   const auto metrics = trainer.step(prompts);
   CHECK_FALSE(metrics.applied);
@@ -117,9 +93,9 @@ TEST_CASE("a NaN reward skips the step and changes nothing") {
 
 TEST_CASE("dynamic sampling keeps only groups with a learning signal") {
   unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
-  auto options = small_options();
+  auto options = small_grpo_options();
   options.max_sampling_rounds = 4;
-  auto trainer = make_trainer(policy, finds_two, options, 0.05f,
+  auto trainer = make_trainer(policy, finds_two_plus_nothing, options, 0.05f,
                               rlft::grpo_advantage{.equal_rewards = rlft::equal_reward_policy::drop});
   cycling_prompts prompts{.pattern = "0001"};  // three in four groups have all-zero rewards
   const auto metrics = trainer.step(prompts);
@@ -132,9 +108,9 @@ TEST_CASE("dynamic sampling keeps only groups with a learning signal") {
 
 TEST_CASE("the reference policy is replaced or mixed every N steps") {
   unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
-  auto options = small_options();
+  auto options = small_grpo_options();
   options.reference_refresh_steps = 2;
-  auto replaced = make_trainer(policy, finds_two, options);
+  auto replaced = make_trainer(policy, finds_two_plus_nothing, options);
   cycling_prompts prompts;
   replaced.step(prompts);
   CHECK(replaced.reference().parameters()[0].values[2] == 0.0f);
@@ -143,7 +119,7 @@ TEST_CASE("the reference policy is replaced or mixed every N steps") {
 
   unigram_policy mixed_policy({0.0f, 0.0f, 0.0f, 0.0f});
   options.reference_mix = 0.25f;
-  auto mixed = make_trainer(mixed_policy, finds_two, options);
+  auto mixed = make_trainer(mixed_policy, finds_two_plus_nothing, options);
   mixed.step(prompts);
   const float reference_before = mixed.reference().parameters()[0].values[2];
   mixed.step(prompts);
@@ -153,9 +129,9 @@ TEST_CASE("the reference policy is replaced or mixed every N steps") {
 
 TEST_CASE("without reference log-probs the trainer keeps no reference copy, in memory or checkpoints") {
   unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
-  auto options = small_options();
+  auto options = small_grpo_options();
   options.reference_logprobs = false;
-  auto trainer = make_trainer(policy, finds_two, options);
+  auto trainer = make_trainer(policy, finds_two_plus_nothing, options);
   cycling_prompts prompts;
   trainer.step(prompts);
   CHECK_THROWS_WITH_AS(trainer.reference(), doctest::Contains("reference_logprobs is off"), rlft::error);
@@ -171,7 +147,7 @@ TEST_CASE("without reference log-probs the trainer keeps no reference copy, in m
   const auto after_one = trainer.step(prompts).loss;
 
   unigram_policy resumed_policy({0.0f, 0.0f, 0.0f, 0.0f});
-  auto resumed = make_trainer(resumed_policy, finds_two, options);
+  auto resumed = make_trainer(resumed_policy, finds_two_plus_nothing, options);
   cycling_prompts resumed_prompts;
   resumed.resume(*latest, resumed_prompts);
   CHECK(resumed.step(resumed_prompts).loss == after_one);
@@ -180,18 +156,18 @@ TEST_CASE("without reference log-probs the trainer keeps no reference copy, in m
 
 TEST_CASE("GRPO options out of range are errors") {
   unigram_policy policy({0.0f, 0.0f});
-  auto options = small_options();
+  auto options = small_grpo_options();
   options.group_size = 0;
-  CHECK_THROWS_WITH_AS(make_trainer(policy, finds_two, options), doctest::Contains("group_size"), rlft::error);
-  options = small_options();
+  CHECK_THROWS_WITH_AS(make_trainer(policy, finds_two_plus_nothing, options), doctest::Contains("group_size"), rlft::error);
+  options = small_grpo_options();
   options.reference_mix = 1.5f;
-  CHECK_THROWS_WITH_AS(make_trainer(policy, finds_two, options), doctest::Contains("reference_mix"), rlft::error);
+  CHECK_THROWS_WITH_AS(make_trainer(policy, finds_two_plus_nothing, options), doctest::Contains("reference_mix"), rlft::error);
 }
 
 TEST_CASE("groups the estimator marks for dropping leave the loss") {
   unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
   const auto drop = rlft::grpo_advantage{.equal_rewards = rlft::equal_reward_policy::drop};
-  auto trainer = make_trainer(policy, finds_two, small_options(), 0.05f, drop);
+  auto trainer = make_trainer(policy, finds_two_plus_nothing, small_grpo_options(), 0.05f, drop);
   cycling_prompts prompts{.pattern = "01"};  // groups 0 and 2 have all-zero rewards
   const auto metrics = trainer.step(prompts);
   REQUIRE(metrics.applied);
@@ -209,7 +185,7 @@ TEST_CASE("groups the estimator marks for dropping leave the loss") {
 TEST_CASE("a step whose every group is dropped is skipped, and nothing changes") {
   unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
   const auto drop = rlft::grpo_advantage{.equal_rewards = rlft::equal_reward_policy::drop};
-  auto trainer = make_trainer(policy, finds_two, small_options(), 0.05f, drop);
+  auto trainer = make_trainer(policy, finds_two_plus_nothing, small_grpo_options(), 0.05f, drop);
   cycling_prompts prompts{.pattern = "0"};  // every group has all-zero rewards
   const auto metrics = trainer.step(prompts);
   CHECK_FALSE(metrics.applied);

@@ -9,24 +9,16 @@
 #include <vector>
 
 #include "concepts/unigram_policy.hpp"
+#include "trainer_test_support.hpp"
 #include "error_message.hpp"
 #include "rlft/train/sft_trainer.hpp"
 
 using rlft::testing::error_message;
+using rlft_test::constant_learning_rate;
+using rlft_test::probability_of;
 using rlft_test::unigram_policy;
 
 namespace {
-
-rlft::policy_update_options constant_rate(float rate) {
-  return {.adamw = {.weight_decay = 0.0f}, .schedule = {.peak_learning_rate = rate, .final_learning_rate = rate}};
-}
-
-double probability_of(unigram_policy& policy, std::size_t token) {
-  const auto logits = policy.parameters()[0].values;
-  double total = 0.0;
-  for (const float x : logits) total += std::exp(double{x});
-  return std::exp(double{logits[token]}) / total;
-}
 
 // Prompts of token 0 only, completions of tokens 1 and 2: a loss that counted prompt tokens
 // would raise the probability of token 0.
@@ -67,7 +59,7 @@ TEST_CASE("sft packing: each example once per epoch, within the token budget, in
 
 TEST_CASE("sft step: the mean negative log-likelihood of the completion tokens, and an update that raises them") {
   unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
-  rlft::sft_trainer trainer(policy, {.tokens_per_batch = 64}, constant_rate(0.1f));
+  rlft::sft_trainer trainer(policy, {.tokens_per_batch = 64}, constant_learning_rate(0.1f));
   const auto examples = prompt_zero_examples();
   // Uniform over 4 tokens: every completion token costs log 4.
   CHECK(trainer.evaluate_loss(examples) == doctest::Approx(std::log(4.0)).epsilon(1e-6));
@@ -91,7 +83,7 @@ TEST_CASE("sft step: the mean negative log-likelihood of the completion tokens, 
 
 TEST_CASE("sft step: a loss that is not finite skips the update and leaves the policy as it was") {
   unigram_policy policy({0.0f, 0.0f, -INFINITY, 0.0f});
-  rlft::sft_trainer trainer(policy, {}, constant_rate(0.1f));
+  rlft::sft_trainer trainer(policy, {}, constant_learning_rate(0.1f));
   const auto examples = prompt_zero_examples();
   const std::vector<float> before(policy.parameters()[0].values.begin(), policy.parameters()[0].values.end());
   const std::vector<std::size_t> first{0};
@@ -106,7 +98,7 @@ TEST_CASE("sft step: a loss that is not finite skips the update and leaves the p
 TEST_CASE("sft train: every epoch runs the updates pack_sft_batches gives, and the loss falls") {
   unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
   const rlft::sft_options options{.tokens_per_batch = 8, .epochs = 3, .seed = 3};
-  rlft::sft_trainer trainer(policy, options, constant_rate(0.05f));
+  rlft::sft_trainer trainer(policy, options, constant_learning_rate(0.05f));
   const auto examples = prompt_zero_examples();
   std::size_t completion_tokens = 0;
   for (const auto& e : examples) completion_tokens += e.tokens.size() - e.prompt_length;
@@ -142,7 +134,7 @@ TEST_CASE("sft train: every epoch runs the updates pack_sft_batches gives, and t
 
 TEST_CASE("sft: malformed examples and options are named") {
   unigram_policy policy({0.0f, 0.0f});
-  rlft::sft_trainer trainer(policy, {}, constant_rate(0.1f));
+  rlft::sft_trainer trainer(policy, {}, constant_learning_rate(0.1f));
   const auto ignore = [](const rlft::sft_step_metrics&) {};
   CHECK(error_message([&] { trainer.train({}, ignore); }) == "sft: no examples");
   const std::vector<rlft::sft_example> no_prompt{{.tokens = {0, 1, 1}, .prompt_length = 0}};

@@ -130,6 +130,15 @@ RLFT_HOST_DEVICE RLFT_INLINE mask_of<Real> mask_and(mask_of<Real> a, mask_of<Rea
     return static_cast<bool>(static_cast<unsigned>(a) & static_cast<unsigned>(b));
 }
 
+// a ∨ b lane by lane, as mask_and.
+template <class Real>
+RLFT_HOST_DEVICE RLFT_INLINE mask_of<Real> mask_or(mask_of<Real> a, mask_of<Real> b) noexcept {
+  if constexpr (is_pack<Real>)
+    return a | b;
+  else
+    return static_cast<bool>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
+}
+
 // mask ? when_true : when_false, lane by lane (bitwise for packs, which every compiler that
 // has vector types supports).
 template <class Real>

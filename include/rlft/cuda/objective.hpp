@@ -3,7 +3,8 @@
 // device memory. The objective's own options choose the formulas, exactly as on the CPU:
 //   rlft::cuda::evaluate_objective(rlft::clipped_surrogate_objective{...}, input, output, stream)
 // evaluates loss, metrics and dL/d(log-prob) in two passes, one per sequence, one over the tokens
-// (kernels/rlft/objective.cuh). Supported: clipped_surrogate_objective, gspo_objective and
+// (kernels/rlft/objective.cuh). Supported: clipped_surrogate_objective, gspo_objective,
+// gspo_token_objective, gmpo_objective, cispo_objective, sapo_objective and
 // reinforce_objective, with every clip, KL and aggregation option; another objective type is a
 // compile-time error.
 //

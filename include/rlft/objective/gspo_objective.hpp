@@ -36,6 +36,9 @@ struct sequence_clipped_surrogate {
   ratio_bounds<Value> bounds;
   Value log_ratio_bound;
 
+  // What the sequence sums per loss token: the log-ratio itself (the CUDA sequence pass).
+  RLFT_HOST_DEVICE RLFT_INLINE double sequence_log_ratio(double log_ratio, double) const noexcept { return log_ratio; }
+
   template <class Real>
   sequence_state begin_sequence(const sequence_arrays<Real>& in) const noexcept {
     // Σ over loss tokens of the log-ratio and of the advantage: lane by lane over whole packs,

@@ -1,9 +1,13 @@
 // Per-token estimators of KL(π_θ ‖ π_ref) from one sample (Schulman, "Approximating KL
 // Divergence", 2020), with δ = log π_ref(o_t) − log π_θ(o_t):
-//   k1 = −δ                (unbiased, high variance, can be negative),
-//   k2 = δ² / 2            (biased, low variance),
+//   k1 = −δ                (unbiased, high variance, can be negative; verl's "kl"),
+//   k2 = δ² / 2            (biased, low variance; verl's "mse"),
 //   k3 = exp(δ) − δ − 1    (unbiased, low variance, never negative; DeepSeekMath,
-//                           arXiv 2402.03300, eq. 4, as R1 uses it in the loss).
+//                           arXiv 2402.03300, eq. 4, as R1 uses it in the loss; with the
+//                           default value bound, verl's "low_var_kl"),
+//   abs = |δ|              (verl's "abs"; its derivative is 0 at δ = 0),
+//   k3_plus                (k3's value with k2's gradient, −δ: verl's "k3+", the straight-through
+//                           form whose gradient is an unbiased estimate of the KL's gradient).
 // Each comes with its derivative with respect to log π_θ, so the same functions serve a KL
 // term in the loss (the objectives in rlft/objective/) and a KL penalty folded into the
 // rewards (REINFORCE++, GAE), where log π_θ is the old policy's log-prob.
@@ -11,10 +15,11 @@
 // one token whose log-probs disagree by hundreds of nats would otherwise make exp(δ) overflow
 // and the whole loss infinite. Even within it k3 grows like exp(δ) — e^20 ≈ 5e8 at the default
 // — so one token could swamp the loss: k3's value is clamped to [−value_bound, value_bound]
-// too (default 10, as verl's low_var_kl; 0 for none; k1 and k2 are not clamped, as in verl).
+// too (default 10, as verl's low_var_kl; 0 for none; k1, k2 and abs are not clamped, as in verl).
 // Outside either bound the term is constant, and its gradient is 0, the convention of
-// torch.clamp (which passes the gradient at the bound itself). An infinite δ (an infinite
-// log-prob) is not clamped but gives NaN, so the caller reports the input.
+// torch.clamp (which passes the gradient at the bound itself); k3_plus's gradient, k2's, ignores
+// the value bound as verl's straight-through form does. An infinite δ (an infinite log-prob) is
+// not clamped but gives NaN, so the caller reports the input.
 // k3 is evaluated without cancellation: for |δ| < 1/2 exp(δ) − δ − 1 would lose all digits
 // of a float to rounding (δ ~ 1e-3 is typical), so there δ²·Σ_{k>=2} δ^(k−2)/k! is summed to
 // the type's precision, and the derivative is that polynomial's derivative.
@@ -31,14 +36,14 @@
 
 namespace rlft {
 
-enum class kl_estimator { k1, k2, k3 };
+enum class kl_estimator { k1, k2, k3, abs, k3_plus };
 
 // A KL term: coefficient β, estimator, and the clamps on the log-ratio and on k3's value.
 struct kl_penalty {
   double coefficient = 0.0;  // β; 0 switches the term off
   kl_estimator estimator = kl_estimator::k3;
   double log_ratio_bound = 20.0;
-  double value_bound = 10.0;  // k3 only; 0: unbounded
+  double value_bound = 10.0;  // k3 and k3_plus only; 0: unbounded
 };
 
 // Real is a scalar or a float pack (rlft/core/simd.hpp): the same code runs per token or per
@@ -100,11 +105,18 @@ RLFT_HOST_DEVICE RLFT_INLINE kl_estimate<Real> estimate_kl(Real logprob, Real re
     return {-delta, passes};
   } else if constexpr (Estimator == kl_estimator::k2) {
     return {delta * delta * detail::scalar_of<Real>(0.5), -delta * passes};
+  } else if constexpr (Estimator == kl_estimator::abs) {
+    const Real zero = detail::splat<Real>(0);
+    // d|δ|/d log π_θ = −sign(δ), 0 at δ = 0 (torch.abs).
+    const Real sign = detail::to_real<Real>(delta > zero) - detail::to_real<Real>(delta < zero);
+    return {select<Real>(delta < zero, -delta, delta), -sign * passes};
   } else {
     // k3 >= 0: only the upper bound can hold; NaN fails both tests and stays NaN.
     const auto k3 = detail::exp_minus_one_minus_x(delta);
+    const Real value = select<Real>(k3.value > value_bound, value_bound, k3.value);
+    if constexpr (Estimator == kl_estimator::k3_plus) return {value, -delta * passes};
     const Real within = detail::to_real<Real>(k3.value <= value_bound);
-    return {select<Real>(k3.value > value_bound, value_bound, k3.value), -k3.derivative * passes * within};
+    return {value, -k3.derivative * passes * within};
   }
 }
 
@@ -114,6 +126,9 @@ RLFT_HOST_DEVICE RLFT_INLINE kl_estimate<Real> estimate_kl(kl_estimator estimato
   switch (estimator) {
     case kl_estimator::k1: return estimate_kl<kl_estimator::k1>(logprob, ref_logprob, log_ratio_bound, value_bound);
     case kl_estimator::k2: return estimate_kl<kl_estimator::k2>(logprob, ref_logprob, log_ratio_bound, value_bound);
+    case kl_estimator::abs: return estimate_kl<kl_estimator::abs>(logprob, ref_logprob, log_ratio_bound, value_bound);
+    case kl_estimator::k3_plus:
+      return estimate_kl<kl_estimator::k3_plus>(logprob, ref_logprob, log_ratio_bound, value_bound);
     default: return estimate_kl<kl_estimator::k3>(logprob, ref_logprob, log_ratio_bound, value_bound);
   }
 }
@@ -130,6 +145,8 @@ decltype(auto) with_kl_estimator(kl_estimator estimator, F&& f) {
   switch (estimator) {
     case kl_estimator::k1: return f(std::integral_constant<kl_estimator, kl_estimator::k1>{});
     case kl_estimator::k2: return f(std::integral_constant<kl_estimator, kl_estimator::k2>{});
+    case kl_estimator::abs: return f(std::integral_constant<kl_estimator, kl_estimator::abs>{});
+    case kl_estimator::k3_plus: return f(std::integral_constant<kl_estimator, kl_estimator::k3_plus>{});
     default: return f(std::integral_constant<kl_estimator, kl_estimator::k3>{});
   }
 }
@@ -148,8 +165,9 @@ inline void check_kl_penalty(const kl_penalty& kl, const char* owner) {
                kl.log_ratio_bound, "in (0, 80]: exp(80) is near the largest float");
   check_option(std::isfinite(kl.value_bound) && kl.value_bound >= 0.0, owner, "kl.value_bound", kl.value_bound,
                "0 for none, or finite and > 0");
-  check_option(kl.estimator == kl_estimator::k1 || kl.estimator == kl_estimator::k2 || kl.estimator == kl_estimator::k3,
-               owner, "kl.estimator", "k1, k2 or k3");
+  check_option(kl.estimator == kl_estimator::k1 || kl.estimator == kl_estimator::k2 || kl.estimator == kl_estimator::k3 ||
+                   kl.estimator == kl_estimator::abs || kl.estimator == kl_estimator::k3_plus,
+               owner, "kl.estimator", "k1, k2, k3, abs or k3_plus");
 }
 
 }  // namespace detail
