@@ -42,4 +42,17 @@ inline std::vector<float> completion_advantages(const rlft::rollout_batch& batch
   return {first, advantages.begin() + static_cast<std::ptrdiff_t>(batch.sequence_end(s))};
 }
 
+// The first completion token's advantage of every sequence.
+inline std::vector<float> per_sequence(const rlft::rollout_batch& batch, std::span<const float> advantages) {
+  std::vector<float> result;
+  for (std::size_t s = 0; s < batch.num_sequences(); ++s) result.push_back(first_completion_advantage(batch, advantages, s));
+  return result;
+}
+
+// Group 0: completions of 3, 2, 1 and 4 tokens with rewards 2, 0, 1, 1 (mean 1, deviations
+// 1, −1, 0, 0); group 1: a single completion, reward 5.
+inline rlft::rollout_batch four_and_one() {
+  return make_batch({{2, 3}, {1, 2}, {3, 1}, {1, 4}, {2, 2}}, {0, 4, 5}, {2.0f, 0.0f, 1.0f, 1.0f, 5.0f});
+}
+
 }  // namespace rlft_test

@@ -17,21 +17,11 @@
 using doctest::Approx;
 using rlft_test::completion_advantages;
 using rlft_test::first_completion_advantage;
+using rlft_test::four_and_one;
 using rlft_test::make_batch;
+using rlft_test::per_sequence;
 
 namespace {
-
-// Group 0: rewards 2, 0, 1, 1 (mean 1, deviations 1, −1, 0, 0); group 1: a single completion.
-rlft::rollout_batch four_and_one() {
-  return make_batch({{2, 3}, {1, 2}, {3, 1}, {1, 4}, {2, 2}}, {0, 4, 5}, {2.0f, 0.0f, 1.0f, 1.0f, 5.0f});
-}
-
-std::vector<float> per_sequence(const rlft::rollout_batch& batch, std::span<const float> advantages) {
-  std::vector<float> result;
-  for (std::size_t s = 0; s < batch.num_sequences(); ++s)
-    result.push_back(first_completion_advantage(batch, advantages, s));
-  return result;
-}
 
 // Random rewards in groups of random sizes; group sizes >= 2 so every group has a spread.
 rlft::rollout_batch random_batch(std::uint64_t seed) {

@@ -1,0 +1,64 @@
+// OPO, on-policy RL with the optimal reward baseline (Hao et al., arXiv 2505.23585, eq. 6), as
+// verl's `opo` estimator computes it: the baseline of a group is its rewards' mean weighted by
+// completion length, the variance-minimising baseline when a completion's gradient norm grows
+// with its length,
+//   A_i = R_i − Σ_j l_j·R_j / Σ_j l_j,   l_j the number of loss tokens of completion j,
+// on every loss token of i. A group whose rewards are all equal gets exactly 0 (the weighted
+// mean of equal values, exactly); so does a group without loss tokens. Groups of one completion
+// have no baseline to compare with (verl uses R_i itself there): trainers reject them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "rlft/advantage/detail/input_checks.hpp"
+#include "rlft/advantage/detail/moments.hpp"
+#include "rlft/advantage/detail/sequence_advantages.hpp"
+#include "rlft/advantage/equal_reward_groups.hpp"
+#include "rlft/concepts/advantage_estimator.hpp"
+#include "rlft/core/parallel.hpp"
+#include "rlft/core/rollout_batch.hpp"
+
+namespace rlft {
+
+struct opo_advantage {
+  equal_reward_policy equal_rewards = equal_reward_policy::keep;
+
+  static constexpr const char* name = "opo advantage";  // in error messages
+
+  std::size_t minimum_group_size() const noexcept { return 2; }
+
+  // Throws rlft::error when advantages is not batch.num_tokens() long; rlft::data_error when a
+  // reward is NaN or infinite.
+  advantage_summary operator()(const rollout_batch& batch, std::span<float> advantages) const {
+    detail::check_token_span(batch, advantages.size(), name, "advantages");
+    detail::check_finite_rewards(batch, name);
+    const auto rewards = batch.rewards().total();
+    const auto mask = batch.loss_mask();
+    std::vector<double> sequence_advantages(batch.num_sequences());
+    std::vector<std::uint8_t> equal(batch.num_groups());
+    parallel_for(batch.num_groups(), [&](std::size_t g) {
+      detail::value_moments group;
+      double weighted = 0.0, tokens = 0.0;
+      for (std::size_t s = batch.group_begin(g); s < batch.group_end(g); ++s) {
+        double length = 0.0;
+        for (std::size_t t = batch.sequence_begin(s); t < batch.sequence_end(s); ++t) length += mask[t] ? 1.0 : 0.0;
+        group.add(rewards[s]);
+        weighted += length * rewards[s];
+        tokens += length;
+      }
+      equal[g] = group.all_equal();
+      const bool signal = !group.all_equal() && tokens > 0.0;
+      for (std::size_t s = batch.group_begin(g); s < batch.group_end(g); ++s)
+        sequence_advantages[s] = signal ? rewards[s] - weighted / tokens : 0.0;
+    });
+    detail::broadcast_sequence_advantages(batch, sequence_advantages, advantages);
+    return detail::summarize_groups(equal, equal_rewards);
+  }
+};
+
+static_assert(advantage_estimator<opo_advantage>);
+
+}  // namespace rlft
