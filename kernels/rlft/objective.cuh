@@ -87,6 +87,7 @@ struct objective_arguments {
   std::size_t sequence_count = 0;
   const float* logprobs = nullptr;  // slice layout
   const float* entropy = nullptr;   // nullable
+  const float* policy_weights = nullptr;  // slice layout; nullable: every weight 1
   float* logprob_gradients = nullptr;
   float* entropy_gradients = nullptr;  // nullable
   float kl_coefficient = 0.0f;         // β in the token's float arithmetic (0: no KL term)
@@ -237,7 +238,8 @@ RLFT_HOST_DEVICE inline bool vector_aligned(const objective_arguments& args) {
   return aligned_to(batch.loss_mask + t0, 4) && aligned_to(args.logprobs, 16) &&
          aligned_to(batch.old_logprobs + t0, 16) && aligned_to(batch.advantages + t0, 16) &&
          (args.kl_coefficient_exact == 0.0 || aligned_to(batch.ref_logprobs + t0, 16)) &&
-         (args.entropy == nullptr || aligned_to(args.entropy, 16)) && aligned_to(args.logprob_gradients, 16) &&
+         (args.entropy == nullptr || aligned_to(args.entropy, 16)) &&
+         (args.policy_weights == nullptr || aligned_to(args.policy_weights, 16)) && aligned_to(args.logprob_gradients, 16) &&
          (args.entropy_gradients == nullptr || aligned_to(args.entropy_gradients, 16));
 }
 
@@ -253,7 +255,8 @@ RLFT_HOST_DEVICE void evaluate_tokens(const PolicyTerm& policy, const objective_
   const std::size_t first_token = slice_first_token(args);
   const bool with_kl = args.kl_coefficient_exact > 0.0;
   float logprob[Items] = {}, old_logprob[Items] = {}, ref_logprob[Items] = {}, advantage[Items] = {},
-        entropy[Items] = {};
+        entropy[Items] = {}, policy_weight[Items] = {};
+  for (int k = 0; k < Items; ++k) policy_weight[k] = 1.0f;
   bool on[Items] = {};
   // The loads first: they do not wait for the sequence search.
   const std::size_t t0 = first_token + first;
@@ -268,6 +271,7 @@ RLFT_HOST_DEVICE void evaluate_tokens(const PolicyTerm& policy, const objective_
       load_vector(batch.advantages + t0, advantage);
       if (with_kl) load_vector(batch.ref_logprobs + t0, ref_logprob);
       if (args.entropy) load_vector(args.entropy + first, entropy);
+      if (args.policy_weights) load_vector(args.policy_weights + first, policy_weight);
     }
   } else {
     for (int k = 0; k < Items; ++k) {
@@ -280,6 +284,7 @@ RLFT_HOST_DEVICE void evaluate_tokens(const PolicyTerm& policy, const objective_
       advantage[k] = batch.advantages[t];
       ref_logprob[k] = with_kl ? batch.ref_logprobs[t] : 0.0f;
       entropy[k] = args.entropy ? args.entropy[token] : 0.0f;
+      policy_weight[k] = args.policy_weights ? args.policy_weights[token] : 1.0f;
     }
   }
   std::size_t sequence[Items] = {};  // the tokens' sequences, indices into the slice
@@ -303,7 +308,8 @@ RLFT_HOST_DEVICE void evaluate_tokens(const PolicyTerm& policy, const objective_
       const sequence_facts<PolicyTerm> f = facts[sequence[k]];
       const double weight = detail::token_weight(args.aggregation, args.constant_divisor, totals, f.loss_tokens);
       const auto evaluation =
-          detail::evaluate_token(policy, f.state, logprob[k], old_logprob[k], ref_logprob[k], advantage[k], kl);
+          detail::evaluate_token(policy, f.state, logprob[k], old_logprob[k], ref_logprob[k], advantage[k], kl,
+                                 policy_weight[k]);
       gradient[k] = static_cast<float>(weight) * evaluation.derivative;
       entropy_gradient[k] = detail::entropy_gradient<float>(weight, args.entropy_coefficient);
       detail::token_sums<float> sums;

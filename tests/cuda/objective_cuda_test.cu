@@ -55,14 +55,31 @@ host_slice slice_of(const rlft_test::objective_fixture& fixture, std::size_t fir
                   .entropy_gradients = std::vector<float>(with_entropy ? end - begin : 0)}};
 }
 
+// The slice's part of per-token weights of the whole batch (none when empty).
+std::span<const float> slice_weights(const rlft::rollout_batch& batch, std::span<const float> batch_weights,
+                                     std::size_t first, std::size_t count) {
+  if (batch_weights.empty()) return {};
+  const std::size_t begin = batch.sequence_begin(first), end = batch.sequence_end(first + count - 1);
+  return batch_weights.subspan(begin, end - begin);
+}
+
+// Policy weights in [0, 2) for every token of the batch, from its index.
+std::vector<float> varied_weights(const rlft::rollout_batch& batch) {
+  std::vector<float> weights(batch.num_tokens());
+  for (std::size_t t = 0; t < weights.size(); ++t) weights[t] = static_cast<float>((t * 37) % 64) / 32.0f;
+  return weights;
+}
+
 // CPU evaluation of sequences [first, first + count).
 template <class Objective>
 evaluation on_cpu(const Objective& objective, const rlft_test::objective_fixture& fixture, std::size_t first,
-                  std::size_t count, bool with_entropy, rlft::aggregation_scope scope = {}) {
+                  std::size_t count, bool with_entropy, rlft::aggregation_scope scope = {},
+                  std::span<const float> batch_weights = {}) {
   const auto& batch = fixture.batch;
   auto [logprobs, entropy, cpu] = slice_of(fixture, first, count, with_entropy);
   cpu.result = objective({.batch = batch, .first_sequence = first, .sequence_count = count, .logprobs = logprobs,
                           .entropy = with_entropy ? std::span<const float>(entropy) : std::span<const float>{},
+                          .policy_weights = slice_weights(batch, batch_weights, first, count),
                           .scope = scope},
                          {.logprob_gradients = cpu.gradients, .entropy_gradients = cpu.entropy_gradients});
   return cpu;
@@ -72,10 +89,12 @@ evaluation on_cpu(const Objective& objective, const rlft_test::objective_fixture
 template <class Objective>
 evaluation on_device(const Objective& objective, const rlft_test::objective_fixture& fixture,
                      const rlft::cuda::device_rollout_batch& device_batch, std::size_t first, std::size_t count,
-                     bool with_entropy, rlft::aggregation_scope scope = {}) {
+                     bool with_entropy, rlft::aggregation_scope scope = {}, std::span<const float> batch_weights = {}) {
   const auto& batch = fixture.batch;
   const std::size_t begin = batch.sequence_begin(first), end = batch.sequence_end(first + count - 1);
   const cudaStream_t stream = device_batch.stream();
+  const auto host_weights = slice_weights(batch, batch_weights, first, count);
+  const rlft::cuda::device_buffer<float> weights(std::vector<float>(host_weights.begin(), host_weights.end()), stream);
   const rlft::cuda::device_buffer<float> logprobs(as_float(fixture.logprobs, begin, end), stream);
   const rlft::cuda::device_buffer<float> entropy(as_float(fixture.entropy, begin, end), stream);
   rlft::cuda::device_buffer<float> gradients(end - begin, stream), entropy_gradients(with_entropy ? end - begin : 0, stream);
@@ -83,7 +102,8 @@ evaluation on_device(const Objective& objective, const rlft_test::objective_fixt
   device.result = rlft::cuda::evaluate_objective(
       objective,
       {.batch = device_batch, .first_sequence = first, .sequence_count = count, .logprobs = logprobs.span(),
-       .entropy = with_entropy ? entropy.span() : std::span<const float>{}, .scope = scope},
+       .entropy = with_entropy ? entropy.span() : std::span<const float>{},
+       .policy_weights = host_weights.empty() ? std::span<const float>{} : weights.span(), .scope = scope},
       {.logprob_gradients = gradients.span(), .entropy_gradients = entropy_gradients.span()}, stream);
   device.gradients = gradients.download();
   device.entropy_gradients = entropy_gradients.download();
@@ -94,7 +114,8 @@ evaluation on_device(const Objective& objective, const rlft_test::objective_fixt
 // sums one sequence at a time, then evaluate_tokens over the slice in the token pass's chunks.
 template <class Objective>
 evaluation on_host_passes(const Objective& objective, const rlft_test::objective_fixture& fixture, std::size_t first,
-                          std::size_t count, bool with_entropy, rlft::aggregation_scope scope = {}) {
+                          std::size_t count, bool with_entropy, rlft::aggregation_scope scope = {},
+                          std::span<const float> batch_weights = {}) {
   const auto& batch = fixture.batch;
   auto [logprobs, entropy, host] = slice_of(fixture, first, count, with_entropy);
   const auto term = rlft::cuda::detail::device_objective<Objective>::term(objective);
@@ -111,6 +132,8 @@ evaluation on_host_passes(const Objective& objective, const rlft_test::objective
   args.sequence_count = count;
   args.logprobs = logprobs.data();
   args.entropy = with_entropy ? entropy.data() : nullptr;
+  const auto weights = slice_weights(batch, batch_weights, first, count);
+  args.policy_weights = weights.empty() ? nullptr : weights.data();
   args.logprob_gradients = host.gradients.data();
   args.entropy_gradients = with_entropy ? host.entropy_gradients.data() : nullptr;
   args.scope = scope;
@@ -236,6 +259,7 @@ TEST_CASE("cuda objectives: the passes' arithmetic, run on the host, equals the 
   const auto fixture = rlft_test::make_objective_fixture(45, {.sequences = 60, .group_size = 6, .max_completion = 300});
   const std::size_t all = fixture.batch.num_sequences();
   const auto scope = rlft::count_aggregation_scope(fixture.batch);
+  const std::vector<float> weights = varied_weights(fixture.batch);
   for (const auto aggregation : all_aggregations)
     for (const auto estimator : {rlft::kl_estimator::k1, rlft::kl_estimator::k2, rlft::kl_estimator::k3,
                                  rlft::kl_estimator::abs, rlft::kl_estimator::k3_plus})
@@ -266,9 +290,11 @@ TEST_CASE("cuda objectives: the passes' arithmetic, run on the host, equals the 
         for_each_newer_objective(kl, bonus, aggregation, 300.0, [&](const auto& objective) {
           check_same(on_host_passes(objective, fixture, 0, all, with_entropy),
                      on_cpu(objective, fixture, 0, all, with_entropy));
-          check_same(on_host_passes(objective, fixture, 5, 31, with_entropy, scope),
-                     on_cpu(objective, fixture, 5, 31, with_entropy, scope));
+          check_same(on_host_passes(objective, fixture, 5, 31, with_entropy, scope, weights),
+                     on_cpu(objective, fixture, 5, 31, with_entropy, scope, weights));
         });
+        check_same(on_host_passes(gspo, fixture, 2, 40, with_entropy, scope, weights),
+                   on_cpu(gspo, fixture, 2, 40, with_entropy, scope, weights));
       }
 }
 
@@ -278,6 +304,7 @@ TEST_SUITE("gpu") {
     const auto fixture = rlft_test::make_objective_fixture(42, {.sequences = 96, .group_size = 8, .max_completion = 700});
     const rlft::cuda::device_rollout_batch device_batch(fixture.batch, nullptr);
     const std::size_t count = fixture.batch.num_sequences();
+    const std::vector<float> weights = varied_weights(fixture.batch);
     const std::optional<rlft::kl_estimator> estimators[] = {std::nullopt,           rlft::kl_estimator::k1,
                                                             rlft::kl_estimator::k2, rlft::kl_estimator::k3,
                                                             rlft::kl_estimator::abs, rlft::kl_estimator::k3_plus};
@@ -308,6 +335,8 @@ TEST_SUITE("gpu") {
           for_each_newer_objective(kl, bonus, aggregation, 700.0, [&](const auto& objective) {
             check_same(on_device(objective, fixture, device_batch, 0, count, with_entropy),
                        on_cpu(objective, fixture, 0, count, with_entropy));
+            check_same(on_device(objective, fixture, device_batch, 0, count, with_entropy, {}, weights),
+                       on_cpu(objective, fixture, 0, count, with_entropy, {}, weights));
           });
         }
   }

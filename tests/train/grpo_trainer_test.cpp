@@ -2,14 +2,17 @@
 // parameters are one logit per token: small enough that what a step must do can be checked.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "concepts/unigram_policy.hpp"
 #include "trainer_test_support.hpp"
 #include "rlft/advantage/grpo_advantage.hpp"
+#include "rlft/io/rollout_jsonl.hpp"
 #include "rlft/objective/clipped_surrogate_objective.hpp"
 #include "rlft/rewards/composition.hpp"
 #include "rlft/sampling/pipeline.hpp"
@@ -77,6 +80,52 @@ TEST_CASE("GRPO steps are deterministic and independent of the micro-batch size"
     CHECK(a.parameters()[0].values[j] == b.parameters()[0].values[j]);
     CHECK(a.parameters()[0].values[j] == doctest::Approx(c.parameters()[0].values[j]).epsilon(1e-5));
   }
+}
+
+TEST_CASE("a step on imported rollouts corrects their sampling log-probs against the policy's") {
+  // Another engine's rollouts of the unigram policy: two groups of four completions whose
+  // sampling log-probs are the policy's own shifted by δ, so each ratio is exp(−δ).
+  unigram_policy policy({0.3f, -0.2f, 0.1f, 0.0f});
+  const std::vector<std::vector<rlft::token_id>> completions{{2, 2}, {1}, {0, 2, 1}, {1, 1}, {2}, {0}, {2, 1}, {1, 0}};
+  const double shifts[] = {0.3, -1.0, 0.05};  // by token position in its completion
+  const auto exact_logprob = [&](rlft::token_id token) { return std::log(probability_of(policy, token)); };
+  std::string lines;
+  double ratio_sum = 0.0, truncated = 0.0, tokens = 0.0;
+  for (std::size_t i = 0; i < completions.size(); ++i) {
+    std::vector<float> sampling;
+    for (std::size_t k = 0; k < completions[i].size(); ++k) {
+      sampling.push_back(static_cast<float>(exact_logprob(completions[i][k]) + shifts[k]));
+      ratio_sum += std::exp(-shifts[k]);
+      truncated += std::exp(-shifts[k]) > 1.5 ? 1.0 : 0.0;
+      tokens += 1.0;
+    }
+    lines += nlohmann::json{{"prompt_ids", {0}}, {"completion_ids", completions[i]}, {"sampling_logprobs", sampling},
+                            {"reward", completions[i].front() == 2 ? 1.0 : 0.0}, {"group", i / 4}}
+                 .dump() +
+             "\n";
+  }
+  const auto path = std::filesystem::temp_directory_path() / "rlft_imported_rollouts.jsonl";
+  std::ofstream(path) << lines;
+  const auto batch = rlft::io::read_rollouts(path, {.vocabulary_size = 4});
+  std::filesystem::remove(path);
+
+  auto options = small_grpo_options();
+  options.rollout_correction = {.truncate = {{.level = rlft::ratio_level::token, .cap = 1.5}}};
+  auto trainer = make_trainer(policy, finds_two_plus_nothing, options);
+  const std::vector<float> before(policy.parameters()[0].values.begin(), policy.parameters()[0].values.end());
+  const auto metrics = trainer.step_on(batch);
+  REQUIRE(metrics.applied);
+  CHECK(metrics.groups == 2);
+  CHECK(metrics.rollout_correction.tokens == static_cast<std::size_t>(tokens));
+  CHECK(metrics.rollout_correction.ratio_mean == doctest::Approx(ratio_sum / tokens).epsilon(1e-5));
+  CHECK(metrics.rollout_correction.truncated_share == doctest::Approx(truncated / tokens));
+  CHECK(metrics.rewards.back().mean == doctest::Approx(3.0 / 8.0));
+  CHECK_FALSE(std::ranges::equal(policy.parameters()[0].values, before));
+
+  // Groups smaller than the estimator needs are refused before anything changes.
+  const auto single = rlft::rollout_batch(rlft::token_sequences({0, 2}, {0, 2}), {1}, {0, 1});
+  CHECK_THROWS_WITH_AS(trainer.step_on(single), doctest::Contains("group 0 of the rollouts holds 1 completions"),
+                       rlft::error);
 }
 
 TEST_CASE("a NaN reward skips the step and changes nothing") {
@@ -162,6 +211,10 @@ TEST_CASE("GRPO options out of range are errors") {
   options = small_grpo_options();
   options.reference_mix = 1.5f;
   CHECK_THROWS_WITH_AS(make_trainer(policy, finds_two_plus_nothing, options), doctest::Contains("reference_mix"), rlft::error);
+  options = small_grpo_options();
+  options.rollout_correction.mask = {{.low = 3.0, .high = 2.0}};
+  CHECK_THROWS_WITH_AS(make_trainer(policy, finds_two_plus_nothing, options), doctest::Contains("mask.high = 2"),
+                       rlft::error);
 }
 
 TEST_CASE("groups the estimator marks for dropping leave the loss") {

@@ -45,6 +45,10 @@ struct basic_objective_input {
   // Per-token arrays of the slice, indexed like batch.sequences(first_sequence, sequence_count).
   std::span<const Real> logprobs = {};
   std::span<const Real> entropy = {};  // empty unless the objective uses an entropy term
+  // A weight per token of the slice on the policy term's loss and gradient (an importance
+  // correction of rollouts from another engine, rlft/train/rollout_correction.hpp); the KL and
+  // entropy terms are not weighted. Empty: every weight 1. Finite and >= 0.
+  std::span<const float> policy_weights = {};
   aggregation_scope scope = {};
 };
 

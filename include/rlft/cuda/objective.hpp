@@ -34,6 +34,9 @@ struct device_objective_input {
   std::size_t sequence_count = 0;  //   first_sequence + sequence_count) of batch
   std::span<const float> logprobs = {};  // device memory, indexed like the slice's tokens
   std::span<const float> entropy = {};   // device memory; empty unless an entropy term is used
+  // Device memory, as objective_input::policy_weights; not checked on the device (a NaN weight
+  // shows as a non-finite loss whose inputs are all finite).
+  std::span<const float> policy_weights = {};
   aggregation_scope scope = {};
 };
 
@@ -61,7 +64,8 @@ inline rlft::detail::objective_span_sizes span_sizes(const device_objective_inpu
   return {.logprobs = in.logprobs.size(),
           .logprob_gradients = out.logprob_gradients.size(),
           .entropy = in.entropy.size(),
-          .entropy_gradients = out.entropy_gradients.size()};
+          .entropy_gradients = out.entropy_gradients.size(),
+          .policy_weights = in.policy_weights.size()};
 }
 
 // The objective's options as kernel arguments; the data members are left for the caller.
@@ -89,6 +93,7 @@ kernels::objective_arguments objective_arguments_of(const Objective& objective, 
   args.sequence_count = in.sequence_count;
   args.logprobs = in.logprobs.data();
   args.entropy = in.entropy.empty() ? nullptr : in.entropy.data();
+  args.policy_weights = in.policy_weights.empty() ? nullptr : in.policy_weights.data();
   args.logprob_gradients = out.logprob_gradients.data();
   args.entropy_gradients = out.entropy_gradients.empty() ? nullptr : out.entropy_gradients.data();
   args.scope = in.scope;

@@ -47,6 +47,7 @@
 #include "rlft/core/rollout_batch.hpp"
 #include "rlft/objective/kl_estimator.hpp"
 #include "rlft/objective/loss_aggregation.hpp"
+#include "rlft/objective/rollout_correction.hpp"
 #include "rlft/rewards/composition.hpp"
 #include "rlft/rewards/score_rollouts.hpp"
 #include "rlft/train/checkpoint.hpp"
@@ -76,6 +77,10 @@ struct grpo_options {
   // are refilled from up to this many rounds in all (DAPO's dynamic sampling).
   std::size_t max_sampling_rounds = 1;
   bool mask_truncated_completions = false;
+  // Importance corrections of sampling against training log-probs (rollouts from another
+  // engine); none by default. With one, the old log-probs come from a forward pass before
+  // training. With rlft's own rollouts every ratio is 1 and the step is unchanged.
+  rlft::rollout_correction rollout_correction = {};
   std::uint64_t seed = 0;
 
   // Throws rlft::error naming the first option out of range.
@@ -94,7 +99,10 @@ struct grpo_options {
     detail::check_option(reference_mix > 0.0f && reference_mix <= 1.0f, owner, "reference_mix", reference_mix,
                          "in (0, 1]");
     detail::check_kl_penalty(reward_kl, "grpo options (reward_kl)");
+    detail::check_rollout_correction(rollout_correction);
   }
+
+  bool corrects_rollouts() const noexcept { return rollout_correction.truncate || rollout_correction.mask; }
 };
 
 struct reward_statistics {
@@ -115,6 +123,7 @@ struct grpo_step_metrics {
   double equal_reward_group_share = 0.0;        // of the first round's groups, as the estimator saw them
   std::size_t groups = 0;                       // groups trained on (dropped ones left out)
   std::size_t sampling_rounds = 0;
+  rollout_correction_report rollout_correction = {};  // with grpo_options::rollout_correction
   double loss = 0.0;
   objective_metrics objective = {};             // token-weighted over all micro-batches
   double gradient_norm = 0.0;                   // of the last update
@@ -151,35 +160,41 @@ class grpo_trainer {
 
   template <prompt_source Source>
   grpo_step_metrics step(Source& source) {
-    using clock = std::chrono::steady_clock;
-    const auto start = clock::now();
+    const auto start = std::chrono::steady_clock::now();
     grpo_step_metrics metrics{.step = ++steps_};
     std::size_t generated_tokens = 0;
     try {
       rollout_batch batch = collect_rollouts(source, metrics, generated_tokens);
-      const auto reference_start = clock::now();
-      if (reference_) forward_in_micro_batches(*reference_, batch, batch.ref_logprobs());
-      if (!old_from_training_pass()) forward_in_micro_batches(policy_, batch, batch.old_logprobs());
-      metrics.seconds_reference = seconds_since(reference_start);
-      const auto train_start = clock::now();
-      if (options_.reward_kl.coefficient > 0.0) fold_kl_into_rewards(batch);
-      summarise_rollouts(batch, metrics);
-      const advantage_summary summary = estimator_(batch, batch.advantages());
-      if (options_.max_sampling_rounds == 1) metrics.equal_reward_group_share = equal_share(summary, batch);
-      drop_groups(batch, summary, metrics);
-      train_on(batch, metrics);
-      metrics.seconds_train = seconds_since(train_start);
+      learn_from(batch, metrics);
     } catch (const data_error& e) {
-      policy_.zero_grad();
-      metrics.applied = false;
-      metrics.skipped_because = e.what();
-      if (metrics.rewards.empty()) name_unscored_rewards(metrics);
+      skip(metrics, e);
     }
     metrics.generated_tokens_per_second =
         metrics.seconds_generate > 0.0 ? static_cast<double>(generated_tokens) / metrics.seconds_generate : 0.0;
-    if (options_.reference_refresh_steps > 0 && steps_ % options_.reference_refresh_steps == 0) refresh_reference();
-    metrics.seconds_total = seconds_since(start);
-    return metrics;
+    return finish_step(metrics, start);
+  }
+
+  // One step on rollouts made elsewhere and already scored (rlft::io::read_rollouts: another
+  // engine's completions with their sampling log-probs and rewards): reference and old
+  // log-probs, advantages, grpo_options::rollout_correction and the update, as step() does
+  // after generating; the batch's groups are trained as they are (no dynamic sampling). Throws
+  // rlft::error when a group is smaller than the estimator needs; bad data (a token the policy
+  // does not know, a non-finite log-prob) skips the step as in step().
+  grpo_step_metrics step_on(rollout_batch batch) {
+    const auto start = std::chrono::steady_clock::now();
+    if constexpr (requires { estimator_.minimum_group_size(); }) {
+      for (std::size_t g = 0; g < batch.num_groups(); ++g)
+        if (batch.group_size(g) < estimator_.minimum_group_size())
+          throw error(detail::make_message("grpo: group ", g, " of the rollouts holds ", batch.group_size(g),
+                                           " completions; the estimator needs ", estimator_.minimum_group_size()));
+    }
+    grpo_step_metrics metrics{.step = ++steps_};
+    try {
+      learn_from(batch, metrics);
+    } catch (const data_error& e) {
+      skip(metrics, e);
+    }
+    return finish_step(metrics, start);
   }
 
   // A checkpoint of the run so far, named step-<steps> in `checkpoints`: policy, reference
@@ -264,10 +279,47 @@ class grpo_trainer {
                                          " keeps them: set its equal_rewards to rlft::equal_reward_policy::drop"));
   }
 
+  // A scored batch to an update: reference and old log-probs, the KL penalty of the rewards,
+  // advantages, dropped groups, the rollout correction, the training passes.
+  void learn_from(rollout_batch& batch, grpo_step_metrics& metrics) {
+    const auto reference_start = std::chrono::steady_clock::now();
+    if (reference_) forward_in_micro_batches(*reference_, batch, batch.ref_logprobs());
+    if (!old_from_training_pass()) forward_in_micro_batches(policy_, batch, batch.old_logprobs());
+    metrics.seconds_reference = seconds_since(reference_start);
+    const auto train_start = std::chrono::steady_clock::now();
+    if (options_.reward_kl.coefficient > 0.0) fold_kl_into_rewards(batch);
+    summarise_rollouts(batch, metrics);
+    const advantage_summary summary = estimator_(batch, batch.advantages());
+    if (options_.max_sampling_rounds == 1) metrics.equal_reward_group_share = equal_share(summary, batch);
+    drop_groups(batch, summary, metrics);
+    std::vector<float> policy_weights;
+    if (options_.corrects_rollouts()) {
+      policy_weights.resize(batch.num_tokens());
+      metrics.rollout_correction = correct_rollouts(batch, options_.rollout_correction, policy_weights);
+    }
+    train_on(batch, metrics, policy_weights);
+    metrics.seconds_train = seconds_since(train_start);
+  }
+
+  void skip(grpo_step_metrics& metrics, const data_error& cause) {
+    policy_.zero_grad();
+    metrics.applied = false;
+    metrics.skipped_because = cause.what();
+    if (metrics.rewards.empty()) name_unscored_rewards(metrics);
+  }
+
+  grpo_step_metrics finish_step(grpo_step_metrics& metrics, std::chrono::steady_clock::time_point start) {
+    if (options_.reference_refresh_steps > 0 && steps_ % options_.reference_refresh_steps == 0) refresh_reference();
+    metrics.seconds_total = seconds_since(start);
+    return metrics;
+  }
+
   // μ = 1 and one mini-batch: the old policy is the current one, so its log-probs come from the
-  // training forward pass — unless a KL penalty goes into the rewards, which needs them before.
+  // training forward pass — unless a KL penalty goes into the rewards or a rollout correction
+  // compares them with the sampling log-probs, which need them before.
   bool old_from_training_pass() const noexcept {
-    return options_.inner_iterations == 1 && options_.mini_batches == 1 && options_.reward_kl.coefficient == 0.0;
+    return options_.inner_iterations == 1 && options_.mini_batches == 1 && options_.reward_kl.coefficient == 0.0 &&
+           !options_.corrects_rollouts();
   }
 
   template <class Source>
@@ -406,7 +458,8 @@ class grpo_trainer {
     }
   }
 
-  void train_on(rollout_batch& batch, grpo_step_metrics& metrics) {
+  // policy_weights: one per token of the batch, or empty for none.
+  void train_on(rollout_batch& batch, grpo_step_metrics& metrics, std::span<const float> policy_weights) {
     const std::size_t sequences = batch.num_sequences();
     double weighted_tokens = 0.0;
     objective_metrics& sum = metrics.objective;
@@ -434,7 +487,9 @@ class grpo_trainer {
             std::copy(logprobs.begin(), logprobs.end(), batch.old_logprobs().begin() + static_cast<std::ptrdiff_t>(begin));
           const objective_result result = objective_(
               {.batch = batch, .first_sequence = first, .sequence_count = last - first, .logprobs = logprobs,
-               .entropy = entropy, .scope = scope},
+               .entropy = entropy,
+               .policy_weights = policy_weights.empty() ? policy_weights : policy_weights.subspan(begin, count),
+               .scope = scope},
               {.logprob_gradients = gradients, .entropy_gradients = entropy_gradients});
           if (!std::isfinite(result.loss)) throw data_error("grpo: the loss is not finite");
           loss += result.loss;

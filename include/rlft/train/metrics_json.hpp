@@ -23,29 +23,38 @@ inline nlohmann::json to_json(const objective_metrics& m) {
           {"loss_tokens", m.tokens}};
 }
 
+// "rollout_correction" only where a correction ran (grpo_options::rollout_correction).
 inline nlohmann::json to_json(const grpo_step_metrics& m) {
   nlohmann::json rewards = nlohmann::json::object();
   for (const auto& r : m.rewards) rewards[r.name] = {{"mean", r.mean}, {"std", r.std}};
-  return {{"step", m.step},
-          {"applied", m.applied},
-          {"skipped_because", m.skipped_because},
-          {"rewards", rewards},
-          {"completion_length", m.completion_length},
-          {"truncated_share", m.truncated_share},
-          {"equal_reward_group_share", m.equal_reward_group_share},
-          {"groups", m.groups},
-          {"sampling_rounds", m.sampling_rounds},
-          {"loss", m.loss},
-          {"objective", to_json(m.objective)},
-          {"gradient_norm", m.gradient_norm},
-          {"learning_rate", m.learning_rate},
-          {"updates", m.updates},
-          {"seconds_generate", m.seconds_generate},
-          {"seconds_score", m.seconds_score},
-          {"seconds_reference", m.seconds_reference},
-          {"seconds_train", m.seconds_train},
-          {"seconds_total", m.seconds_total},
-          {"generated_tokens_per_second", m.generated_tokens_per_second}};
+  nlohmann::json record = {{"step", m.step},
+                           {"applied", m.applied},
+                           {"skipped_because", m.skipped_because},
+                           {"rewards", rewards},
+                           {"completion_length", m.completion_length},
+                           {"truncated_share", m.truncated_share},
+                           {"equal_reward_group_share", m.equal_reward_group_share},
+                           {"groups", m.groups},
+                           {"sampling_rounds", m.sampling_rounds},
+                           {"loss", m.loss},
+                           {"objective", to_json(m.objective)},
+                           {"gradient_norm", m.gradient_norm},
+                           {"learning_rate", m.learning_rate},
+                           {"updates", m.updates},
+                           {"seconds_generate", m.seconds_generate},
+                           {"seconds_score", m.seconds_score},
+                           {"seconds_reference", m.seconds_reference},
+                           {"seconds_train", m.seconds_train},
+                           {"seconds_total", m.seconds_total},
+                           {"generated_tokens_per_second", m.generated_tokens_per_second}};
+  const auto& c = m.rollout_correction;
+  if (c.tokens > 0)
+    record["rollout_correction"] = {{"tokens", c.tokens},
+                                    {"ratio_mean", c.ratio_mean},
+                                    {"truncated_share", c.truncated_share},
+                                    {"masked_share", c.masked_share},
+                                    {"mismatch_kl", c.mismatch_kl}};
+  return record;
 }
 
 inline nlohmann::json to_json(const sft_step_metrics& m) {

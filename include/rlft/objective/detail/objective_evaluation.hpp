@@ -56,6 +56,7 @@ struct sequence_arrays {
   const float* ref_logprobs = nullptr;
   const float* advantages = nullptr;
   const std::uint8_t* mask = nullptr;
+  const float* policy_weights = nullptr;  // in the slice's layout; null: every weight 1
   std::size_t length = 0;
   std::size_t loss_tokens = 0;
 };
@@ -87,14 +88,16 @@ void evaluate_sequence(const PolicyTerm& policy, const objective_terms& terms, c
   token_sums<Value> lanes;
   // `width` consecutive tokens. Tokens outside the loss compute on zeros, so whatever their
   // entries hold stays out of every result.
+  const Value one = splat<Value>(1);
   const auto step = [&](const Real* logprobs, const float* old_logprobs, const float* ref_logprobs,
                         const float* advantages, const std::uint8_t* mask, const Real* entropy,
-                        Real* out) RLFT_INLINE_LAMBDA {
+                        const float* weights, Real* out) RLFT_INLINE_LAMBDA {
     const mask_of<Value> on = load_mask<Value>(mask);
     const auto token = evaluate_token(policy, state, select<Value>(on, load<Value>(logprobs), zero),
                                       select<Value>(on, load<Value>(old_logprobs), zero),
                                       WithKl ? select<Value>(on, load<Value>(ref_logprobs), zero) : zero,
-                                      select<Value>(on, load<Value>(advantages), zero), kl);
+                                      select<Value>(on, load<Value>(advantages), zero), kl,
+                                      weights ? select<Value>(on, load<Value>(weights), zero) : one);
     store<Value>(out, select<Value>(on, token_weight * token.derivative, zero));
     lanes.template add<PolicyTerm::reports_ratio>(token, on, WithEntropy ? load<Value>(entropy) : zero);
   };
@@ -105,14 +108,15 @@ void evaluate_sequence(const PolicyTerm& policy, const objective_terms& terms, c
   const float* const ref_logprobs = in.ref_logprobs;
   const float* const advantages = in.advantages;
   const std::uint8_t* const mask = in.mask;
+  const float* const weights = in.policy_weights;
   const std::size_t length = in.length;
   std::size_t t = 0;
   for (; t + width <= length; t += width)
     step(logprobs + t, old_logprobs + t, ref_logprobs + t, advantages + t, mask + t,
-         entropy ? entropy + t : nullptr, gradients + t);
+         entropy ? entropy + t : nullptr, weights ? weights + t : nullptr, gradients + t);
   if (t < length) {  // the last, partial pack: padded with masked-out tokens
     Real padded_logprobs[width] = {}, padded_entropy[width] = {}, padded_gradients[width] = {};
-    float padded_old[width] = {}, padded_ref[width] = {}, padded_advantages[width] = {};
+    float padded_old[width] = {}, padded_ref[width] = {}, padded_advantages[width] = {}, padded_weights[width] = {};
     std::uint8_t padded_mask[width] = {};
     for (std::size_t i = 0; t + i < length; ++i) {
       padded_logprobs[i] = logprobs[t + i];
@@ -121,8 +125,10 @@ void evaluate_sequence(const PolicyTerm& policy, const objective_terms& terms, c
       padded_advantages[i] = advantages[t + i];
       padded_mask[i] = mask[t + i];
       if (entropy) padded_entropy[i] = entropy[t + i];
+      if (weights) padded_weights[i] = weights[t + i];
     }
-    step(padded_logprobs, padded_old, padded_ref, padded_advantages, padded_mask, padded_entropy, padded_gradients);
+    step(padded_logprobs, padded_old, padded_ref, padded_advantages, padded_mask, padded_entropy,
+         weights ? padded_weights : nullptr, padded_gradients);
     for (std::size_t i = 0; t + i < length; ++i) gradients[t + i] = padded_gradients[i];
   }
   if (entropy_gradients) {
@@ -168,6 +174,7 @@ struct objective_span_sizes {
   std::size_t logprob_gradients = 0;
   std::size_t entropy = 0;
   std::size_t entropy_gradients = 0;
+  std::size_t policy_weights = 0;
 };
 
 // The slice must lie in the batch (given by its sequence offsets) and every span must cover
@@ -196,6 +203,18 @@ inline void check_slice_sizes(std::span<const std::int64_t> sequence_offsets, st
   }
   if (sizes.entropy != 0) check_size(sizes.entropy, "entropies");
   if (sizes.entropy_gradients != 0) check_size(sizes.entropy_gradients, "entropy gradients");
+  if (sizes.policy_weights != 0) check_size(sizes.policy_weights, "policy weights");
+}
+
+// Each policy weight of a loss token must be finite and >= 0 (data_error naming the token).
+inline void check_policy_weights(const rollout_batch& batch, std::size_t first_sequence,
+                                 std::span<const float> weights, const char* objective) {
+  const std::size_t first_token = batch.sequence_begin(first_sequence);
+  const auto mask = batch.loss_mask();
+  for (std::size_t i = 0; i < weights.size(); ++i)
+    if (mask[first_token + i] && !(std::isfinite(weights[i]) && weights[i] >= 0.0f))
+      throw data_error(make_message(objective, ": the policy weight of token ", first_token + i, " (slice token ", i,
+                                    ") is ", weights[i], "; weights must be finite and >= 0"));
 }
 
 template <class Real>
@@ -205,8 +224,10 @@ void check_slice(const basic_objective_input<Real>& in, const basic_objective_ou
                     {.logprobs = in.logprobs.size(),
                      .logprob_gradients = out.logprob_gradients.size(),
                      .entropy = in.entropy.size(),
-                     .entropy_gradients = out.entropy_gradients.size()},
+                     .entropy_gradients = out.entropy_gradients.size(),
+                     .policy_weights = in.policy_weights.size()},
                     wants_entropy, objective);
+  check_policy_weights(in.batch, in.first_sequence, in.policy_weights, objective);
 }
 
 // The denominators of the aggregation: the caller's scope where given (it must cover the
@@ -270,6 +291,8 @@ objective_sums evaluate_slice(const PolicyTerm& policy, const objective_terms& t
                                          .ref_logprobs = batch.ref_logprobs().data() + begin,
                                          .advantages = batch.advantages().data() + begin,
                                          .mask = mask.data() + begin,
+                                         .policy_weights = in.policy_weights.empty() ? nullptr
+                                                                                     : in.policy_weights.data() + local,
                                          .length = end - begin,
                                          .loss_tokens = loss_tokens};
       const double weight =

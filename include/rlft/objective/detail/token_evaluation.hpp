@@ -49,12 +49,15 @@ struct token_evaluation {
   Value derivative{};  // d(policy term + β·KL) / d log-prob, before the aggregation weight
 };
 
+// `weight` multiplies the policy term's loss and derivative (1 leaves their bits unchanged).
 template <class Value, class PolicyTerm, class State>
 RLFT_HOST_DEVICE RLFT_INLINE token_evaluation<Value> evaluate_token(const PolicyTerm& policy, const State& state,
                                                                   Value logprob, Value old_logprob,
                                                                   Value ref_logprob, Value advantage,
-                                                                  const token_kl<Value>& kl) noexcept {
+                                                                  const token_kl<Value>& kl, Value weight) noexcept {
   token_evaluation<Value> result{policy.token(state, logprob, old_logprob, advantage)};
+  result.policy.loss = result.policy.loss * weight;
+  result.policy.derivative = result.policy.derivative * weight;
   result.derivative = result.policy.derivative;
   if (kl.enabled) {
     const auto estimate = estimate_kl(kl.estimator, logprob, ref_logprob, kl.log_ratio_bound, kl.value_bound);
