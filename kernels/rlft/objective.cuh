@@ -97,6 +97,7 @@ struct objective_arguments {
   float kl_value_bound = 10.0f;  // infinity for none
   double entropy_coefficient = 0.0;
   loss_aggregation aggregation = loss_aggregation::sequence_mean_token_mean;
+  loss_aggregation kl_aggregation = loss_aggregation::sequence_mean_token_mean;  // the KL term's
   double constant_divisor = 0.0;
   aggregation_scope scope = {};         // the caller's, or zero members for "count the slice"
   objective_scratch* scratch = nullptr;
@@ -306,12 +307,16 @@ RLFT_HOST_DEVICE void evaluate_tokens(const PolicyTerm& policy, const objective_
     if (token >= end) break;
     if (on[k]) {
       const sequence_facts<PolicyTerm> f = facts[sequence[k]];
-      const double weight = detail::token_weight(args.aggregation, args.constant_divisor, totals, f.loss_tokens);
+      const detail::aggregation_weights weight{
+          detail::token_weight(args.aggregation, args.constant_divisor, totals, f.loss_tokens),
+          detail::token_weight(args.kl_aggregation, args.constant_divisor, totals, f.loss_tokens)};
       const auto evaluation =
           detail::evaluate_token(policy, f.state, logprob[k], old_logprob[k], ref_logprob[k], advantage[k], kl,
                                  policy_weight[k]);
-      gradient[k] = static_cast<float>(weight) * evaluation.derivative;
-      entropy_gradient[k] = detail::entropy_gradient<float>(weight, args.entropy_coefficient);
+      gradient[k] = static_cast<float>(weight.policy) * evaluation.derivative;
+      if (with_kl && weight.kl != weight.policy)
+        gradient[k] += detail::kl_reweighting(weight, kl, args.kl_coefficient_exact, logprob[k], ref_logprob[k]);
+      entropy_gradient[k] = detail::entropy_gradient<float>(weight.policy, args.entropy_coefficient);
       detail::token_sums<float> sums;
       sums.template add<PolicyTerm::reports_ratio>(evaluation, true, entropy[k]);
       own.add_weighted(weight, sums.totals(), args.kl_coefficient_exact, args.entropy_coefficient);

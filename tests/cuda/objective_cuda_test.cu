@@ -295,6 +295,11 @@ TEST_CASE("cuda objectives: the passes' arithmetic, run on the host, equals the 
         });
         check_same(on_host_passes(gspo, fixture, 2, 40, with_entropy, scope, weights),
                    on_cpu(gspo, fixture, 2, 40, with_entropy, scope, weights));
+        // The KL term under its own aggregation.
+        const rlft::clipped_surrogate_objective own_kl{.kl = kl, .entropy_coefficient = bonus, .aggregation = aggregation,
+                                                       .constant_divisor = 300.0,
+                                                       .kl_aggregation = rlft::loss_aggregation::sequence_mean_token_sum};
+        check_same(on_host_passes(own_kl, fixture, 0, all, with_entropy), on_cpu(own_kl, fixture, 0, all, with_entropy));
       }
 }
 
@@ -332,6 +337,11 @@ TEST_SUITE("gpu") {
                                                     .aggregation = aggregation, .constant_divisor = 700.0};
           check_same(on_device(reinforce, fixture, device_batch, 0, count, with_entropy),
                      on_cpu(reinforce, fixture, 0, count, with_entropy));
+          const rlft::gspo_objective own_kl{.kl = kl, .entropy_coefficient = bonus, .aggregation = aggregation,
+                                            .constant_divisor = 700.0,
+                                            .kl_aggregation = rlft::loss_aggregation::token_mean};
+          check_same(on_device(own_kl, fixture, device_batch, 0, count, with_entropy),
+                     on_cpu(own_kl, fixture, 0, count, with_entropy));
           for_each_newer_objective(kl, bonus, aggregation, 700.0, [&](const auto& objective) {
             check_same(on_device(objective, fixture, device_batch, 0, count, with_entropy),
                        on_cpu(objective, fixture, 0, count, with_entropy));

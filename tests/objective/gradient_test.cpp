@@ -259,3 +259,28 @@ TEST_CASE("gspo-token equals gspo in loss and gradient when each sequence has on
         CHECK(token_gradients[t] == doctest::Approx(sequence_gradients[t]).epsilon(1e-12));
     }
 }
+
+TEST_CASE("a KL term under its own aggregation: exact gradients for every pair of modes") {
+  double worst = 0.0;
+  const auto fixture = rlft_test::make_objective_fixture(11);
+  const rlft::kl_penalty kl{.coefficient = 0.3, .estimator = rlft::kl_estimator::k3};
+  for (const auto aggregation : all_aggregations)
+    for (const auto kl_aggregation : all_aggregations) {
+      CAPTURE(static_cast<int>(aggregation));
+      CAPTURE(static_cast<int>(kl_aggregation));
+      worst = std::max(worst, check_gradients(rlft::gspo_objective{.clip = {.epsilon_low = 0.2, .epsilon_high = 0.2},
+                                                                   .kl = kl,
+                                                                   .entropy_coefficient = 0.01,
+                                                                   .aggregation = aggregation,
+                                                                   .constant_divisor = 16.0,
+                                                                   .kl_aggregation = kl_aggregation},
+                                              fixture));
+      worst = std::max(worst, check_gradients(rlft::clipped_surrogate_objective{.kl = kl,
+                                                                                .aggregation = aggregation,
+                                                                                .constant_divisor = 16.0,
+                                                                                .kl_aggregation = kl_aggregation},
+                                              fixture));
+    }
+  MESSAGE("largest relative error: " << worst);
+  CHECK(worst <= tolerance);
+}

@@ -360,3 +360,24 @@ TEST_CASE("abs and k3_plus: verl's abs and straight-through k3+ estimators") {
   CHECK(plus_gradients == k2_gradients);
   CHECK(k2_loss != k3_loss);
 }
+
+TEST_CASE("the KL term's own aggregation weights only the KL term") {
+  // Per-token KL k2 = (0.3·t)²/2 against a reference 0.3·t below the log-prob; the policy term
+  // by sequence mean of token means (1/4 a token), the KL term by token mean (1/4 too here) or
+  // by sequence mean of token sums (1/2 a token).
+  hand_batch fixture;
+  for (std::size_t t = 0; t < 6; ++t) fixture.batch.ref_logprobs()[t] = fixture.logprobs[t] - 0.3f * static_cast<float>(t);
+  const rlft::kl_penalty kl{.coefficient = 0.5, .estimator = rlft::kl_estimator::k2};
+  const auto same = fixture.run({.kl = kl});
+  const std::vector<float> same_gradients = fixture.gradients;
+  const auto summed = fixture.run({.kl = kl, .kl_aggregation = rlft::loss_aggregation::sequence_mean_token_sum});
+  double kl_sum = 0.0;
+  for (const std::size_t t : {1, 2, 4, 5}) {
+    const double delta = 0.3 * static_cast<double>(t);
+    kl_sum += delta * delta / 2.0;
+    // d(β·k2)/d log π = β·δ: weighted 1/4 before, 1/2 now.
+    CHECK(fixture.gradients[t] == Approx(same_gradients[t] + 0.5 * static_cast<float>(delta) * (0.5 - 0.25)).epsilon(1e-5));
+  }
+  CHECK(summed.loss == Approx(same.loss + 0.5 * kl_sum * (0.5 - 0.25)).epsilon(1e-6));
+  CHECK(summed.metrics.policy_loss == Approx(same.metrics.policy_loss));
+}

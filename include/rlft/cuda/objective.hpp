@@ -80,6 +80,7 @@ kernels::objective_arguments option_arguments(const Objective& objective) {
   args.kl_value_bound = static_cast<float>(kl_value_bound(terms.kl));
   args.entropy_coefficient = terms.entropy_coefficient;
   args.aggregation = terms.aggregation;
+  args.kl_aggregation = terms.kl_mode();
   args.constant_divisor = terms.constant_divisor;
   return args;
 }

@@ -11,6 +11,7 @@
 // vary. The mean log-ratio is clamped like gspo_objective's; KL and entropy terms stay per token.
 #pragma once
 
+#include <optional>
 #include "rlft/concepts/policy_objective.hpp"
 #include "rlft/core/host_device.hpp"
 #include "rlft/core/simd.hpp"
@@ -68,6 +69,9 @@ struct gspo_token_objective {
   double entropy_coefficient = 0.0;
   loss_aggregation aggregation = loss_aggregation::sequence_mean_token_mean;
   double constant_divisor = 0.0;  // C of sequence_mean_token_sum_normalized
+  // The KL term's own aggregation (verl aggregates GSPO's and SAPO's policy term by sequence
+  // mean of token means but the KL term by its configured mode); empty: `aggregation`.
+  std::optional<loss_aggregation> kl_aggregation = {};
   double log_ratio_bound = 20.0;
 
   // Throws like clipped_surrogate_objective.

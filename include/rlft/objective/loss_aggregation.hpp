@@ -101,11 +101,13 @@ RLFT_HOST_DEVICE inline double token_weight(loss_aggregation aggregation, double
   }
 }
 
-inline void check_aggregation(loss_aggregation aggregation, double constant_divisor, const char* objective) {
+// `option` names the aggregation in the message ("aggregation", or an objective's "kl_aggregation").
+inline void check_aggregation(loss_aggregation aggregation, double constant_divisor, const char* objective,
+                              const char* option = "aggregation") {
   check_option(aggregation == loss_aggregation::token_mean || aggregation == loss_aggregation::sequence_mean_token_mean ||
                    aggregation == loss_aggregation::sequence_mean_token_sum ||
                    aggregation == loss_aggregation::sequence_mean_token_sum_normalized,
-               objective, "aggregation", "a loss_aggregation value");
+               objective, option, "a loss_aggregation value");
   check_option(aggregation != loss_aggregation::sequence_mean_token_sum_normalized ||
                    (std::isfinite(constant_divisor) && constant_divisor > 0.0),
                objective, "constant_divisor", constant_divisor,

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -35,6 +36,9 @@ struct objective_terms {
   double entropy_coefficient = 0.0;
   loss_aggregation aggregation = loss_aggregation::sequence_mean_token_mean;
   double constant_divisor = 0.0;
+  std::optional<loss_aggregation> kl_aggregation = {};  // empty: aggregation
+
+  loss_aggregation kl_mode() const noexcept { return kl_aggregation.value_or(aggregation); }
 };
 
 // The shared options of an objective (any type with these members).
@@ -43,7 +47,8 @@ objective_terms terms_of(const Objective& objective) noexcept {
   return {.kl = objective.kl,
           .entropy_coefficient = objective.entropy_coefficient,
           .aggregation = objective.aggregation,
-          .constant_divisor = objective.constant_divisor};
+          .constant_divisor = objective.constant_divisor,
+          .kl_aggregation = objective.kl_aggregation};
 }
 
 // The per-token arrays of one sequence: log-probs (and entropies) of the current policy in
@@ -68,7 +73,7 @@ struct sequence_arrays {
 // sequence the sums run lane by lane in that type, sequences are combined in double.
 template <class Real, bool WithKl, kl_estimator Estimator, bool WithEntropy, class PolicyTerm>
 void evaluate_sequence(const PolicyTerm& policy, const objective_terms& terms, const sequence_arrays<Real>& in,
-                       Real* gradients, Real* entropy_gradients, double weight, objective_sums& sums) {
+                       Real* gradients, Real* entropy_gradients, aggregation_weights weight, objective_sums& sums) {
   using Value = typename PolicyTerm::value_type;
   constexpr std::size_t width = width_of<Value>;
   if (in.loss_tokens == 0) {
@@ -84,7 +89,7 @@ void evaluate_sequence(const PolicyTerm& policy, const objective_terms& terms, c
                            .coefficient = splat<Value>(static_cast<Real>(terms.kl.coefficient)),
                            .log_ratio_bound = splat<Value>(static_cast<Real>(terms.kl.log_ratio_bound)),
                            .value_bound = splat<Value>(static_cast<Real>(kl_value_bound(terms.kl)))};
-  const Value token_weight = splat<Value>(static_cast<Real>(weight));
+  const Value token_weight = splat<Value>(static_cast<Real>(weight.policy));
   token_sums<Value> lanes;
   // `width` consecutive tokens. Tokens outside the loss compute on zeros, so whatever their
   // entries hold stays out of every result.
@@ -131,8 +136,19 @@ void evaluate_sequence(const PolicyTerm& policy, const objective_terms& terms, c
          weights ? padded_weights : nullptr, padded_gradients);
     for (std::size_t i = 0; t + i < length; ++i) gradients[t + i] = padded_gradients[i];
   }
+  if (WithKl && weight.kl != weight.policy) {
+    const token_kl<Real> scalar_kl{.enabled = true,
+                                   .estimator = Estimator,
+                                   .coefficient = static_cast<Real>(terms.kl.coefficient),
+                                   .log_ratio_bound = static_cast<Real>(terms.kl.log_ratio_bound),
+                                   .value_bound = static_cast<Real>(kl_value_bound(terms.kl))};
+    for (std::size_t i = 0; i < length; ++i)
+      if (mask[i])
+        gradients[i] += kl_reweighting(weight, scalar_kl, terms.kl.coefficient, logprobs[i],
+                                       static_cast<Real>(ref_logprobs[i]));
+  }
   if (entropy_gradients) {
-    const Real gradient = entropy_gradient<Real>(weight, terms.entropy_coefficient);
+    const Real gradient = entropy_gradient<Real>(weight.policy, terms.entropy_coefficient);
     for (std::size_t i = 0; i < length; ++i) entropy_gradients[i] = mask[i] ? gradient : Real(0);
   }
   sums.add_weighted(weight, lanes.totals(), terms.kl.coefficient, terms.entropy_coefficient);
@@ -166,6 +182,7 @@ inline void check_objective_terms(const objective_terms& terms, const char* obje
   check_option(std::isfinite(terms.entropy_coefficient), objective, "entropy_coefficient",
                terms.entropy_coefficient, "finite");
   check_aggregation(terms.aggregation, terms.constant_divisor, objective);
+  if (terms.kl_aggregation) check_aggregation(*terms.kl_aggregation, terms.constant_divisor, objective, "kl_aggregation");
 }
 
 // The lengths of the spans of an objective call.
@@ -295,8 +312,10 @@ objective_sums evaluate_slice(const PolicyTerm& policy, const objective_terms& t
                                                                                      : in.policy_weights.data() + local,
                                          .length = end - begin,
                                          .loss_tokens = loss_tokens};
-      const double weight =
-          loss_tokens ? token_weight(terms.aggregation, terms.constant_divisor, totals, loss_tokens) : 0.0;
+      const aggregation_weights weight =
+          loss_tokens ? aggregation_weights{token_weight(terms.aggregation, terms.constant_divisor, totals, loss_tokens),
+                                            token_weight(terms.kl_mode(), terms.constant_divisor, totals, loss_tokens)}
+                      : aggregation_weights{};
       evaluate_sequence<Real, WithKl, Estimator, WithEntropy>(
           policy, terms, arrays, out.logprob_gradients.data() + local,
           out.entropy_gradients.empty() ? nullptr : out.entropy_gradients.data() + local, weight, chunks[chunk]);

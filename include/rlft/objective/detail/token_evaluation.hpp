@@ -49,6 +49,24 @@ struct token_evaluation {
   Value derivative{};  // d(policy term + β·KL) / d log-prob, before the aggregation weight
 };
 
+// A token's aggregation weights: of the policy and entropy terms, and of the KL term (the same
+// unless the objective's kl_aggregation differs from its aggregation).
+struct aggregation_weights {
+  double policy = 0.0;
+  double kl = 0.0;
+};
+
+// What a KL term under its own aggregation adds to dL/d log-prob of a loss token, whose
+// gradient was written with the policy weight throughout: (w_KL − w)·β·d KL/d log-prob. A pass
+// of its own after the token loop, so that the common case keeps its arithmetic to the bit.
+// The CUDA token pass calls it too, with the KL term of its arguments.
+template <class Real>
+RLFT_HOST_DEVICE RLFT_INLINE Real kl_reweighting(const aggregation_weights& weight, const token_kl<Real>& kl,
+                                                 double kl_coefficient, Real logprob, Real ref_logprob) noexcept {
+  const auto estimate = estimate_kl(kl.estimator, logprob, ref_logprob, kl.log_ratio_bound, kl.value_bound);
+  return static_cast<Real>((weight.kl - weight.policy) * kl_coefficient) * estimate.derivative;
+}
+
 // `weight` multiplies the policy term's loss and derivative (1 leaves their bits unchanged).
 template <class Value, class PolicyTerm, class State>
 RLFT_HOST_DEVICE RLFT_INLINE token_evaluation<Value> evaluate_token(const PolicyTerm& policy, const State& state,
@@ -163,11 +181,15 @@ struct objective_sums {
   double tokens = 0.0;     // loss tokens
   double sequences = 0.0;  // sequences with loss tokens
 
-  // Tokens with aggregation weight w and these totals.
-  RLFT_HOST_DEVICE RLFT_INLINE void add_weighted(double weight, const token_totals& totals, double kl_coefficient,
-                                                 double entropy_coefficient) noexcept {
-    loss += weight * (totals.policy + kl_coefficient * totals.kl - entropy_coefficient * totals.entropy);
-    policy_loss += weight * totals.policy;
+  // Tokens with these aggregation weights and totals.
+  // The KL term's own weight enters as a second addend, (w_KL − w)·β·KL, which is 0 when the
+  // weights agree: the common case keeps its arithmetic to the bit.
+  RLFT_HOST_DEVICE RLFT_INLINE void add_weighted(const aggregation_weights& weight, const token_totals& totals,
+                                                 double kl_coefficient, double entropy_coefficient) noexcept {
+    const double w = weight.policy;
+    loss += w * (totals.policy + kl_coefficient * totals.kl - entropy_coefficient * totals.entropy);
+    if (weight.kl != w) loss += (weight.kl - w) * kl_coefficient * totals.kl;
+    policy_loss += w * totals.policy;
     kl += totals.kl;
     entropy += totals.entropy;
     ratio += totals.ratio;
