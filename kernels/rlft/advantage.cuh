@@ -347,11 +347,11 @@ __global__ void __launch_bounds__(Threads) discounted_advantages(discount_argume
   }
 }
 
-// (A − mean) / (std + ε) on the loss tokens of sequences that were not skipped.
+// (A − mean) / spread (detail::whitening_spread) on the loss tokens of sequences that were not skipped.
 __global__ void whiten_advantages(cuda::device_batch_view batch, const value_moments* all, double epsilon,
-                                  const std::uint8_t* skipped, float* advantages) {
+                                  whitening_scale scale_kind, const std::uint8_t* skipped, float* advantages) {
   const auto mean = static_cast<float>(all->mean);
-  const double spread = all->standard_deviation(false) + epsilon;
+  const double spread = detail::whitening_spread(*all, scale_kind, epsilon);
   const auto scale = static_cast<float>(spread > 0.0 ? 1.0 / spread : 0.0);
   for (std::size_t s = blockIdx.x; s < batch.num_sequences; s += gridDim.x) {
     if (skipped[s]) continue;
@@ -447,10 +447,10 @@ inline void launch_discounted_advantages(const kernels::discount_arguments& args
 }
 
 inline void launch_whiten_advantages(const device_batch_view& batch, const kernels::value_moments* all,
-                                     double epsilon, const std::uint8_t* skipped, float* advantages,
-                                     cudaStream_t stream) {
+                                     double epsilon, whitening_scale scale, const std::uint8_t* skipped,
+                                     float* advantages, cudaStream_t stream) {
   kernels::whiten_advantages<<<grid_blocks(batch.num_sequences, 1), default_advantage_tuning.threads, 0, stream>>>(
-      batch, all, epsilon, skipped, advantages);
+      batch, all, epsilon, scale, skipped, advantages);
   RLFT_CUDA_CHECK_LAUNCH();
 }
 

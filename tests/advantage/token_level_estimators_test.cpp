@@ -66,6 +66,18 @@ TEST_CASE("reinforce++: discounted returns of KL-shaped token rewards") {
   const auto expected = whitened({0.225, 0.55, 1.1, 0.01, 0.02});
   check_close(completion_advantages(batch, advantages, 0), {expected[0], expected[1], expected[2]});
   check_close(completion_advantages(batch, advantages, 1), {expected[3], expected[4]});
+
+  // verl's masked_whiten: divided by sqrt(variance over n − 1 + ε).
+  whitening.whitening = rlft::whitening_scale::sqrt_sample_variance_plus_epsilon;
+  whitening(batch, advantages);
+  const double returns[] = {0.225, 0.55, 1.1, 0.01, 0.02};
+  double mean = 0.0, square = 0.0;
+  for (const double g : returns) mean += g / 5.0;
+  for (const double g : returns) square += (g - mean) * (g - mean) / 4.0;
+  const double spread = std::sqrt(square + 1e-8);
+  check_close(completion_advantages(batch, advantages, 0),
+              {(returns[0] - mean) / spread, (returns[1] - mean) / spread, (returns[2] - mean) / spread});
+  check_close(completion_advantages(batch, advantages, 1), {(returns[3] - mean) / spread, (returns[4] - mean) / spread});
 }
 
 TEST_CASE("reinforce++-baseline subtracts the group mean reward first") {

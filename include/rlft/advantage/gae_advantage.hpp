@@ -14,6 +14,7 @@
 #include "rlft/advantage/detail/group_outcomes.hpp"
 #include "rlft/advantage/detail/input_checks.hpp"
 #include "rlft/advantage/equal_reward_groups.hpp"
+#include "rlft/advantage/reward_scaling.hpp"
 #include "rlft/concepts/advantage_estimator.hpp"
 #include "rlft/objective/kl_estimator.hpp"
 
@@ -25,6 +26,8 @@ struct gae_advantage {
   kl_penalty kl = {.coefficient = 0.0, .estimator = kl_estimator::k1};
   bool whiten = false;
   double whitening_epsilon = 1e-8;
+  // What the whitening divides by (verl: sqrt_sample_variance_plus_epsilon).
+  whitening_scale whitening = whitening_scale::population_std_plus_epsilon;
   equal_reward_policy equal_rewards = equal_reward_policy::keep;
 
   static constexpr const char* name = "gae advantage";  // in error messages
@@ -32,7 +35,7 @@ struct gae_advantage {
   // The discounting these options describe (the critic's values in the TD errors).
   detail::discounting discounting() const {
     return {.gamma = gamma, .lambda = lambda, .kl = kl, .use_values = true, .whiten = whiten,
-            .whitening_epsilon = whitening_epsilon};
+            .whitening_epsilon = whitening_epsilon, .whitening = whitening};
   }
 
   // Advantages only. Throws like the overload below.

@@ -4,7 +4,8 @@
 // from the batch's old and reference log-probs; k1 = log π_old − log π_ref by default, as in
 // InstructGPT-style reward shaping), the advantage is the discounted return
 // G_t = Σ_{s>=t} γ^(s−t) r_s, and advantages are whitened over all loss tokens of the batch
-// ((G − mean) / (std + ε), population std) to keep their scale stable without a critic.
+// ((G − mean) / (std + ε), population std; or verl's (G − mean) / sqrt(sample variance + ε),
+// the `whitening` option) to keep their scale stable without a critic.
 // REINFORCE++-baseline (group_mean_baseline = true) first subtracts the group's mean reward
 // from R, for the multi-sample-per-prompt setting. Dense rewards in batch.token_rewards() are
 // added to r_t (zero unless the caller fills them).
@@ -16,6 +17,7 @@
 #include "rlft/advantage/detail/group_outcomes.hpp"
 #include "rlft/advantage/detail/input_checks.hpp"
 #include "rlft/advantage/equal_reward_groups.hpp"
+#include "rlft/advantage/reward_scaling.hpp"
 #include "rlft/concepts/advantage_estimator.hpp"
 #include "rlft/objective/kl_estimator.hpp"
 
@@ -27,6 +29,8 @@ struct reinforce_plus_plus_advantage {
   bool group_mean_baseline = false;  // REINFORCE++-baseline
   bool whiten = true;
   double whitening_epsilon = 1e-8;
+  // What the whitening divides by (verl: sqrt_sample_variance_plus_epsilon).
+  whitening_scale whitening = whitening_scale::population_std_plus_epsilon;
   equal_reward_policy equal_rewards = equal_reward_policy::keep;
 
   static constexpr const char* name = "reinforce++ advantage";  // in error messages
@@ -37,7 +41,7 @@ struct reinforce_plus_plus_advantage {
   // The discounting these options describe (λ = 1: Monte-Carlo returns, no critic).
   detail::discounting discounting() const {
     return {.gamma = gamma, .lambda = 1.0, .kl = kl, .use_values = false, .whiten = whiten,
-            .whitening_epsilon = whitening_epsilon};
+            .whitening_epsilon = whitening_epsilon, .whitening = whitening};
   }
 
   // Throws rlft::error when an option is out of range or advantages is not batch.num_tokens()

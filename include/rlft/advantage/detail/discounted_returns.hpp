@@ -15,6 +15,7 @@
 
 #include "rlft/advantage/detail/input_checks.hpp"
 #include "rlft/advantage/detail/moments.hpp"
+#include "rlft/advantage/reward_scaling.hpp"
 #include "rlft/core/host_device.hpp"
 #include "rlft/core/parallel.hpp"
 #include "rlft/core/rollout_batch.hpp"
@@ -29,7 +30,15 @@ struct discounting {
   bool use_values = false;
   bool whiten = false;
   double whitening_epsilon = 1e-8;
+  whitening_scale whitening = whitening_scale::population_std_plus_epsilon;
 };
+
+// What whitening divides the centred advantages by, on the CPU and in the CUDA kernel.
+RLFT_HOST_DEVICE inline double whitening_spread(const value_moments& all, whitening_scale scale, double epsilon) noexcept {
+  if (scale == whitening_scale::population_std_plus_epsilon) return all.standard_deviation(false) + epsilon;
+  const double sample = all.standard_deviation(true);
+  return sqrt(sample * sample + epsilon);
+}
 
 // r_t: the dense reward of token t, plus the completion's outcome on its last token, minus
 // β·KL_t on loss tokens (0 elsewhere).
@@ -199,7 +208,7 @@ inline void discounted_advantages(const rollout_batch& batch, std::span<const do
   check_whitened_tokens(all.count, estimator);
   const auto mean = static_cast<float>(all.mean);
   // All-equal advantages with ε = 0: the numerators are exactly 0, and so is the result.
-  const double spread = all.standard_deviation(false) + options.whitening_epsilon;
+  const double spread = whitening_spread(all, options.whitening, options.whitening_epsilon);
   const auto scale = static_cast<float>(spread > 0.0 ? 1.0 / spread : 0.0);
   const std::uint8_t* const mask = batch.loss_mask().data();
   float* const advantage = advantages.data();

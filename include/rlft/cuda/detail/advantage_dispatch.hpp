@@ -178,8 +178,8 @@ inline void launch_discounted(advantage_launch& launch, std::span<float> advanta
   if (!options.whiten) return;
   launch_segment_moments({.parts = launch.sequence_moments.data()}, {.total = static_cast<std::int64_t>(sequences)},
                          1, launch.batch_moments(), launch.stream);
-  launch_whiten_advantages(view, launch.batch_moments(), options.whitening_epsilon, launch.skipped.data(),
-                           advantages.data(), launch.stream);
+  launch_whiten_advantages(view, launch.batch_moments(), options.whitening_epsilon, options.whitening,
+                           launch.skipped.data(), advantages.data(), launch.stream);
 }
 
 template <>
