@@ -25,6 +25,7 @@
 
 #include "rlft/core/error.hpp"
 #include "rlft/core/rollout_batch.hpp"
+#include "rlft/objective/kl_estimator.hpp"
 
 namespace rlft {
 
@@ -57,6 +58,7 @@ struct rollout_correction_report {
   double truncated_share = 0.0;  // share of tokens whose weight the cap lowered
   double masked_share = 0.0;     // share of tokens taken out of the loss
   double mismatch_kl = 0.0;      // mean of ρ_t − 1 − log ρ_t: the k3 estimate of KL(π_sampling ‖ π_old)
+                                 // (rlft/objective/kl_estimator.hpp)
 };
 
 namespace detail {
@@ -116,7 +118,7 @@ inline rollout_correction_report correct_rollouts(rollout_batch& batch, const ro
       log_sum += log_ratios[t];
       tokens += 1.0;
       ratio_sum += ratio;
-      kl_sum += ratio - 1.0 - log_ratios[t];
+      kl_sum += detail::exp_minus_one_minus_x(log_ratios[t]).value;  // k3 = ρ − 1 − log ρ, without cancellation
     }
     if (tokens == 0.0) continue;
     report.tokens += static_cast<std::size_t>(tokens);
