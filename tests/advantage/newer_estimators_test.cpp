@@ -93,6 +93,14 @@ TEST_CASE("gdpo: each component normalised in its group, weighted, summed, white
   CHECK(per_sequence(batch, advantages)[2] == Approx(whitened).epsilon(1e-6));
   CHECK(per_sequence(batch, advantages)[3] == Approx(-whitened).epsilon(1e-6));
 
+  // Every sum equal (both components equal in both groups) with ε_w = 0: advantages 0, not NaN.
+  {
+    auto flat = batch;
+    for (std::size_t s = 0; s < 4; ++s) flat.rewards().component("accuracy")[s] = flat.rewards().component("format")[s] = 1.0f;
+    rlft::gdpo_advantage{.whitening_epsilon = 0.0}(flat, advantages);
+    CHECK(per_sequence(flat, advantages) == std::vector<float>(4, 0.0f));
+  }
+
   // A group equal in every component counts as equal; zero_advantage zeroes it after whitening.
   format_column[3] = 1.0f;
   const auto equal =

@@ -87,6 +87,8 @@ TEST_CASE("malformed rollout lines are data errors naming the file and line") {
           "\"prompt_ids\" holds -1");
   refused(R"({"prompt_ids": [1], "completion_ids": [], "sampling_logprobs": [], "reward": 1, "group": 0})",
           "\"completion_ids\" is empty");
+  refused(R"({"prompt_ids": [], "completion_ids": [2], "sampling_logprobs": [-1], "reward": 1, "group": 0})",
+          "\"prompt_ids\" is empty");
   refused(R"({"prompt_ids": [1], "completion_ids": [2], "sampling_logprobs": [-1], "group": 0})", "bad.jsonl:2");
   refused(R"({"prompt_ids": [1], "completion_ids": [2], "sampling_logprobs": [-1], "reward": 1})",
           "\"group\" is on some lines and not on others");

@@ -122,6 +122,15 @@ TEST_CASE("a step on imported rollouts corrects their sampling log-probs against
   CHECK(metrics.rewards.back().mean == doctest::Approx(3.0 / 8.0));
   CHECK_FALSE(std::ranges::equal(policy.parameters()[0].values, before));
 
+  // A band that holds no ratio masks every token: the step is skipped, nothing changes.
+  options.rollout_correction = {.mask = {{.low = 10.0, .high = 20.0}}};
+  auto masking = make_trainer(policy, finds_two_plus_nothing, options);
+  const std::vector<float> kept(policy.parameters()[0].values.begin(), policy.parameters()[0].values.end());
+  const auto skipped = masking.step_on(batch);
+  CHECK_FALSE(skipped.applied);
+  CHECK(skipped.skipped_because == "grpo: the rollout correction masked every loss token");
+  CHECK(std::ranges::equal(policy.parameters()[0].values, kept));
+
   // Groups smaller than the estimator needs are refused before anything changes.
   const auto single = rlft::rollout_batch(rlft::token_sequences({0, 2}, {0, 2}), {1}, {0, 1});
   CHECK_THROWS_WITH_AS(trainer.step_on(single), doctest::Contains("group 0 of the rollouts holds 1 completions"),

@@ -89,10 +89,12 @@ struct gdpo_advantage {
     double squared_deviations = 0.0;
     for (std::size_t s = 0; s < batch.num_sequences(); ++s)
       squared_deviations += lengths[s] * (sums[s] - mean) * (sums[s] - mean);
+    // All-equal sums with ε_w = 0: every numerator is 0, and so is every advantage.
     const double spread = std::sqrt(squared_deviations / (tokens - 1.0) + whitening_epsilon);
+    const double scale = spread > 0.0 ? 1.0 / spread : 0.0;
     for (std::size_t g = 0; g < batch.num_groups(); ++g)
       for (std::size_t s = batch.group_begin(g); s < batch.group_end(g); ++s)
-        sums[s] = equal[g] && detail::zeroes_equal_groups(equal_rewards) ? 0.0 : (sums[s] - mean) / spread;
+        sums[s] = equal[g] && detail::zeroes_equal_groups(equal_rewards) ? 0.0 : (sums[s] - mean) * scale;
     detail::broadcast_sequence_advantages(batch, sums, advantages);
     return detail::summarize_groups(equal, equal_rewards);
   }

@@ -46,8 +46,11 @@ struct basic_objective_input {
   std::span<const Real> logprobs = {};
   std::span<const Real> entropy = {};  // empty unless the objective uses an entropy term
   // A weight per token of the slice on the policy term's loss and gradient (an importance
-  // correction of rollouts from another engine, rlft/train/rollout_correction.hpp); the KL and
-  // entropy terms are not weighted. Empty: every weight 1. Finite and >= 0.
+  // correction of rollouts from another engine, rlft/objective/rollout_correction.hpp); the KL
+  // and entropy terms are not weighted. Empty: every weight 1. Finite and >= 0. For the
+  // sequence-level objectives (GSPO, GMPO), whose tokens all carry the sequence's term, give one
+  // weight per sequence (ratio_level::sequence): token weights that vary along a sequence make
+  // the gradient differ from the derivative of the reported loss.
   std::span<const float> policy_weights = {};
   aggregation_scope scope = {};
 };

@@ -82,6 +82,8 @@ inline rollout_record parse_rollout(const nlohmann::json& json, const io::rollou
   if (!json.is_object()) throw data_error("a rollout is a JSON object");
   rollout_record record{.prompt = rollout_token_ids(json, "prompt_ids", options),
                         .completion = rollout_token_ids(json, "completion_ids", options)};
+  // A sequence's first token has no log-prob (nothing precedes it): a completion needs a prompt.
+  if (record.prompt.empty()) throw data_error("\"prompt_ids\" is empty");
   if (record.completion.empty()) throw data_error("\"completion_ids\" is empty");
   if (record.prompt.size() + record.completion.size() > options.max_sequence_tokens)
     throw data_error(make_message("the prompt and completion hold more than max_sequence_tokens = ",

@@ -165,7 +165,7 @@ class grpo_trainer {
     std::size_t generated_tokens = 0;
     try {
       rollout_batch batch = collect_rollouts(source, metrics, generated_tokens);
-      learn_from(batch, metrics);
+      learn_from(batch, metrics, options_.max_sampling_rounds == 1);
     } catch (const data_error& e) {
       skip(metrics, e);
     }
@@ -188,9 +188,10 @@ class grpo_trainer {
           throw error(detail::make_message("grpo: group ", g, " of the rollouts holds ", batch.group_size(g),
                                            " completions; the estimator needs ", estimator_.minimum_group_size()));
     }
-    grpo_step_metrics metrics{.step = ++steps_};
+    grpo_step_metrics metrics{.step = ++steps_, .sampling_rounds = 1};
     try {
-      learn_from(batch, metrics);
+      mask_truncated(batch);
+      learn_from(batch, metrics, /*one_round=*/true);
     } catch (const data_error& e) {
       skip(metrics, e);
     }
@@ -279,24 +280,28 @@ class grpo_trainer {
                                          " keeps them: set its equal_rewards to rlft::equal_reward_policy::drop"));
   }
 
-  // A scored batch to an update: reference and old log-probs, the KL penalty of the rewards,
-  // advantages, dropped groups, the rollout correction, the training passes.
-  void learn_from(rollout_batch& batch, grpo_step_metrics& metrics) {
+  // A scored batch to an update: reference and old log-probs, the rollout correction (before
+  // the estimator, as verl: its masks shape the advantages' statistics), the KL penalty of the
+  // rewards, advantages, dropped groups, the training passes. one_round: the batch is one
+  // generation round, whose share of equal-reward groups the metrics report.
+  void learn_from(rollout_batch& batch, grpo_step_metrics& metrics, bool one_round) {
     const auto reference_start = std::chrono::steady_clock::now();
     if (reference_) forward_in_micro_batches(*reference_, batch, batch.ref_logprobs());
     if (!old_from_training_pass()) forward_in_micro_batches(policy_, batch, batch.old_logprobs());
     metrics.seconds_reference = seconds_since(reference_start);
     const auto train_start = std::chrono::steady_clock::now();
-    if (options_.reward_kl.coefficient > 0.0) fold_kl_into_rewards(batch);
-    summarise_rollouts(batch, metrics);
-    const advantage_summary summary = estimator_(batch, batch.advantages());
-    if (options_.max_sampling_rounds == 1) metrics.equal_reward_group_share = equal_share(summary, batch);
-    drop_groups(batch, summary, metrics);
     std::vector<float> policy_weights;
     if (options_.corrects_rollouts()) {
       policy_weights.resize(batch.num_tokens());
       metrics.rollout_correction = correct_rollouts(batch, options_.rollout_correction, policy_weights);
+      if (metrics.rollout_correction.tokens > 0 && metrics.rollout_correction.masked_share == 1.0)
+        throw data_error("grpo: the rollout correction masked every loss token");
     }
+    if (options_.reward_kl.coefficient > 0.0) fold_kl_into_rewards(batch);
+    summarise_rollouts(batch, metrics);
+    const advantage_summary summary = estimator_(batch, batch.advantages());
+    if (one_round) metrics.equal_reward_group_share = equal_share(summary, batch);
+    drop_groups(batch, summary, metrics);
     train_on(batch, metrics, policy_weights);
     metrics.seconds_train = seconds_since(train_start);
   }
@@ -341,12 +346,16 @@ class grpo_trainer {
     const auto score_start = std::chrono::steady_clock::now();
     score_rollouts(batch, reward_, decode_, drawn.references);
     metrics.seconds_score += seconds_since(score_start);
+    mask_truncated(batch);
+    return batch;
+  }
+
+  void mask_truncated(rollout_batch& batch) const {
     if (options_.mask_truncated_completions)
       for (std::size_t s = 0; s < batch.num_sequences(); ++s)
         if (batch.truncated()[s])
           std::fill_n(batch.loss_mask().begin() + static_cast<std::ptrdiff_t>(batch.sequence_begin(s)),
                       batch.sequence_end(s) - batch.sequence_begin(s), std::uint8_t{0});
-    return batch;
   }
 
   static double equal_share(const advantage_summary& summary, const rollout_batch& batch) {
