@@ -29,6 +29,7 @@
 #include "rlft/core/error.hpp"
 #include "rlft/core/parallel.hpp"
 #include "rlft/core/rollout_batch.hpp"
+#include "rlft/objective/loss_aggregation.hpp"
 
 namespace rlft {
 
@@ -74,13 +75,11 @@ struct gdpo_advantage {
     }
 
     // Whitening over loss tokens: each sequence's value counts once per loss token.
-    const auto mask = batch.loss_mask();
+    const std::vector<std::size_t> lengths = detail::sequence_loss_tokens(batch, 0, batch.num_sequences());
     double tokens = 0.0, total = 0.0;
-    std::vector<double> lengths(batch.num_sequences(), 0.0);
     for (std::size_t s = 0; s < batch.num_sequences(); ++s) {
-      for (std::size_t t = batch.sequence_begin(s); t < batch.sequence_end(s); ++t) lengths[s] += mask[t] ? 1.0 : 0.0;
-      tokens += lengths[s];
-      total += lengths[s] * sums[s];
+      tokens += static_cast<double>(lengths[s]);
+      total += static_cast<double>(lengths[s]) * sums[s];
     }
     if (tokens < 2.0)
       throw data_error(detail::make_message(name, ": the whitening needs at least two loss tokens, and the batch has ",
@@ -88,7 +87,7 @@ struct gdpo_advantage {
     const double mean = total / tokens;
     double squared_deviations = 0.0;
     for (std::size_t s = 0; s < batch.num_sequences(); ++s)
-      squared_deviations += lengths[s] * (sums[s] - mean) * (sums[s] - mean);
+      squared_deviations += static_cast<double>(lengths[s]) * (sums[s] - mean) * (sums[s] - mean);
     // All-equal sums with ε_w = 0: every numerator is 0, and so is every advantage.
     const double spread = std::sqrt(squared_deviations / (tokens - 1.0) + whitening_epsilon);
     const double scale = spread > 0.0 ? 1.0 / spread : 0.0;

@@ -20,6 +20,7 @@
 #include "rlft/concepts/advantage_estimator.hpp"
 #include "rlft/core/parallel.hpp"
 #include "rlft/core/rollout_batch.hpp"
+#include "rlft/objective/loss_aggregation.hpp"
 
 namespace rlft {
 
@@ -36,15 +37,14 @@ struct opo_advantage {
     detail::check_token_span(batch, advantages.size(), name, "advantages");
     detail::check_finite_rewards(batch, name);
     const auto rewards = batch.rewards().total();
-    const auto mask = batch.loss_mask();
+    const std::vector<std::size_t> lengths = detail::sequence_loss_tokens(batch, 0, batch.num_sequences());
     std::vector<double> sequence_advantages(batch.num_sequences());
     std::vector<std::uint8_t> equal(batch.num_groups());
     parallel_for(batch.num_groups(), [&](std::size_t g) {
       detail::value_moments group;
       double weighted = 0.0, tokens = 0.0;
       for (std::size_t s = batch.group_begin(g); s < batch.group_end(g); ++s) {
-        double length = 0.0;
-        for (std::size_t t = batch.sequence_begin(s); t < batch.sequence_end(s); ++t) length += mask[t] ? 1.0 : 0.0;
+        const auto length = static_cast<double>(lengths[s]);
         group.add(rewards[s]);
         weighted += length * rewards[s];
         tokens += length;

@@ -116,9 +116,7 @@ struct gmpo_objective {
   double entropy_coefficient = 0.0;
   loss_aggregation aggregation = loss_aggregation::sequence_mean_token_mean;
   double constant_divisor = 0.0;  // C of sequence_mean_token_sum_normalized
-  // The KL term's own aggregation (verl aggregates GSPO's and SAPO's policy term by sequence
-  // mean of token means but the KL term by its configured mode); empty: `aggregation`.
-  std::optional<loss_aggregation> kl_aggregation = {};
+  std::optional<loss_aggregation> kl_aggregation = {};  // the KL term's own (detail::objective_terms)
   double log_ratio_bound = 20.0;
 
   // Throws like clipped_surrogate_objective.

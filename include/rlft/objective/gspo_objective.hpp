@@ -26,6 +26,33 @@ namespace rlft {
 
 namespace detail {
 
+struct sequence_sums_of_loss_tokens {
+  double log_ratio = 0.0;
+  double advantage = 0.0;
+};
+
+// Σ over a sequence's loss tokens of the log-ratio and of the advantage: lane by lane over whole
+// packs of Value, then the lanes and the remaining tokens in double (GSPO, GSPO-token).
+template <class Value, class Real>
+sequence_sums_of_loss_tokens sum_log_ratios_and_advantages(const sequence_arrays<Real>& in) noexcept {
+  constexpr std::size_t width = width_of<Value>;
+  const Value zero = splat<Value>(0);
+  Value log_ratio_lanes = zero, advantage_lanes = zero;
+  std::size_t t = 0;
+  for (; t + width <= in.length; t += width) {
+    const auto on = load_mask<Value>(in.mask + t);
+    log_ratio_lanes = log_ratio_lanes + select<Value>(on, load<Value>(in.logprobs + t) - load<Value>(in.old_logprobs + t), zero);
+    advantage_lanes = advantage_lanes + select<Value>(on, load<Value>(in.advantages + t), zero);
+  }
+  sequence_sums_of_loss_tokens sums{lane_sum(log_ratio_lanes), lane_sum(advantage_lanes)};
+  for (; t < in.length; ++t) {
+    if (!in.mask[t]) continue;
+    sums.log_ratio += static_cast<double>(in.logprobs[t]) - static_cast<double>(in.old_logprobs[t]);
+    sums.advantage += in.advantages[t];
+  }
+  return sums;
+}
+
 template <class Value>
 struct sequence_clipped_surrogate {
   using value_type = Value;
@@ -42,24 +69,8 @@ struct sequence_clipped_surrogate {
 
   template <class Real>
   sequence_state begin_sequence(const sequence_arrays<Real>& in) const noexcept {
-    // Σ over loss tokens of the log-ratio and of the advantage: lane by lane over whole packs,
-    // then the lanes and the remaining tokens in double.
-    constexpr std::size_t width = width_of<Value>;
-    const Value zero = splat<Value>(0);
-    Value log_ratio_lanes = zero, advantage_lanes = zero;
-    std::size_t t = 0;
-    for (; t + width <= in.length; t += width) {
-      const auto on = load_mask<Value>(in.mask + t);
-      log_ratio_lanes = log_ratio_lanes + select<Value>(on, load<Value>(in.logprobs + t) - load<Value>(in.old_logprobs + t), zero);
-      advantage_lanes = advantage_lanes + select<Value>(on, load<Value>(in.advantages + t), zero);
-    }
-    double log_ratio_sum = lane_sum(log_ratio_lanes), advantage_sum = lane_sum(advantage_lanes);
-    for (; t < in.length; ++t) {
-      if (!in.mask[t]) continue;
-      log_ratio_sum += static_cast<double>(in.logprobs[t]) - static_cast<double>(in.old_logprobs[t]);
-      advantage_sum += in.advantages[t];
-    }
-    return from_sums(log_ratio_sum, advantage_sum, static_cast<double>(in.loss_tokens));
+    const auto sums = sum_log_ratios_and_advantages<Value>(in);
+    return from_sums(sums.log_ratio, sums.advantage, static_cast<double>(in.loss_tokens));
   }
 
   // The sequence's term from the sums over its loss tokens of the log-ratio and the advantage
@@ -88,9 +99,7 @@ struct gspo_objective {
   double entropy_coefficient = 0.0;
   loss_aggregation aggregation = loss_aggregation::sequence_mean_token_mean;
   double constant_divisor = 0.0;  // C of sequence_mean_token_sum_normalized
-  // The KL term's own aggregation (verl aggregates GSPO's and SAPO's policy term by sequence
-  // mean of token means but the KL term by its configured mode); empty: `aggregation`.
-  std::optional<loss_aggregation> kl_aggregation = {};
+  std::optional<loss_aggregation> kl_aggregation = {};  // the KL term's own (detail::objective_terms)
   double log_ratio_bound = 20.0;
 
   // Throws like clipped_surrogate_objective.

@@ -42,10 +42,7 @@ struct token_advantage_sequence_surrogate {
 
   template <class Real>
   sequence_state begin_sequence(const sequence_arrays<Real>& in) const noexcept {
-    double log_ratio_sum = 0.0;
-    for (std::size_t t = 0; t < in.length; ++t)
-      if (in.mask[t]) log_ratio_sum += static_cast<double>(in.logprobs[t]) - static_cast<double>(in.old_logprobs[t]);
-    return from_sums(log_ratio_sum, 0.0, static_cast<double>(in.loss_tokens));
+    return from_sums(sum_log_ratios_and_advantages<Value>(in).log_ratio, 0.0, static_cast<double>(in.loss_tokens));
   }
 
   RLFT_HOST_DEVICE RLFT_INLINE sequence_state from_sums(double log_ratio_sum, double, double tokens) const noexcept {
@@ -69,9 +66,7 @@ struct gspo_token_objective {
   double entropy_coefficient = 0.0;
   loss_aggregation aggregation = loss_aggregation::sequence_mean_token_mean;
   double constant_divisor = 0.0;  // C of sequence_mean_token_sum_normalized
-  // The KL term's own aggregation (verl aggregates GSPO's and SAPO's policy term by sequence
-  // mean of token means but the KL term by its configured mode); empty: `aggregation`.
-  std::optional<loss_aggregation> kl_aggregation = {};
+  std::optional<loss_aggregation> kl_aggregation = {};  // the KL term's own (detail::objective_terms)
   double log_ratio_bound = 20.0;
 
   // Throws like clipped_surrogate_objective.

@@ -36,7 +36,9 @@ struct objective_terms {
   double entropy_coefficient = 0.0;
   loss_aggregation aggregation = loss_aggregation::sequence_mean_token_mean;
   double constant_divisor = 0.0;
-  std::optional<loss_aggregation> kl_aggregation = {};  // empty: aggregation
+  // The KL term's own aggregation, empty for `aggregation` (verl aggregates GSPO's and SAPO's
+  // policy term by sequence mean of token means, the KL term by its configured mode).
+  std::optional<loss_aggregation> kl_aggregation = {};
 
   loss_aggregation kl_mode() const noexcept { return kl_aggregation.value_or(aggregation); }
 };
