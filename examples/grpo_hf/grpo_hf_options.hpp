@@ -128,9 +128,10 @@ inline void add_flags(CLI::App& app, grpo_hf_options& o) {
       {"sequence_mean_token_mean", loss_aggregation::sequence_mean_token_mean},
       {"token_mean", loss_aggregation::token_mean},
       {"sequence_mean_token_sum", loss_aggregation::sequence_mean_token_sum},
-      {"sequence_mean_token_sum_normalized", loss_aggregation::sequence_mean_token_sum_normalized}};
+      {"sequence_mean_token_sum_normalized", loss_aggregation::sequence_mean_token_sum_normalized},
+      {"token_sum", loss_aggregation::token_sum}};
   app.add_option("--loss-aggregation", o.aggregation,
-                 "sequence_mean_token_mean (GRPO, the default), token_mean (DAPO), sequence_mean_token_sum, sequence_mean_token_sum_normalized (Dr. GRPO: divided by --max-new-tokens)")
+                 "sequence_mean_token_mean (GRPO, the default), token_mean (DAPO), sequence_mean_token_sum, sequence_mean_token_sum_normalized (Dr. GRPO: divided by --max-new-tokens), token_sum")
       ->transform(CLI::CheckedTransformer(aggregations, CLI::ignore_case))
       ->option_text("NAME");
   app.add_option("--inner-iterations", o.inner_iterations, "passes over each step's rollouts (mu)")

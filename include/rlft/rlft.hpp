@@ -76,6 +76,9 @@
 #include "rlft/objective/reinforce_objective.hpp"
 #include "rlft/objective/sapo_objective.hpp"
 
+#include "rlft/presets/trl.hpp"
+#include "rlft/presets/verl.hpp"
+
 #include "rlft/optim/adamw.hpp"
 #include "rlft/optim/clip_gradient_norm.hpp"
 #include "rlft/optim/learning_rate_schedule.hpp"

@@ -182,6 +182,7 @@ struct outcome_arguments {
   reward_scaling scaling = reward_scaling::group_std;
   double epsilon = 0.0;
   bool unbiased_std = true;
+  singleton_group_policy singletons = singleton_group_policy::no_signal;
 };
 
 // The moments of values[first, end) in every lane of a warp: lane k folds values k, k + 32, ...
@@ -224,8 +225,10 @@ __global__ void __launch_bounds__(Threads) outcome_advantages(outcome_arguments 
     const double batch_std = args.scaling == reward_scaling::batch_std
                                  ? args.batch_rewards->standard_deviation(args.unbiased_std)
                                  : 0.0;
-    const double scale = detail::reward_scale(args.scaling, group, batch_std, args.epsilon, args.unbiased_std);
-    const auto value = static_cast<float>(detail::outcome_advantage(args.rule, batch.rewards[s], group, scale));
+    const double scale =
+        detail::reward_scale(args.scaling, group, batch_std, args.epsilon, args.unbiased_std, args.singletons);
+    const auto value =
+        static_cast<float>(detail::outcome_advantage(args.rule, batch.rewards[s], group, scale, args.singletons));
     const auto end = static_cast<std::size_t>(batch.sequence_offsets[s + 1]);
     for (std::size_t t = static_cast<std::size_t>(batch.sequence_offsets[s]) + lane; t < end; t += 32)
       args.advantages[t] = batch.loss_mask[t] ? value : 0.0f;

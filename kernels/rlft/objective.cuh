@@ -95,6 +95,7 @@ struct objective_arguments {
   kl_estimator estimator = kl_estimator::k3;
   float kl_bound = 20.0f;
   float kl_value_bound = 10.0f;  // infinity for none
+  bool kl_importance_weighted = false;
   double entropy_coefficient = 0.0;
   loss_aggregation aggregation = loss_aggregation::sequence_mean_token_mean;
   loss_aggregation kl_aggregation = loss_aggregation::sequence_mean_token_mean;  // the KL term's
@@ -301,7 +302,8 @@ RLFT_HOST_DEVICE void evaluate_tokens(const PolicyTerm& policy, const objective_
                                    .estimator = args.estimator,
                                    .coefficient = args.kl_coefficient,
                                    .log_ratio_bound = args.kl_bound,
-                                   .value_bound = args.kl_value_bound};
+                                   .value_bound = args.kl_value_bound,
+                                   .importance_weighted = args.kl_importance_weighted};
   for (int k = 0; k < Items; ++k) {
     const std::size_t token = first + k;
     if (token >= end) break;
@@ -315,7 +317,8 @@ RLFT_HOST_DEVICE void evaluate_tokens(const PolicyTerm& policy, const objective_
                                  policy_weight[k]);
       gradient[k] = static_cast<float>(weight.policy) * evaluation.derivative;
       if (with_kl && weight.kl != weight.policy)
-        gradient[k] += detail::kl_reweighting(weight, kl, args.kl_coefficient_exact, logprob[k], ref_logprob[k]);
+        gradient[k] += detail::kl_reweighting(weight, kl, args.kl_coefficient_exact, logprob[k], old_logprob[k],
+                                              ref_logprob[k]);
       entropy_gradient[k] = detail::entropy_gradient<float>(weight.policy, args.entropy_coefficient);
       detail::token_sums<float> sums;
       sums.template add<PolicyTerm::reports_ratio>(evaluation, true, entropy[k]);

@@ -1,4 +1,5 @@
-// OPO, GRPO pass@k and GDPO against their formulas evaluated by hand, and their errors.
+// OPO, GRPO pass@k and GDPO against their formulas evaluated by hand, the stand-in moments of
+// a group of one, and their errors.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -7,6 +8,7 @@
 
 #include "batch_builder.hpp"
 #include "rlft/advantage/gdpo_advantage.hpp"
+#include "rlft/advantage/grpo_advantage.hpp"
 #include "rlft/advantage/grpo_passk_advantage.hpp"
 #include "rlft/advantage/opo_advantage.hpp"
 
@@ -34,6 +36,49 @@ TEST_CASE("opo: the reward minus the group's length-weighted mean reward") {
   rlft::opo_advantage{}(batch, advantages);
   CHECK(per_sequence(batch, advantages)[0] == Approx(2.0 - (6.0 + 1.0 + 3.0) / 9.0));
   CHECK(advantages[batch.sequence_end(3) - 1] == 0.0f);
+}
+
+TEST_CASE("a group of one: no signal, or verl's stand-in mean 0 and std 1") {
+  const auto batch = four_and_one();  // group 1: one completion, reward 5
+  std::vector<float> advantages(batch.num_tokens());
+  const auto singleton = [&](const auto& estimator) {
+    estimator(batch, advantages);
+    return per_sequence(batch, advantages)[4];
+  };
+  constexpr auto stand_in = rlft::singleton_group_policy::zero_mean_unit_std;
+  CHECK(singleton(rlft::grpo_advantage{}) == 0.0f);
+  CHECK(rlft::grpo_advantage{}.minimum_group_size() == 2);
+  CHECK(singleton(rlft::grpo_advantage{.epsilon = 1e-6, .singletons = stand_in}) == static_cast<float>(5.0 / (1.0 + 1e-6)));
+  CHECK(rlft::grpo_advantage{.singletons = stand_in}.minimum_group_size() == 1);
+  CHECK(singleton(rlft::grpo_advantage{.scaling = rlft::reward_scaling::none, .singletons = stand_in}) == 5.0f);
+  CHECK(singleton(rlft::opo_advantage{}) == 0.0f);
+  CHECK(singleton(rlft::opo_advantage{.singletons = stand_in}) == 5.0f);
+  // The other group is untouched by the policy.
+  rlft::grpo_advantage{.singletons = stand_in}(batch, advantages);
+  const auto with = per_sequence(batch, advantages);
+  rlft::grpo_advantage{}(batch, advantages);
+  const auto without = per_sequence(batch, advantages);
+  for (std::size_t s = 0; s < 4; ++s) CHECK(with[s] == without[s]);
+}
+
+TEST_CASE("gdpo: a group of one under the stand-in moments adds its components' rewards") {
+  // Group 0 of two completions (accuracy 1 and 0), group 1 of one (accuracy 1); one token each.
+  auto batch = make_batch({{1, 1}, {1, 1}, {1, 1}}, {0, 2, 3}, {0.0f, 0.0f, 0.0f});
+  auto& table = batch.rewards();
+  const auto accuracy = table.component(table.add_component("accuracy"));
+  accuracy[0] = 1.0f;
+  accuracy[1] = 0.0f;
+  accuracy[2] = 1.0f;
+  std::vector<float> advantages(batch.num_tokens());
+  rlft::gdpo_advantage{.singletons = rlft::singleton_group_policy::zero_mean_unit_std}(batch, advantages);
+  // Before whitening: ±(1/2)/(√(1/2) + ε) in group 0, 1/(1 + ε) for the singleton.
+  const double z = 0.5 / (std::sqrt(0.5) + 1e-6), alone = 1.0 / (1.0 + 1e-6);
+  const double sums[] = {z, -z, alone};
+  const double mean = (sums[0] + sums[1] + sums[2]) / 3.0;
+  double variance = 0.0;
+  for (const double s : sums) variance += (s - mean) * (s - mean) / 2.0;
+  for (std::size_t s = 0; s < 3; ++s)
+    CHECK(per_sequence(batch, advantages)[s] == Approx((sums[s] - mean) / std::sqrt(variance + 1e-8)).epsilon(1e-6));
 }
 
 TEST_CASE("grpo pass@k: only the best completion, by its margin over the runner-up") {

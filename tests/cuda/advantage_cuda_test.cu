@@ -169,6 +169,11 @@ TEST_SUITE("gpu") {
       compare(rlft::grpo_advantage{.scaling = rlft::reward_scaling::batch_std, .equal_rewards = policy}, batch,
               device_batch);
       compare(rlft::grpo_advantage{.scaling = rlft::reward_scaling::none}, batch, device_batch);
+      for (const auto scaling : {rlft::reward_scaling::group_std, rlft::reward_scaling::none})
+        compare(rlft::grpo_advantage{.scaling = scaling,
+                                     .equal_rewards = policy,
+                                     .singletons = rlft::singleton_group_policy::zero_mean_unit_std},
+                batch, device_batch);
       compare(rlft::dr_grpo_advantage{.equal_rewards = policy}, batch, device_batch);
       compare(rlft::rloo_advantage{.equal_rewards = policy}, batch, device_batch);
     }

@@ -24,7 +24,8 @@ namespace {
 
 const rlft::loss_aggregation all_aggregations[] = {
     rlft::loss_aggregation::token_mean, rlft::loss_aggregation::sequence_mean_token_mean,
-    rlft::loss_aggregation::sequence_mean_token_sum, rlft::loss_aggregation::sequence_mean_token_sum_normalized};
+    rlft::loss_aggregation::sequence_mean_token_sum, rlft::loss_aggregation::sequence_mean_token_sum_normalized,
+    rlft::loss_aggregation::token_sum};
 
 std::vector<float> as_float(const std::vector<double>& values, std::size_t first, std::size_t last) {
   return {values.begin() + static_cast<std::ptrdiff_t>(first), values.begin() + static_cast<std::ptrdiff_t>(last)};
@@ -267,9 +268,11 @@ TEST_CASE("cuda objectives: the passes' arithmetic, run on the host, equals the 
         CAPTURE(aggregation);
         CAPTURE(estimator);
         CAPTURE(with_entropy);
-        // k1 runs without a KL term, and with entropies that are only reported (no bonus).
+        // k1 runs without a KL term, and with entropies that are only reported (no bonus); the
+        // KL term is importance-weighted (TRL's bias correction) in the runs with entropies.
         const bool no_kl = estimator == rlft::kl_estimator::k1;
-        const rlft::kl_penalty kl{.coefficient = no_kl ? 0.0 : 0.04, .estimator = estimator};
+        const rlft::kl_penalty kl{
+            .coefficient = no_kl ? 0.0 : 0.04, .estimator = estimator, .importance_weighted = with_entropy};
         const double bonus = with_entropy && !no_kl ? 0.01 : 0.0;
         for (const auto& clip : {dual_clip, two_sided}) {
           const rlft::clipped_surrogate_objective clipped{.clip = clip, .kl = kl, .entropy_coefficient = bonus,
@@ -319,7 +322,8 @@ TEST_SUITE("gpu") {
           CAPTURE(static_cast<int>(aggregation));
           CAPTURE(entropy);
           const rlft::kl_penalty kl{.coefficient = estimator ? 0.05 : 0.0,
-                                    .estimator = estimator.value_or(rlft::kl_estimator::k3)};
+                                    .estimator = estimator.value_or(rlft::kl_estimator::k3),
+                                    .importance_weighted = entropy == 1};
           const double bonus = entropy == 2 ? 0.01 : 0.0;
           const bool with_entropy = entropy != 0;
           for (const auto& clip : {dual_clip, two_sided}) {

@@ -284,3 +284,27 @@ TEST_CASE("a KL term under its own aggregation: exact gradients for every pair o
   MESSAGE("largest relative error: " << worst);
   CHECK(worst <= tolerance);
 }
+
+TEST_CASE("an importance-weighted KL term (TRL's bias correction): exact gradients through the ratio") {
+  double worst = 0.0;
+  const auto fixture = rlft_test::make_objective_fixture(12);
+  for (const auto estimator : {rlft::kl_estimator::k1, rlft::kl_estimator::k2, rlft::kl_estimator::k3,
+                               rlft::kl_estimator::abs}) {
+    const rlft::kl_penalty kl{.coefficient = 0.3, .estimator = estimator, .importance_weighted = true};
+    CAPTURE(static_cast<int>(estimator));
+    for (const auto aggregation : all_aggregations) {
+      CAPTURE(static_cast<int>(aggregation));
+      worst = std::max(worst, check_gradients(rlft::clipped_surrogate_objective{.kl = kl,
+                                                                                .aggregation = aggregation,
+                                                                                .constant_divisor = 16.0},
+                                              fixture));
+      worst = std::max(worst, check_gradients(rlft::sapo_objective{.kl = kl,
+                                                                   .aggregation = rlft::loss_aggregation::token_mean,
+                                                                   .constant_divisor = 16.0,
+                                                                   .kl_aggregation = aggregation},
+                                              fixture));
+    }
+  }
+  MESSAGE("largest relative error: " << worst);
+  CHECK(worst <= tolerance);
+}

@@ -102,7 +102,8 @@ TEST_CASE("with ratio 1 and β = 0 every objective's gradient is REINFORCE's, we
   const double divisor = 10.0;
   for (const auto aggregation :
        {rlft::loss_aggregation::token_mean, rlft::loss_aggregation::sequence_mean_token_mean,
-        rlft::loss_aggregation::sequence_mean_token_sum, rlft::loss_aggregation::sequence_mean_token_sum_normalized}) {
+        rlft::loss_aggregation::sequence_mean_token_sum, rlft::loss_aggregation::sequence_mean_token_sum_normalized,
+        rlft::loss_aggregation::token_sum}) {
     CAPTURE(static_cast<int>(aggregation));
     std::vector<float> expected(batch.num_tokens(), 0.0f);
     for (std::size_t s = 0; s < batch.num_sequences(); ++s) {
@@ -111,6 +112,7 @@ TEST_CASE("with ratio 1 and β = 0 every objective's gradient is REINFORCE's, we
                                 ? 1.0 / static_cast<double>(sequences * tokens_of[s])
                             : aggregation == rlft::loss_aggregation::sequence_mean_token_sum
                                 ? 1.0 / static_cast<double>(sequences)
+                            : aggregation == rlft::loss_aggregation::token_sum ? 1.0
                                 : 1.0 / (static_cast<double>(sequences) * divisor);
       for (std::size_t t = batch.sequence_begin(s); t < batch.sequence_end(s); ++t)
         if (batch.loss_mask()[t]) expected[t] = static_cast<float>(-batch.advantages()[t] * weight);
@@ -346,6 +348,10 @@ TEST_CASE("abs and k3_plus: verl's abs and straight-through k3+ estimators") {
     CHECK(plus.value == rlft::estimate_kl<kl_estimator::k3>(0.0, delta, 20.0, 10.0).value);
     CHECK(plus.derivative == rlft::estimate_kl<kl_estimator::k2>(0.0, delta, 20.0, 10.0).derivative);
   }
+  // Beyond the log-ratio bound the value is held but the straight-through gradient, as verl's,
+  // is k2's of the unclamped log-ratio.
+  CHECK(rlft::estimate_kl<kl_estimator::k3_plus>(0.0, 25.0, 20.0, 10.0).value == 10.0);
+  CHECK(rlft::estimate_kl<kl_estimator::k3_plus>(0.0, 25.0, 20.0, 10.0).derivative == -25.0);
   // In an objective: k3_plus's loss is k3's, its gradient k2's.
   hand_batch fixture;
   for (std::size_t t = 0; t < 6; ++t) fixture.batch.ref_logprobs()[t] = fixture.logprobs[t] - 0.3f * static_cast<float>(t);
@@ -359,6 +365,28 @@ TEST_CASE("abs and k3_plus: verl's abs and straight-through k3+ estimators") {
   CHECK(plus_loss == k3_loss);
   CHECK(plus_gradients == k2_gradients);
   CHECK(k2_loss != k3_loss);
+}
+
+TEST_CASE("an importance-weighted KL term is r·KL, differentiated through both, by hand") {
+  // k1 = log π − log π_ref = 0.3·t on loss token t; old log-probs 0, so r_t = π_θ(o_t).
+  hand_batch fixture;
+  for (std::size_t t = 0; t < 6; ++t) fixture.batch.ref_logprobs()[t] = fixture.logprobs[t] - 0.3f * static_cast<float>(t);
+  const auto run = [&](bool weighted) {
+    const auto result = fixture.run(
+        {.kl = {.coefficient = 0.5, .estimator = rlft::kl_estimator::k1, .importance_weighted = weighted}});
+    return std::pair{result.loss, fixture.gradients};
+  };
+  const auto [plain_loss, plain_gradients] = run(false);
+  const auto [weighted_loss, weighted_gradients] = run(true);
+  const double weight = 0.25;  // sequence_mean_token_mean: two sequences of two loss tokens
+  double difference = 0.0;
+  for (const std::size_t t : {1, 2, 4, 5}) {
+    const double ratio = std::exp(static_cast<double>(fixture.logprobs[t])), k1 = 0.3 * static_cast<double>(t);
+    difference += 0.5 * weight * (ratio - 1.0) * k1;
+    // d(r·k1)/d log π = r·(1 + k1) in place of k1's derivative 1.
+    CHECK(weighted_gradients[t] - plain_gradients[t] == Approx(0.5 * weight * (ratio * (1.0 + k1) - 1.0)).epsilon(1e-5));
+  }
+  CHECK(weighted_loss - plain_loss == Approx(difference).epsilon(1e-5));
 }
 
 TEST_CASE("the KL term's own aggregation weights only the KL term") {

@@ -20,7 +20,8 @@ namespace rlft_test {
 
 inline constexpr rlft::loss_aggregation all_aggregations[] = {
     rlft::loss_aggregation::token_mean, rlft::loss_aggregation::sequence_mean_token_mean,
-    rlft::loss_aggregation::sequence_mean_token_sum, rlft::loss_aggregation::sequence_mean_token_sum_normalized};
+    rlft::loss_aggregation::sequence_mean_token_sum, rlft::loss_aggregation::sequence_mean_token_sum_normalized,
+    rlft::loss_aggregation::token_sum};
 
 struct objective_fixture {
   rlft::rollout_batch batch;

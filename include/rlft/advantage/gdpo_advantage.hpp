@@ -44,10 +44,13 @@ struct gdpo_advantage {
   bool unbiased_std = true;          // the group std divides by n − 1 (torch.std); false: by n
   double whitening_epsilon = 1e-8;   // ε_w, as verl's masked_whiten; must be >= 0
   equal_reward_policy equal_rewards = equal_reward_policy::keep;
+  singleton_group_policy singletons = singleton_group_policy::no_signal;
 
   static constexpr const char* name = "gdpo advantage";  // in error messages
 
-  std::size_t minimum_group_size() const noexcept { return 2; }
+  std::size_t minimum_group_size() const noexcept {
+    return singletons == singleton_group_policy::zero_mean_unit_std ? 1 : 2;
+  }
 
   // Throws rlft::error on an out-of-range option, a component the reward table lacks, a batch
   // without components or advantages not batch.num_tokens() long; rlft::data_error when a used
@@ -68,9 +71,10 @@ struct gdpo_advantage {
         detail::value_moments group;
         for (std::size_t s = batch.group_begin(g); s < batch.group_end(g); ++s) group.add(scores[s]);
         equal[g] = equal[g] && group.all_equal();
-        const double scale = group.standard_deviation(unbiased_std) + epsilon;
+        const double scale = detail::reward_scale(reward_scaling::group_std, group, 0.0, epsilon, unbiased_std, singletons);
         for (std::size_t s = batch.group_begin(g); s < batch.group_end(g); ++s)
-          sums[s] += weight * detail::outcome_advantage(detail::outcome_rule::normalized, scores[s], group, scale);
+          sums[s] += weight * detail::outcome_advantage(detail::outcome_rule::normalized, scores[s], group, scale,
+                                                        singletons);
       });
     }
 

@@ -5,7 +5,8 @@
 //   A_i = R_i − Σ_j l_j·R_j / Σ_j l_j,   l_j the number of loss tokens of completion j,
 // on every loss token of i. A group whose rewards are all equal gets exactly 0 (the weighted
 // mean of equal values, exactly); so does a group without loss tokens. Groups of one completion
-// have no baseline to compare with (verl uses R_i itself there): trainers reject them.
+// have no baseline to compare with: they get 0 and trainers reject them, unless `singletons`
+// asks for verl's baseline 0 (A_i = R_i).
 #pragma once
 
 #include <cstddef>
@@ -15,6 +16,7 @@
 
 #include "rlft/advantage/detail/input_checks.hpp"
 #include "rlft/advantage/detail/moments.hpp"
+#include "rlft/advantage/detail/outcome_advantage.hpp"
 #include "rlft/advantage/detail/sequence_advantages.hpp"
 #include "rlft/advantage/equal_reward_groups.hpp"
 #include "rlft/concepts/advantage_estimator.hpp"
@@ -26,10 +28,13 @@ namespace rlft {
 
 struct opo_advantage {
   equal_reward_policy equal_rewards = equal_reward_policy::keep;
+  singleton_group_policy singletons = singleton_group_policy::no_signal;
 
   static constexpr const char* name = "opo advantage";  // in error messages
 
-  std::size_t minimum_group_size() const noexcept { return 2; }
+  std::size_t minimum_group_size() const noexcept {
+    return singletons == singleton_group_policy::zero_mean_unit_std ? 1 : 2;
+  }
 
   // Throws rlft::error when advantages is not batch.num_tokens() long; rlft::data_error when a
   // reward is NaN or infinite.
@@ -50,9 +55,10 @@ struct opo_advantage {
         tokens += length;
       }
       equal[g] = group.all_equal();
+      const bool stand_in = detail::singleton_stand_in(singletons, group);
       const bool signal = !group.all_equal() && tokens > 0.0;
       for (std::size_t s = batch.group_begin(g); s < batch.group_end(g); ++s)
-        sequence_advantages[s] = signal ? rewards[s] - weighted / tokens : 0.0;
+        sequence_advantages[s] = stand_in ? rewards[s] : signal ? rewards[s] - weighted / tokens : 0.0;
     });
     detail::broadcast_sequence_advantages(batch, sequence_advantages, advantages);
     return detail::summarize_groups(equal, equal_rewards);

@@ -78,6 +78,7 @@ kernels::objective_arguments option_arguments(const Objective& objective) {
   args.estimator = terms.kl.estimator;
   args.kl_bound = static_cast<float>(terms.kl.log_ratio_bound);
   args.kl_value_bound = static_cast<float>(kl_value_bound(terms.kl));
+  args.kl_importance_weighted = terms.kl.importance_weighted;
   args.entropy_coefficient = terms.entropy_coefficient;
   args.aggregation = terms.aggregation;
   args.kl_aggregation = terms.kl_mode();

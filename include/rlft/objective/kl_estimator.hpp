@@ -8,6 +8,9 @@
 //   abs = |δ|              (verl's "abs"; its derivative is 0 at δ = 0),
 //   k3_plus                (k3's value with k2's gradient, −δ: verl's "k3+", the straight-through
 //                           form whose gradient is an unbiased estimate of the KL's gradient).
+// With importance_weighted, the term in the loss is r_t·k, r_t = π_θ(o_t)/π_old(o_t) (its
+// log clamped like δ), differentiated through both factors: TRL's use_bias_correction_kl,
+// which makes the estimate unbiased for samples drawn from π_old.
 // Each comes with its derivative with respect to log π_θ, so the same functions serve a KL
 // term in the loss (the objectives in rlft/objective/) and a KL penalty folded into the
 // rewards (REINFORCE++, GAE), where log π_θ is the old policy's log-prob.
@@ -17,8 +20,8 @@
 // — so one token could swamp the loss: k3's value is clamped to [−value_bound, value_bound]
 // too (default 10, as verl's low_var_kl; 0 for none; k1, k2 and abs are not clamped, as in verl).
 // Outside either bound the term is constant, and its gradient is 0, the convention of
-// torch.clamp (which passes the gradient at the bound itself); k3_plus's gradient, k2's, ignores
-// the value bound as verl's straight-through form does. An infinite δ (an infinite log-prob) is
+// torch.clamp (which passes the gradient at the bound itself); k3_plus's gradient, k2's of the
+// unclamped δ, ignores both bounds as verl's straight-through form does. An infinite δ (an infinite log-prob) is
 // not clamped but gives NaN, so the caller reports the input.
 // k3 is evaluated without cancellation: for |δ| < 1/2 exp(δ) − δ − 1 would lose all digits
 // of a float to rounding (δ ~ 1e-3 is typical), so there δ²·Σ_{k>=2} δ^(k−2)/k! is summed to
@@ -44,6 +47,7 @@ struct kl_penalty {
   kl_estimator estimator = kl_estimator::k3;
   double log_ratio_bound = 20.0;
   double value_bound = 10.0;  // k3 and k3_plus only; 0: unbounded
+  bool importance_weighted = false;  // a KL term in the loss only: r_t·KL_t (TRL's use_bias_correction_kl)
 };
 
 // Real is a scalar or a float pack (rlft/core/simd.hpp): the same code runs per token or per
@@ -114,7 +118,7 @@ RLFT_HOST_DEVICE RLFT_INLINE kl_estimate<Real> estimate_kl(Real logprob, Real re
     // k3 >= 0: only the upper bound can hold; NaN fails both tests and stays NaN.
     const auto k3 = detail::exp_minus_one_minus_x(delta);
     const Real value = select<Real>(k3.value > value_bound, value_bound, k3.value);
-    if constexpr (Estimator == kl_estimator::k3_plus) return {value, -delta * passes};
+    if constexpr (Estimator == kl_estimator::k3_plus) return {value, -raw};
     const Real within = detail::to_real<Real>(k3.value <= value_bound);
     return {value, -k3.derivative * passes * within};
   }
@@ -131,6 +135,20 @@ RLFT_HOST_DEVICE RLFT_INLINE kl_estimate<Real> estimate_kl(kl_estimator estimato
       return estimate_kl<kl_estimator::k3_plus>(logprob, ref_logprob, log_ratio_bound, value_bound);
     default: return estimate_kl<kl_estimator::k3>(logprob, ref_logprob, log_ratio_bound, value_bound);
   }
+}
+
+// A KL estimate times the token's importance ratio r = exp(log π_θ − log π_old), the log-ratio
+// clamped to ±log_ratio_bound (torch.clamp's gradient): d(r·k)/d log π_θ = r·(k' + k·passes).
+template <class Real>
+RLFT_HOST_DEVICE RLFT_INLINE kl_estimate<Real> importance_weighted_kl(const kl_estimate<Real>& kl, Real log_ratio,
+                                                                     Real log_ratio_bound) noexcept {
+  using detail::select;
+  Real clamped = select<Real>(log_ratio < -log_ratio_bound, -log_ratio_bound, log_ratio);
+  clamped = select<Real>(clamped > log_ratio_bound, log_ratio_bound, clamped) + (log_ratio - log_ratio);
+  const Real passes =
+      detail::to_real<Real>(detail::mask_and<Real>(log_ratio >= -log_ratio_bound, log_ratio <= log_ratio_bound));
+  const Real ratio = detail::fast_exp(clamped);
+  return {ratio * kl.value, ratio * (kl.derivative + passes * kl.value)};
 }
 
 // The value bound to pass to estimate_kl: infinity for "none".

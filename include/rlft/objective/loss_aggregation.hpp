@@ -5,10 +5,12 @@
 //   sequence_mean_token_sum             (1/G) Σ_i Σ_t ℓ_{i,t};
 //   sequence_mean_token_sum_normalized  (1/G) Σ_i Σ_t ℓ_{i,t} / C          (Dr. GRPO, arXiv 2503.20783:
 //                                       a constant C, typically the generation length limit,
-//                                       removes GRPO's length bias).
+//                                       removes GRPO's length bias);
+//   token_sum                           Σ_i Σ_t ℓ_{i,t}                    (no normaliser: the
+//                                       learning rate absorbs the batch's size).
 // G counts completions with at least one loss token (a fully masked completion has no mean).
-// verl calls these token-mean, seq-mean-token-mean, seq-mean-token-sum and
-// seq-mean-token-sum-norm. Every weight is constant within a completion, so a micro-batch
+// verl calls these token-mean, seq-mean-token-mean, seq-mean-token-sum,
+// seq-mean-token-sum-norm and token-sum. Every weight is constant within a completion, so a micro-batch
 // (a slice of sequences) contributes exactly its share of the mini-batch loss when it divides
 // by the mini-batch's G and Σ n_i (aggregation_scope), which count_aggregation_scope gives.
 #pragma once
@@ -31,6 +33,7 @@ enum class loss_aggregation {
   sequence_mean_token_mean,
   sequence_mean_token_sum,
   sequence_mean_token_sum_normalized,
+  token_sum,
 };
 
 namespace detail {
@@ -97,6 +100,7 @@ RLFT_HOST_DEVICE inline double token_weight(loss_aggregation aggregation, double
     case loss_aggregation::sequence_mean_token_mean:
       return 1.0 / (sequences * static_cast<double>(sequence_tokens));
     case loss_aggregation::sequence_mean_token_sum: return 1.0 / sequences;
+    case loss_aggregation::token_sum: return 1.0;
     default: return 1.0 / (sequences * constant_divisor);
   }
 }
@@ -106,7 +110,8 @@ inline void check_aggregation(loss_aggregation aggregation, double constant_divi
                               const char* option = "aggregation") {
   check_option(aggregation == loss_aggregation::token_mean || aggregation == loss_aggregation::sequence_mean_token_mean ||
                    aggregation == loss_aggregation::sequence_mean_token_sum ||
-                   aggregation == loss_aggregation::sequence_mean_token_sum_normalized,
+                   aggregation == loss_aggregation::sequence_mean_token_sum_normalized ||
+                   aggregation == loss_aggregation::token_sum,
                objective, option, "a loss_aggregation value");
   check_option(aggregation != loss_aggregation::sequence_mean_token_sum_normalized ||
                    (std::isfinite(constant_divisor) && constant_divisor > 0.0),

@@ -5,7 +5,8 @@
 //                   section 4.1.2; scale 1 is Dr. GRPO, arXiv 2503.20783);
 //   leave_one_out   Â_i = R_i − (Σ_j R_j − R_i) / (G − 1)     (RLOO, arXiv 2402.14740).
 // A group whose rewards are all equal gets exactly 0 (with ε = 0 its scale is 0 too, and a
-// group of one completion has no other to compare with).
+// group of one completion has no other to compare with, unless singleton_group_policy lets
+// stand-in moments give it R / scale).
 #pragma once
 
 #include "rlft/advantage/detail/moments.hpp"
@@ -16,18 +17,28 @@ namespace rlft::detail {
 
 enum class outcome_rule { normalized, leave_one_out };
 
+// Whether mean 0 and standard deviation 1 stand in for the group's moments (a group of one
+// under singleton_group_policy::zero_mean_unit_std).
+RLFT_HOST_DEVICE inline bool singleton_stand_in(singleton_group_policy policy, const value_moments& group) noexcept {
+  return policy == singleton_group_policy::zero_mean_unit_std && group.count == 1.0;
+}
+
 // The divisor of a normalised advantage: the group's or the batch's standard deviation + ε, or 1.
 RLFT_HOST_DEVICE inline double reward_scale(reward_scaling scaling, const value_moments& group, double batch_std,
-                                            double epsilon, bool unbiased_std) noexcept {
+                                            double epsilon, bool unbiased_std,
+                                            singleton_group_policy singletons = singleton_group_policy::no_signal) noexcept {
   switch (scaling) {
-    case reward_scaling::group_std: return group.standard_deviation(unbiased_std) + epsilon;
+    case reward_scaling::group_std:
+      return (singleton_stand_in(singletons, group) ? 1.0 : group.standard_deviation(unbiased_std)) + epsilon;
     case reward_scaling::batch_std: return batch_std + epsilon;
     default: return 1.0;
   }
 }
 
 RLFT_HOST_DEVICE inline double outcome_advantage(outcome_rule rule, float reward, const value_moments& group,
-                                                 double scale) noexcept {
+                                                 double scale,
+                                                 singleton_group_policy singletons = singleton_group_policy::no_signal) noexcept {
+  if (singleton_stand_in(singletons, group)) return rule == outcome_rule::normalized ? reward / scale : reward;
   if (group.all_equal()) return 0.0;
   return rule == outcome_rule::normalized ? (reward - group.mean) / scale
                                           : reward - (group.sum - reward) / (group.count - 1.0);

@@ -27,6 +27,7 @@ struct outcome_options {
   reward_scaling scaling = reward_scaling::group_std;
   bool unbiased_std = true;
   equal_reward_policy equal_rewards = equal_reward_policy::keep;
+  singleton_group_policy singletons = singleton_group_policy::no_signal;
 };
 
 // GRPO's family on the CPU: one advantage per completion from its group's reward moments
@@ -51,9 +52,10 @@ inline advantage_summary outcome_advantages(const rollout_batch& batch, std::spa
     value_moments group;
     for (std::size_t s = batch.group_begin(g); s < batch.group_end(g); ++s) group.add(rewards[s]);
     equal_rewards[g] = group.all_equal();
-    const double scale = reward_scale(options.scaling, group, batch_std, options.epsilon, options.unbiased_std);
+    const double scale =
+        reward_scale(options.scaling, group, batch_std, options.epsilon, options.unbiased_std, options.singletons);
     for (std::size_t s = batch.group_begin(g); s < batch.group_end(g); ++s)
-      sequence_advantages[s] = outcome_advantage(options.rule, rewards[s], group, scale);
+      sequence_advantages[s] = outcome_advantage(options.rule, rewards[s], group, scale, options.singletons);
   });
   broadcast_sequence_advantages(batch, sequence_advantages, advantages);
   return summarize_groups(equal_rewards, options.equal_rewards);

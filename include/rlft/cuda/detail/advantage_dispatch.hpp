@@ -105,7 +105,8 @@ inline void launch_outcome(advantage_launch& launch, std::span<float> advantages
                              .rule = rule,
                              .scaling = options.scaling,
                              .epsilon = options.epsilon,
-                             .unbiased_std = options.unbiased_std},
+                             .unbiased_std = options.unbiased_std,
+                             .singletons = options.singletons},
                             launch.stream);
 }
 

@@ -90,7 +90,8 @@ void evaluate_sequence(const PolicyTerm& policy, const objective_terms& terms, c
                            .estimator = Estimator,
                            .coefficient = splat<Value>(static_cast<Real>(terms.kl.coefficient)),
                            .log_ratio_bound = splat<Value>(static_cast<Real>(terms.kl.log_ratio_bound)),
-                           .value_bound = splat<Value>(static_cast<Real>(kl_value_bound(terms.kl)))};
+                           .value_bound = splat<Value>(static_cast<Real>(kl_value_bound(terms.kl))),
+                           .importance_weighted = terms.kl.importance_weighted};
   const Value token_weight = splat<Value>(static_cast<Real>(weight.policy));
   token_sums<Value> lanes;
   // `width` consecutive tokens. Tokens outside the loss compute on zeros, so whatever their
@@ -143,11 +144,12 @@ void evaluate_sequence(const PolicyTerm& policy, const objective_terms& terms, c
                                    .estimator = Estimator,
                                    .coefficient = static_cast<Real>(terms.kl.coefficient),
                                    .log_ratio_bound = static_cast<Real>(terms.kl.log_ratio_bound),
-                                   .value_bound = static_cast<Real>(kl_value_bound(terms.kl))};
+                                   .value_bound = static_cast<Real>(kl_value_bound(terms.kl)),
+                                   .importance_weighted = terms.kl.importance_weighted};
     for (std::size_t i = 0; i < length; ++i)
       if (mask[i])
         gradients[i] += kl_reweighting(weight, scalar_kl, terms.kl.coefficient, logprobs[i],
-                                       static_cast<Real>(ref_logprobs[i]));
+                                       static_cast<Real>(old_logprobs[i]), static_cast<Real>(ref_logprobs[i]));
   }
   if (entropy_gradients) {
     const Real gradient = entropy_gradient<Real>(weight.policy, terms.entropy_coefficient);

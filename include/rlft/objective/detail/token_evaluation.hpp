@@ -40,6 +40,14 @@ struct token_kl {
   Value coefficient{};  // β
   Value log_ratio_bound{};
   Value value_bound{};  // infinity for none
+  bool importance_weighted = false;
+
+  // The token's KL estimate: k, or r·k when importance-weighted.
+  RLFT_HOST_DEVICE RLFT_INLINE kl_estimate<Value> estimate(Value logprob, Value old_logprob,
+                                                           Value ref_logprob) const noexcept {
+    const auto k = estimate_kl(estimator, logprob, ref_logprob, log_ratio_bound, value_bound);
+    return importance_weighted ? importance_weighted_kl(k, logprob - old_logprob, log_ratio_bound) : k;
+  }
 };
 
 template <class Value>
@@ -62,8 +70,9 @@ struct aggregation_weights {
 // The CUDA token pass calls it too, with the KL term of its arguments.
 template <class Real>
 RLFT_HOST_DEVICE RLFT_INLINE Real kl_reweighting(const aggregation_weights& weight, const token_kl<Real>& kl,
-                                                 double kl_coefficient, Real logprob, Real ref_logprob) noexcept {
-  const auto estimate = estimate_kl(kl.estimator, logprob, ref_logprob, kl.log_ratio_bound, kl.value_bound);
+                                                 double kl_coefficient, Real logprob, Real old_logprob,
+                                                 Real ref_logprob) noexcept {
+  const auto estimate = kl.estimate(logprob, old_logprob, ref_logprob);
   return static_cast<Real>((weight.kl - weight.policy) * kl_coefficient) * estimate.derivative;
 }
 
@@ -78,7 +87,7 @@ RLFT_HOST_DEVICE RLFT_INLINE token_evaluation<Value> evaluate_token(const Policy
   result.policy.derivative = result.policy.derivative * weight;
   result.derivative = result.policy.derivative;
   if (kl.enabled) {
-    const auto estimate = estimate_kl(kl.estimator, logprob, ref_logprob, kl.log_ratio_bound, kl.value_bound);
+    const auto estimate = kl.estimate(logprob, old_logprob, ref_logprob);
     result.derivative = result.derivative + kl.coefficient * estimate.derivative;
     result.kl = estimate.value;
   }
