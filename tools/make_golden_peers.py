@@ -86,9 +86,10 @@ def make_batch(seed, group_sizes, rewards, extreme_log_ratio):
     old[1, 0] = logprobs[1, 0] - extreme_log_ratio
     old[2, 3] = logprobs[2, 3] + extreme_log_ratio
     ref[3, 2] = logprobs[3, 2] + 4.0  # a KL log-ratio the k3 value bound holds
+    values = generator.normal(0.0, 0.5, size=(count, WIDTH))  # a critic's, for GAE
     f32 = lambda a: np.asarray(a, dtype=np.float32)
     return {"group_sizes": list(group_sizes), "mask": f32(mask), "rewards": f32(rewards),
-            "logprobs": f32(logprobs), "old_logprobs": f32(old), "ref_logprobs": f32(ref)}
+            "logprobs": f32(logprobs), "old_logprobs": f32(old), "ref_logprobs": f32(ref), "values": f32(values)}
 
 
 def batch_json(batch):
@@ -207,11 +208,14 @@ def group_index(batch, count):
 
 
 def verl_estimator_case(batch, estimator, count, algorithm=None, components=None):
-    algorithm = {"gamma": 1.0, "norm_adv_by_std_in_grpo": True, **(algorithm or {})}
+    algorithm = {"gamma": 1.0, "lam": 1.0, "norm_adv_by_std_in_grpo": True, **(algorithm or {})}
     scores, mask = verl_scores(batch, count)
     index = group_index(batch, count)
     kwargs = {"token_level_rewards": scores, "response_mask": mask, "index": index,
               "config": _DictConfig(algorithm)}
+    if estimator == "gae":
+        kwargs = {"token_level_rewards": scores, "response_mask": mask, "gamma": algorithm["gamma"],
+                  "lam": algorithm["lam"], "values": torch.tensor(batch["values"][:count])}
     if estimator in ["grpo", "grpo_passk", "gdpo"]:
         kwargs["norm_adv_by_std_in_grpo"] = algorithm["norm_adv_by_std_in_grpo"]
     if estimator == "gdpo":
@@ -284,6 +288,8 @@ def verl_cases():
                   verl_estimator_case(batch, "opo", count),
                   verl_estimator_case(batch, "rloo", count - 1),
                   verl_estimator_case(batch, "reinforce_plus_plus", count),
+                  verl_estimator_case(batch, "reinforce_plus_plus", count, {"gamma": 0.9}),
+                  verl_estimator_case(batch, "gae", count, {"gamma": 0.9, "lam": 0.8}),
                   verl_estimator_case(batch, "gdpo", count, components=components)]
     scores, mask = verl_scores(batch, count)
     advantages, _ = core_algos.compute_grpo_outcome_advantage(scores, mask, group_index(batch, count))

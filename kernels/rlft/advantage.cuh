@@ -253,6 +253,7 @@ struct discount_arguments {
   bool use_values = false;
   bool subtract_group_mean = false;
   bool zero_equal_groups = false;
+  bool carry_masked = false;  // masked_token_steps::carried
 };
 
 // REINFORCE++ and GAE: one block per sequence.
@@ -296,7 +297,14 @@ __global__ void __launch_bounds__(Threads) discounted_advantages(discount_argume
             finite = finite && isfinite(old_logprob) && isfinite(ref_logprob);
           }
           const double reward = detail::step_reward(batch.token_rewards[t], t + 1 == end ? outcome : 0.0, kl_term);
-          const double next_value = t + 1 < end ? value_at(t + 1) : 0.0;
+          // Carried over: no time step, the return passes across (detail::discounted_advantages).
+          if (args.carry_masked && !batch.loss_mask[t]) return affine_map{1.0, reward};
+          // The next time step: the next token, or with carry the next loss token (each loss
+          // token searches the masked run after it once, so the search is linear overall).
+          std::size_t next = t + 1;
+          if (args.carry_masked && args.use_values)
+            while (next < end && !batch.loss_mask[next]) ++next;
+          const double next_value = next < end ? value_at(next) : 0.0;
           return affine_map{args.gamma_lambda, detail::temporal_difference(reward, next_value, value_at(t), args.gamma)};
         },
         [&](std::size_t t, double running) {

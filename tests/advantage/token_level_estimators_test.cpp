@@ -137,6 +137,32 @@ TEST_CASE("gae: δ_t = r_t + γV_{t+1} − V_t, A_t = Σ (γλ)^l δ_{t+l}, retu
   check_close(completion_advantages(batch, returns, 0), {a0 + 0.5, a1 + 0.25, a2 + 0.75});
 }
 
+TEST_CASE("reinforce++ and gae: masked tokens carried over, as verl discounts them") {
+  // One completion of 4 tokens; its second and third tokens are outside the loss (tool output).
+  auto batch = make_batch({{1, 4}}, {0, 1}, {1.0f});
+  batch.loss_mask()[2] = 0;
+  batch.loss_mask()[3] = 0;
+  const std::vector<float> values{0.5f, 0.1f, 0.2f, 0.25f};
+  std::copy(values.begin(), values.end(), batch.values().begin() + 1);
+  std::vector<float> advantages(batch.num_tokens()), returns(batch.num_tokens());
+  const auto carried = rlft::masked_token_steps::carried;
+  // REINFORCE++, γ = 0.5: token 4 gets R = 1; token 1 is one time step before it, not three.
+  rlft::reinforce_plus_plus_advantage{.gamma = 0.5, .whiten = false, .masked_tokens = carried}(batch, advantages);
+  check_close(completion_advantages(batch, advantages, 0), {0.5, 0.0, 0.0, 1.0});
+  rlft::reinforce_plus_plus_advantage{.gamma = 0.5, .whiten = false}(batch, advantages);
+  check_close(completion_advantages(batch, advantages, 0), {0.125, 0.0, 0.0, 1.0});
+  // GAE: token 1's next value is token 4's, and its advantage carries token 4's undiscounted by
+  // the masked steps: δ_4 = 1 − 0.25, δ_1 = 0.9·0.25 − 0.5, A_1 = δ_1 + 0.9·0.8·A_4.
+  rlft::gae_advantage{.gamma = 0.9, .lambda = 0.8, .masked_tokens = carried}(batch, advantages, returns);
+  const double a4 = 0.75, a1 = 0.9 * 0.25 - 0.5 + 0.72 * a4;
+  check_close(completion_advantages(batch, advantages, 0), {a1, 0.0, 0.0, a4});
+  check_close(completion_advantages(batch, returns, 0), {a1 + 0.5, 0.0, 0.0, a4 + 0.25});
+  // A dense reward on a carried token joins the return undiscounted.
+  batch.token_rewards()[2] = 0.3f;
+  rlft::reinforce_plus_plus_advantage{.gamma = 0.5, .whiten = false, .masked_tokens = carried}(batch, advantages);
+  check_close(completion_advantages(batch, advantages, 0), {0.5 * 1.3, 0.0, 0.0, 1.0});
+}
+
 TEST_CASE("gae and reinforce++: zeroed groups keep critic targets and leave the whitening") {
   auto batch = make_batch({{1, 2}, {1, 2}, {1, 1}, {1, 1}}, {0, 2, 4}, {1.0f, 1.0f, 2.0f, 0.0f});
   for (std::size_t t = 0; t < batch.num_tokens(); ++t) batch.values()[t] = 0.25f;

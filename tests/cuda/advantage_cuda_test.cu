@@ -208,6 +208,16 @@ TEST_SUITE("gpu") {
         compare(rlft::gae_advantage{.gamma = 0.99, .lambda = 0.9, .kl = {.coefficient = 0.02}, .whiten = whiten,
                                     .equal_rewards = policy},
                 batch, device_batch);
+        // Masked tokens carried over instead of discounted (verl), with and without a critic.
+        compare(rlft::reinforce_plus_plus_advantage{.gamma = 0.97,
+                                                    .kl = {.coefficient = 0.05},
+                                                    .whiten = whiten,
+                                                    .equal_rewards = policy,
+                                                    .masked_tokens = rlft::masked_token_steps::carried},
+                batch, device_batch);
+        compare(rlft::gae_advantage{.gamma = 0.99, .lambda = 0.9, .whiten = whiten, .equal_rewards = policy,
+                                    .masked_tokens = rlft::masked_token_steps::carried},
+                batch, device_batch);
       }
     // GAE's critic targets.
     const rlft::gae_advantage gae{.gamma = 0.99, .lambda = 0.95, .whiten = true};

@@ -52,6 +52,7 @@ golden_batch make_golden_batch(const json& padded, std::size_t count) {
   const auto logprobs = padded["logprobs"].get<matrix>(), old = padded["old_logprobs"].get<matrix>(),
              ref = padded["ref_logprobs"].get<matrix>();
   const auto rewards = padded["rewards"].get<std::vector<float>>();
+  const auto values = padded.contains("values") ? padded["values"].get<matrix>() : matrix(mask.size());
   std::vector<std::int64_t> group_offsets{0};
   for (const auto size : padded["group_sizes"].get<std::vector<std::int64_t>>())
     if (group_offsets.back() + size <= static_cast<std::int64_t>(count)) group_offsets.push_back(group_offsets.back() + size);
@@ -75,6 +76,7 @@ golden_batch make_golden_batch(const json& padded, std::size_t count) {
       golden.logprobs[begin + t] = logprobs[i][t];
       batch.old_logprobs()[begin + t] = old[i][t];
       batch.ref_logprobs()[begin + t] = ref[i][t];
+      if (!values[i].empty()) batch.values()[begin + t] = values[i][t];
     }
     batch.loss_mask()[begin - 1] = 0;
   }
@@ -236,6 +238,7 @@ rlft::presets::verl_actor_config verl_actor(const json& actor, std::size_t respo
 rlft::presets::verl_algorithm_config verl_algorithm(const json& golden_case, rlft::rollout_batch& batch) {
   rlft::presets::verl_algorithm_config algorithm{
       .gamma = golden_case["algorithm"]["gamma"].get<double>(),
+      .lam = golden_case["algorithm"]["lam"].get<double>(),
       .norm_adv_by_std_in_grpo = golden_case["algorithm"]["norm_adv_by_std_in_grpo"].get<bool>()};
   if (golden_case["components"].is_null()) return algorithm;
   const auto weights = golden_case["components"]["weights"].get<std::vector<double>>();
@@ -271,13 +274,15 @@ TEST_CASE("verl presets reproduce its advantage estimators") {
       check_advantages(verl_advantage<verl_adv_estimator::grpo_passk>(algorithm), golden, expected);
     else if (estimator == "reinforce_plus_plus")
       check_advantages(verl_advantage<verl_adv_estimator::reinforce_plus_plus>(algorithm), golden, expected);
+    else if (estimator == "gae")
+      check_advantages(verl_advantage<verl_adv_estimator::gae>(algorithm), golden, expected);
     else {
       REQUIRE(estimator == "gdpo");
       check_advantages(verl_advantage<verl_adv_estimator::gdpo>(algorithm), golden, expected);
     }
     ++cases;
   }
-  CHECK(cases == 7);
+  CHECK(cases == 9);
 }
 
 TEST_CASE("verl presets reproduce its policy losses with the KL loss") {

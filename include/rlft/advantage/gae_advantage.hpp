@@ -29,13 +29,15 @@ struct gae_advantage {
   // What the whitening divides by (verl: sqrt_sample_variance_plus_epsilon).
   whitening_scale whitening = whitening_scale::population_std_plus_epsilon;
   equal_reward_policy equal_rewards = equal_reward_policy::keep;
+  // Tokens inside a completion outside the loss: time steps, or carried over (verl).
+  masked_token_steps masked_tokens = masked_token_steps::discounted;
 
   static constexpr const char* name = "gae advantage";  // in error messages
 
   // The discounting these options describe (the critic's values in the TD errors).
   detail::discounting discounting() const {
     return {.gamma = gamma, .lambda = lambda, .kl = kl, .use_values = true, .whiten = whiten,
-            .whitening_epsilon = whitening_epsilon, .whitening = whitening};
+            .whitening_epsilon = whitening_epsilon, .whitening = whitening, .masked_tokens = masked_tokens};
   }
 
   // Advantages only. Throws like the overload below.

@@ -32,6 +32,8 @@ struct reinforce_plus_plus_advantage {
   // What the whitening divides by (verl: sqrt_sample_variance_plus_epsilon).
   whitening_scale whitening = whitening_scale::population_std_plus_epsilon;
   equal_reward_policy equal_rewards = equal_reward_policy::keep;
+  // Tokens inside a completion outside the loss: time steps, or carried over (verl).
+  masked_token_steps masked_tokens = masked_token_steps::discounted;
 
   static constexpr const char* name = "reinforce++ advantage";  // in error messages
 
@@ -41,7 +43,7 @@ struct reinforce_plus_plus_advantage {
   // The discounting these options describe (λ = 1: Monte-Carlo returns, no critic).
   detail::discounting discounting() const {
     return {.gamma = gamma, .lambda = 1.0, .kl = kl, .use_values = false, .whiten = whiten,
-            .whitening_epsilon = whitening_epsilon, .whitening = whitening};
+            .whitening_epsilon = whitening_epsilon, .whitening = whitening, .masked_tokens = masked_tokens};
   }
 
   // Throws rlft::error when an option is out of range or advantages is not batch.num_tokens()

@@ -16,16 +16,17 @@
 //             seq-mean-token-mean, seq-mean-token-sum, seq-mean-token-sum-norm (÷
 //             loss_scale_factor, or the padded response length when unset);
 //   GRPO      (R − mean) / (std + 1e-6), std with n − 1; a group of one has mean 0 and std 1.
-// Differences that remain: verl's GSPO lets a sequence's mean log-ratio below −10 through (rlft
-// clamps it, where the ratio is below 5e-5); REINFORCE++ with gamma < 1 carries the return
-// across masked tokens inside a completion in verl (rlft discounts at every position; with
-// verl's default gamma 1 the two agree).
+//   REINFORCE++, GAE: returns carried across masked tokens inside a completion
+//             (masked_token_steps::carried), whitened by sqrt(sample variance + 1e-8).
+// Difference that remains: verl's GSPO lets a sequence's mean log-ratio below −10 through (rlft
+// clamps it, where the ratio is below 5e-5).
 #pragma once
 
 #include <cstddef>
 #include <optional>
 #include <vector>
 
+#include "rlft/advantage/gae_advantage.hpp"
 #include "rlft/advantage/gdpo_advantage.hpp"
 #include "rlft/advantage/grpo_advantage.hpp"
 #include "rlft/advantage/grpo_passk_advantage.hpp"
@@ -45,7 +46,7 @@ namespace rlft::presets {
 enum class verl_loss_mode { vanilla, gspo, sapo, geo_mean, cispo };
 enum class verl_loss_agg_mode { token_mean, token_sum, seq_mean_token_mean, seq_mean_token_sum, seq_mean_token_sum_norm };
 enum class verl_kl_loss_type { kl, abs, mse, low_var_kl, k3_plus };
-enum class verl_adv_estimator { grpo, rloo, opo, grpo_passk, reinforce_plus_plus, gdpo };
+enum class verl_adv_estimator { grpo, rloo, opo, grpo_passk, reinforce_plus_plus, gae, gdpo };
 
 // actor_rollout_ref.actor's options that shape the loss, with verl's names and defaults.
 struct verl_actor_config {
@@ -64,7 +65,8 @@ struct verl_actor_config {
 
 // algorithm's options that shape the advantages.
 struct verl_algorithm_config {
-  double gamma = 1.0;  // reinforce_plus_plus
+  double gamma = 1.0;  // reinforce_plus_plus, gae
+  double lam = 1.0;    // gae
   bool norm_adv_by_std_in_grpo = true;
   std::vector<weighted_reward_component> gdpo_reward_components = {};  // gdpo_reward_keys and _weights
 };
@@ -122,7 +124,15 @@ auto verl_advantage(const verl_algorithm_config& algorithm = {}) {
   } else if constexpr (Estimator == verl_adv_estimator::reinforce_plus_plus) {
     return reinforce_plus_plus_advantage{.gamma = algorithm.gamma,
                                          .whitening_epsilon = 1e-8,
-                                         .whitening = whitening_scale::sqrt_sample_variance_plus_epsilon};
+                                         .whitening = whitening_scale::sqrt_sample_variance_plus_epsilon,
+                                         .masked_tokens = masked_token_steps::carried};
+  } else if constexpr (Estimator == verl_adv_estimator::gae) {
+    return gae_advantage{.gamma = algorithm.gamma,
+                         .lambda = algorithm.lam,
+                         .whiten = true,
+                         .whitening_epsilon = 1e-8,
+                         .whitening = whitening_scale::sqrt_sample_variance_plus_epsilon,
+                         .masked_tokens = masked_token_steps::carried};
   } else {
     if (!algorithm.norm_adv_by_std_in_grpo)
       throw error("verl_advantage<gdpo>: rlft's gdpo_advantage always divides each component by its group's std; "

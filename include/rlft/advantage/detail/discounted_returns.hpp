@@ -3,8 +3,10 @@
 // discounted advantages A_t = Σ_l (γλ)^l δ_{t+l} with δ_t = r_t + γV_{t+1} − V_t (V ≡ 0 and
 // λ = 1 give REINFORCE++'s returns G_t = Σ_{s>=t} γ^(s−t) r_s), the critic's targets A_t + V_t,
 // and whitening over all loss tokens of the batch. Every completion token is a time step, loss
-// token or not (tool output in the middle of a completion still passes the return back);
-// advantages and targets are written on loss tokens and are 0 elsewhere.
+// token or not (tool output in the middle of a completion still passes the return back), or,
+// with masked_token_steps::carried, only the loss tokens are: the others leave the return and
+// the next value as they are and add their reward; advantages and targets are written on loss
+// tokens and are 0 elsewhere.
 #pragma once
 
 #include <cmath>
@@ -15,6 +17,7 @@
 
 #include "rlft/advantage/detail/input_checks.hpp"
 #include "rlft/advantage/detail/moments.hpp"
+#include "rlft/advantage/masked_tokens.hpp"
 #include "rlft/advantage/reward_scaling.hpp"
 #include "rlft/core/host_device.hpp"
 #include "rlft/core/parallel.hpp"
@@ -31,6 +34,7 @@ struct discounting {
   bool whiten = false;
   double whitening_epsilon = 1e-8;
   whitening_scale whitening = whitening_scale::population_std_plus_epsilon;
+  masked_token_steps masked_tokens = masked_token_steps::discounted;
 };
 
 // What whitening divides the centred advantages by, on the CPU and in the CUDA kernel.
@@ -152,6 +156,7 @@ inline void discounted_advantages(const rollout_batch& batch, std::span<const do
     const auto bound = static_cast<float>(options.kl.log_ratio_bound);
     const auto value_bound = static_cast<float>(kl_value_bound(options.kl));
     const double gamma = options.gamma, gamma_lambda = options.gamma * options.lambda;
+    const bool carry = options.masked_tokens == masked_token_steps::carried;
     parallel_for(batch.num_sequences(), [&](std::size_t s) {
       const std::size_t begin = batch.sequence_begin(s), end = batch.sequence_end(s);
       const std::size_t completion_begin = begin + batch.prompt_length(s);
@@ -171,8 +176,12 @@ inline void discounted_advantages(const rollout_batch& batch, std::span<const do
         }
         const double reward = step_reward(token_rewards[t], t + 1 == end ? outcome[s] : 0.0, kl_term);
         const double value = decltype(with_values)::value ? double{values[t]} : 0.0;
-        running = temporal_difference(reward, next_value, value, gamma) + gamma_lambda * running;
-        next_value = value;
+        if (carry && !mask[t]) {  // no time step: the return and the next value pass across
+          running += reward;
+        } else {
+          running = temporal_difference(reward, next_value, value, gamma) + gamma_lambda * running;
+          next_value = value;
+        }
         all_finite = all_finite & std::isfinite(running);  // every other input flows into running
         const float on = mask[t] ? 1.0f : 0.0f;
         advantage[t] = static_cast<float>(running) * on * keep;

@@ -174,7 +174,8 @@ inline void launch_discounted(advantage_launch& launch, std::span<float> advanta
                                 .kl_value_bound = static_cast<float>(kl_value_bound(options.kl)),
                                 .use_values = options.use_values,
                                 .subtract_group_mean = subtract_group_mean,
-                                .zero_equal_groups = rlft::detail::zeroes_equal_groups(launch.equal_rewards)},
+                                .zero_equal_groups = rlft::detail::zeroes_equal_groups(launch.equal_rewards),
+                                .carry_masked = options.masked_tokens == masked_token_steps::carried},
                                launch.stream);
   if (!options.whiten) return;
   launch_segment_moments({.parts = launch.sequence_moments.data()}, {.total = static_cast<std::int64_t>(sequences)},
