@@ -1,19 +1,25 @@
 #!/usr/bin/env python3
 """Golden fixtures for rlft's peer presets (include/rlft/presets/): the advantages, loss and
-dL/d(log-prob) that TRL's GRPOTrainer and verl's core_algos compute with their own code on
-generated float32 batches (ragged lengths, masked holes inside completions, a group of equal
-rewards, a singleton group for verl, extreme log-ratios). Writes tests/presets/golden/peers.json.
+dL/d(log-prob) that TRL's GRPOTrainer, verl's core_algos and OpenRLHF's experience maker and
+PolicyLoss compute with their own code on generated float32 batches (ragged lengths, masked
+holes inside completions, a group of equal rewards, a singleton group for verl, extreme
+log-ratios). Writes tests/presets/golden/peers.json.
 
 TRL's loss is GRPOTrainer._compute_loss itself, run on a stand-in for the trainer that holds the
 options and returns the batch's log-probs instead of running a model. verl's are the registered
 advantage estimators and policy losses of verl.trainer.ppo.core_algos, combined as
 verl.workers.utils.losses.ppo_loss combines them (policy loss + kl_loss_coef · agg_loss(KL)).
-verl imports ray for its data protocol only; a stand-in module replaces it.
+OpenRLHF's REINFORCE++ advantages are RemoteExperienceMaker.compute_advantages_and_returns on a
+stand-in maker, with the KL of compute_approx_kl; its loss is models.loss.PolicyLoss.
+verl and OpenRLHF import distributed-training and serving packages (ray, deepspeed, vllm, ...)
+that these functions never call; stand-in modules replace them.
 
 Usage: python3 tools/make_golden_peers.py [output file]
-  (needs torch, trl==1.16.0, and verl==0.9.1 with tensordict, omegaconf, codetiming, orjson)
+  (needs torch, trl==1.16.0, verl==0.9.1 with tensordict, omegaconf, codetiming, orjson, and
+  openrlhf==0.11.2 installed without its dependencies)
 """
 import importlib.abc
+import importlib.metadata
 import importlib.machinery
 import json
 import math
@@ -56,7 +62,8 @@ class _StandInFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         module.__path__ = []
 
 
-sys.meta_path.insert(0, _StandInFinder(["ray"]))
+_STAND_INS = _StandInFinder(["ray"])
+sys.meta_path.insert(0, _STAND_INS)
 
 import trl  # noqa: E402
 import verl  # noqa: E402
@@ -64,6 +71,13 @@ from trl.trainer.grpo_trainer import GRPOTrainer  # noqa: E402
 from verl.trainer.ppo import core_algos  # noqa: E402
 from verl.workers.config import ActorConfig  # noqa: E402
 from verl.workers.config.actor import PolicyLossConfig  # noqa: E402
+
+# After TRL, which takes a stand-in vllm for the real one.
+_STAND_INS.roots.update(["deepspeed", "flash_attn", "vllm", "peft", "bitsandbytes", "liger_kernel", "pylatexenc",
+                         "torchdata", "aiohttp"])
+from openrlhf.models.loss import PolicyLoss  # noqa: E402
+from openrlhf.models.utils import compute_approx_kl  # noqa: E402
+from openrlhf.trainer.ppo_utils.experience_maker import RemoteExperienceMaker  # noqa: E402
 
 WIDTH = 12  # padded completion length of every batch
 
@@ -322,11 +336,69 @@ def verl_cases():
             "estimators": estimators, "losses": losses}
 
 
+# ---- OpenRLHF -----------------------------------------------------------------------------
+
+def openrlhf_advantage_case(batch, options):
+    """RemoteExperienceMaker.compute_advantages_and_returns for one experience holding the batch:
+    rewards shaped by −kl_coef · KL(old ‖ ref) (compute_approx_kl), returns, whitening."""
+    options = {"estimator": "reinforce", "gamma": 1.0, "init_coef": 0.01, "kl_estimator": "k1", **options}
+    group_size = batch["group_sizes"][0]
+    mask = torch.tensor(batch["mask"]).bool()
+    old, ref = torch.tensor(batch["old_logprobs"]), torch.tensor(batch["ref_logprobs"])
+    count = mask.shape[0]
+    experience = types.SimpleNamespace(
+        rewards=torch.tensor(batch["rewards"]), index=list(range(count)), action_mask=mask, info={}, values=None,
+        kl=compute_approx_kl(old, ref, kl_estimator=options["kl_estimator"]))
+    args = types.SimpleNamespace(
+        algo=types.SimpleNamespace(advantage=types.SimpleNamespace(estimator=options["estimator"],
+                                                                   gamma=options["gamma"], no_std_norm=False)),
+        rollout=types.SimpleNamespace(n_samples_per_prompt=group_size),
+        reward=types.SimpleNamespace(clip_range=None, overlong_buffer_len=None, stop_properly_penalty_coef=None))
+    maker = RemoteExperienceMaker.__new__(RemoteExperienceMaker)  # its methods, without the actor groups
+    maker.strategy = types.SimpleNamespace(args=args)
+    maker.kl_ctl = types.SimpleNamespace(value=options["init_coef"])
+    maker.advantage_estimator = options["estimator"]
+    maker.compute_advantages_and_returns([experience])
+    return {"name": f"openrlhf {json.dumps(options, sort_keys=True)}", "options": options,
+            "advantages": experience.advantages.tolist()}
+
+
+def openrlhf_loss_case(batch, advantages, options):
+    options = {"eps_clip_low_high": [0.2, 0.2], "dual_clip": None, "loss_agg_mode": "token-mean", **options}
+    loss_fn = PolicyLoss(clip_eps_low=options["eps_clip_low_high"][0], clip_eps_high=options["eps_clip_low_high"][1],
+                         dual_clip=options["dual_clip"], token_level_loss=options["loss_agg_mode"] == "token-mean")
+    logprobs = torch.tensor(batch["logprobs"], requires_grad=True)
+    loss = loss_fn(logprobs, torch.tensor(batch["old_logprobs"]), advantages,
+                   action_mask=torch.tensor(batch["mask"]).bool())[0]
+    loss.backward()
+    return {"name": f"openrlhf {json.dumps(options, sort_keys=True)}", "options": options, "loss": loss.item(),
+            "gradient": logprobs.grad.tolist()}
+
+
+def openrlhf_cases():
+    rewards = [1.0, 0.0, 0.5, 1.0,   0.25, 0.25, 0.25, 0.25,   0.0, 1.5, 1.0, 0.5]
+    # Log-ratios of ±6: OpenRLHF's k1 and k2 values are clamped at ±10 as rlft's are.
+    batch = make_batch(31, [4, 4, 4], rewards, extreme_log_ratio=6.0)
+    estimators = [openrlhf_advantage_case(batch, options) for options in [
+        {},
+        {"gamma": 0.9, "init_coef": 0.05, "kl_estimator": "k3"},
+        {"estimator": "reinforce_baseline", "kl_estimator": "k2", "init_coef": 0.05},
+    ]]
+    advantages = torch.tensor(estimators[0]["advantages"])
+    losses = [openrlhf_loss_case(batch, advantages, options) for options in [
+        {},
+        {"eps_clip_low_high": [0.2, 0.28], "dual_clip": 3.0},
+        {"loss_agg_mode": "seq-mean-token-mean"},
+    ]]
+    return {"version": importlib.metadata.version("openrlhf"), "batch": batch_json(batch), "loss_advantages": advantages.tolist(),
+            "estimators": estimators, "losses": losses}
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "tests", "presets",
                                                               "golden", "peers.json")
     torch.manual_seed(0)
-    fixture = {"trl": trl_cases(), "verl": verl_cases()}
+    fixture = {"trl": trl_cases(), "verl": verl_cases(), "openrlhf": openrlhf_cases()}
     for peer in fixture.values():
         for case in peer.get("cases", []) + peer.get("losses", []):
             assert math.isfinite(case["loss"]), case["name"]

@@ -43,7 +43,7 @@ struct grpo_hf_options {
   float temperature = 1.0f;
   float top_p = 1.0f;
   double kl_coefficient = 0.001;         // R1; TRL's default is 0 (no reference model)
-  double kl_value_bound = 0.0;           // 0: k3 unclamped, as R1 writes it
+  double kl_value_bound = 0.0;           // 0: the KL value unclamped, as R1 writes it
   float clip_low = 0.2f;
   float clip_high = 0.2f;                // DAPO: 0.28
   reward_scaling scaling = reward_scaling::group_std;
@@ -114,7 +114,7 @@ inline void add_flags(CLI::App& app, grpo_hf_options& o) {
   app.add_option("--top-p", o.top_p, "nucleus sampling mass (1: off)")->check(CLI::Range(0.0f, 1.0f));
   app.add_option("--kl", o.kl_coefficient, "KL coefficient beta (k3, in the loss; 0: no reference model)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--kl-value-bound", o.kl_value_bound, "clamp of each token's k3 value (0: none; verl: 10)")
+  app.add_option("--kl-value-bound", o.kl_value_bound, "clamp of each token's KL value (0: none; verl's low_var_kl, OpenRLHF: 10)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--clip-low", o.clip_low, "clip range below 1 (epsilon)")->check(CLI::NonNegativeNumber);
   app.add_option("--clip-high", o.clip_high, "clip range above 1 (DAPO's clip-higher: 0.28)")

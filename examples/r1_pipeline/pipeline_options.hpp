@@ -74,7 +74,7 @@ struct pipeline_options {
   std::size_t prompts_per_step = 16;
   std::size_t max_new_tokens = 160;
   double kl_coefficient = 0.001;        // R1: 0.001, k3, in the loss
-  double kl_value_bound = 0.0;          // k3 unclamped, as DeepSeekMath writes it (verl clamps at 10)
+  double kl_value_bound = 0.0;          // the KL value unclamped, as DeepSeekMath writes it (verl clamps k3 at 10)
   float clip_epsilon = 0.2f;
   std::size_t reference_refresh_steps = 400;  // R1: 400
   // DAPO's dynamic sampling (arXiv 2503.14476), not R1's: groups whose completions are all right
@@ -175,7 +175,7 @@ inline void add_flags(CLI::App& app, pipeline_options& o) {
   app.add_option("--prompts-per-step", o.prompts_per_step, "GRPO: prompts per step");
   app.add_option("--max-new-tokens", o.max_new_tokens, "longest completion");
   app.add_option("--kl", o.kl_coefficient, "GRPO: KL coefficient (k3, in the loss)");
-  app.add_option("--kl-value-bound", o.kl_value_bound, "GRPO: clamp of each token's k3 value (0: none, as R1; verl: 10)");
+  app.add_option("--kl-value-bound", o.kl_value_bound, "GRPO: clamp of each token's KL value (0: none, as R1; verl's low_var_kl: 10)");
   app.add_option("--clip", o.clip_epsilon, "GRPO: clip range epsilon");
   app.add_option("--reference-refresh", o.reference_refresh_steps, "GRPO: steps between reference replacements");
   app.add_option("--sampling-rounds", o.sampling_rounds, "GRPO: generation rounds per step to refill groups without signal (1: off)")

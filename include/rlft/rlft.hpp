@@ -76,6 +76,7 @@
 #include "rlft/objective/reinforce_objective.hpp"
 #include "rlft/objective/sapo_objective.hpp"
 
+#include "rlft/presets/openrlhf.hpp"
 #include "rlft/presets/trl.hpp"
 #include "rlft/presets/verl.hpp"
 

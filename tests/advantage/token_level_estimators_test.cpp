@@ -78,6 +78,17 @@ TEST_CASE("reinforce++: discounted returns of KL-shaped token rewards") {
   check_close(completion_advantages(batch, advantages, 0),
               {(returns[0] - mean) / spread, (returns[1] - mean) / spread, (returns[2] - mean) / spread});
   check_close(completion_advantages(batch, advantages, 1), {(returns[3] - mean) / spread, (returns[4] - mean) / spread});
+
+  // OpenRLHF's: divided by sqrt(max(variance over n, ε)); with ε = 1 the floor holds.
+  whitening.whitening = rlft::whitening_scale::sqrt_population_variance_at_least_epsilon;
+  whitening(batch, advantages);
+  check_close(completion_advantages(batch, advantages, 1), {expected[3] * (std::sqrt(square * 4.0 / 5.0) + 1e-8) /
+                                                                std::sqrt(square * 4.0 / 5.0),
+                                                            expected[4] * (std::sqrt(square * 4.0 / 5.0) + 1e-8) /
+                                                                std::sqrt(square * 4.0 / 5.0)});
+  whitening.whitening_epsilon = 1.0;
+  whitening(batch, advantages);
+  check_close(completion_advantages(batch, advantages, 1), {returns[3] - mean, returns[4] - mean});
 }
 
 TEST_CASE("reinforce++-baseline subtracts the group mean reward first") {

@@ -200,11 +200,10 @@ TEST_SUITE("gpu") {
                                                     .equal_rewards = policy},
                 batch, device_batch);
         compare(rlft::gae_advantage{.whiten = whiten, .equal_rewards = policy}, batch, device_batch);
-        compare(rlft::reinforce_plus_plus_advantage{
-                    .whiten = whiten,
-                    .whitening = rlft::whitening_scale::sqrt_sample_variance_plus_epsilon,
-                    .equal_rewards = policy},
-                batch, device_batch);
+        for (const auto scale : {rlft::whitening_scale::sqrt_sample_variance_plus_epsilon,
+                                 rlft::whitening_scale::sqrt_population_variance_at_least_epsilon})
+          compare(rlft::reinforce_plus_plus_advantage{.whiten = whiten, .whitening = scale, .equal_rewards = policy},
+                  batch, device_batch);
         compare(rlft::gae_advantage{.gamma = 0.99, .lambda = 0.9, .kl = {.coefficient = 0.02}, .whiten = whiten,
                                     .equal_rewards = policy},
                 batch, device_batch);

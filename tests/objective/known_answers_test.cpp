@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <tuple>
 #include <vector>
 
 #include "objective_fixture.hpp"
@@ -233,7 +234,7 @@ TEST_CASE("a token far off-policy cannot overflow the loss") {
   CHECK(result.metrics.ratio_max == Approx(std::exp(20.0)).epsilon(1e-6));
 }
 
-TEST_CASE("k3 is bounded at 10 by default, as verl's low_var_kl, and unbounded on request") {
+TEST_CASE("KL values are bounded at ±10 by default, as verl's low_var_kl and OpenRLHF, unbounded on request") {
   using rlft::kl_estimator;
   // δ = 20: k3 = e^20 − 21 ≈ 4.9e8 unbounded; held at 10 with no gradient when bounded.
   const auto held = rlft::estimate_kl<kl_estimator::k3>(0.0, 20.0, 20.0, 10.0);
@@ -242,11 +243,23 @@ TEST_CASE("k3 is bounded at 10 by default, as verl's low_var_kl, and unbounded o
   const auto free = rlft::estimate_kl<kl_estimator::k3>(0.0, 20.0, 20.0, HUGE_VAL);
   CHECK(free.value == Approx(std::exp(20.0) - 21.0));
   CHECK(free.derivative == Approx(-(std::exp(20.0) - 1.0)));
-  // Within the bound nothing changes; k1 and k2 are never clamped by it.
+  // Within the bound nothing changes.
   const auto inside = rlft::estimate_kl<kl_estimator::k3>(0.0, 1.0, 20.0, 10.0);
   CHECK(inside.value == rlft::estimate_kl<kl_estimator::k3>(0.0, 1.0, 20.0, HUGE_VAL).value);
   CHECK(inside.derivative == rlft::estimate_kl<kl_estimator::k3>(0.0, 1.0, 20.0, HUGE_VAL).derivative);
-  CHECK(rlft::estimate_kl<kl_estimator::k2>(0.0, 20.0, 20.0, 10.0).value == 200.0);
+  // k1, k2 and abs are held at ±10 with no gradient beyond it, and pass through unbounded.
+  for (const auto& [estimator, delta, value] : {std::tuple{kl_estimator::k1, 12.0, -10.0},
+                                                std::tuple{kl_estimator::k1, -12.0, 10.0},
+                                                std::tuple{kl_estimator::k2, 20.0, 10.0},
+                                                std::tuple{kl_estimator::abs, -15.0, 10.0}}) {
+    CAPTURE(static_cast<int>(estimator));
+    const auto bounded_kl = rlft::estimate_kl(estimator, 0.0, delta, 20.0, 10.0);
+    CHECK(bounded_kl.value == value);
+    CHECK(bounded_kl.derivative == 0.0);
+    CHECK(rlft::estimate_kl(estimator, 0.0, delta, 20.0, HUGE_VAL).derivative != 0.0);
+  }
+  CHECK(rlft::estimate_kl<kl_estimator::k2>(0.0, 20.0, 20.0, HUGE_VAL).value == 200.0);
+  CHECK(rlft::estimate_kl<kl_estimator::k1>(0.0, 9.5, 20.0, 10.0).value == -9.5);
   CHECK(rlft::kl_value_bound({}) == 10.0);
   CHECK(std::isinf(rlft::kl_value_bound({.value_bound = 0.0})));
 
@@ -339,7 +352,7 @@ TEST_CASE("gspo-token: the sequence ratio clipped with each token's advantage, b
 
 TEST_CASE("abs and k3_plus: verl's abs and straight-through k3+ estimators") {
   using rlft::kl_estimator;
-  for (const double delta : {-3.0, -0.5, -1e-3, 0.0, 1e-3, 0.7, 20.0}) {
+  for (const double delta : {-3.0, -0.5, -1e-3, 0.0, 1e-3, 0.7, 4.0}) {
     CAPTURE(delta);
     const auto abs = rlft::estimate_kl<kl_estimator::abs>(0.0, delta, 20.0, 10.0);
     CHECK(abs.value == std::abs(delta));

@@ -1,6 +1,6 @@
 // The peer presets against the peers' own numbers (tests/presets/golden/peers.json, from
-// tools/make_golden_peers.py): TRL's GRPOTrainer._compute_loss and verl's advantage estimators
-// and policy losses on the same float32 batches. Each case checks the advantages, the loss and
+// tools/make_golden_peers.py): TRL's GRPOTrainer._compute_loss, verl's advantage estimators and
+// policy losses, and OpenRLHF's REINFORCE++ advantages and PolicyLoss on float32 batches. Each case checks the advantages, the loss and
 // dL/d(log-prob) of every loss token.
 #include <doctest/doctest.h>
 
@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rlft/core/rollout_batch.hpp"
+#include "rlft/presets/openrlhf.hpp"
 #include "rlft/presets/trl.hpp"
 #include "rlft/presets/verl.hpp"
 
@@ -327,4 +328,40 @@ TEST_CASE("verl presets: the DAPO recipe and the options rlft refuses") {
   CHECK_THROWS_WITH_AS(rlft::presets::verl_advantage<rlft::presets::verl_adv_estimator::gdpo>(
                            {.norm_adv_by_std_in_grpo = false}),
                        doctest::Contains("norm_adv_by_std_in_grpo"), rlft::error);
+}
+
+TEST_CASE("the OpenRLHF preset reproduces its REINFORCE++ advantages and PolicyLoss") {
+  using rlft::presets::openrlhf_config;
+  const auto& openrlhf = peers()["openrlhf"];
+  std::size_t cases = 0;
+  for (const auto& golden_case : openrlhf["estimators"]) {
+    CAPTURE(golden_case["name"].get<std::string>());
+    const auto& options = golden_case["options"];
+    const auto kl = options["kl_estimator"].get<std::string>();
+    const openrlhf_config config{
+        .estimator = options["estimator"] == "reinforce" ? rlft::presets::openrlhf_estimator::reinforce
+                                                         : rlft::presets::openrlhf_estimator::reinforce_baseline,
+        .gamma = options["gamma"].get<double>(),
+        .kl_init_coef = options["init_coef"].get<double>(),
+        .kl_estimator = kl == "k1"   ? rlft::presets::openrlhf_kl_estimator::k1
+                        : kl == "k2" ? rlft::presets::openrlhf_kl_estimator::k2
+                                     : rlft::presets::openrlhf_kl_estimator::k3};
+    auto golden = make_golden_batch(openrlhf["batch"], golden_case["advantages"].size());
+    check_advantages(rlft::presets::openrlhf_reinforce_pp(config).estimator, golden, golden_case["advantages"]);
+    ++cases;
+  }
+  for (const auto& golden_case : openrlhf["losses"]) {
+    CAPTURE(golden_case["name"].get<std::string>());
+    const auto& options = golden_case["options"];
+    openrlhf_config config{.eps_clip_low_high = std::pair{options["eps_clip_low_high"][0].get<double>(),
+                                                          options["eps_clip_low_high"][1].get<double>()},
+                           .loss_agg_mode = options["loss_agg_mode"] == "token-mean"
+                                                ? rlft::presets::openrlhf_loss_agg_mode::token_mean
+                                                : rlft::presets::openrlhf_loss_agg_mode::seq_mean_token_mean};
+    if (!options["dual_clip"].is_null()) config.dual_clip = options["dual_clip"].get<double>();
+    auto golden = make_golden_batch(openrlhf["batch"], openrlhf["loss_advantages"].size());
+    check_loss(rlft::presets::openrlhf_reinforce_pp(config).objective, golden, openrlhf["loss_advantages"], golden_case);
+    ++cases;
+  }
+  CHECK(cases == 6);
 }

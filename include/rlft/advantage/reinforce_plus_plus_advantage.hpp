@@ -4,8 +4,9 @@
 // from the batch's old and reference log-probs; k1 = log π_old − log π_ref by default, as in
 // InstructGPT-style reward shaping), the advantage is the discounted return
 // G_t = Σ_{s>=t} γ^(s−t) r_s, and advantages are whitened over all loss tokens of the batch
-// ((G − mean) / (std + ε), population std; or verl's (G − mean) / sqrt(sample variance + ε),
-// the `whitening` option) to keep their scale stable without a critic.
+// ((G − mean) / (std + ε), population std; or verl's (G − mean) / sqrt(sample variance + ε), or
+// OpenRLHF's (G − mean) / sqrt(max(variance, ε)): the `whitening` option) to keep their scale
+// stable without a critic.
 // REINFORCE++-baseline (group_mean_baseline = true) first subtracts the group's mean reward
 // from R, for the multi-sample-per-prompt setting. Dense rewards in batch.token_rewards() are
 // added to r_t (zero unless the caller fills them).
@@ -29,7 +30,7 @@ struct reinforce_plus_plus_advantage {
   bool group_mean_baseline = false;  // REINFORCE++-baseline
   bool whiten = true;
   double whitening_epsilon = 1e-8;
-  // What the whitening divides by (verl: sqrt_sample_variance_plus_epsilon).
+  // What the whitening divides by (rlft/presets/verl.hpp and openrlhf.hpp choose the peers').
   whitening_scale whitening = whitening_scale::population_std_plus_epsilon;
   equal_reward_policy equal_rewards = equal_reward_policy::keep;
   // Tokens inside a completion outside the loss: time steps, or carried over (verl).

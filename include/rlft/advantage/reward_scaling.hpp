@@ -21,8 +21,9 @@ enum class singleton_group_policy {
 };
 
 enum class whitening_scale {
-  population_std_plus_epsilon,  // std (divided by n) + ε: rlft's default, OpenRLHF's
+  population_std_plus_epsilon,        // std (divided by n) + ε: rlft's default
   sqrt_sample_variance_plus_epsilon,  // sqrt(variance (divided by n − 1) + ε): verl's masked_whiten
+  sqrt_population_variance_at_least_epsilon,  // sqrt(max(variance (divided by n), ε)): OpenRLHF's
 };
 
 }  // namespace rlft

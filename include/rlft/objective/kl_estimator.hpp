@@ -17,12 +17,13 @@
 // The log-ratio δ is clamped to [−bound, bound] (default 20, as verl; at most 80) before use:
 // one token whose log-probs disagree by hundreds of nats would otherwise make exp(δ) overflow
 // and the whole loss infinite. Even within it k3 grows like exp(δ) — e^20 ≈ 5e8 at the default
-// — so one token could swamp the loss: k3's value is clamped to [−value_bound, value_bound]
-// too (default 10, as verl's low_var_kl; 0 for none; k1, k2 and abs are not clamped, as in verl).
-// Outside either bound the term is constant, and its gradient is 0, the convention of
-// torch.clamp (which passes the gradient at the bound itself); k3_plus's gradient, k2's of the
-// unclamped δ, ignores both bounds as verl's straight-through form does. An infinite δ (an infinite log-prob) is
-// not clamped but gives NaN, so the caller reports the input.
+// — so one token could swamp the loss: every estimator's value is clamped to
+// [−value_bound, value_bound] too (default 10, as OpenRLHF clamps every estimator and verl its
+// low_var_kl; 0 for none, as verl's k1, abs and mse). Outside either bound the term is
+// constant, and its gradient is 0, the convention of torch.clamp (which passes the gradient at
+// the bound itself); k3_plus's gradient, k2's of the unclamped δ, ignores both bounds as verl's
+// straight-through form does. An infinite δ (an infinite log-prob) is not clamped but gives
+// NaN, so the caller reports the input.
 // k3 is evaluated without cancellation: for |δ| < 1/2 exp(δ) − δ − 1 would lose all digits
 // of a float to rounding (δ ~ 1e-3 is typical), so there δ²·Σ_{k>=2} δ^(k−2)/k! is summed to
 // the type's precision, and the derivative is that polynomial's derivative.
@@ -46,7 +47,7 @@ struct kl_penalty {
   double coefficient = 0.0;  // β; 0 switches the term off
   kl_estimator estimator = kl_estimator::k3;
   double log_ratio_bound = 20.0;
-  double value_bound = 10.0;  // k3 and k3_plus only; 0: unbounded
+  double value_bound = 10.0;  // |estimate| <= value_bound; 0: unbounded
   bool importance_weighted = false;  // a KL term in the loss only: r_t·KL_t (TRL's use_bias_correction_kl)
 };
 
@@ -105,15 +106,23 @@ RLFT_HOST_DEVICE RLFT_INLINE kl_estimate<Real> estimate_kl(Real logprob, Real re
   Real delta = select<Real>(raw < -log_ratio_bound, -log_ratio_bound, raw);
   delta = select<Real>(delta > log_ratio_bound, log_ratio_bound, delta) + (raw - raw);
   const Real passes = detail::to_real<Real>(detail::mask_and<Real>(raw >= -log_ratio_bound, raw <= log_ratio_bound));  // torch.clamp
+  // Clamps k1's, k2's or abs's value to [−value_bound, value_bound] (NaN fails both tests and
+  // stays NaN), and its derivative with it.
+  const auto bounded = [&](Real value, Real derivative) {
+    Real clamped = select<Real>(value > value_bound, value_bound, value);
+    clamped = select<Real>(clamped < -value_bound, -value_bound, clamped);
+    const Real within = detail::to_real<Real>(detail::mask_and<Real>(value <= value_bound, value >= -value_bound));
+    return kl_estimate<Real>{clamped, derivative * within};
+  };
   if constexpr (Estimator == kl_estimator::k1) {
-    return {-delta, passes};
+    return bounded(-delta, passes);
   } else if constexpr (Estimator == kl_estimator::k2) {
-    return {delta * delta * detail::scalar_of<Real>(0.5), -delta * passes};
+    return bounded(delta * delta * detail::scalar_of<Real>(0.5), -delta * passes);
   } else if constexpr (Estimator == kl_estimator::abs) {
     const Real zero = detail::splat<Real>(0);
     // d|δ|/d log π_θ = −sign(δ), 0 at δ = 0 (torch.abs).
     const Real sign = detail::to_real<Real>(delta > zero) - detail::to_real<Real>(delta < zero);
-    return {select<Real>(delta < zero, -delta, delta), -sign * passes};
+    return bounded(select<Real>(delta < zero, -delta, delta), -sign * passes);
   } else {
     // k3 >= 0: only the upper bound can hold; NaN fails both tests and stays NaN.
     const auto k3 = detail::exp_minus_one_minus_x(delta);

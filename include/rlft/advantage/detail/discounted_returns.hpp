@@ -40,6 +40,10 @@ struct discounting {
 // What whitening divides the centred advantages by, on the CPU and in the CUDA kernel.
 RLFT_HOST_DEVICE inline double whitening_spread(const value_moments& all, whitening_scale scale, double epsilon) noexcept {
   if (scale == whitening_scale::population_std_plus_epsilon) return all.standard_deviation(false) + epsilon;
+  if (scale == whitening_scale::sqrt_population_variance_at_least_epsilon) {
+    const double population = all.standard_deviation(false);
+    return sqrt(population * population > epsilon ? population * population : epsilon);
+  }
   const double sample = all.standard_deviation(true);
   return sqrt(sample * sample + epsilon);
 }
