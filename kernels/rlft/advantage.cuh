@@ -1,5 +1,5 @@
 // Advantage estimators on the device, with the formulas of rlft/advantage/ (GRPO, Dr. GRPO,
-// RLOO, REINFORCE++, GAE, process supervision) over the ragged batch:
+// RLOO, OPO, GRPO pass@k, REINFORCE++, GAE, process supervision) over the ragged batch:
 //   - group statistics (count, sum, mean, squared deviations, lowest and highest value) of
 //     REINFORCE++, GAE and process supervision come from one CUB segmented reduction whose
 //     segments are the groups' sequences (outcome rewards) or the groups' tokens (step
@@ -9,7 +9,9 @@
 //     of affine maps x ↦ a·x + b with CUB's block scan, one block per sequence, in double as
 //     the CPU;
 //   - outcome advantages (GRPO's family) need only their group's moments: one warp per
-//     sequence reduces its group's rewards and writes the sequence's tokens, in one launch.
+//     sequence reduces its group's rewards and writes the sequence's tokens, in one launch;
+//     OPO's warp also sums its group's length-weighted rewards (after a launch that counts
+//     each sequence's loss tokens), pass@k's finds the group's best and runner-up.
 // The formulas are the CPU's own host-device functions: the moments and their merge
 // (detail::value_moments), the outcome advantages (detail/outcome_advantage.hpp) and the
 // discounted step (detail::step_reward, detail::temporal_difference); the kernels only map them.
@@ -207,32 +209,121 @@ __device__ inline value_moments warp_moments(const float* values, std::size_t fi
   return shuffle(own, [](auto x) { return __shfl_sync(0xffffffffu, x, 0); });
 }
 
-// GRPO, Dr. GRPO and RLOO: one warp per sequence. The warp reduces its group's rewards itself
-// (a group's sequences all get the same moments), then writes the sequence's tokens; the first
-// sequence of a group writes the group's flags.
-template <int Threads>
-__global__ void __launch_bounds__(Threads) outcome_advantages(outcome_arguments args) {
+// One warp per sequence for the estimators of GRPO's family: the warp reduces its group's
+// rewards itself (a group's sequences all get the same moments), the first sequence of a group
+// writes the group's flags, and advantage(s, first, end, group) goes on the sequence's loss
+// tokens (0 on its other tokens).
+template <int Threads, class Advantage>
+__device__ void for_each_sequence_warp(const cuda::device_batch_view& batch, float* advantages,
+                                       std::uint8_t* group_flags, Advantage advantage) {
   constexpr unsigned warps_per_block = Threads / 32;
   const unsigned lane = threadIdx.x % 32;
-  const auto& batch = args.batch;
   for (std::size_t s = blockIdx.x * std::size_t{warps_per_block} + threadIdx.x / 32; s < batch.num_sequences;
        s += std::size_t{gridDim.x} * warps_per_block) {
     const std::size_t g = group_of(batch, s);
-    const auto group_first = static_cast<std::size_t>(batch.group_offsets[g]);
-    const value_moments group =
-        warp_moments(batch.rewards, group_first, static_cast<std::size_t>(batch.group_offsets[g + 1]));
-    if (lane == 0 && s == group_first) args.group_flags[g] = reward_group_flags(group);
+    const auto first = static_cast<std::size_t>(batch.group_offsets[g]);
+    const auto end = static_cast<std::size_t>(batch.group_offsets[g + 1]);
+    const value_moments group = warp_moments(batch.rewards, first, end);
+    if (lane == 0 && s == first) group_flags[g] = reward_group_flags(group);
+    const auto value = static_cast<float>(advantage(s, first, end, group));
+    const auto sequence_end = static_cast<std::size_t>(batch.sequence_offsets[s + 1]);
+    for (std::size_t t = static_cast<std::size_t>(batch.sequence_offsets[s]) + lane; t < sequence_end; t += 32)
+      advantages[t] = batch.loss_mask[t] ? value : 0.0f;
+  }
+}
+
+// GRPO, Dr. GRPO and RLOO.
+template <int Threads>
+__global__ void __launch_bounds__(Threads) outcome_advantages(outcome_arguments args) {
+  const auto& batch = args.batch;
+  for_each_sequence_warp<Threads>(batch, args.advantages, args.group_flags,
+                                  [&](std::size_t s, std::size_t, std::size_t, const value_moments& group) {
     const double batch_std = args.scaling == reward_scaling::batch_std
                                  ? args.batch_rewards->standard_deviation(args.unbiased_std)
                                  : 0.0;
     const double scale =
         detail::reward_scale(args.scaling, group, batch_std, args.epsilon, args.unbiased_std, args.singletons);
-    const auto value =
-        static_cast<float>(detail::outcome_advantage(args.rule, batch.rewards[s], group, scale, args.singletons));
+    return detail::outcome_advantage(args.rule, batch.rewards[s], group, scale, args.singletons);
+  });
+}
+
+// A double summed over the lanes of a warp in a fixed tree, shared with every lane.
+__device__ inline double warp_sum(double own) {
+  for (int offset = 16; offset > 0; offset /= 2) own += __shfl_down_sync(0xffffffffu, own, offset);
+  return __shfl_sync(0xffffffffu, own, 0);
+}
+
+// The loss tokens of each sequence, one warp per sequence (OPO's completion lengths).
+template <int Threads>
+__global__ void __launch_bounds__(Threads) count_loss_tokens(cuda::device_batch_view batch, double* loss_tokens) {
+  constexpr unsigned warps_per_block = Threads / 32;
+  const unsigned lane = threadIdx.x % 32;
+  for (std::size_t s = blockIdx.x * std::size_t{warps_per_block} + threadIdx.x / 32; s < batch.num_sequences;
+       s += std::size_t{gridDim.x} * warps_per_block) {
+    double own = 0.0;
     const auto end = static_cast<std::size_t>(batch.sequence_offsets[s + 1]);
     for (std::size_t t = static_cast<std::size_t>(batch.sequence_offsets[s]) + lane; t < end; t += 32)
-      args.advantages[t] = batch.loss_mask[t] ? value : 0.0f;
+      own += batch.loss_mask[t] ? 1.0 : 0.0;
+    const double total = warp_sum(own);
+    if (lane == 0) loss_tokens[s] = total;
   }
+}
+
+struct group_baseline_arguments {
+  cuda::device_batch_view batch;
+  const double* loss_tokens = nullptr;  // OPO: per sequence
+  float* advantages = nullptr;
+  std::uint8_t* group_flags = nullptr;  // group_equal_rewards | group_bad_reward
+  singleton_group_policy singletons = singleton_group_policy::no_signal;  // OPO
+  bool normalize = true;  // pass@k
+  bool unbiased_std = true;
+  double epsilon = 0.0;
+};
+
+// OPO: the warp also sums its group's length-weighted rewards.
+template <int Threads>
+__global__ void __launch_bounds__(Threads) opo_advantages(group_baseline_arguments args) {
+  const auto& batch = args.batch;
+  for_each_sequence_warp<Threads>(batch, args.advantages, args.group_flags,
+                                  [&](std::size_t s, std::size_t first, std::size_t end, const value_moments& group) {
+    double weighted = 0.0, tokens = 0.0;
+    for (std::size_t j = first + threadIdx.x % 32; j < end; j += 32) {
+      weighted += args.loss_tokens[j] * batch.rewards[j];
+      tokens += args.loss_tokens[j];
+    }
+    return detail::length_weighted_advantage(batch.rewards[s], group, warp_sum(weighted), warp_sum(tokens),
+                                             args.singletons);
+  });
+}
+
+// The group's first completion with the highest reward, over the lanes of a warp.
+__device__ inline std::size_t warp_best(const float* rewards, std::size_t first, std::size_t end) {
+  std::size_t best = first;
+  for (std::size_t j = first + threadIdx.x % 32; j < end; j += 32)
+    if (rewards[j] > rewards[best] || (rewards[j] == rewards[best] && j < best)) best = j;
+  for (int offset = 16; offset > 0; offset /= 2) {
+    const auto other = static_cast<std::size_t>(__shfl_down_sync(0xffffffffu, static_cast<unsigned long long>(best), offset));
+    if (rewards[other] > rewards[best] || (rewards[other] == rewards[best] && other < best)) best = other;
+  }
+  return static_cast<std::size_t>(__shfl_sync(0xffffffffu, static_cast<unsigned long long>(best), 0));
+}
+
+// GRPO pass@k: the warp also finds its group's best completion and runner-up.
+template <int Threads>
+__global__ void __launch_bounds__(Threads) passk_advantages(group_baseline_arguments args) {
+  const auto& batch = args.batch;
+  for_each_sequence_warp<Threads>(batch, args.advantages, args.group_flags,
+                                  [&](std::size_t s, std::size_t first, std::size_t end, const value_moments& group) {
+    const std::size_t best = warp_best(batch.rewards, first, end);
+    double runner_up = -INFINITY;
+    for (std::size_t j = first + threadIdx.x % 32; j < end; j += 32)
+      if (j != best && batch.rewards[j] > runner_up) runner_up = batch.rewards[j];
+    for (int offset = 16; offset > 0; offset /= 2)
+      runner_up = fmax(runner_up, __shfl_down_sync(0xffffffffu, runner_up, offset));
+    runner_up = __shfl_sync(0xffffffffu, runner_up, 0);
+    return detail::best_margin_advantage(s == best, batch.rewards[best], runner_up, group, args.normalize,
+                                         args.unbiased_std, args.epsilon);
+  });
 }
 
 struct discount_arguments {
@@ -447,6 +538,25 @@ inline void launch_outcome_advantages(const kernels::outcome_arguments& args, cu
   constexpr int threads = default_advantage_tuning.threads;
   kernels::outcome_advantages<threads>
       <<<grid_blocks(args.batch.num_sequences, threads / 32), threads, 0, stream>>>(args);
+  RLFT_CUDA_CHECK_LAUNCH();
+}
+
+inline void launch_count_loss_tokens(const device_batch_view& batch, double* loss_tokens, cudaStream_t stream) {
+  constexpr int threads = default_advantage_tuning.threads;
+  kernels::count_loss_tokens<threads>
+      <<<grid_blocks(batch.num_sequences, threads / 32), threads, 0, stream>>>(batch, loss_tokens);
+  RLFT_CUDA_CHECK_LAUNCH();
+}
+
+inline void launch_opo_advantages(const kernels::group_baseline_arguments& args, cudaStream_t stream) {
+  constexpr int threads = default_advantage_tuning.threads;
+  kernels::opo_advantages<threads><<<grid_blocks(args.batch.num_sequences, threads / 32), threads, 0, stream>>>(args);
+  RLFT_CUDA_CHECK_LAUNCH();
+}
+
+inline void launch_passk_advantages(const kernels::group_baseline_arguments& args, cudaStream_t stream) {
+  constexpr int threads = default_advantage_tuning.threads;
+  kernels::passk_advantages<threads><<<grid_blocks(args.batch.num_sequences, threads / 32), threads, 0, stream>>>(args);
   RLFT_CUDA_CHECK_LAUNCH();
 }
 

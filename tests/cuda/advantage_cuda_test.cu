@@ -129,6 +129,9 @@ TEST_CASE("cuda estimators check options and span lengths on the host, with the 
   same(rlft::grpo_advantage{}, tokens - 1);
   same(rlft::dr_grpo_advantage{}, tokens + 1);
   same(rlft::rloo_advantage{}, 0);
+  same(rlft::opo_advantage{}, tokens - 1);
+  same(rlft::grpo_passk_advantage{.epsilon = -1.0}, tokens);
+  same(rlft::grpo_passk_advantage{}, tokens + 2);
   same(rlft::reinforce_plus_plus_advantage{.gamma = 1.5}, tokens);
   same(rlft::reinforce_plus_plus_advantage{.kl = {.coefficient = 0.1, .log_ratio_bound = 100.0}}, tokens);
   same(rlft::gae_advantage{.lambda = -0.5}, tokens);
@@ -160,7 +163,7 @@ TEST_CASE("cuda estimators: the moments and affine maps the reductions combine")
 }
 
 TEST_SUITE("gpu") {
-  TEST_CASE("cuda outcome estimators equal the CPU's: GRPO, Dr. GRPO, RLOO") {
+  TEST_CASE("cuda outcome estimators equal the CPU's: GRPO, Dr. GRPO, RLOO, OPO, GRPO pass@k") {
     const auto batch = random_batch(11, 40);
     const rlft::cuda::device_rollout_batch device_batch(batch, nullptr);
     for (const auto policy : {rlft::equal_reward_policy::keep, rlft::equal_reward_policy::drop}) {
@@ -176,6 +179,10 @@ TEST_SUITE("gpu") {
                 batch, device_batch);
       compare(rlft::dr_grpo_advantage{.equal_rewards = policy}, batch, device_batch);
       compare(rlft::rloo_advantage{.equal_rewards = policy}, batch, device_batch);
+      compare(rlft::opo_advantage{.equal_rewards = policy}, batch, device_batch);
+      compare(rlft::opo_advantage{.singletons = rlft::singleton_group_policy::zero_mean_unit_std}, batch, device_batch);
+      compare(rlft::grpo_passk_advantage{.equal_rewards = policy}, batch, device_batch);
+      compare(rlft::grpo_passk_advantage{.normalize = false, .unbiased_std = false}, batch, device_batch);
     }
     // Groups larger than a warp: each lane folds several rewards before the lanes are merged.
     constexpr std::size_t large_groups[] = {33, 64, 100};
@@ -183,6 +190,8 @@ TEST_SUITE("gpu") {
     const rlft::cuda::device_rollout_batch device_large(large, nullptr);
     compare(rlft::grpo_advantage{}, large, device_large);
     compare(rlft::rloo_advantage{}, large, device_large);
+    compare(rlft::opo_advantage{}, large, device_large);
+    compare(rlft::grpo_passk_advantage{}, large, device_large);
   }
 
   TEST_CASE("cuda token-level estimators equal the CPU's: REINFORCE++ and GAE") {

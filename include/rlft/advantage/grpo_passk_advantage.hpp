@@ -15,6 +15,7 @@
 
 #include "rlft/advantage/detail/input_checks.hpp"
 #include "rlft/advantage/detail/moments.hpp"
+#include "rlft/advantage/detail/outcome_advantage.hpp"
 #include "rlft/advantage/detail/sequence_advantages.hpp"
 #include "rlft/advantage/equal_reward_groups.hpp"
 #include "rlft/concepts/advantage_estimator.hpp"
@@ -50,12 +51,11 @@ struct grpo_passk_advantage {
         if (rewards[s] > rewards[best]) best = s;
       }
       equal[g] = group.all_equal();
-      if (group.count < 2.0 || group.all_equal()) return;
       double second = -std::numeric_limits<double>::infinity();
       for (std::size_t s = batch.group_begin(g); s < batch.group_end(g); ++s)
         if (s != best && rewards[s] > second) second = rewards[s];
-      const double margin = rewards[best] - second;
-      sequence_advantages[best] = normalize ? margin / (group.standard_deviation(unbiased_std) + epsilon) : margin;
+      sequence_advantages[best] = detail::best_margin_advantage(true, rewards[best], second, group, normalize,
+                                                                unbiased_std, epsilon);
     });
     detail::broadcast_sequence_advantages(batch, sequence_advantages, advantages);
     return detail::summarize_groups(equal, equal_rewards);

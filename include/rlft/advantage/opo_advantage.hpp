@@ -55,10 +55,8 @@ struct opo_advantage {
         tokens += length;
       }
       equal[g] = group.all_equal();
-      const bool stand_in = detail::singleton_stand_in(singletons, group);
-      const bool signal = !group.all_equal() && tokens > 0.0;
       for (std::size_t s = batch.group_begin(g); s < batch.group_end(g); ++s)
-        sequence_advantages[s] = stand_in ? rewards[s] : signal ? rewards[s] - weighted / tokens : 0.0;
+        sequence_advantages[s] = detail::length_weighted_advantage(rewards[s], group, weighted, tokens, singletons);
     });
     detail::broadcast_sequence_advantages(batch, sequence_advantages, advantages);
     return detail::summarize_groups(equal, equal_rewards);

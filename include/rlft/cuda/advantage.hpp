@@ -5,9 +5,10 @@
 //   ...                                   // more work on the stream
 //   advantage_summary summary = pending.wait();
 // or rlft::cuda::estimate_advantages(...) for both at once. Supported: grpo_advantage,
-// dr_grpo_advantage, rloo_advantage, reinforce_plus_plus_advantage, gae_advantage (with or
-// without returns) and process_supervision_advantage; another estimator type is a compile-time
-// error.
+// dr_grpo_advantage, rloo_advantage, opo_advantage, grpo_passk_advantage,
+// reinforce_plus_plus_advantage, gae_advantage (with or without returns) and
+// process_supervision_advantage; another estimator type (gdpo_advantage, for now) is a
+// compile-time error.
 //
 // Options and span lengths are checked on the host before anything is launched, with the CPU's
 // messages. Inputs that live on the device (rewards, step marks, per-token values) are checked

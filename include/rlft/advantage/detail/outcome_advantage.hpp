@@ -1,6 +1,7 @@
 // The advantage of one completion from its outcome reward and the statistics of its group, for
 // the estimators of GRPO's family (rlft/advantage/grpo_advantage.hpp, dr_grpo_advantage.hpp,
-// rloo_advantage.hpp) and their CUDA kernel (kernels/rlft/advantage.cuh) alike:
+// rloo_advantage.hpp, opo_advantage.hpp, grpo_passk_advantage.hpp) and their CUDA kernels
+// (kernels/rlft/advantage.cuh) alike:
 //   normalized      Â_i = (R_i − mean(R_group)) / scale       (DeepSeekMath, arXiv 2402.03300,
 //                   section 4.1.2; scale 1 is Dr. GRPO, arXiv 2503.20783);
 //   leave_one_out   Â_i = R_i − (Σ_j R_j − R_i) / (G − 1)     (RLOO, arXiv 2402.14740).
@@ -42,6 +43,26 @@ RLFT_HOST_DEVICE inline double outcome_advantage(outcome_rule rule, float reward
   if (group.all_equal()) return 0.0;
   return rule == outcome_rule::normalized ? (reward - group.mean) / scale
                                           : reward - (group.sum - reward) / (group.count - 1.0);
+}
+
+// OPO (rlft/advantage/opo_advantage.hpp): R minus the group's rewards weighted by their
+// completions' loss tokens (Σ_j l_j·R_j and Σ_j l_j); 0 for equal rewards or no loss tokens.
+RLFT_HOST_DEVICE inline double length_weighted_advantage(float reward, const value_moments& group,
+                                                         double weighted_rewards, double loss_tokens,
+                                                         singleton_group_policy singletons) noexcept {
+  if (singleton_stand_in(singletons, group)) return reward;
+  return !group.all_equal() && loss_tokens > 0.0 ? reward - weighted_rewards / loss_tokens : 0.0;
+}
+
+// GRPO pass@k (rlft/advantage/grpo_passk_advantage.hpp): the best completion's margin over the
+// runner-up, divided by the group's std + ε when normalising; 0 for every other completion, and
+// in groups of one or of equal rewards.
+RLFT_HOST_DEVICE inline double best_margin_advantage(bool is_best, float best, double runner_up,
+                                                     const value_moments& group, bool normalize, bool unbiased_std,
+                                                     double epsilon) noexcept {
+  if (!is_best || group.count < 2.0 || group.all_equal()) return 0.0;
+  const double margin = best - runner_up;
+  return normalize ? margin / (group.standard_deviation(unbiased_std) + epsilon) : margin;
 }
 
 // The outcome reward REINFORCE++ and GAE place on a completion's last token: R_i, or

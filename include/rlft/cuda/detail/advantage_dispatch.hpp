@@ -15,6 +15,8 @@
 #include "rlft/advantage/dr_grpo_advantage.hpp"
 #include "rlft/advantage/equal_reward_groups.hpp"
 #include "rlft/advantage/gae_advantage.hpp"
+#include "rlft/advantage/grpo_passk_advantage.hpp"
+#include "rlft/advantage/opo_advantage.hpp"
 #include "rlft/advantage/grpo_advantage.hpp"
 #include "rlft/advantage/process_supervision_advantage.hpp"
 #include "rlft/advantage/reinforce_plus_plus_advantage.hpp"
@@ -86,8 +88,9 @@ template <class Estimator>
 struct device_estimator {
   static_assert(dependent_false<Estimator>,
                 "no CUDA specialisation of this advantage estimator: rlft::cuda::estimate_advantages supports "
-                "rlft::grpo_advantage, rlft::dr_grpo_advantage, rlft::rloo_advantage, "
-                "rlft::reinforce_plus_plus_advantage, rlft::gae_advantage and rlft::process_supervision_advantage");
+                "rlft::grpo_advantage, rlft::dr_grpo_advantage, rlft::rloo_advantage, rlft::opo_advantage, "
+                "rlft::grpo_passk_advantage, rlft::reinforce_plus_plus_advantage, rlft::gae_advantage and "
+                "rlft::process_supervision_advantage");
 };
 
 // GRPO's family: one launch (which reduces each group's rewards), after the batch's moments
@@ -183,6 +186,42 @@ inline void launch_discounted(advantage_launch& launch, std::span<float> advanta
   launch_whiten_advantages(view, launch.batch_moments(), options.whitening_epsilon, options.whitening,
                            launch.skipped.data(), advantages.data(), launch.stream);
 }
+
+template <>
+struct device_estimator<opo_advantage> {
+  static void check(const opo_advantage&, std::size_t batch_tokens, std::size_t advantages) {
+    rlft::detail::check_token_span(batch_tokens, advantages, opo_advantage::name, "advantages");
+  }
+  static void launch(const opo_advantage& e, advantage_launch& launch, std::span<float> advantages, std::span<float>) {
+    const auto view = launch.batch->view();
+    device_buffer<double> loss_tokens(view.num_sequences, launch.stream);
+    launch_count_loss_tokens(view, loss_tokens.data(), launch.stream);
+    launch_opo_advantages({.batch = view,
+                           .loss_tokens = loss_tokens.data(),
+                           .advantages = advantages.data(),
+                           .group_flags = launch.group_flags(),
+                           .singletons = e.singletons},
+                          launch.stream);
+  }
+};
+
+template <>
+struct device_estimator<grpo_passk_advantage> {
+  static void check(const grpo_passk_advantage& e, std::size_t batch_tokens, std::size_t advantages) {
+    rlft::detail::check_epsilon(e.epsilon, grpo_passk_advantage::name);
+    rlft::detail::check_token_span(batch_tokens, advantages, grpo_passk_advantage::name, "advantages");
+  }
+  static void launch(const grpo_passk_advantage& e, advantage_launch& launch, std::span<float> advantages,
+                     std::span<float>) {
+    launch_passk_advantages({.batch = launch.batch->view(),
+                             .advantages = advantages.data(),
+                             .group_flags = launch.group_flags(),
+                             .normalize = e.normalize,
+                             .unbiased_std = e.unbiased_std,
+                             .epsilon = e.epsilon},
+                            launch.stream);
+  }
+};
 
 template <>
 struct device_estimator<reinforce_plus_plus_advantage> {
