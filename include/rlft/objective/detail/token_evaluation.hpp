@@ -46,7 +46,9 @@ struct token_kl {
   RLFT_HOST_DEVICE RLFT_INLINE kl_estimate<Value> estimate(Value logprob, Value old_logprob,
                                                            Value ref_logprob) const noexcept {
     const auto k = estimate_kl(estimator, logprob, ref_logprob, log_ratio_bound, value_bound);
-    return importance_weighted ? importance_weighted_kl(k, logprob - old_logprob, log_ratio_bound) : k;
+    if (importance_weighted) [[unlikely]]  // keeps the common path free of the exponential
+      return importance_weighted_kl(k, logprob - old_logprob, log_ratio_bound);
+    return k;
   }
 };
 
