@@ -1,5 +1,5 @@
 // Advantage estimators on the device, with the formulas of rlft/advantage/ (GRPO, Dr. GRPO,
-// RLOO, OPO, GRPO pass@k, REINFORCE++, GAE, process supervision) over the ragged batch:
+// RLOO, OPO, GRPO pass@k, GDPO, REINFORCE++, GAE, process supervision) over the ragged batch:
 //   - group statistics (count, sum, mean, squared deviations, lowest and highest value) of
 //     REINFORCE++, GAE and process supervision come from one CUB segmented reduction whose
 //     segments are the groups' sequences (outcome rewards) or the groups' tokens (step
@@ -11,7 +11,9 @@
 //   - outcome advantages (GRPO's family) need only their group's moments: one warp per
 //     sequence reduces its group's rewards and writes the sequence's tokens, in one launch;
 //     OPO's warp also sums its group's length-weighted rewards (after a launch that counts
-//     each sequence's loss tokens), pass@k's finds the group's best and runner-up.
+//     each sequence's loss tokens), pass@k's finds the group's best and runner-up; GDPO runs
+//     the warp once per reward component, summing per sequence, then whitens the sums with
+//     moments over the loss tokens (a segmented reduction of one segment).
 // The formulas are the CPU's own host-device functions: the moments and their merge
 // (detail::value_moments), the outcome advantages (detail/outcome_advantage.hpp) and the
 // discounted step (detail::step_reward, detail::temporal_difference); the kernels only map them.
@@ -89,6 +91,22 @@ struct moments_of_item {
     if (parts) return parts[i];
     if (select && !select[i]) return no_values();
     return one_value(values[i]);
+  }
+};
+
+// Sequence i's value counted once per loss token (GDPO's whitening over loss tokens): the
+// moments of weights[i] copies of values[i], none for weight 0.
+struct weighted_moments_of_item {
+  const double* values = nullptr;
+  const double* weights = nullptr;
+  __device__ value_moments operator()(std::int64_t i) const {
+    if (weights[i] == 0.0) return no_values();
+    value_moments copies;
+    copies.count = weights[i];
+    copies.sum = weights[i] * values[i];
+    copies.mean = values[i];
+    copies.lowest = copies.highest = static_cast<float>(values[i]);
+    return copies;
   }
 };
 
@@ -212,7 +230,7 @@ __device__ inline value_moments warp_moments(const float* values, std::size_t fi
 // One warp per sequence for the estimators of GRPO's family: the warp reduces its group's
 // rewards itself (a group's sequences all get the same moments), the first sequence of a group
 // writes the group's flags, and advantage(s, first, end, group) goes on the sequence's loss
-// tokens (0 on its other tokens).
+// tokens (0 on its other tokens). Without group_flags the rewards are not read (no moments).
 template <int Threads, class Advantage>
 __device__ void for_each_sequence_warp(const cuda::device_batch_view& batch, float* advantages,
                                        std::uint8_t* group_flags, Advantage advantage) {
@@ -223,8 +241,8 @@ __device__ void for_each_sequence_warp(const cuda::device_batch_view& batch, flo
     const std::size_t g = group_of(batch, s);
     const auto first = static_cast<std::size_t>(batch.group_offsets[g]);
     const auto end = static_cast<std::size_t>(batch.group_offsets[g + 1]);
-    const value_moments group = warp_moments(batch.rewards, first, end);
-    if (lane == 0 && s == first) group_flags[g] = reward_group_flags(group);
+    const value_moments group = group_flags ? warp_moments(batch.rewards, first, end) : no_values();
+    if (group_flags && lane == 0 && s == first) group_flags[g] = reward_group_flags(group);
     const auto value = static_cast<float>(advantage(s, first, end, group));
     const auto sequence_end = static_cast<std::size_t>(batch.sequence_offsets[s + 1]);
     for (std::size_t t = static_cast<std::size_t>(batch.sequence_offsets[s]) + lane; t < sequence_end; t += 32)
@@ -323,6 +341,61 @@ __global__ void __launch_bounds__(Threads) passk_advantages(group_baseline_argum
     runner_up = __shfl_sync(0xffffffffu, runner_up, 0);
     return detail::best_margin_advantage(s == best, batch.rewards[best], runner_up, group, args.normalize,
                                          args.unbiased_std, args.epsilon);
+  });
+}
+
+struct component_arguments {
+  cuda::device_batch_view batch;
+  const float* scores = nullptr;  // one reward component, per sequence
+  double weight = 1.0;
+  bool first_component = true;  // starts the sums and the group flags
+  double* sums = nullptr;       // per sequence: Σ weight · normalised score
+  std::uint8_t* group_flags = nullptr;
+  double epsilon = 0.0;
+  bool unbiased_std = true;
+  singleton_group_policy singletons = singleton_group_policy::no_signal;
+};
+
+// GDPO, one component: one warp per sequence normalises the sequence's score in its group and
+// adds it, weighted, to the sequence's sum. A group's flags: equal rewards when every component
+// so far is equal, a bad reward when any is not finite.
+template <int Threads>
+__global__ void __launch_bounds__(Threads) add_normalized_component(component_arguments args) {
+  constexpr unsigned warps_per_block = Threads / 32;
+  const auto& batch = args.batch;
+  for (std::size_t s = blockIdx.x * std::size_t{warps_per_block} + threadIdx.x / 32; s < batch.num_sequences;
+       s += std::size_t{gridDim.x} * warps_per_block) {
+    const std::size_t g = group_of(batch, s);
+    const auto first = static_cast<std::size_t>(batch.group_offsets[g]);
+    const value_moments group = warp_moments(args.scores, first, static_cast<std::size_t>(batch.group_offsets[g + 1]));
+    if (threadIdx.x % 32 != 0) continue;
+    if (s == first) {
+      const std::uint8_t flags = reward_group_flags(group);
+      args.group_flags[g] = args.first_component ? flags
+                                                 : static_cast<std::uint8_t>((args.group_flags[g] & flags & group_equal_rewards) |
+                                                                             ((args.group_flags[g] | flags) & group_bad_reward));
+    }
+    const double scale =
+        detail::reward_scale(reward_scaling::group_std, group, 0.0, args.epsilon, args.unbiased_std, args.singletons);
+    const double normalized =
+        detail::outcome_advantage(detail::outcome_rule::normalized, args.scores[s], group, scale, args.singletons);
+    args.sums[s] = (args.first_component ? 0.0 : args.sums[s]) + args.weight * normalized;
+  }
+}
+
+// GDPO's last step: (sum − mean) / sqrt(sample variance + ε) over the loss tokens (`all`, each
+// sequence counted once per loss token), 0 for a group of equal rewards when the policy zeroes them.
+template <int Threads>
+__global__ void __launch_bounds__(Threads) whiten_component_sums(cuda::device_batch_view batch, const double* sums,
+                                                                 const value_moments* all, double epsilon,
+                                                                 const std::uint8_t* group_flags,
+                                                                 bool zero_equal_groups, float* advantages) {
+  const double spread = detail::whitening_spread(*all, whitening_scale::sqrt_sample_variance_plus_epsilon, epsilon);
+  const double scale = spread > 0.0 ? 1.0 / spread : 0.0;
+  for_each_sequence_warp<Threads>(batch, advantages, nullptr,
+                                  [&](std::size_t s, std::size_t first, std::size_t, const value_moments&) {
+    const bool zeroed = zero_equal_groups && (group_flags[group_of(batch, first)] & group_equal_rewards) != 0;
+    return zeroed ? 0.0 : (sums[s] - all->mean) * scale;
   });
 }
 
@@ -518,8 +591,9 @@ namespace rlft::cuda {
 
 // Moments of segments [start(g), start(g + 1)) of the items, for g < segments, by CUB's
 // segmented reduction (temporary storage allocated in stream order).
-inline void launch_segment_moments(const kernels::moments_of_item& items, const kernels::segment_start& start,
-                                   std::size_t segments, kernels::value_moments* out, cudaStream_t stream) {
+template <class Items = kernels::moments_of_item>
+void launch_segment_moments(const Items& items, const kernels::segment_start& start, std::size_t segments,
+                            kernels::value_moments* out, cudaStream_t stream) {
   const thrust::counting_iterator<std::int64_t> zero(0), one(1);
   const auto in = thrust::make_transform_iterator(zero, items);
   const auto begins = thrust::make_transform_iterator(zero, start);
@@ -557,6 +631,23 @@ inline void launch_opo_advantages(const kernels::group_baseline_arguments& args,
 inline void launch_passk_advantages(const kernels::group_baseline_arguments& args, cudaStream_t stream) {
   constexpr int threads = default_advantage_tuning.threads;
   kernels::passk_advantages<threads><<<grid_blocks(args.batch.num_sequences, threads / 32), threads, 0, stream>>>(args);
+  RLFT_CUDA_CHECK_LAUNCH();
+}
+
+inline void launch_add_normalized_component(const kernels::component_arguments& args, cudaStream_t stream) {
+  constexpr int threads = default_advantage_tuning.threads;
+  kernels::add_normalized_component<threads>
+      <<<grid_blocks(args.batch.num_sequences, threads / 32), threads, 0, stream>>>(args);
+  RLFT_CUDA_CHECK_LAUNCH();
+}
+
+inline void launch_whiten_component_sums(const device_batch_view& batch, const double* sums,
+                                         const kernels::value_moments* all, double epsilon,
+                                         const std::uint8_t* group_flags, bool zero_equal_groups, float* advantages,
+                                         cudaStream_t stream) {
+  constexpr int threads = default_advantage_tuning.threads;
+  kernels::whiten_component_sums<threads><<<grid_blocks(batch.num_sequences, threads / 32), threads, 0, stream>>>(
+      batch, sums, all, epsilon, group_flags, zero_equal_groups, advantages);
   RLFT_CUDA_CHECK_LAUNCH();
 }
 

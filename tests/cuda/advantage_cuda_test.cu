@@ -132,6 +132,8 @@ TEST_CASE("cuda estimators check options and span lengths on the host, with the 
   same(rlft::opo_advantage{}, tokens - 1);
   same(rlft::grpo_passk_advantage{.epsilon = -1.0}, tokens);
   same(rlft::grpo_passk_advantage{}, tokens + 2);
+  same(rlft::gdpo_advantage{.whitening_epsilon = -1.0}, tokens);
+  same(rlft::gdpo_advantage{}, tokens - 1);
   same(rlft::reinforce_plus_plus_advantage{.gamma = 1.5}, tokens);
   same(rlft::reinforce_plus_plus_advantage{.kl = {.coefficient = 0.1, .log_ratio_bound = 100.0}}, tokens);
   same(rlft::gae_advantage{.lambda = -0.5}, tokens);
@@ -192,6 +194,41 @@ TEST_SUITE("gpu") {
     compare(rlft::rloo_advantage{}, large, device_large);
     compare(rlft::opo_advantage{}, large, device_large);
     compare(rlft::grpo_passk_advantage{}, large, device_large);
+  }
+
+  TEST_CASE("cuda gdpo equals the CPU's: components normalised in their groups, whitened over loss tokens") {
+    auto batch = random_batch(13, 40);
+    rlft::philox_stream random(13, 2);
+    for (const char* name : {"accuracy", "format"}) {
+      const auto column = batch.rewards().component(batch.rewards().add_component(name));
+      for (std::size_t g = 0; g < batch.num_groups(); ++g) {
+        const bool equal = random() % 4 == 0;
+        for (std::size_t s = batch.group_begin(g); s < batch.group_end(g); ++s)
+          column[s] = equal ? 1.0f : static_cast<float>(random() % 3) * 0.5f;
+      }
+    }
+    const rlft::cuda::device_rollout_batch device_batch(batch, nullptr);
+    for (const auto policy : {rlft::equal_reward_policy::keep, rlft::equal_reward_policy::zero_advantage,
+                              rlft::equal_reward_policy::drop}) {
+      compare(rlft::gdpo_advantage{.equal_rewards = policy}, batch, device_batch);
+      compare(rlft::gdpo_advantage{.components = {{"format", 0.5}, {"accuracy", 2.0}},
+                                   .unbiased_std = false,
+                                   .equal_rewards = policy,
+                                   .singletons = rlft::singleton_group_policy::zero_mean_unit_std},
+              batch, device_batch);
+    }
+    // A non-finite score of a used component, and a missing component: the CPU's errors.
+    auto bad = batch;
+    bad.rewards().component("format")[3] = NAN;
+    const rlft::cuda::device_rollout_batch device_bad(bad, nullptr);
+    std::vector<float> cpu(bad.num_tokens());
+    rlft::cuda::device_buffer<float> advantages(bad.num_tokens(), nullptr);
+    const rlft::gdpo_advantage gdpo{};
+    CHECK(error_message([&] { rlft::cuda::estimate_advantages(gdpo, device_bad, advantages.span(), nullptr); }) ==
+          error_message([&] { gdpo(bad, cpu); }));
+    const rlft::gdpo_advantage missing{.components = {{"style", 1.0}}};
+    CHECK(error_message([&] { rlft::cuda::estimate_advantages(missing, device_bad, advantages.span(), nullptr); }) ==
+          error_message([&] { missing(bad, cpu); }));
   }
 
   TEST_CASE("cuda token-level estimators equal the CPU's: REINFORCE++ and GAE") {

@@ -12,12 +12,14 @@
 // Groups need two completions at least, the whitening two loss tokens.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "rlft/advantage/detail/input_checks.hpp"
@@ -37,6 +39,23 @@ struct weighted_reward_component {
   std::string name;
   double weight = 1.0;
 };
+
+namespace detail {
+
+// The whitening divides by the spread of the loss tokens' values: it needs two of them.
+inline void check_gdpo_whitened_tokens(double loss_tokens) {
+  if (loss_tokens < 2.0)
+    throw data_error(make_message("gdpo advantage: the whitening needs at least two loss tokens, and the batch has ",
+                                  loss_tokens));
+}
+
+// The error for a used reward component's non-finite score.
+[[noreturn]] inline void throw_non_finite_component(std::string_view component, std::size_t sequence, float score) {
+  throw data_error(make_message("gdpo advantage: reward component '", component, "' of sequence ", sequence, " is ",
+                                score));
+}
+
+}  // namespace detail
 
 struct gdpo_advantage {
   std::vector<weighted_reward_component> components = {};  // empty: every component, weight 1
@@ -85,9 +104,7 @@ struct gdpo_advantage {
       tokens += static_cast<double>(lengths[s]);
       total += static_cast<double>(lengths[s]) * sums[s];
     }
-    if (tokens < 2.0)
-      throw data_error(detail::make_message(name, ": the whitening needs at least two loss tokens, and the batch has ",
-                                            tokens));
+    detail::check_gdpo_whitened_tokens(tokens);
     const double mean = total / tokens;
     double squared_deviations = 0.0;
     for (std::size_t s = 0; s < batch.num_sequences(); ++s)
@@ -102,6 +119,24 @@ struct gdpo_advantage {
     return detail::summarize_groups(equal, equal_rewards);
   }
 
+  // The components combined, as (index in the reward table, weight): the listed ones, or every
+  // component with weight 1. Throws rlft::error for a non-finite weight, a name the table lacks,
+  // or no component at all. The CUDA estimator calls it with the device batch's names.
+  std::vector<std::pair<std::size_t, double>> chosen_components(std::span<const std::string> names) const {
+    std::vector<std::pair<std::size_t, double>> chosen;
+    if (components.empty())
+      for (std::size_t c = 0; c < names.size(); ++c) chosen.emplace_back(c, 1.0);
+    for (const auto& component : components) {
+      detail::check_option(std::isfinite(component.weight), name, "components[].weight", component.weight, "finite");
+      const auto found = std::find(names.begin(), names.end(), component.name);
+      if (found == names.end())
+        throw error(detail::make_message(name, ": the batch has no reward component named '", component.name, "'"));
+      chosen.emplace_back(static_cast<std::size_t>(found - names.begin()), component.weight);
+    }
+    if (chosen.empty()) throw error(detail::make_message(name, ": the batch has no reward components to normalise"));
+    return chosen;
+  }
+
  private:
   struct used_component {
     std::span<const float> scores;
@@ -112,24 +147,11 @@ struct gdpo_advantage {
   std::vector<used_component> used_components(const rollout_batch& batch) const {
     const auto& table = batch.rewards();
     std::vector<used_component> used;
-    if (components.empty()) {
-      for (std::size_t c = 0; c < table.num_components(); ++c)
-        used.push_back({table.component(c), 1.0, table.component_name(c)});
-    } else {
-      for (const auto& component : components) {
-        detail::check_option(std::isfinite(component.weight), name, "components[].weight", component.weight, "finite");
-        const auto index = table.find(component.name);
-        if (!index)
-          throw error(detail::make_message(name, ": the batch has no reward component named '", component.name, "'"));
-        used.push_back({table.component(*index), component.weight, component.name});
-      }
-    }
-    if (used.empty()) throw error(detail::make_message(name, ": the batch has no reward components to normalise"));
+    for (const auto& [index, weight] : chosen_components(table.component_names()))
+      used.push_back({table.component(index), weight, table.component_name(index)});
     for (const auto& component : used)
       for (std::size_t s = 0; s < component.scores.size(); ++s)
-        if (!std::isfinite(component.scores[s]))
-          throw data_error(detail::make_message(name, ": reward component '", component.name, "' of sequence ", s,
-                                                " is ", component.scores[s]));
+        if (!std::isfinite(component.scores[s])) detail::throw_non_finite_component(component.name, s, component.scores[s]);
     return used;
   }
 };

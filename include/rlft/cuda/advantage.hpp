@@ -5,10 +5,10 @@
 //   ...                                   // more work on the stream
 //   advantage_summary summary = pending.wait();
 // or rlft::cuda::estimate_advantages(...) for both at once. Supported: grpo_advantage,
-// dr_grpo_advantage, rloo_advantage, opo_advantage, grpo_passk_advantage,
-// reinforce_plus_plus_advantage, gae_advantage (with or without returns) and
-// process_supervision_advantage; another estimator type (gdpo_advantage, for now) is a
-// compile-time error.
+// dr_grpo_advantage, rloo_advantage, opo_advantage, grpo_passk_advantage, gdpo_advantage
+// (the batch's reward components are uploaded with it), reinforce_plus_plus_advantage,
+// gae_advantage (with or without returns) and process_supervision_advantage; another estimator
+// type is a compile-time error.
 //
 // Options and span lengths are checked on the host before anything is launched, with the CPU's
 // messages. Inputs that live on the device (rewards, step marks, per-token values) are checked
@@ -18,6 +18,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -56,6 +57,11 @@ class pending_advantages {
     const bool bad_reward_group =
         std::ranges::any_of(flags, [](std::uint8_t flag) { return (flag & kernels::group_bad_reward) != 0; });
     if (bad_reward_group) {
+      for (const auto& [name, scores] : launch_.read_components) {
+        const auto host = download(scores, stream);
+        for (std::size_t s = 0; s < host.size(); ++s)
+          if (!std::isfinite(host[s])) rlft::detail::throw_non_finite_component(name, s, host[s]);
+      }
       rlft::detail::check_finite_rewards(download(batch.rewards(), stream), launch_.estimator);
       throw data_error(rlft::detail::make_message(launch_.estimator, ": a reward is not finite"));
     }
@@ -85,10 +91,11 @@ class pending_advantages {
                                           s, shape.sequence_begin(s) + shape.prompt_length(s),
                                           shape.sequence_end(s), launch_.discounting, launch_.estimator);
     }
-    if (launch_.discounting.whiten) {
+    if (launch_.discounting.whiten || launch_.whitens_sequence_sums) {
       kernels::value_moments whitened;
       std::memcpy(&whitened, bytes.data() + report::batch_at, sizeof whitened);
-      rlft::detail::check_whitened_tokens(whitened.count, launch_.estimator);
+      if (launch_.whitens_sequence_sums) rlft::detail::check_gdpo_whitened_tokens(whitened.count);
+      else rlft::detail::check_whitened_tokens(whitened.count, launch_.estimator);
     }
     return rlft::detail::summarize_groups(flags, launch_.equal_rewards);  // no bad-reward bit left
   }

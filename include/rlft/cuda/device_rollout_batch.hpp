@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <cuda_runtime_api.h>
@@ -48,6 +50,8 @@ class batch_shape {
     prompt_lengths_.reserve(batch.num_sequences());
     for (std::size_t s = 0; s < batch.num_sequences(); ++s)
       prompt_lengths_.push_back(static_cast<std::int64_t>(batch.prompt_length(s)));
+    const auto names = batch.rewards().component_names();
+    component_names_.assign(names.begin(), names.end());
   }
 
   std::size_t num_sequences() const noexcept { return prompt_lengths_.size(); }
@@ -70,11 +74,14 @@ class batch_shape {
   std::span<const std::int64_t> sequence_offsets() const noexcept { return sequence_offsets_; }
   std::span<const std::int64_t> prompt_lengths() const noexcept { return prompt_lengths_; }
   std::span<const std::int64_t> group_offsets() const noexcept { return group_offsets_; }
+  // The reward table's component names, in its order (rlft::reward_table).
+  std::span<const std::string> component_names() const noexcept { return component_names_; }
 
  private:
   std::vector<std::int64_t> sequence_offsets_;
   std::vector<std::int64_t> prompt_lengths_;
   std::vector<std::int64_t> group_offsets_;
+  std::vector<std::string> component_names_;
 };
 
 class device_rollout_batch {
@@ -94,7 +101,10 @@ class device_rollout_batch {
         token_rewards_(batch.token_rewards(), stream),
         values_(batch.values(), stream),
         step_ends_(batch.step_ends(), stream),
-        rewards_(batch.rewards().total(), stream) {}
+        rewards_(batch.rewards().total(), stream) {
+    for (std::size_t c = 0; c < batch.rewards().num_components(); ++c)
+      reward_components_.emplace_back(batch.rewards().component(c), stream);
+  }
 
   const batch_shape& shape() const noexcept { return shape_; }
   std::size_t num_sequences() const noexcept { return shape_.num_sequences(); }
@@ -120,6 +130,11 @@ class device_rollout_batch {
   std::span<const std::uint8_t> step_ends() const noexcept { return step_ends_.span(); }
   std::span<float> rewards() noexcept { return rewards_.span(); }
   std::span<const float> rewards() const noexcept { return rewards_.span(); }
+  // Component c of the reward table (shape().component_names()[c]), per sequence.
+  std::span<const float> reward_component(std::size_t c) const {
+    RLFT_ASSERT(c < reward_components_.size());
+    return reward_components_[c].span();
+  }
 
   device_batch_view view() const noexcept {
     return {.sequence_offsets = sequence_offsets_.data(),
@@ -151,6 +166,7 @@ class device_rollout_batch {
   device_buffer<float> values_;
   device_buffer<std::uint8_t> step_ends_;
   device_buffer<float> rewards_;
+  std::vector<device_buffer<float>> reward_components_;
 };
 
 }  // namespace rlft::cuda

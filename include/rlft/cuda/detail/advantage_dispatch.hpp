@@ -3,9 +3,13 @@
 // supported ones.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <cuda_runtime_api.h>
 
@@ -15,6 +19,7 @@
 #include "rlft/advantage/dr_grpo_advantage.hpp"
 #include "rlft/advantage/equal_reward_groups.hpp"
 #include "rlft/advantage/gae_advantage.hpp"
+#include "rlft/advantage/gdpo_advantage.hpp"
 #include "rlft/advantage/grpo_passk_advantage.hpp"
 #include "rlft/advantage/opo_advantage.hpp"
 #include "rlft/advantage/grpo_advantage.hpp"
@@ -50,6 +55,10 @@ struct advantage_launch {
   device_buffer<std::uint8_t> skipped = {};
   device_buffer<std::byte> report = {};
   bool marks_errors = false;  // whether error_marks() was asked for
+  // GDPO: the reward components it read (their names and device scores, for the error of a
+  // non-finite score), and a whitening whose loss tokens wait() counts.
+  std::vector<std::pair<std::string, std::span<const float>>> read_components = {};
+  bool whitens_sequence_sums = false;
 
   advantage_launch(const device_rollout_batch& on, cudaStream_t in, const char* name, equal_reward_policy policy)
       : batch(&on), stream(in), estimator(name), equal_rewards(policy),
@@ -89,8 +98,8 @@ struct device_estimator {
   static_assert(dependent_false<Estimator>,
                 "no CUDA specialisation of this advantage estimator: rlft::cuda::estimate_advantages supports "
                 "rlft::grpo_advantage, rlft::dr_grpo_advantage, rlft::rloo_advantage, rlft::opo_advantage, "
-                "rlft::grpo_passk_advantage, rlft::reinforce_plus_plus_advantage, rlft::gae_advantage and "
-                "rlft::process_supervision_advantage");
+                "rlft::grpo_passk_advantage, rlft::gdpo_advantage, rlft::reinforce_plus_plus_advantage, "
+                "rlft::gae_advantage and rlft::process_supervision_advantage");
 };
 
 // GRPO's family: one launch (which reduces each group's rewards), after the batch's moments
@@ -220,6 +229,46 @@ struct device_estimator<grpo_passk_advantage> {
                              .unbiased_std = e.unbiased_std,
                              .epsilon = e.epsilon},
                             launch.stream);
+  }
+};
+
+template <>
+struct device_estimator<gdpo_advantage> {
+  static void check(const gdpo_advantage& e, std::size_t batch_tokens, std::size_t advantages) {
+    rlft::detail::check_epsilon(e.epsilon, gdpo_advantage::name);
+    rlft::detail::check_option(std::isfinite(e.whitening_epsilon) && e.whitening_epsilon >= 0.0, gdpo_advantage::name,
+                               "whitening_epsilon", e.whitening_epsilon, "finite and >= 0");
+    rlft::detail::check_token_span(batch_tokens, advantages, gdpo_advantage::name, "advantages");
+  }
+  // Each component normalised in its groups and added, weighted, to the sequences' sums (one
+  // launch per component, in the CPU's order); then the sums' moments over the loss tokens and
+  // the whitened advantages.
+  static void launch(const gdpo_advantage& e, advantage_launch& launch, std::span<float> advantages, std::span<float>) {
+    const auto& batch = *launch.batch;
+    const auto chosen = e.chosen_components(batch.shape().component_names());  // throws before any launch
+    const auto view = batch.view();
+    device_buffer<double> sums(view.num_sequences, launch.stream), loss_tokens(view.num_sequences, launch.stream);
+    for (std::size_t k = 0; k < chosen.size(); ++k) {
+      const auto [index, weight] = chosen[k];
+      launch.read_components.emplace_back(batch.shape().component_names()[index], batch.reward_component(index));
+      launch_add_normalized_component({.batch = view,
+                                       .scores = batch.reward_component(index).data(),
+                                       .weight = weight,
+                                       .first_component = k == 0,
+                                       .sums = sums.data(),
+                                       .group_flags = launch.group_flags(),
+                                       .epsilon = e.epsilon,
+                                       .unbiased_std = e.unbiased_std,
+                                       .singletons = e.singletons},
+                                      launch.stream);
+    }
+    launch_count_loss_tokens(view, loss_tokens.data(), launch.stream);
+    launch_segment_moments(kernels::weighted_moments_of_item{.values = sums.data(), .weights = loss_tokens.data()},
+                           {.total = static_cast<std::int64_t>(view.num_sequences)}, 1, launch.batch_moments(),
+                           launch.stream);
+    launch.whitens_sequence_sums = true;
+    launch_whiten_component_sums(view, sums.data(), launch.batch_moments(), e.whitening_epsilon, launch.group_flags(),
+                                 rlft::detail::zeroes_equal_groups(e.equal_rewards), advantages.data(), launch.stream);
   }
 };
 
