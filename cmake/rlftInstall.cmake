@@ -22,6 +22,11 @@ if(RLFT_HAS_TEXT)
   install(EXPORT rlftTextTargets NAMESPACE rlft:: DESTINATION "${RLFT_INSTALL_CMAKEDIR}")
 endif()
 
+if(RLFT_HAS_SANDBOX)
+  install(TARGETS rlft_sandbox EXPORT rlftSandboxTargets)
+  install(EXPORT rlftSandboxTargets NAMESPACE rlft:: DESTINATION "${RLFT_INSTALL_CMAKEDIR}")
+endif()
+
 if(RLFT_HAS_CUDA)
   install(DIRECTORY kernels/ DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
   install(TARGETS rlft_cuda EXPORT rlftCudaTargets)

@@ -1,0 +1,254 @@
+// Hostile programs under rlft::sandbox::run_sandboxed, in Python and C++: each gets the right
+// verdict within its deadline plus a margin, the test process (the trainer) is unharmed, and
+// no process, file or mount of the run is left behind. The executable's main first runs a
+// trivial program; where the machine cannot run bubblewrap (no user namespaces, no bwrap) it
+// prints why and exits 77, which CTest reports as skipped.
+#define DOCTEST_CONFIG_IMPLEMENT  // main() below probes the sandbox first
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "rlft/sandbox/run_sandboxed.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using rlft::sandbox::run_limits;
+using rlft::sandbox::run_result;
+using rlft::sandbox::run_sandboxed;
+using rlft::sandbox::run_verdict;
+
+// A fresh work directory under /tmp, removed with everything in it.
+struct work_directory {
+  fs::path path;
+  work_directory() {
+    std::string pattern = (fs::temp_directory_path() / "rlft-sandbox-test-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path = pattern;
+  }
+  ~work_directory() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+  void write(const std::string& name, const std::string& text) const { std::ofstream(path / name) << text; }
+};
+
+// Live processes (not zombies waiting for init to reap them) whose uid is one the sandbox uses
+// when the tests run as root, after a moment for the namespace's teardown.
+std::size_t sandbox_processes() {
+  std::size_t count = 0;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    count = 0;
+    std::error_code ignored;
+    for (const auto& entry : fs::directory_iterator("/proc", ignored)) {
+      struct stat info {};
+      if (::stat(entry.path().c_str(), &info) != 0 || info.st_uid < 61000 || info.st_uid >= 62000) continue;
+      std::ifstream stat_file(entry.path() / "stat");
+      std::string line;
+      std::getline(stat_file, line);
+      const auto state = line.find(") ");
+      if (state != std::string::npos && line[state + 2] != 'Z') ++count;
+    }
+    if (count == 0) break;
+    ::usleep(50000);
+  }
+  return count;
+}
+
+run_result python(const std::string& program, run_limits limits = {}, const std::string& input = "") {
+  work_directory work;
+  work.write("main.py", program);
+  const auto result = run_sandboxed({"/usr/bin/python3", "main.py"}, work.path, input, limits);
+  CHECK(result.wall_seconds <= limits.wall_seconds + 1.5);
+  CHECK(sandbox_processes() == 0);
+  return result;
+}
+
+// Compiles the C++ program with g++ in the sandbox (generous limits), then runs it under `limits`.
+run_result cpp(const std::string& program, run_limits limits = {}) {
+  work_directory work;
+  work.write("main.cpp", program);
+  const auto compiled = run_sandboxed({"/usr/bin/g++", "-O1", "-o", "main", "main.cpp"}, work.path, "",
+                                      {.cpu_seconds = 60, .wall_seconds = 120, .memory_bytes = std::size_t{2} << 30});
+  REQUIRE_MESSAGE(compiled.verdict == run_verdict::completed, compiled.stderr_text);
+  const auto result = run_sandboxed({"./main"}, work.path, "", limits);
+  CHECK(result.wall_seconds <= limits.wall_seconds + 1.5);
+  CHECK(sandbox_processes() == 0);
+  return result;
+}
+
+}  // namespace
+
+TEST_CASE("a well-behaved program completes with its output, its input and its files") {
+  const auto result = python("import sys\nprint(sum(int(x) for x in sys.stdin.read().split()))\n", {}, "1 2 39\n");
+  CHECK(result.verdict == run_verdict::completed);
+  CHECK(result.stdout_text == "42\n");
+  CHECK(result.exit_status == 0);
+  const auto compiled = cpp("#include <cstdio>\nint main() { std::printf(\"%d\\n\", 6 * 7); }\n");
+  CHECK(compiled.verdict == run_verdict::completed);
+  CHECK(compiled.stdout_text == "42\n");
+  const auto failing = python("import sys\nsys.exit(3)\n");
+  CHECK(failing.verdict == run_verdict::runtime_error);
+  CHECK(failing.exit_status == 3);
+}
+
+TEST_CASE("an infinite loop and a sleep past the deadline time out") {
+  const auto spinning = python("while True:\n    pass\n", {.cpu_seconds = 1, .wall_seconds = 3});
+  CHECK(spinning.verdict == run_verdict::timeout);
+  CHECK(spinning.wall_seconds < 3.0);  // the CPU limit, before the deadline
+  const auto sleeping = python("import time\ntime.sleep(100)\n", {.wall_seconds = 1});
+  CHECK(sleeping.verdict == run_verdict::timeout);
+  const auto spinning_cpp = cpp("int main() { volatile unsigned x = 0; for (;;) ++x; }\n",
+                                {.cpu_seconds = 1, .wall_seconds = 3});
+  CHECK(spinning_cpp.verdict == run_verdict::timeout);
+}
+
+TEST_CASE("a fork bomb is held by the process limit and leaves nothing behind") {
+  const auto bomb = python("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
+                           {.cpu_seconds = 1, .wall_seconds = 2, .processes = 16});
+  CHECK(bomb.verdict == run_verdict::timeout);
+  const auto bomb_cpp = cpp("#include <unistd.h>\nint main() { for (;;) fork(); }\n",
+                            {.cpu_seconds = 1, .wall_seconds = 2, .processes = 16});
+  CHECK(bomb_cpp.verdict != run_verdict::completed);
+}
+
+TEST_CASE("a child in its own session dies with the run") {
+  const auto result = python(
+      "import subprocess\nsubprocess.Popen(['/usr/bin/sleep', '100'], start_new_session=True)\nprint('left')\n",
+      {.wall_seconds = 5});
+  CHECK(result.verdict == run_verdict::completed);
+  CHECK(result.wall_seconds < 4.0);
+  CHECK(sandbox_processes() == 0);
+}
+
+TEST_CASE("a memory hog meets the address-space limit") {
+  const auto result = python("x = bytearray(4 * 1024 ** 3)\n", {.memory_bytes = std::size_t{256} << 20});
+  CHECK(result.verdict == run_verdict::memory_limit);
+  const auto result_cpp = cpp("#include <vector>\nint main() { std::vector<char> v(std::size_t{4} << 30, 1); return v[7]; }\n",
+                              {.memory_bytes = std::size_t{256} << 20});
+  CHECK(result_cpp.verdict == run_verdict::memory_limit);
+}
+
+TEST_CASE("huge output and a disk filler meet the output and file limits") {
+  const auto chatty = python("while True:\n    print('x' * 1000)\n", {.output_bytes = 4096});
+  CHECK(chatty.verdict == run_verdict::output_limit);
+  CHECK(chatty.output_truncated);
+  CHECK(chatty.stdout_text.size() == 4096);
+  const auto filler = python("with open('big', 'wb') as f:\n    while True:\n        f.write(b'x' * 65536)\n",
+                             {.file_bytes = std::size_t{1} << 20});
+  CHECK(filler.verdict == run_verdict::output_limit);
+  const auto tmp_filler = python("with open('/tmp/big', 'wb') as f:\n    while True:\n        f.write(b'x' * 65536)\n",
+                                 {.file_bytes = std::size_t{1} << 20});
+  CHECK(tmp_filler.verdict == run_verdict::output_limit);
+}
+
+TEST_CASE("writes outside the work directory fail and reach nothing of the host") {
+  const fs::path marker = fs::temp_directory_path() / "rlft-sandbox-escape";
+  fs::remove(marker);
+  const auto result = python(
+      "import os\nfailed = 0\n"
+      "for path in ['/etc/rlft', '/usr/rlft', '/root/rlft', '/home/rlft', '/rlft']:\n"
+      "    try:\n        open(path, 'w').write('x')\n    except OSError:\n        failed += 1\n"
+      "open('/tmp/rlft-sandbox-escape', 'w').write('x')\n"
+      "os.symlink('/etc/passwd', 'link')\n"
+      "try:\n    open('link').read()\nexcept OSError:\n    failed += 1\n"
+      "print(failed)\n");
+  CHECK(result.verdict == run_verdict::completed);
+  CHECK(result.stdout_text == "6\n");
+  CHECK(!fs::exists(marker));  // the sandbox's /tmp is its own
+}
+
+TEST_CASE("the host's secrets, environment and processes are out of sight") {
+  ::setenv("RLFT_SANDBOX_TEST_SECRET", "hunter2", 1);
+  const auto result = python(
+      "import os\n"
+      "print(os.path.exists('/etc/shadow'), 'RLFT_SANDBOX_TEST_SECRET' in os.environ,"
+      " sorted(int(p) for p in os.listdir('/proc') if p.isdigit())[:1] == [1], os.getppid() != 0)\n"
+      "print(open('/proc/1/cmdline').read().split('\\0')[0].endswith('bwrap'))\n");
+  CHECK(result.verdict == run_verdict::completed);
+  CHECK(result.stdout_text == "False False True True\nTrue\n");
+}
+
+TEST_CASE("no network: a listener on the host's loopback sees nothing, DNS fails") {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::listen(listener, 4) == 0);
+  socklen_t length = sizeof address;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  const int port = ntohs(address.sin_port);
+  const auto result = python("import socket\nfailures = 0\n"
+                             "try:\n    socket.create_connection(('127.0.0.1', " + std::to_string(port) +
+                             "), timeout=1)\nexcept OSError:\n    failures += 1\n"
+                             "try:\n    socket.getaddrinfo('example.com', 80)\nexcept OSError:\n    failures += 1\n"
+                             "print(failures)\n");
+  CHECK(result.verdict == run_verdict::completed);
+  CHECK(result.stdout_text == "2\n");
+  pollfd waiting{listener, POLLIN, 0};
+  CHECK(::poll(&waiting, 1, 100) == 0);  // no connection ever arrived
+  ::close(listener);
+}
+
+TEST_CASE("signals to every process and to the parent hit only the sandbox") {
+  // kill(-1) reaches every process of the PID namespace but the caller and its init; the init
+  // (the parent, PID 1 there) ignores signals from inside.
+  const auto result = python("import os, signal\n"
+                             "for target in [-1, os.getppid(), 1]:\n"
+                             "    try:\n        os.kill(target, signal.SIGKILL)\n    except OSError:\n        pass\n"
+                             "print('alive')\n");
+  CHECK(result.verdict == run_verdict::completed);
+  CHECK(result.stdout_text == "alive\n");
+  CHECK(::kill(::getpid(), 0) == 0);  // the trainer is still here
+}
+
+TEST_CASE("a system call the policy forbids ends the run as denied by policy") {
+  const auto result = python("import ctypes\nctypes.CDLL(None).syscall(" + std::to_string(SYS_ptrace) +
+                             ", 0, 0, 0, 0)\nprint('traced')\n");
+  CHECK(result.verdict == run_verdict::denied_by_policy);
+  CHECK(result.signal == SIGSYS);
+  CHECK(result.stdout_text.empty());
+}
+
+TEST_CASE("bad limits and a missing bubblewrap are refused with what is wrong") {
+  work_directory work;
+  CHECK_THROWS_WITH_AS(run_sandboxed({"/usr/bin/true"}, work.path, "", {.wall_seconds = 0}),
+                       doctest::Contains("wall_seconds"), rlft::error);
+  CHECK_THROWS_WITH_AS(run_sandboxed({"/usr/bin/true"}, work.path, "", {}, {.bwrap = "/nonexistent/bwrap"}),
+                       doctest::Contains("bubblewrap is not at /nonexistent/bwrap"), rlft::error);
+  CHECK_THROWS_WITH_AS(run_sandboxed({"/usr/bin/true"}, work.path / "missing", ""),
+                       doctest::Contains("does not exist"), rlft::error);
+}
+
+int main(int argc, char** argv) {
+  // Skipped with the reason where the machine cannot run the sandbox at all.
+  try {
+    work_directory work;
+    const auto probe = run_sandboxed({"/usr/bin/true"}, work.path, "");
+    if (probe.verdict != run_verdict::completed) {
+      std::cerr << "skipped: bubblewrap cannot run here (" << probe.stderr_text << ")\n";
+      return 77;
+    }
+  } catch (const rlft::error& e) {
+    std::cerr << "skipped: " << e.what() << '\n';
+    return 77;
+  }
+  doctest::Context context(argc, argv);
+  return context.run();
+}
