@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "rlft/sandbox/program.hpp"
 #include "rlft/sandbox/run_sandboxed.hpp"
 
 namespace {
@@ -78,14 +79,11 @@ run_result python(const std::string& program, run_limits limits = {}, const std:
   return result;
 }
 
-// Compiles the C++ program with g++ in the sandbox (generous limits), then runs it under `limits`.
+// Compiles the C++ program with g++ in the sandbox, then runs it under `limits`.
 run_result cpp(const std::string& program, run_limits limits = {}) {
-  work_directory work;
-  work.write("main.cpp", program);
-  const auto compiled = run_sandboxed({"/usr/bin/g++", "-O1", "-o", "main", "main.cpp"}, work.path, "",
-                                      {.cpu_seconds = 60, .wall_seconds = 120, .memory_bytes = std::size_t{2} << 30});
-  REQUIRE_MESSAGE(compiled.verdict == run_verdict::completed, compiled.stderr_text);
-  const auto result = run_sandboxed({"./main"}, work.path, "", limits);
+  const rlft::sandbox::prepared_program prepared(rlft::sandbox::cpp(), program);
+  REQUIRE_MESSAGE(prepared.compiled(), prepared.compile_result()->stderr_text);
+  const auto result = prepared.run("", limits);
   CHECK(result.wall_seconds <= limits.wall_seconds + 1.5);
   CHECK(sandbox_processes() == 0);
   return result;
@@ -104,6 +102,15 @@ TEST_CASE("a well-behaved program completes with its output, its input and its f
   const auto failing = python("import sys\nsys.exit(3)\n");
   CHECK(failing.verdict == run_verdict::runtime_error);
   CHECK(failing.exit_status == 3);
+  // A prepared program runs once per input; a compile error is reported, not run.
+  const rlft::sandbox::prepared_program doubler(rlft::sandbox::python3(), "print(2 * int(input()))\n");
+  CHECK(!doubler.compile_result());
+  CHECK(doubler.run("4\n").stdout_text == "8\n");
+  CHECK(doubler.run("-5\n").stdout_text == "-10\n");
+  const rlft::sandbox::prepared_program broken(rlft::sandbox::cpp(), "int main( {\n");
+  CHECK(!broken.compiled());
+  CHECK(broken.compile_result()->stderr_text.find("error") != std::string::npos);
+  CHECK_THROWS_WITH_AS(broken.run(""), doctest::Contains("did not compile"), rlft::error);
 }
 
 TEST_CASE("an infinite loop and a sleep past the deadline time out") {
@@ -234,6 +241,9 @@ TEST_CASE("bad limits and a missing bubblewrap are refused with what is wrong") 
                        doctest::Contains("bubblewrap is not at /nonexistent/bwrap"), rlft::error);
   CHECK_THROWS_WITH_AS(run_sandboxed({"/usr/bin/true"}, work.path / "missing", ""),
                        doctest::Contains("does not exist"), rlft::error);
+  // A bubblewrap that never sets the sandbox up (as where user namespaces are forbidden).
+  CHECK_THROWS_WITH_AS(run_sandboxed({"/usr/bin/true"}, work.path, "", {}, {.bwrap = "/usr/bin/false"}),
+                       doctest::Contains("bubblewrap could not set up the sandbox"), rlft::error);
 }
 
 int main(int argc, char** argv) {

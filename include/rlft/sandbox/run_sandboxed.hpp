@@ -17,7 +17,8 @@
 // sandbox's processes; otherwise it runs as the trainer's user and the process limit counts
 // that user's processes (the limit is set above their number at the start).
 // Each run ends with a verdict (run_verdict); exit status 128 + N from bwrap is read as
-// signal N, as a shell does.
+// signal N, as a shell does. Where bubblewrap cannot set the sandbox up (a machine without
+// user namespaces), run_sandboxed throws with bubblewrap's message: it never runs unconfined.
 #pragma once
 
 #include <fcntl.h>
@@ -82,8 +83,8 @@ struct run_result {
   run_verdict verdict = run_verdict::runtime_error;
   int exit_status = -1;  // 0..127 when it exited; -1 when a signal ended it
   int signal = 0;        // the signal that ended it, or 0
-  double wall_seconds = 0.0;
-  double cpu_seconds = 0.0;  // user + system of the program and its waited-for children
+  double wall_seconds = 0.0;  // from the start of bwrap to its exit (the CPU time is limited, not measured:
+                              // bwrap does not wait for its namespace's init, which holds it)
   std::string stdout_text;
   std::string stderr_text;
   bool output_truncated = false;
@@ -130,7 +131,7 @@ inline std::size_t processes_of(uid_t uid) {
 }
 
 inline std::vector<std::string> bwrap_arguments(const run_options& options, const run_limits& limits,
-                                                const std::filesystem::path& work, int seccomp_fd,
+                                                const std::filesystem::path& work, int seccomp_fd, int info_fd,
                                                 const std::vector<std::string>& command) {
   std::vector<std::string> args{options.bwrap.string(),
                                 "--unshare-all",
@@ -152,6 +153,7 @@ inline std::vector<std::string> bwrap_arguments(const run_options& options, cons
                                 "--setenv", "LANG", "C.UTF-8",
                                 "--remount-ro", "/",
                                 "--seccomp", std::to_string(seccomp_fd),
+                                "--info-fd", std::to_string(info_fd),
                                 "--"};
   args.insert(args.end(), command.begin(), command.end());
   return args;
@@ -161,7 +163,7 @@ inline std::vector<std::string> bwrap_arguments(const run_options& options, cons
 // on `report` and exits; uses only async-signal-safe calls.
 [[noreturn]] inline void exec_child(char* const* argv, char* const* environment, const rlimit* limits,
                                     const int* resources, int resource_count, int stdin_fd, int stdout_fd,
-                                    int stderr_fd, int seccomp_fd, int report, uid_t as_user) {
+                                    int stderr_fd, int seccomp_fd, int info_fd, int report, uid_t as_user) {
   const auto fail = [&] {
     const int code = errno;
     [[maybe_unused]] const auto written = ::write(report, &code, sizeof code);
@@ -173,10 +175,11 @@ inline std::vector<std::string> bwrap_arguments(const run_options& options, cons
   if (as_user != 0) {
     if (::setgroups(0, nullptr) != 0 || ::setgid(as_user) != 0 || ::setuid(as_user) != 0) fail();
   }
-  // Every other descriptor closes at exec, except bwrap's seccomp program.
+  // Every other descriptor closes at exec, except bwrap's seccomp program and info pipe.
+  if (::fcntl(info_fd, F_SETFD, 0) != 0) fail();
   const long last = ::sysconf(_SC_OPEN_MAX);
   for (int fd = 3; fd < last && fd < 65536; ++fd)
-    if (fd != seccomp_fd && fd != report) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    if (fd != seccomp_fd && fd != info_fd && fd != report) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   ::execve(argv[0], argv, environment);
   fail();
   ::_exit(127);  // fail() does not return; the compiler cannot tell
@@ -244,7 +247,9 @@ inline run_result run_sandboxed(const std::vector<std::string>& command, const s
   if (root) hand_over(as_user);
 
   const file_descriptor seccomp = seccomp_program();
-  const auto arguments = detail::bwrap_arguments(options, limits, work, seccomp.get(), command);
+  file_descriptor info_read, info_write;  // bwrap writes the sandbox's pid here once it stands
+  detail::make_pipe(info_read, info_write);
+  const auto arguments = detail::bwrap_arguments(options, limits, work, seccomp.get(), info_write.get(), command);
   std::vector<char*> argv;
   for (const auto& argument : arguments) argv.push_back(const_cast<char*>(argument.c_str()));
   argv.push_back(nullptr);
@@ -273,8 +278,9 @@ inline run_result run_sandboxed(const std::vector<std::string>& command, const s
   if (child < 0) detail::throw_system("fork");
   if (child == 0)
     detail::exec_child(argv.data(), environment, values, resources, static_cast<int>(std::size(resources)),
-                       stdin_read.get(), stdout_write.get(), stderr_write.get(), seccomp.get(), report_write.get(),
-                       as_user);
+                       stdin_read.get(), stdout_write.get(), stderr_write.get(), seccomp.get(), info_write.get(),
+                       report_write.get(), as_user);
+  info_write.reset();
   stdin_read.reset();
   stdout_write.reset();
   stderr_write.reset();
@@ -330,12 +336,9 @@ inline run_result run_sandboxed(const std::vector<std::string>& command, const s
   }
   if (killed_at_deadline || output_overflow) ::kill(child, SIGKILL);
   int status = 0;
-  rusage usage{};
-  while (::wait4(child, &status, 0, &usage) < 0 && errno == EINTR) {
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
   result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  result.cpu_seconds = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-                       1e-6 * static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
   if (WIFSIGNALED(status)) {
     result.signal = WTERMSIG(status);
   } else if (WEXITSTATUS(status) > 128) {
@@ -344,6 +347,12 @@ inline run_result run_sandboxed(const std::vector<std::string>& command, const s
     result.exit_status = WEXITSTATUS(status);
   }
   if (root) hand_over(::geteuid());
+  // Nothing on the info pipe: bubblewrap never set the sandbox up (no user namespaces, say), and
+  // nothing ran. An error, not a verdict about the program.
+  char info = 0;
+  if (!killed_at_deadline && ::read(info_read.get(), &info, 1) != 1)
+    throw error(rlft::detail::make_message("rlft sandbox: bubblewrap could not set up the sandbox: ",
+                                           result.stderr_text));
   result.verdict = detail::classify(result, killed_at_deadline, output_overflow);
   return result;
 }
