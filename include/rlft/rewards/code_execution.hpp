@@ -1,0 +1,265 @@
+// The code-execution reward (DeepSeek-R1 report, arXiv 2501.12948, section 2.2.2: "for
+// LeetCode problems, a compiler can be used to generate feedback based on predefined test
+// cases"): the program in a completion runs against the task's test cases in rlft's sandbox
+// (rlft/sandbox/, target rlft::sandbox) and scores the share of cases it passes, or 1 only
+// when it passes all of them.
+//   - The program is the last fenced code block of the completion (```python, ```cpp, or an
+//     untagged fence), or the content of the answer block (<answer>…</answer>), as configured.
+//   - The task data (reward_input::reference) is JSON: {"tests": [{"input": "...", "output":
+//     "..."}, ...]} runs each input on stdin and compares stdout with output; {"assert": "..."}
+//     (interpreted languages) appends the script to the program and passes when it exits 0.
+//   - Output comparison: exact, trailing whitespace of each line and trailing blank lines
+//     ignored (the default, as most judges), or whitespace-separated tokens.
+// Every case run gets a verdict (case_verdict) from evaluate(); the score alone from
+// operator(). With all_or_nothing the first failing case ends the evaluation (the later ones
+// are not run). For C++ set language = sandbox::cpp() and fence_tags = {"cpp", "c++"}.
+// score_batch runs completions in parallel on `workers` threads; a deterministic program gets
+// the same score every time. A completion without a program scores 0; malformed task data
+// throws rlft::error naming the problem, as does a machine where the sandbox cannot run.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <exception>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "rlft/concepts/reward_function.hpp"
+#include "rlft/core/error.hpp"
+#include "rlft/rewards/tagged_text.hpp"
+#include "rlft/sandbox/program.hpp"
+
+namespace rlft {
+
+enum class code_source { fenced_block, answer_block };
+enum class output_comparison { exact, ignore_trailing_whitespace, tokens };
+enum class case_verdict {
+  passed,
+  wrong_answer,
+  compile_error,
+  runtime_error,
+  timeout,
+  memory_limit,
+  output_limit,
+  denied_by_policy,
+};
+
+inline const char* case_verdict_name(case_verdict verdict) noexcept {
+  switch (verdict) {
+    case case_verdict::passed: return "passed";
+    case case_verdict::wrong_answer: return "wrong answer";
+    case case_verdict::compile_error: return "compile error";
+    case case_verdict::runtime_error: return "runtime error";
+    case case_verdict::timeout: return "timeout";
+    case case_verdict::memory_limit: return "memory limit";
+    case case_verdict::output_limit: return "output limit";
+    default: return "denied by policy";
+  }
+}
+
+// What one completion earned: its score and each test case's verdict (empty: no program).
+struct code_evaluation {
+  float score = 0.0f;
+  std::vector<case_verdict> cases;
+};
+
+namespace detail {
+
+struct code_test {
+  std::string input;
+  std::string output;
+};
+
+struct code_task {
+  std::vector<code_test> tests;
+  std::optional<std::string> assertions;
+};
+
+inline code_task parse_code_task(std::string_view reference) {
+  const auto data = nlohmann::json::parse(reference, nullptr, false);
+  if (data.is_discarded() || !data.is_object())
+    throw error("code execution reward: the task data is not a JSON object with \"tests\" or \"assert\"");
+  code_task task;
+  if (const auto tests = data.find("tests"); tests != data.end()) {
+    if (!tests->is_array()) throw error("code execution reward: \"tests\" is not an array");
+    for (const auto& test : *tests) {
+      if (!test.is_object() || !test.contains("input") || !test.contains("output") || !test["input"].is_string() ||
+          !test["output"].is_string())
+        throw error(make_message("code execution reward: test ", task.tests.size(),
+                                 " is not an object with string \"input\" and \"output\""));
+      task.tests.push_back({test["input"].get<std::string>(), test["output"].get<std::string>()});
+    }
+  }
+  if (const auto assertions = data.find("assert"); assertions != data.end()) {
+    if (!assertions->is_string()) throw error("code execution reward: \"assert\" is not a string");
+    task.assertions = assertions->get<std::string>();
+  }
+  if (task.tests.empty() && !task.assertions)
+    throw error("code execution reward: the task data has neither tests nor an assertion script");
+  return task;
+}
+
+// The text without trailing spaces on each line and without trailing blank lines.
+inline std::string without_trailing_whitespace(std::string_view text) {
+  std::string result;
+  std::size_t begin = 0;
+  while (begin <= text.size()) {
+    std::size_t end = text.find('\n', begin);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(begin, end - begin);
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) line.remove_suffix(1);
+    result.append(line);
+    result.push_back('\n');
+    begin = end + 1;
+  }
+  while (!result.empty() && result.back() == '\n') result.pop_back();
+  return result;
+}
+
+inline std::vector<std::string_view> whitespace_tokens(std::string_view text) {
+  std::vector<std::string_view> tokens;
+  std::size_t i = 0;
+  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  while (i < text.size()) {
+    while (i < text.size() && space(text[i])) ++i;
+    const std::size_t start = i;
+    while (i < text.size() && !space(text[i])) ++i;
+    if (i > start) tokens.push_back(text.substr(start, i - start));
+  }
+  return tokens;
+}
+
+inline bool same_output(std::string_view actual, std::string_view expected, output_comparison comparison) {
+  switch (comparison) {
+    case output_comparison::exact: return actual == expected;
+    case output_comparison::tokens: return whitespace_tokens(actual) == whitespace_tokens(expected);
+    default: return without_trailing_whitespace(actual) == without_trailing_whitespace(expected);
+  }
+}
+
+inline case_verdict verdict_of(const sandbox::run_result& run) {
+  switch (run.verdict) {
+    case sandbox::run_verdict::completed: return case_verdict::passed;
+    case sandbox::run_verdict::timeout: return case_verdict::timeout;
+    case sandbox::run_verdict::memory_limit: return case_verdict::memory_limit;
+    case sandbox::run_verdict::output_limit: return case_verdict::output_limit;
+    case sandbox::run_verdict::denied_by_policy: return case_verdict::denied_by_policy;
+    default: return case_verdict::runtime_error;
+  }
+}
+
+}  // namespace detail
+
+struct code_execution_reward {
+  sandbox::language language = sandbox::python3();
+  std::vector<std::string> fence_tags = {"python", "py", "python3"};  // accepted after ```; an untagged fence too
+  code_source source = code_source::fenced_block;
+  output_comparison comparison = output_comparison::ignore_trailing_whitespace;
+  bool all_or_nothing = false;
+  sandbox::run_limits limits = {.cpu_seconds = 2, .wall_seconds = 4};
+  sandbox::run_limits compile_limits = sandbox::default_compile_limits();
+  std::size_t workers = 2;  // completions run at once by score_batch
+  std::string answer_open = "<answer>";
+  std::string answer_close = "</answer>";
+
+  // The program of the completion, or nothing.
+  std::optional<std::string> extract_program(std::string_view completion) const {
+    if (source == code_source::answer_block) {
+      const auto blocks = tagged_blocks(completion, answer_open, answer_close);
+      if (blocks.empty() || trim_whitespace(blocks.back().content).empty()) return std::nullopt;
+      return std::string(blocks.back().content);
+    }
+    std::optional<std::string> program;
+    std::size_t at = 0;
+    while ((at = completion.find("```", at)) != std::string_view::npos) {
+      const std::size_t line_end = completion.find('\n', at);
+      if (line_end == std::string_view::npos) break;
+      const std::string_view tag = trim_whitespace(completion.substr(at + 3, line_end - at - 3));
+      const std::size_t close = completion.find("```", line_end + 1);
+      if (close == std::string_view::npos) break;
+      if (tag.empty() || std::find(fence_tags.begin(), fence_tags.end(), tag) != fence_tags.end())
+        program = std::string(completion.substr(line_end + 1, close - line_end - 1));
+      at = close + 3;
+    }
+    if (program && trim_whitespace(*program).empty()) return std::nullopt;
+    return program;
+  }
+
+  // Runs the completion's program on every test case. Throws rlft::error for malformed task
+  // data or a sandbox that cannot run.
+  code_evaluation evaluate(const reward_input& input) const {
+    const auto task = detail::parse_code_task(input.reference);
+    const auto program = extract_program(input.completion);
+    code_evaluation evaluation;
+    if (!program) return evaluation;
+    const std::size_t count = task.tests.size() + (task.assertions ? 1 : 0);
+    std::size_t passed = 0;
+    const auto finish = [&] {
+      evaluation.score = all_or_nothing ? (passed == count ? 1.0f : 0.0f)
+                                        : static_cast<float>(passed) / static_cast<float>(count);
+      return evaluation;
+    };
+    if (!task.tests.empty()) {
+      const sandbox::prepared_program prepared(language, *program, compile_limits);
+      if (!prepared.compiled()) {
+        evaluation.cases.assign(count, case_verdict::compile_error);
+        return finish();
+      }
+      for (const auto& test : task.tests) {
+        const auto run = prepared.run(test.input, limits);
+        case_verdict verdict = detail::verdict_of(run);
+        if (verdict == case_verdict::passed && !detail::same_output(run.stdout_text, test.output, comparison))
+          verdict = case_verdict::wrong_answer;
+        evaluation.cases.push_back(verdict);
+        passed += verdict == case_verdict::passed;
+        if (all_or_nothing && verdict != case_verdict::passed) return finish();  // the rest cannot change 0
+      }
+    }
+    if (task.assertions) {
+      if (!language.compile.empty())
+        throw error("code execution reward: an assertion script needs an interpreted language");
+      const sandbox::prepared_program checked(language, *program + "\n" + *task.assertions, compile_limits);
+      const case_verdict verdict = detail::verdict_of(checked.run("", limits));
+      evaluation.cases.push_back(verdict);
+      passed += verdict == case_verdict::passed;
+    }
+    return finish();
+  }
+
+  float operator()(const reward_input& input) const { return evaluate(input).score; }
+
+  // Scores completions on `workers` threads; each completion's cases run in order.
+  void score_batch(std::span<const reward_input> inputs, std::span<float> scores) const {
+    if (scores.size() != inputs.size())
+      throw error(detail::make_message("code execution reward: ", scores.size(), " scores for ", inputs.size(),
+                                       " completions"));
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr failure;
+    std::atomic<bool> failed{false};
+    const auto work = [&] {
+      for (std::size_t i = next++; i < inputs.size() && !failed; i = next++) {
+        try {
+          scores[i] = (*this)(inputs[i]);
+        } catch (...) {
+          if (!failed.exchange(true)) failure = std::current_exception();
+        }
+      }
+    };
+    std::vector<std::jthread> threads;
+    for (std::size_t t = 1; t < std::max<std::size_t>(1, workers); ++t) threads.emplace_back(work);
+    work();
+    threads.clear();  // joins
+    if (failure) std::rethrow_exception(failure);
+  }
+};
+
+static_assert(batched_reward_function<code_execution_reward>);
+
+}  // namespace rlft
