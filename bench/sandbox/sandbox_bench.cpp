@@ -1,7 +1,8 @@
 // Sandbox overhead: a tiny Python program and a tiny compiled C++ program run under
 // rlft::sandbox::run_sandboxed, beside a bare posix_spawn + waitpid of the same program in the
-// same binary and run (the peer: what a reward without isolation pays). One and two threads:
-// runs per second on the machine's cores. Results: bench/RESULTS.md.
+// same binary and run (the peer: what a reward without isolation pays), and four test cases in
+// one sandbox as the code-execution reward runs them. One and two threads: runs per second on
+// the machine's cores. Results: bench/RESULTS.md.
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -16,6 +17,7 @@
 
 #include "rlft/sandbox/program.hpp"
 #include "rlft/sandbox/run_sandboxed.hpp"
+#include "rlft/sandbox/test_harness.hpp"
 
 extern char** environ;
 
@@ -78,7 +80,23 @@ void sandboxed(benchmark::State& state, const std::vector<std::string>& command)
   state.counters["runs/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
+// Four test cases in one sandbox (rlft/sandbox/test_harness.hpp); the counter counts cases.
+void four_cases(benchmark::State& state, const std::vector<std::string>& command, std::string_view python_file) {
+  const fs::path work = prepared_directory(state.thread_index());
+  const std::vector<std::string> inputs(4, "");
+  for (auto _ : state) {
+    const auto results = rlft::sandbox::run_test_cases(command, python_file, work, inputs);
+    for (const auto& result : results)
+      if (result.verdict != rlft::sandbox::run_verdict::completed || result.stdout_text != "45\n")
+        state.SkipWithError(("unexpected case: " + result.stderr_text).c_str());
+  }
+  state.counters["runs/s"] =
+      benchmark::Counter(4.0 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+
 void bare_python(benchmark::State& state) { bare(state, {"/usr/bin/python3", "-I", "main.py"}); }
+void python_four_cases_one_sandbox(benchmark::State& state) { four_cases(state, {}, "main.py"); }
+void cpp_four_cases_one_sandbox(benchmark::State& state) { four_cases(state, {"./main"}, ""); }
 void sandboxed_python(benchmark::State& state) { sandboxed(state, {"/usr/bin/python3", "-I", "main.py"}); }
 void bare_cpp(benchmark::State& state) { bare(state, {"./main"}); }
 void sandboxed_cpp(benchmark::State& state) { sandboxed(state, {"./main"}); }
@@ -89,3 +107,5 @@ BENCHMARK(bare_python)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(sandboxed_python)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(bare_cpp)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(sandboxed_cpp)->UseRealTime()->Threads(1)->Threads(2);
+BENCHMARK(python_four_cases_one_sandbox)->UseRealTime()->Threads(1)->Threads(2);
+BENCHMARK(cpp_four_cases_one_sandbox)->UseRealTime()->Threads(1)->Threads(2);

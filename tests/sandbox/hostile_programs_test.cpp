@@ -233,6 +233,47 @@ TEST_CASE("a system call the policy forbids ends the run as denied by policy") {
   CHECK(result.stdout_text.empty());
 }
 
+TEST_CASE("several test cases in one sandbox: each case its own verdict, limits and output") {
+  const rlft::sandbox::prepared_program python_program(
+      rlft::sandbox::python3(),
+      "import os, sys\n"
+      "n = int(input())\n"
+      "if n == 0:\n    while True: pass\n"
+      "if n == 1:\n    sys.exit(4)\n"
+      "if n == 2:\n    x = bytearray(4 * 1024 ** 3)\n"
+      "if n == 3:\n    print('y' * 100000)\n"
+      "if n == 4:\n    import subprocess; subprocess.Popen(['/usr/bin/sleep', '100'], start_new_session=True)\n"
+      "print(2 * n)\n");
+  const run_limits limits{.cpu_seconds = 1, .wall_seconds = 2, .memory_bytes = std::size_t{256} << 20,
+                          .output_bytes = 1000};
+  const auto results = python_program.run_all({"21", "0", "1", "2", "3", "4", "-5"}, limits);
+  REQUIRE(results.size() == 7);
+  CHECK(results[0].verdict == run_verdict::completed);
+  CHECK(results[0].stdout_text == "42\n");
+  CHECK(results[1].verdict == run_verdict::timeout);
+  CHECK(results[2].verdict == run_verdict::runtime_error);
+  CHECK(results[2].exit_status == 4);
+  CHECK(results[3].verdict == run_verdict::memory_limit);
+  CHECK(results[4].verdict == run_verdict::output_limit);
+  CHECK(results[5].verdict == run_verdict::completed);
+  CHECK(results[6].stdout_text == "-10\n");
+  CHECK(sandbox_processes() == 0);
+  // A case that kills the harness loses the cases after it, as runtime errors.
+  const rlft::sandbox::prepared_program killer(rlft::sandbox::python3(),
+                                               "import os, signal\nif input() == 'k':\n    os.kill(os.getppid(), signal.SIGKILL)\nprint('ok')\n");
+  const auto killed = killer.run_all({"a", "k", "b"}, limits);
+  CHECK(killed[0].stdout_text == "ok\n");
+  CHECK(killed[2].verdict == run_verdict::runtime_error);
+  // C++: the compiled program is exec'd per case.
+  const rlft::sandbox::prepared_program cpp_program(
+      rlft::sandbox::cpp(), "#include <iostream>\nint main() { long x; std::cin >> x; if (x == 0) for (;;) {} std::cout << 2 * x << '\\n'; }\n");
+  const auto cpp_results = cpp_program.run_all({"21", "0", "-5"}, limits);
+  CHECK(cpp_results[0].stdout_text == "42\n");
+  CHECK(cpp_results[1].verdict == run_verdict::timeout);
+  CHECK(cpp_results[2].stdout_text == "-10\n");
+  CHECK(sandbox_processes() == 0);
+}
+
 TEST_CASE("bad limits and a missing bubblewrap are refused with what is wrong") {
   work_directory work;
   CHECK_THROWS_WITH_AS(run_sandboxed({"/usr/bin/true"}, work.path, "", {.wall_seconds = 0}),

@@ -10,9 +10,9 @@
 //     (interpreted languages) appends the script to the program and passes when it exits 0.
 //   - Output comparison: exact, trailing whitespace of each line and trailing blank lines
 //     ignored (the default, as most judges), or whitespace-separated tokens.
-// Every case run gets a verdict (case_verdict) from evaluate(); the score alone from
-// operator(). With all_or_nothing the first failing case ends the evaluation (the later ones
-// are not run). For C++ set language = sandbox::cpp() and fence_tags = {"cpp", "c++"}.
+// Every case gets a verdict (case_verdict) from evaluate(); the score alone from operator().
+// The cases of a completion run in one sandbox (rlft/sandbox/test_harness.hpp), each with
+// `limits`. For C++ set language = sandbox::cpp() and fence_tags = {"cpp", "c++"}.
 // score_batch runs completions in parallel on `workers` threads; a deterministic program gets
 // the same score every time. A completion without a program scores 0; malformed task data
 // throws rlft::error naming the problem, as does a machine where the sandbox cannot run.
@@ -212,14 +212,15 @@ struct code_execution_reward {
         evaluation.cases.assign(count, case_verdict::compile_error);
         return finish();
       }
-      for (const auto& test : task.tests) {
-        const auto run = prepared.run(test.input, limits);
-        case_verdict verdict = detail::verdict_of(run);
-        if (verdict == case_verdict::passed && !detail::same_output(run.stdout_text, test.output, comparison))
+      std::vector<std::string> inputs;
+      for (const auto& test : task.tests) inputs.push_back(test.input);
+      const auto runs = prepared.run_all(inputs, limits);  // one sandbox for all the cases
+      for (std::size_t i = 0; i < runs.size(); ++i) {
+        case_verdict verdict = detail::verdict_of(runs[i]);
+        if (verdict == case_verdict::passed && !detail::same_output(runs[i].stdout_text, task.tests[i].output, comparison))
           verdict = case_verdict::wrong_answer;
         evaluation.cases.push_back(verdict);
         passed += verdict == case_verdict::passed;
-        if (all_or_nothing && verdict != case_verdict::passed) return finish();  // the rest cannot change 0
       }
     }
     if (task.assertions) {

@@ -17,6 +17,7 @@
 
 #include "rlft/core/error.hpp"
 #include "rlft/sandbox/run_sandboxed.hpp"
+#include "rlft/sandbox/test_harness.hpp"
 
 namespace rlft::sandbox {
 
@@ -25,10 +26,11 @@ struct language {
   std::string source_file;           // in the work directory
   std::vector<std::string> compile;  // empty: interpreted
   std::vector<std::string> run;
+  bool python_source = false;  // run_all may execute it in forked Python interpreters
 };
 
 // Python 3 in isolated mode (-I: no environment variables, no user site directory).
-inline language python3() { return {"python", "main.py", {}, {"/usr/bin/python3", "-I", "main.py"}}; }
+inline language python3() { return {"python", "main.py", {}, {"/usr/bin/python3", "-I", "main.py"}, true}; }
 
 // C++17 compiled by g++ -O2.
 inline language cpp() {
@@ -74,6 +76,13 @@ class prepared_program {
   run_result run(std::string_view stdin_text, const run_limits& limits = {}) const {
     if (!compiled()) throw error("rlft sandbox: the program did not compile; see compile_result()");
     return run_sandboxed(language_.run, work_, stdin_text, limits, options_);
+  }
+
+  // One run per input, all in one sandbox (rlft/sandbox/test_harness.hpp): `limits` per case.
+  std::vector<run_result> run_all(const std::vector<std::string>& inputs, const run_limits& limits = {}) const {
+    if (!compiled()) throw error("rlft sandbox: the program did not compile; see compile_result()");
+    return run_test_cases(language_.run, language_.python_source ? language_.source_file : std::string_view{}, work_,
+                          inputs, limits, options_);
   }
 
  private:
