@@ -264,13 +264,19 @@ TEST_CASE("several test cases in one sandbox: each case its own verdict, limits 
   const auto killed = killer.run_all({"a", "k", "b"}, limits);
   CHECK(killed[0].stdout_text == "ok\n");
   CHECK(killed[2].verdict == run_verdict::runtime_error);
-  // C++: the compiled program is exec'd per case.
+  // C++: the compiled program is exec'd per case, by the harness from eight cases on and in a
+  // sandbox each below that; the same results either way.
   const rlft::sandbox::prepared_program cpp_program(
       rlft::sandbox::cpp(), "#include <iostream>\nint main() { long x; std::cin >> x; if (x == 0) for (;;) {} std::cout << 2 * x << '\\n'; }\n");
-  const auto cpp_results = cpp_program.run_all({"21", "0", "-5"}, limits);
-  CHECK(cpp_results[0].stdout_text == "42\n");
-  CHECK(cpp_results[1].verdict == run_verdict::timeout);
-  CHECK(cpp_results[2].stdout_text == "-10\n");
+  for (const auto& inputs : {std::vector<std::string>{"21", "0", "-5"},
+                             std::vector<std::string>{"21", "0", "-5", "1", "2", "3", "4", "5"}}) {
+    const auto cpp_results = cpp_program.run_all(inputs, limits);
+    REQUIRE(cpp_results.size() == inputs.size());
+    CHECK(cpp_results[0].stdout_text == "42\n");
+    CHECK(cpp_results[1].verdict == run_verdict::timeout);
+    CHECK(cpp_results[2].stdout_text == "-10\n");
+    CHECK(cpp_results.back().verdict == run_verdict::completed);
+  }
   CHECK(sandbox_processes() == 0);
 }
 

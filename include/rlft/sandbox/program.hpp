@@ -78,11 +78,18 @@ class prepared_program {
     return run_sandboxed(language_.run, work_, stdin_text, limits, options_);
   }
 
-  // One run per input, all in one sandbox (rlft/sandbox/test_harness.hpp): `limits` per case.
+  // One run per input, `limits` per case. Python sources and eight or more inputs share one
+  // sandbox (rlft/sandbox/test_harness.hpp, whose Python harness costs about 18 ms to start
+  // and then 2 ms per compiled case); fewer inputs of a compiled program get a sandbox each
+  // (about 5 ms per case; bench/RESULTS.md).
   std::vector<run_result> run_all(const std::vector<std::string>& inputs, const run_limits& limits = {}) const {
     if (!compiled()) throw error("rlft sandbox: the program did not compile; see compile_result()");
-    return run_test_cases(language_.run, language_.python_source ? language_.source_file : std::string_view{}, work_,
-                          inputs, limits, options_);
+    if (language_.python_source || inputs.size() >= 8)
+      return run_test_cases(language_.run, language_.python_source ? language_.source_file : std::string_view{},
+                            work_, inputs, limits, options_);
+    std::vector<run_result> results;
+    for (const auto& input : inputs) results.push_back(run(input, limits));
+    return results;
   }
 
  private:
