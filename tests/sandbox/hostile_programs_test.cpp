@@ -2,7 +2,8 @@
 // verdict within its deadline plus a margin, the test process (the trainer) is unharmed, and
 // no process, file or mount of the run is left behind. The executable's main first runs a
 // trivial program; where the machine cannot run bubblewrap (no user namespaces, no bwrap) it
-// prints why and exits 77, which CTest reports as skipped.
+// prints why and exits 77, which CTest reports as skipped. Left behind is checked too: no live
+// process of a sandbox uid, no mount of the test process, nothing in its private TMPDIR.
 #define DOCTEST_CONFIG_IMPLEMENT  // main() below probes the sandbox first
 #include <doctest/doctest.h>
 
@@ -70,22 +71,47 @@ std::size_t sandbox_processes() {
   return count;
 }
 
+// What a run could leave on the host besides processes: the test process's mounts, and files in
+// the temporary directory (private to this executable: main() points TMPDIR at it).
+struct host_state {
+  std::size_t mounts = 0;
+  std::size_t temporary_entries = 0;
+  static host_state now() {
+    host_state state;
+    std::ifstream mountinfo("/proc/self/mountinfo");
+    for (std::string line; std::getline(mountinfo, line);) ++state.mounts;
+    for ([[maybe_unused]] const auto& entry : fs::directory_iterator(fs::temp_directory_path())) ++state.temporary_entries;
+    return state;
+  }
+  bool operator==(const host_state&) const = default;
+};
+
 run_result python(const std::string& program, run_limits limits = {}, const std::string& input = "") {
-  work_directory work;
-  work.write("main.py", program);
-  const auto result = run_sandboxed({"/usr/bin/python3", "main.py"}, work.path, input, limits);
+  const auto before = host_state::now();
+  run_result result;
+  {
+    work_directory work;
+    work.write("main.py", program);
+    result = run_sandboxed({"/usr/bin/python3", "main.py"}, work.path, input, limits);
+  }
   CHECK(result.wall_seconds <= limits.wall_seconds + 1.5);
   CHECK(sandbox_processes() == 0);
+  CHECK(host_state::now() == before);
   return result;
 }
 
 // Compiles the C++ program with g++ in the sandbox, then runs it under `limits`.
 run_result cpp(const std::string& program, run_limits limits = {}) {
-  const rlft::sandbox::prepared_program prepared(rlft::sandbox::cpp(), program);
-  REQUIRE_MESSAGE(prepared.compiled(), prepared.compile_result()->stderr_text);
-  const auto result = prepared.run("", limits);
+  const auto before = host_state::now();
+  run_result result;
+  {
+    const rlft::sandbox::prepared_program prepared(rlft::sandbox::cpp(), program);
+    REQUIRE_MESSAGE(prepared.compiled(), prepared.compile_result()->stderr_text);
+    result = prepared.run("", limits);
+  }
   CHECK(result.wall_seconds <= limits.wall_seconds + 1.5);
   CHECK(sandbox_processes() == 0);
+  CHECK(host_state::now() == before);
   return result;
 }
 
@@ -164,7 +190,7 @@ TEST_CASE("huge output and a disk filler meet the output and file limits") {
 }
 
 TEST_CASE("writes outside the work directory fail and reach nothing of the host") {
-  const fs::path marker = fs::temp_directory_path() / "rlft-sandbox-escape";
+  const fs::path marker = "/tmp/rlft-sandbox-escape";  // the host's /tmp, not this test's TMPDIR
   fs::remove(marker);
   const auto result = python(
       "import os\nfailed = 0\n"
@@ -294,6 +320,21 @@ TEST_CASE("bad limits and a missing bubblewrap are refused with what is wrong") 
 }
 
 int main(int argc, char** argv) {
+  // A temporary directory of this executable's own, which runs must leave empty; traversable by
+  // the sandbox's unprivileged uids.
+  std::string root = (fs::temp_directory_path() / "rlft-sandbox-tests-XXXXXX").string();
+  if (::mkdtemp(root.data()) == nullptr || ::chmod(root.c_str(), 0711) != 0) {
+    std::cerr << "cannot make a temporary directory\n";
+    return 1;
+  }
+  ::setenv("TMPDIR", root.c_str(), 1);
+  const struct remove_root {
+    std::string path;
+    ~remove_root() {
+      std::error_code ignored;
+      fs::remove_all(path, ignored);
+    }
+  } cleanup{root};
   // Skipped with the reason where the machine cannot run the sandbox at all.
   try {
     work_directory work;
