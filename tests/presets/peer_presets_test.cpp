@@ -87,9 +87,9 @@ golden_batch make_golden_batch(const json& padded, std::size_t count) {
 // |actual − expected| within float precision of the expected value, with a floor at the scale
 // of the case (a sum of float terms loses digits to the largest of them).
 void check_close(double actual, double expected, double scale, const std::string& what) {
-  const double tolerance = 2e-5 * std::abs(expected) + 1e-6 * scale;
-  if (!(std::abs(actual - expected) <= tolerance))
-    FAIL_CHECK(what << ": rlft " << actual << ", peer " << expected << " (tolerance " << tolerance << ")");
+  const double allowed = 2e-5 * std::abs(expected) + 1e-6 * scale;
+  if (!(std::abs(actual - expected) <= allowed))
+    FAIL_CHECK(what << ": rlft " << actual << ", peer " << expected << " (tolerance " << allowed << ")");
 }
 
 double largest_magnitude(const matrix& rows) {
