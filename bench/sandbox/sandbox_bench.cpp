@@ -80,23 +80,24 @@ void sandboxed(benchmark::State& state, const std::vector<std::string>& command)
   state.counters["runs/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
-// Four test cases in one sandbox (rlft/sandbox/test_harness.hpp); the counter counts cases.
-void four_cases(benchmark::State& state, const std::vector<std::string>& command, std::string_view python_file) {
+// state.range(0) test cases in one sandbox (rlft/sandbox/test_harness.hpp); the counter counts cases.
+void cases_in_one_sandbox(benchmark::State& state, const std::vector<std::string>& command,
+                          std::string_view python_file) {
   const fs::path work = prepared_directory(state.thread_index());
-  const std::vector<std::string> inputs(4, "");
+  const std::vector<std::string> inputs(static_cast<std::size_t>(state.range(0)), "");
   for (auto _ : state) {
     const auto results = rlft::sandbox::run_test_cases(command, python_file, work, inputs);
     for (const auto& result : results)
       if (result.verdict != rlft::sandbox::run_verdict::completed || result.stdout_text != "45\n")
         state.SkipWithError(("unexpected case: " + result.stderr_text).c_str());
   }
-  state.counters["runs/s"] =
-      benchmark::Counter(4.0 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["runs/s"] = benchmark::Counter(static_cast<double>(state.range(0) * state.iterations()),
+                                                benchmark::Counter::kIsRate);
 }
 
 void bare_python(benchmark::State& state) { bare(state, {"/usr/bin/python3", "-I", "main.py"}); }
-void python_four_cases_one_sandbox(benchmark::State& state) { four_cases(state, {}, "main.py"); }
-void cpp_four_cases_one_sandbox(benchmark::State& state) { four_cases(state, {"./main"}, ""); }
+void python_cases_one_sandbox(benchmark::State& state) { cases_in_one_sandbox(state, {}, "main.py"); }
+void cpp_cases_one_sandbox(benchmark::State& state) { cases_in_one_sandbox(state, {"./main"}, ""); }
 void sandboxed_python(benchmark::State& state) { sandboxed(state, {"/usr/bin/python3", "-I", "main.py"}); }
 void bare_cpp(benchmark::State& state) { bare(state, {"./main"}); }
 void sandboxed_cpp(benchmark::State& state) { sandboxed(state, {"./main"}); }
@@ -107,5 +108,7 @@ BENCHMARK(bare_python)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(sandboxed_python)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(bare_cpp)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(sandboxed_cpp)->UseRealTime()->Threads(1)->Threads(2);
-BENCHMARK(python_four_cases_one_sandbox)->UseRealTime()->Threads(1)->Threads(2);
-BENCHMARK(cpp_four_cases_one_sandbox)->UseRealTime()->Threads(1)->Threads(2);
+BENCHMARK(python_cases_one_sandbox)->Arg(4)->UseRealTime()->Threads(1)->Threads(2);
+BENCHMARK(cpp_cases_one_sandbox)->Arg(4)->UseRealTime()->Threads(1)->Threads(2);
+// The harness's fixed cost and its cost per case, for a compiled program.
+BENCHMARK(cpp_cases_one_sandbox)->Arg(1)->Arg(8)->Arg(32)->UseRealTime();

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "rlft/core/parallel.hpp"
 #include "rlft/rewards/code_execution.hpp"
 
 namespace {
@@ -79,12 +80,13 @@ TEST_CASE("code execution: output comparisons") {
 }
 
 TEST_CASE("code execution: a batch in parallel scores as one at a time, and bad task data is named") {
-  const rlft::code_execution_reward reward{.workers = 2};
+  const rlft::code_execution_reward reward{};
   std::vector<rlft::reward_input> inputs;
   for (const char* body : {"print(2 * int(input()))", "print(abs(2 * int(input())))", "print(1)", "x = ("})
     inputs.push_back(completion(std::string("```python\n") + body + "\n```"));
   std::vector<float> scores(inputs.size());
-  reward.score_batch(inputs, scores);
+  // As score_rollouts calls it: completions on the parallel loop's threads.
+  rlft::parallel_for(inputs.size(), [&](std::size_t i) { scores[i] = reward(inputs[i]); }, rlft::costly_iterations);
   for (std::size_t i = 0; i < inputs.size(); ++i) CHECK(scores[i] == reward(inputs[i]));
   CHECK(scores == std::vector<float>{1.0f, 2.0f / 3.0f, 0.0f, 0.0f});
   CHECK_THROWS_WITH_AS(reward(completion("```python\nprint(1)\n```", "not json")),

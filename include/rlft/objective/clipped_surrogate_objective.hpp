@@ -18,6 +18,7 @@
 #include "rlft/core/elementary_functions.hpp"
 #include "rlft/core/host_device.hpp"
 #include "rlft/core/simd.hpp"
+#include "rlft/objective/detail/importance_ratio.hpp"
 #include "rlft/objective/detail/objective_evaluation.hpp"
 #include "rlft/objective/kl_estimator.hpp"
 #include "rlft/objective/loss_aggregation.hpp"
@@ -26,22 +27,6 @@
 namespace rlft {
 
 namespace detail {
-
-// Clamps a log importance ratio and exponentiates it; passes = d clamp / d x (torch.clamp). An
-// infinite log-ratio (an infinite log-prob) is not clamped but becomes NaN, as x − x does, so the
-// loss is not finite and the objective names the input.
-template <class Value>
-struct bounded_ratio {
-  Value ratio{};
-  Value passes{};
-};
-
-template <class Value>
-RLFT_HOST_DEVICE RLFT_INLINE bounded_ratio<Value> importance_ratio(Value log_ratio, Value bound) noexcept {
-  Value clamped = select<Value>(log_ratio < -bound, -bound, log_ratio);
-  clamped = select<Value>(clamped > bound, bound, clamped) + (log_ratio - log_ratio);
-  return {fast_exp(clamped), to_real<Value>(mask_and<Value>(log_ratio >= -bound, log_ratio <= bound))};
-}
 
 inline void check_log_ratio_bound(double bound, const char* objective) {
   check_option(bound > 0.0 && bound <= max_log_ratio_bound, objective, "log_ratio_bound", bound,

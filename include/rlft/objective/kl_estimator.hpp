@@ -37,6 +37,7 @@
 #include "rlft/core/error.hpp"
 #include "rlft/core/host_device.hpp"
 #include "rlft/core/simd.hpp"
+#include "rlft/objective/detail/importance_ratio.hpp"
 
 namespace rlft {
 
@@ -151,13 +152,8 @@ RLFT_HOST_DEVICE RLFT_INLINE kl_estimate<Real> estimate_kl(kl_estimator estimato
 template <class Real>
 RLFT_HOST_DEVICE RLFT_INLINE kl_estimate<Real> importance_weighted_kl(const kl_estimate<Real>& kl, Real log_ratio,
                                                                      Real log_ratio_bound) noexcept {
-  using detail::select;
-  Real clamped = select<Real>(log_ratio < -log_ratio_bound, -log_ratio_bound, log_ratio);
-  clamped = select<Real>(clamped > log_ratio_bound, log_ratio_bound, clamped) + (log_ratio - log_ratio);
-  const Real passes =
-      detail::to_real<Real>(detail::mask_and<Real>(log_ratio >= -log_ratio_bound, log_ratio <= log_ratio_bound));
-  const Real ratio = detail::fast_exp(clamped);
-  return {ratio * kl.value, ratio * (kl.derivative + passes * kl.value)};
+  const auto r = detail::importance_ratio(log_ratio, log_ratio_bound);
+  return {r.ratio * kl.value, r.ratio * (kl.derivative + r.passes * kl.value)};
 }
 
 // The value bound to pass to estimate_kl: infinity for "none".

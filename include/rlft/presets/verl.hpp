@@ -151,10 +151,9 @@ auto verl_objective(const verl_actor_config& actor = {}) {
   const double divisor = detail::verl_constant_divisor(actor);
   const clip_range clip{.epsilon_low = actor.clip_ratio_low, .epsilon_high = actor.clip_ratio_high};
   if constexpr (Loss == verl_loss_mode::vanilla) {
-    return clipped_surrogate_objective{.clip = {.epsilon_low = actor.clip_ratio_low,
-                                                .epsilon_high = actor.clip_ratio_high,
-                                                .dual_clip = actor.clip_ratio_c},
-                                       .kl = kl, .aggregation = aggregation, .constant_divisor = divisor};
+    clip_range dual = clip;
+    dual.dual_clip = actor.clip_ratio_c;
+    return clipped_surrogate_objective{.clip = dual, .kl = kl, .aggregation = aggregation, .constant_divisor = divisor};
   } else if constexpr (Loss == verl_loss_mode::gspo) {
     return gspo_objective{.clip = clip, .kl = kl, .aggregation = aggregation, .constant_divisor = divisor,
                           .log_ratio_bound = 10.0};

@@ -13,20 +13,16 @@
 // Every case gets a verdict (case_verdict) from evaluate(); the score alone from operator().
 // The cases of a completion run in one sandbox (rlft/sandbox/test_harness.hpp), each with
 // `limits`. For C++ set language = sandbox::cpp() and fence_tags = {"cpp", "c++"}.
-// score_batch runs completions in parallel on `workers` threads; a deterministic program gets
-// the same score every time. A completion without a program scores 0; malformed task data
+// Calls are thread-safe: score_rollouts scores a step's completions in parallel, each in its own
+// sandbox; a deterministic program gets the same score every time. A completion without a program scores 0; malformed task data
 // throws rlft::error naming the problem, as does a machine where the sandbox cannot run.
 #pragma once
 
 #include <algorithm>
-#include <atomic>
 #include <cstddef>
-#include <exception>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -165,7 +161,6 @@ struct code_execution_reward {
   bool all_or_nothing = false;
   sandbox::run_limits limits = {.cpu_seconds = 2, .wall_seconds = 4};
   sandbox::run_limits compile_limits = sandbox::default_compile_limits();
-  std::size_t workers = 2;  // completions run at once by score_batch
   std::string answer_open = "<answer>";
   std::string answer_close = "</answer>";
 
@@ -235,32 +230,8 @@ struct code_execution_reward {
   }
 
   float operator()(const reward_input& input) const { return evaluate(input).score; }
-
-  // Scores completions on `workers` threads; each completion's cases run in order.
-  void score_batch(std::span<const reward_input> inputs, std::span<float> scores) const {
-    if (scores.size() != inputs.size())
-      throw error(detail::make_message("code execution reward: ", scores.size(), " scores for ", inputs.size(),
-                                       " completions"));
-    std::atomic<std::size_t> next{0};
-    std::exception_ptr failure;
-    std::atomic<bool> failed{false};
-    const auto work = [&] {
-      for (std::size_t i = next++; i < inputs.size() && !failed; i = next++) {
-        try {
-          scores[i] = (*this)(inputs[i]);
-        } catch (...) {
-          if (!failed.exchange(true)) failure = std::current_exception();
-        }
-      }
-    };
-    std::vector<std::jthread> threads;
-    for (std::size_t t = 1; t < std::max<std::size_t>(1, workers); ++t) threads.emplace_back(work);
-    work();
-    threads.clear();  // joins
-    if (failure) std::rethrow_exception(failure);
-  }
 };
 
-static_assert(batched_reward_function<code_execution_reward>);
+static_assert(reward_function<code_execution_reward>);
 
 }  // namespace rlft

@@ -79,8 +79,8 @@ class prepared_program {
   }
 
   // One run per input, `limits` per case. Python sources and eight or more inputs share one
-  // sandbox (rlft/sandbox/test_harness.hpp, whose Python harness costs about 18 ms to start
-  // and then 2 ms per compiled case); fewer inputs of a compiled program get a sandbox each
+  // sandbox (rlft/sandbox/test_harness.hpp, whose Python harness costs about 22 ms to start
+  // and then 1.7 ms per compiled case); fewer inputs of a compiled program get a sandbox each
   // (about 5 ms per case; bench/RESULTS.md).
   std::vector<run_result> run_all(const std::vector<std::string>& inputs, const run_limits& limits = {}) const {
     if (!compiled()) throw error("rlft sandbox: the program did not compile; see compile_result()");

@@ -196,8 +196,8 @@ inline std::vector<run_result> run_test_cases(const std::vector<std::string>& co
   run_limits whole = limits;
   whole.wall_seconds = limits.wall_seconds * static_cast<double>(inputs.size()) + 2.0;
   whole.cpu_seconds = limits.cpu_seconds * static_cast<double>(inputs.size()) + 2.0;  // the harness's own share
-  whole.output_bytes = inputs.size() * (2 * limits.output_bytes + 4096) + 4096;       // the reports, JSON-escaped
-  whole.output_bytes *= 6;
+  // The reports: each case's two outputs, JSON-escaped (up to 6 bytes a byte), and its fields.
+  whole.output_bytes = 6 * (inputs.size() * (2 * limits.output_bytes + 4096) + 4096);
   const auto run = run_sandboxed({"/usr/bin/python3", "-I", "-S", ".rlft_harness.py"}, work, job.dump(), whole, options);
   std::error_code ignored;
   std::filesystem::remove(harness, ignored);
