@@ -2,7 +2,8 @@
 // rlft::sandbox::run_sandboxed, beside a bare posix_spawn + waitpid of the same program in the
 // same binary and run (the peer: what a reward without isolation pays), and four test cases in
 // one sandbox as the code-execution reward runs them. One and two threads: runs per second on
-// the machine's cores. Results: bench/RESULTS.md.
+// the machine's cores. Last, a sandboxed run started from a process holding 600 MiB, as a
+// trainer does. Results: bench/RESULTS.md.
 #include <spawn.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -95,6 +96,15 @@ void cases_in_one_sandbox(benchmark::State& state, const std::vector<std::string
                                                 benchmark::Counter::kIsRate);
 }
 
+// The same sandboxed Python run from a process that holds state.range(0) MiB of written memory,
+// as a trainer holding a model and its activations does: what starting a run costs when the
+// trainer's memory is large (registered last, since the memory stays with the process).
+void sandboxed_python_from_large_process(benchmark::State& state) {
+  static const std::vector<char> held(static_cast<std::size_t>(state.range(0)) << 20, 1);
+  benchmark::DoNotOptimize(held.data());
+  sandboxed(state, {"/usr/bin/python3", "-I", "main.py"});
+}
+
 void bare_python(benchmark::State& state) { bare(state, {"/usr/bin/python3", "-I", "main.py"}); }
 void python_cases_one_sandbox(benchmark::State& state) { cases_in_one_sandbox(state, {}, "main.py"); }
 void cpp_cases_one_sandbox(benchmark::State& state) { cases_in_one_sandbox(state, {"./main"}, ""); }
@@ -112,3 +122,4 @@ BENCHMARK(python_cases_one_sandbox)->Arg(4)->UseRealTime()->Threads(1)->Threads(
 BENCHMARK(cpp_cases_one_sandbox)->Arg(4)->UseRealTime()->Threads(1)->Threads(2);
 // The harness's fixed cost and its cost per case, for a compiled program.
 BENCHMARK(cpp_cases_one_sandbox)->Arg(1)->Arg(8)->Arg(32)->UseRealTime();
+BENCHMARK(sandboxed_python_from_large_process)->Arg(600)->UseRealTime()->Threads(1)->Threads(2);

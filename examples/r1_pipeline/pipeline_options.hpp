@@ -43,7 +43,7 @@ struct pipeline_options {
   std::string stop_at = {};           // "stage:step": exit after that checkpoint (tests --resume)
 
   // Task.
-  std::string task = "arithmetic";  // or "countdown"
+  std::string task = "arithmetic";  // or "countdown", or "code" (arithmetic answered by a Python program)
   tasks::arithmetic_options arithmetic = {.min_digits = 1, .max_digits = 2, .operands = 2, .operators = "+-"};
   tasks::countdown_options countdown = {.numbers = 3, .max_number = 12, .min_target = 5, .max_target = 40};
 
@@ -137,11 +137,12 @@ inline void add_flags(CLI::App& app, pipeline_options& o) {
       ->check(CLI::PositiveNumber);
   app.add_option("--stop-at", o.stop_at, "STAGE:STEP: stop after that step's checkpoint, as an interruption would");
 
-  app.add_option("--task", o.task, "arithmetic or countdown")->check(CLI::IsMember({"arithmetic", "countdown"}));
-  app.add_option("--digits-min", o.arithmetic.min_digits, "arithmetic: fewest digits of an operand");
-  app.add_option("--digits-max", o.arithmetic.max_digits, "arithmetic: most digits of an operand");
-  app.add_option("--operands", o.arithmetic.operands, "arithmetic: operands per problem (2-4)");
-  app.add_option("--operators", o.arithmetic.operators, "arithmetic: operators to draw from (+-*)");
+  app.add_option("--task", o.task, "arithmetic, countdown, or code (arithmetic answered by a Python program run in the sandbox)")
+      ->check(CLI::IsMember({"arithmetic", "countdown", "code"}));
+  app.add_option("--digits-min", o.arithmetic.min_digits, "arithmetic, code: fewest digits of an operand");
+  app.add_option("--digits-max", o.arithmetic.max_digits, "arithmetic, code: most digits of an operand");
+  app.add_option("--operands", o.arithmetic.operands, "arithmetic, code: operands per problem (2-4)");
+  app.add_option("--operators", o.arithmetic.operators, "arithmetic, code: operators to draw from (+-*)");
   app.add_option("--countdown-numbers", o.countdown.numbers, "countdown: given numbers (2-5)");
   app.add_option("--countdown-max-number", o.countdown.max_number, "countdown: largest given number");
   app.add_option("--countdown-min-target", o.countdown.min_target, "countdown: smallest target");

@@ -181,18 +181,25 @@ class pipeline {
   }
 
   // Held-out evaluation; one completion of each of the first problems is logged as an example.
+  // For the program task, also the share of answers that leave the computing to the
+  // interpreter: print(<the question>).
   evaluation_summary evaluate(model& policy, const std::string& stage_name) {
     nlohmann::json examples = nlohmann::json::array();
-    const auto judge = [&](const reward_input& input) {
-      const sample_outcome outcome = r1_judge{english_task_}(input);
-      if (examples.size() < 4 && (examples.empty() || examples.back()["prompt"] != input.prompt))
+    std::size_t samples = 0, question_printed = 0;
+    const auto log_example = [&](const reward_input& input, const sample_outcome& outcome, std::size_t problem) {
+      if (problem == examples.size() && problem < 4)
         examples.push_back({{"prompt", input.prompt}, {"completion", input.completion}, {"correct", outcome.correct}});
-      return outcome;
+      ++samples;
+      const std::string_view question = input.prompt.substr(0, input.prompt.find('\n'));
+      question_printed += outcome.answer == "print(" + std::string(question) + ")";
     };
     const auto summary =
         evaluate_policy(policy, evaluation_prompts_, temperature{options_.eval_temperature} | top_p{options_.eval_top_p},
-                        decoder(), judge, sampling_options(options_.eval_samples, 0));
-    log_->write({{"stage", stage_name}, {"kind", "evaluation_samples"}, {"samples", examples}});
+                        decoder(), r1_judge{english_task_}, sampling_options(options_.eval_samples, 0), log_example);
+    nlohmann::json record{{"stage", stage_name}, {"kind", "evaluation_samples"}, {"samples", examples}};
+    if (options_.task == "code")
+      record["share_printing_the_question"] = static_cast<double>(question_printed) / static_cast<double>(samples);
+    log_->write(record);
     return summary;
   }
 

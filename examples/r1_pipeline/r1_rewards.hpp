@@ -1,6 +1,7 @@
 // The rule-based rewards of the pipeline's RL stages (DeepSeek-R1, arXiv 2501.12948):
 //   accuracy   the final answer, checked by the task's own checker (any correct Countdown
-//              expression counts, not only the reference one);
+//              expression counts, not only the reference one), or for the program task run
+//              by rlft::code_execution_reward in the sandbox against its test case;
 //   format     the strict R1 template <think>…</think><answer>…</answer>;
 //   language   share of chain-of-thought words in Latin script (English), stage 2 onward;
 //   quality    stage 4's general-quality signal. R1 uses a learned reward model on general
@@ -60,9 +61,19 @@ struct true_equations_reward {
   }
 };
 
-inline auto accuracy_component(const task_source& task) {
-  return component("accuracy", accuracy_reward<task_answer_checker>{.checker = {task}});
-}
+// The task's checker on the extracted answer; for the program task, rlft's code-execution
+// reward, which runs the answer block's program in the sandbox.
+struct task_accuracy_reward {
+  task_source task;
+  float operator()(const reward_input& input) const {
+#if RLFT_R1_HAS_CODE_TASK
+    if (const code_execution_reward* program = task.program_reward()) return (*program)(input);
+#endif
+    return accuracy_reward<task_answer_checker>{.checker = {task}}(input);
+  }
+};
+
+inline auto accuracy_component(const task_source& task) { return component("accuracy", task_accuracy_reward{task}); }
 inline auto format_component() { return component("format", format_reward{}); }
 inline auto language_component() { return component("language", language_consistency_reward{}); }
 inline auto quality_component() { return component("quality", true_equations_reward{}); }

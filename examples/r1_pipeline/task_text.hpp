@@ -3,11 +3,13 @@
 //   completion   <think> reasoning </think><answer> answer </answer> </s>   (the R1 template)
 //   pretraining  <s> question \n  then either the worked solution as plain text (mixed
 //                languages, no tags) or, for a share of documents, the same in the template.
-// The built-in tasks (arithmetic, Countdown) sit behind one small interface so every stage is
-// written once.
+// The built-in tasks (arithmetic, Countdown, arithmetic answered by a program) sit behind one
+// small interface so every stage is written once.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -15,9 +17,13 @@
 #include <rlft/io/text_examples.hpp>
 #include <rlft/core/prompt_batch.hpp>
 #include <rlft/train/sft_trainer.hpp>
+#if RLFT_R1_HAS_CODE_TASK
+#include <rlft/rewards/code_execution.hpp>
+#endif
 
 #include "pipeline_options.hpp"
 #include "tasks/arithmetic.hpp"
+#include "tasks/arithmetic_program.hpp"
 #include "tasks/char_tokenizer.hpp"
 #include "tasks/countdown.hpp"
 
@@ -27,34 +33,72 @@ class task_source {
  public:
   // `language` selects the reasoning language of arithmetic solutions (Countdown's are English).
   task_source(const pipeline_options& options, tasks::reasoning_language language)
-      : task_(make(options, language)) {}
+      : task_(make(options, language)) {
+#if RLFT_R1_HAS_CODE_TASK
+    if (std::holds_alternative<tasks::arithmetic_program_task>(task_)) {
+      // The programs need only built-ins: no site packages (-S), whose import is a large part of
+      // a short program's run (bench/RESULTS.md).
+      sandbox::language python = sandbox::python3();
+      python.run.insert(python.run.begin() + 1, "-S");
+      program_reward_ = code_execution_reward{.language = python,
+                                              .source = code_source::answer_block,
+                                              .cache = std::make_shared<code_verdict_cache>()};
+    }
+#endif
+  }
 
   tasks::problem make(tasks::split split, std::uint64_t index) const {
     return std::visit([&](const auto& task) { return task.make(split, index); }, task_);
   }
-  bool check(const tasks::problem& problem, std::string_view answer) const {
-    return std::visit([&](const auto& task) { return task.check(problem, answer); }, task_);
-  }
-  // The problem a reference string stands for (rewards see only the reference).
-  bool check_reference(std::string_view reference, std::string_view answer) const {
-    const auto separator = reference.find('\t');
-    return check(tasks::problem{std::string(reference.substr(0, separator)), std::string(reference.substr(separator + 1)), {}},
-                 answer);
+
+  // A reward's reference: the program task's test case as task data for the code-execution
+  // reward; otherwise question and answer, so a task checker can judge any answer.
+  std::string reference(const tasks::problem& p) const {
+    if (std::holds_alternative<tasks::arithmetic_program_task>(task_)) return tasks::arithmetic_program_task::task_data(p);
+    return p.question + "\t" + p.answer;
   }
 
+  // Whether `answer` (the content of the answer block) is right for the problem a reference
+  // stands for; a program answer is run in the sandbox.
+  bool check_reference(std::string_view reference, std::string_view answer) const {
+#if RLFT_R1_HAS_CODE_TASK
+    if (program_reward_) return program_reward_->evaluate_program(answer, reference).score == 1.0f;
+#endif
+    const auto separator = reference.find('\t');
+    const tasks::problem p{std::string(reference.substr(0, separator)), std::string(reference.substr(separator + 1)), {}};
+    return std::visit(
+        [&](const auto& task) {
+          if constexpr (requires { task.check(p, answer); }) return task.check(p, answer);
+          else return false;  // the program task (above), in a build without the sandbox (refused at start)
+        },
+        task_);
+  }
+
+#if RLFT_R1_HAS_CODE_TASK
+  // The program task's reward: rlft::code_execution_reward on the answer block (null for the
+  // other tasks).
+  const code_execution_reward* program_reward() const noexcept { return program_reward_ ? &*program_reward_ : nullptr; }
+#endif
+
  private:
-  using any_task = std::variant<tasks::arithmetic_task, tasks::countdown_task>;
+  using any_task = std::variant<tasks::arithmetic_task, tasks::countdown_task, tasks::arithmetic_program_task>;
   static any_task make(const pipeline_options& options, tasks::reasoning_language language) {
     if (options.task == "countdown") return tasks::countdown_task(options.countdown, options.seed);
     auto arithmetic = options.arithmetic;
     arithmetic.language = language;
+    if (options.task == "code") {
+#if !RLFT_R1_HAS_CODE_TASK
+      throw error("--task code runs programs in rlft's sandbox, and this build has none (install libseccomp-dev)");
+#endif
+      return tasks::arithmetic_program_task(arithmetic, options.seed);
+    }
     return tasks::arithmetic_task(arithmetic, options.seed);
   }
   any_task task_;
+#if RLFT_R1_HAS_CODE_TASK
+  std::optional<code_execution_reward> program_reward_;
+#endif
 };
-
-// A reward's reference: question and answer, so a task checker can judge any answer.
-inline std::string reference_of(const tasks::problem& p) { return p.question + "\t" + p.answer; }
 
 inline std::string prompt_text(const tasks::problem& p) { return p.question + "\n"; }
 
@@ -112,7 +156,7 @@ class task_text {
     for (std::size_t i = 0; i < count; ++i) {
       const auto p = source.make(split, first + i);
       batch.prompts.push_back(prompt_tokens(p));
-      batch.references.push_back(reference_of(p));
+      batch.references.push_back(source.reference(p));
     }
     return batch;
   }

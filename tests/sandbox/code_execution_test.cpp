@@ -2,6 +2,7 @@
 // sandbox, scored by the share passed or all-or-nothing, with a verdict per case.
 #include <doctest/doctest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -95,4 +96,36 @@ TEST_CASE("code execution: a batch in parallel scores as one at a time, and bad 
                        doctest::Contains("test 0 is not an object"), rlft::error);
   CHECK_THROWS_WITH_AS(reward(completion("```python\nprint(1)\n```", "{}")), doctest::Contains("neither tests"),
                        rlft::error);
+}
+
+TEST_CASE("code execution: a verdict cache runs each program once per task, shared by copies and threads") {
+  rlft::code_execution_reward reward{.source = rlft::code_source::answer_block,
+                                     .cache = std::make_shared<rlft::code_verdict_cache>()};
+  const rlft::code_execution_reward copy = reward;
+  // The same program in eight completions, with different reasoning around it.
+  std::vector<rlft::reward_input> inputs;
+  for (int i = 0; i < 8; ++i)
+    inputs.push_back(completion("<think>try " + std::to_string(i) + "</think><answer>print(2 * int(input()))</answer>"));
+  std::vector<float> scores(inputs.size());
+  rlft::parallel_for(inputs.size(), [&](std::size_t i) { scores[i] = (i % 2 ? copy : reward)(inputs[i]); },
+                     rlft::costly_iterations);
+  CHECK(scores == std::vector<float>(8, 1.0f));
+  CHECK(reward.cache->hits() + reward.cache->misses() == 8);
+  CHECK(reward.cache->misses() >= 1);  // threads that asked at once may each have run it
+  const std::size_t misses = reward.cache->misses();
+  const auto again = reward.evaluate_program("print(2 * int(input()))", doubling_tests);
+  CHECK(again.score == 1.0f);
+  CHECK(again.cases == std::vector<case_verdict>(3, case_verdict::passed));
+  CHECK(reward.cache->misses() == misses);
+  // Other task data, or a program that differs by a character, runs.
+  CHECK(reward.evaluate_program("print(2 * int(input()))", R"({"tests": [{"input": "5\n", "output": "11\n"}]})").score ==
+        0.0f);
+  CHECK(reward.evaluate_program("print(2 * int(input()) )", doubling_tests).score == 1.0f);
+  CHECK(reward.cache->misses() == misses + 2);
+  // A program whose output is random keeps its first verdict.
+  const std::string coin = "import os\nprint(os.urandom(1)[0] % 2)";
+  const float first = reward.evaluate_program(coin, R"({"tests": [{"input": "", "output": "1"}]})").score;
+  for (int i = 0; i < 4; ++i)
+    CHECK(reward.evaluate_program(coin, R"({"tests": [{"input": "", "output": "1"}]})").score == first);
+  CHECK_THROWS_WITH_AS(rlft::code_verdict_cache(0), doctest::Contains("capacity"), rlft::error);
 }

@@ -14,15 +14,21 @@
 // The cases of a completion run in one sandbox (rlft/sandbox/test_harness.hpp), each with
 // `limits`. For C++ set language = sandbox::cpp() and fence_tags = {"cpp", "c++"}.
 // Calls are thread-safe: score_rollouts scores a step's completions in parallel, each in its own
-// sandbox; a deterministic program gets the same score every time. A completion without a program scores 0; malformed task data
-// throws rlft::error naming the problem, as does a machine where the sandbox cannot run.
+// sandbox; a deterministic program gets the same score every time. With a code_verdict_cache a
+// program already judged on the same task data is not run again. A completion without a program
+// scores 0; malformed task data throws rlft::error naming the problem, as does a machine where
+// the sandbox cannot run.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -153,6 +159,50 @@ inline case_verdict verdict_of(const sandbox::run_result& run) {
 
 }  // namespace detail
 
+// Verdicts remembered by language, program and task data. The completions of a GRPO group, or
+// of an evaluation's samples, often hold the same program; with a cache it runs once. Shared by
+// the copies of a reward and safe from several threads; when it holds `capacity` programs it
+// starts afresh. Share one cache only among rewards with the same limits and comparison, and
+// use it for deterministic programs (a program whose output is random keeps its first verdict).
+class code_verdict_cache {
+ public:
+  explicit code_verdict_cache(std::size_t capacity = 65536) : capacity_(capacity) {
+    if (capacity_ == 0) throw error("code verdict cache: the capacity must be at least 1");
+  }
+
+  std::optional<code_evaluation> find(const std::string& key) const {
+    const std::lock_guard lock(mutex_);
+    const auto found = verdicts_.find(key);
+    if (found == verdicts_.end()) {
+      ++misses_;
+      return std::nullopt;
+    }
+    ++hits_;
+    return found->second;
+  }
+
+  void insert(std::string key, code_evaluation evaluation) {
+    const std::lock_guard lock(mutex_);
+    if (verdicts_.size() >= capacity_) verdicts_.clear();
+    verdicts_.insert_or_assign(std::move(key), std::move(evaluation));
+  }
+
+  std::size_t hits() const {
+    const std::lock_guard lock(mutex_);
+    return hits_;
+  }
+  std::size_t misses() const {
+    const std::lock_guard lock(mutex_);
+    return misses_;
+  }
+
+ private:
+  std::size_t capacity_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, code_evaluation> verdicts_;
+  mutable std::size_t hits_ = 0, misses_ = 0;
+};
+
 struct code_execution_reward {
   sandbox::language language = sandbox::python3();
   std::vector<std::string> fence_tags = {"python", "py", "python3"};  // accepted after ```; an untagged fence too
@@ -163,6 +213,7 @@ struct code_execution_reward {
   sandbox::run_limits compile_limits = sandbox::default_compile_limits();
   std::string answer_open = "<answer>";
   std::string answer_close = "</answer>";
+  std::shared_ptr<code_verdict_cache> cache = nullptr;  // null: every program runs
 
   // The program of the completion, or nothing.
   std::optional<std::string> extract_program(std::string_view completion) const {
@@ -190,10 +241,35 @@ struct code_execution_reward {
   // Runs the completion's program on every test case. Throws rlft::error for malformed task
   // data or a sandbox that cannot run.
   code_evaluation evaluate(const reward_input& input) const {
-    const auto task = detail::parse_code_task(input.reference);
     const auto program = extract_program(input.completion);
+    if (!program) {
+      detail::parse_code_task(input.reference);  // malformed task data is an error all the same
+      return {};
+    }
+    return evaluate_program(*program, input.reference);
+  }
+
+  // Runs `program` on every test case of `task_data` (the JSON above), or finds the verdicts in
+  // the cache.
+  code_evaluation evaluate_program(std::string_view program, std::string_view task_data) const {
+    std::string key;
+    if (cache) {
+      key.append(language.name).push_back('\0');
+      key.append(program).push_back('\0');
+      key.append(task_data);
+      if (auto known = cache->find(key)) return std::move(*known);
+    }
+    code_evaluation evaluation = run_program(program, task_data);
+    if (cache) cache->insert(std::move(key), evaluation);
+    return evaluation;
+  }
+
+  float operator()(const reward_input& input) const { return evaluate(input).score; }
+
+ private:
+  code_evaluation run_program(std::string_view program, std::string_view task_data) const {
+    const auto task = detail::parse_code_task(task_data);
     code_evaluation evaluation;
-    if (!program) return evaluation;
     const std::size_t count = task.tests.size() + (task.assertions ? 1 : 0);
     std::size_t passed = 0;
     const auto finish = [&] {
@@ -202,7 +278,7 @@ struct code_execution_reward {
       return evaluation;
     };
     if (!task.tests.empty()) {
-      const sandbox::prepared_program prepared(language, *program, compile_limits);
+      const sandbox::prepared_program prepared(language, program, compile_limits);
       if (!prepared.compiled()) {
         evaluation.cases.assign(count, case_verdict::compile_error);
         return finish();
@@ -221,15 +297,13 @@ struct code_execution_reward {
     if (task.assertions) {
       if (!language.compile.empty())
         throw error("code execution reward: an assertion script needs an interpreted language");
-      const sandbox::prepared_program checked(language, *program + "\n" + *task.assertions, compile_limits);
+      const sandbox::prepared_program checked(language, std::string(program) + "\n" + *task.assertions, compile_limits);
       const case_verdict verdict = detail::verdict_of(checked.run("", limits));
       evaluation.cases.push_back(verdict);
       passed += verdict == case_verdict::passed;
     }
     return finish();
   }
-
-  float operator()(const reward_input& input) const { return evaluate(input).score; }
 };
 
 static_assert(reward_function<code_execution_reward>);

@@ -78,12 +78,14 @@ class prepared_program {
     return run_sandboxed(language_.run, work_, stdin_text, limits, options_);
   }
 
-  // One run per input, `limits` per case. Python sources and eight or more inputs share one
-  // sandbox (rlft/sandbox/test_harness.hpp, whose Python harness costs about 22 ms to start
-  // and then 1.7 ms per compiled case); fewer inputs of a compiled program get a sandbox each
-  // (about 5 ms per case; bench/RESULTS.md).
+  // One run per input, `limits` per case. A single input runs on its own; several inputs of a
+  // Python source, or eight or more of any program, share one sandbox
+  // (rlft/sandbox/test_harness.hpp, whose Python harness costs about 22 ms to start and then
+  // 1.7 ms per compiled case); fewer inputs of a compiled program get a sandbox each (about 5 ms
+  // per case; bench/RESULTS.md).
   std::vector<run_result> run_all(const std::vector<std::string>& inputs, const run_limits& limits = {}) const {
     if (!compiled()) throw error("rlft sandbox: the program did not compile; see compile_result()");
+    if (inputs.size() == 1) return {run(inputs.front(), limits)};
     if (language_.python_source || inputs.size() >= 8)
       return run_test_cases(language_.run, language_.python_source ? language_.source_file : std::string_view{},
                             work_, inputs, limits, options_);

@@ -9,12 +9,14 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "rlft/concepts/policy.hpp"
 #include "rlft/concepts/reward_function.hpp"
 #include "rlft/concepts/sampler.hpp"
 #include "rlft/concepts/token_decoder.hpp"
 #include "rlft/core/error.hpp"
+#include "rlft/core/parallel.hpp"
 #include "rlft/train/for_each_completion.hpp"
 
 namespace rlft {
@@ -79,15 +81,25 @@ concept sample_judge = std::copy_constructible<J> && requires(const J& judge, co
   { judge(input) } -> std::convertible_to<sample_outcome>;
 };
 
-// Samples options.samples_per_prompt completions of every problem and summarises them.
-template <policy Policy, sampler Sampler, token_decoder Decode, sample_judge Judge>
+// Samples options.samples_per_prompt completions of every problem and summarises them. The
+// judge is called concurrently on a round's completions (like a reward in score_rollouts), so
+// it must not modify shared state; the summary does not depend on the thread count.
+// on_outcome(input, outcome, problem_index), on the calling thread and in problem order, is
+// where a caller looks at samples (to log a few, say).
+template <policy Policy, sampler Sampler, token_decoder Decode, sample_judge Judge,
+          class OnOutcome = void (*)(const reward_input&, const sample_outcome&, std::size_t)>
 evaluation_summary evaluate_policy(Policy& policy, const prompt_batch& problems, const Sampler& sampler,
-                                   const Decode& decode, const Judge& judge,
-                                   const completion_sampling_options& options) {
+                                   const Decode& decode, const Judge& judge, const completion_sampling_options& options,
+                                   OnOutcome&& on_outcome = [](const reward_input&, const sample_outcome&, std::size_t) {}) {
   std::vector<sample_outcome> outcomes;
   outcomes.reserve(problems.prompts.size() * options.samples_per_prompt);
-  for_each_completion(policy, problems, sampler, decode, options,
-                      [&](const reward_input& input, std::size_t) { outcomes.push_back(judge(input)); });
+  for_each_completion_round(policy, problems, sampler, decode, options, [&](const completion_round& round) {
+    const std::size_t first = outcomes.size();
+    outcomes.resize(first + round.inputs.size());
+    parallel_for(round.inputs.size(), [&](std::size_t i) { outcomes[first + i] = judge(round.inputs[i]); },
+                 costly_iterations);
+    for (std::size_t i = 0; i < round.inputs.size(); ++i) on_outcome(round.inputs[i], outcomes[first + i], round.prompts[i]);
+  });
   return summarise_evaluation(outcomes, options.samples_per_prompt);
 }
 

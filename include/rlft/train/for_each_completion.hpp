@@ -1,11 +1,13 @@
 // Samples k completions of every prompt of a prompt batch, in rounds of a bounded number of
 // prompts, and hands each one, decoded, to a callback as the rlft::reward_input a reward would
-// see. Evaluation (pass@1, cons@k) and rejection sampling are both this loop.
+// see, a round of prompts at a time. Evaluation (pass@1, cons@k) and rejection sampling are both
+// this loop; they judge a round's completions in parallel.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -27,12 +29,20 @@ struct completion_sampling_options {
   std::uint64_t first_stream = 0;  // Philox stream of the first completion
 };
 
-// on_completion(input, prompt_index) for every completion in prompt order; the completion's
-// text and tokens exclude the stop token that ended it. Returns the Philox streams used.
-template <policy Policy, sampler Sampler, token_decoder Decode, class OnCompletion>
-std::uint64_t for_each_completion(Policy& policy, const prompt_batch& prompts, const Sampler& sampler,
-                                  const Decode& decode, const completion_sampling_options& options,
-                                  OnCompletion&& on_completion) {
+// One round of sampled completions, decoded: inputs[i] is what a reward would see, prompts[i]
+// the index of its prompt in the prompt batch. The views stay valid during the callback only.
+struct completion_round {
+  std::span<const reward_input> inputs;
+  std::span<const std::size_t> prompts;
+};
+
+// on_round(completion_round) once per round of at most options.prompts_per_round prompts, the
+// completions in prompt order; a completion's text and tokens exclude the stop token that ended
+// it. Returns the Philox streams used.
+template <policy Policy, sampler Sampler, token_decoder Decode, class OnRound>
+std::uint64_t for_each_completion_round(Policy& policy, const prompt_batch& prompts, const Sampler& sampler,
+                                        const Decode& decode, const completion_sampling_options& options,
+                                        OnRound&& on_round) {
   detail::check_option(options.samples_per_prompt >= 1, "completion sampling", "samples_per_prompt",
                        static_cast<double>(options.samples_per_prompt), ">= 1");
   detail::check_option(options.prompts_per_round >= 1, "completion sampling", "prompts_per_round",
@@ -50,23 +60,38 @@ std::uint64_t for_each_completion(Policy& policy, const prompt_batch& prompts, c
                                                  .seed = options.seed,
                                                  .first_stream = stream});
     stream += batch.num_sequences();
+    std::vector<std::string> prompt_texts(batch.num_groups());
+    std::vector<std::string> completion_texts(batch.num_sequences());
+    std::vector<reward_input> inputs(batch.num_sequences());
+    std::vector<std::size_t> prompt_indices(batch.num_sequences());
     for (std::size_t g = 0; g < batch.num_groups(); ++g) {
-      const std::string prompt = decode(batch.prompt(batch.group_begin(g)));
+      prompt_texts[g] = decode(batch.prompt(batch.group_begin(g)));
       for (std::size_t s = batch.group_begin(g); s < batch.group_end(g); ++s) {
         auto tokens = batch.completion(s);
         if (!batch.truncated()[s] && !tokens.empty()) tokens = tokens.first(tokens.size() - 1);
-        const std::string completion = decode(tokens);
-        on_completion(reward_input{.prompt = prompt,
-                                   .completion = completion,
-                                   .prompt_tokens = batch.prompt(s),
-                                   .completion_tokens = tokens,
-                                   .reference = prompts.references[first + g],
-                                   .truncated = batch.truncated()[s] != 0},
-                      first + g);
+        completion_texts[s] = decode(tokens);
+        inputs[s] = reward_input{.prompt = prompt_texts[g],
+                                 .completion = completion_texts[s],
+                                 .prompt_tokens = batch.prompt(s),
+                                 .completion_tokens = tokens,
+                                 .reference = prompts.references[first + g],
+                                 .truncated = batch.truncated()[s] != 0};
+        prompt_indices[s] = first + g;
       }
     }
+    on_round(completion_round{inputs, prompt_indices});
   }
   return stream - options.first_stream;
+}
+
+// on_completion(input, prompt_index) for every completion in prompt order, one at a time.
+template <policy Policy, sampler Sampler, token_decoder Decode, class OnCompletion>
+std::uint64_t for_each_completion(Policy& policy, const prompt_batch& prompts, const Sampler& sampler,
+                                  const Decode& decode, const completion_sampling_options& options,
+                                  OnCompletion&& on_completion) {
+  return for_each_completion_round(policy, prompts, sampler, decode, options, [&](const completion_round& round) {
+    for (std::size_t i = 0; i < round.inputs.size(); ++i) on_completion(round.inputs[i], round.prompts[i]);
+  });
 }
 
 }  // namespace rlft

@@ -2,7 +2,8 @@
 // every prompt from a trained policy, keep those every verifier accepts (correct answer, R1
 // format, readable language...), drop duplicates, and return them as a text data set for
 // SFT. The verifier is one predicate over rlft::reward_input, so verifiers compose as plain
-// lambdas; it sees the same input a reward does.
+// lambdas; it sees the same input a reward does and, like a reward, is called concurrently on a
+// round's completions (it must not modify shared state).
 #pragma once
 
 #include <cstddef>
@@ -15,6 +16,7 @@
 #include "rlft/concepts/reward_function.hpp"
 #include "rlft/concepts/sampler.hpp"
 #include "rlft/concepts/token_decoder.hpp"
+#include "rlft/core/parallel.hpp"
 #include "rlft/io/text_examples.hpp"
 #include "rlft/train/for_each_completion.hpp"
 
@@ -39,13 +41,20 @@ std::pair<std::vector<text_example>, rejection_sampling_report> rejection_sample
   std::vector<text_example> kept;
   rejection_sampling_report report{.prompts = prompts.prompts.size()};
   std::vector<std::set<std::string>> seen(prompts.prompts.size());
-  for_each_completion(policy, prompts, sampler, decode, options, [&](const reward_input& input, std::size_t prompt) {
-    ++report.samples;
-    if (!accept(input)) return;
-    ++report.accepted;
-    if (max_kept_per_prompt != 0 && seen[prompt].size() == max_kept_per_prompt) return;
-    if (!seen[prompt].emplace(input.completion).second) return;
-    kept.push_back({std::string(input.prompt), std::string(input.completion), std::string(input.reference)});
+  for_each_completion_round(policy, prompts, sampler, decode, options, [&](const completion_round& round) {
+    std::vector<char> accepted(round.inputs.size());
+    parallel_for(round.inputs.size(), [&](std::size_t i) { accepted[i] = accept(round.inputs[i]) ? 1 : 0; },
+                 costly_iterations);
+    for (std::size_t i = 0; i < round.inputs.size(); ++i) {
+      const reward_input& input = round.inputs[i];
+      ++report.samples;
+      if (!accepted[i]) continue;
+      ++report.accepted;
+      std::set<std::string>& kept_of_prompt = seen[round.prompts[i]];
+      if (max_kept_per_prompt != 0 && kept_of_prompt.size() == max_kept_per_prompt) continue;
+      if (!kept_of_prompt.emplace(input.completion).second) continue;
+      kept.push_back({std::string(input.prompt), std::string(input.completion), std::string(input.reference)});
+    }
   });
   report.kept = kept.size();
   for (const auto& completions : seen) report.prompts_with_a_kept_sample += !completions.empty();
