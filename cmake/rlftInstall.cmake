@@ -1,6 +1,6 @@
 # Install rules: headers, exported targets, rlftConfig.cmake and its version file, so that
 # find_package(rlft CONFIG REQUIRED) works, with COMPONENTS transformer always and text and cuda
-# where the tokenizers and the CUDA back-end were configured. Nothing here needs a build:
+# where the tokenizers, the sandbox, MPI and the CUDA back-end were configured. Nothing here needs a build:
 # configuring is enough before `cmake --install`.
 
 include(CMakePackageConfigHelpers)
@@ -25,6 +25,11 @@ endif()
 if(RLFT_HAS_SANDBOX)
   install(TARGETS rlft_sandbox EXPORT rlftSandboxTargets)
   install(EXPORT rlftSandboxTargets NAMESPACE rlft:: DESTINATION "${RLFT_INSTALL_CMAKEDIR}")
+endif()
+
+if(RLFT_HAS_MPI)
+  install(TARGETS rlft_mpi EXPORT rlftMpiTargets)
+  install(EXPORT rlftMpiTargets NAMESPACE rlft:: DESTINATION "${RLFT_INSTALL_CMAKEDIR}")
 endif()
 
 if(RLFT_HAS_CUDA)

@@ -223,6 +223,15 @@ class pipeline {
 
   tokenizer_decoder decoder() const { return {&tokenizer_}; }
 
+  // The program task's programs so far: run in the sandbox, and judged from the verdict cache.
+  std::optional<std::pair<std::size_t, std::size_t>> program_runs() const {
+#if RLFT_R1_HAS_CODE_TASK
+    if (const code_execution_reward* reward = english_task_.program_reward())
+      return std::pair{reward->cache->misses(), reward->cache->hits()};
+#endif
+    return std::nullopt;
+  }
+
   // Stage 0: every document once per epoch; a share in the R1 template.
   model pretrain(const std::string& stage_name, const model_shape& shape, std::size_t epochs) {
     std::vector<sft_example> documents;
@@ -334,10 +343,15 @@ class pipeline {
     }
 
     while (trainer.steps() < stage.steps) {
+      const auto programs_before = program_runs();
       const grpo_step_metrics metrics = trainer.step(prompts);
       nlohmann::json record = rlft::to_json(metrics);
       record["stage"] = name;
       record["kind"] = "grpo";
+      if (const auto programs = program_runs()) {  // the program task: sandboxed runs, and verdicts reused
+        record["programs_run"] = programs->first - programs_before->first;
+        record["programs_from_cache"] = programs->second - programs_before->second;
+      }
       log_->write(record);
       std::string summary;
       for (const auto& r : metrics.rewards) summary += r.name + " " + format(r.mean) + "  ";

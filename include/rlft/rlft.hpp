@@ -25,6 +25,8 @@
 #include "rlft/concepts/sampler.hpp"
 #include "rlft/concepts/token_decoder.hpp"
 
+#include "rlft/distributed/communicator.hpp"
+
 #include "rlft/sampling/candidate_logits.hpp"
 #include "rlft/sampling/categorical.hpp"
 #include "rlft/sampling/exponential_race.hpp"

@@ -27,6 +27,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <span>
@@ -45,6 +46,9 @@
 #include "rlft/concepts/token_decoder.hpp"
 #include "rlft/core/error.hpp"
 #include "rlft/core/rollout_batch.hpp"
+#include "rlft/distributed/communicator.hpp"
+#include "rlft/distributed/gradient_tree.hpp"
+#include "rlft/distributed/rollout_exchange.hpp"
 #include "rlft/objective/kl_estimator.hpp"
 #include "rlft/objective/loss_aggregation.hpp"
 #include "rlft/objective/rollout_correction.hpp"
@@ -82,6 +86,15 @@ struct grpo_options {
   // training. With rlft's own rollouts every ratio is 1 and the step is unchanged.
   rlft::rollout_correction rollout_correction = {};
   std::uint64_t seed = 0;
+  // Data parallelism (a communicator with several ranks). The mini-batch's gradient is the
+  // sum of this many shards' gradients in a fixed binary tree (rlft/distributed/
+  // gradient_tree.hpp): a power of two, at least the number of ranks. Runs with the same number
+  // of shards give the same parameters bit for bit on 1, 2, 4... processes; 1 (one process
+  // only) accumulates the micro-batches in place, without the tree's extra gradient copies.
+  std::size_t gradient_shards = 1;
+  // Every this many steps the ranks compare a hash of the parameters and stop with an error
+  // when they differ (0: never).
+  std::size_t parameter_check_steps = 50;
 
   // Throws rlft::error naming the first option out of range.
   void validate() const {
@@ -100,6 +113,8 @@ struct grpo_options {
                          "in (0, 1]");
     detail::check_kl_penalty(reward_kl, "grpo options (reward_kl)");
     detail::check_rollout_correction(rollout_correction);
+    detail::check_option(gradient_shards >= 1 && (gradient_shards & (gradient_shards - 1)) == 0, owner,
+                         "gradient_shards", static_cast<double>(gradient_shards), "a power of two");
   }
 
   bool corrects_rollouts() const noexcept { return rollout_correction.truncate || rollout_correction.mask; }
@@ -130,21 +145,30 @@ struct grpo_step_metrics {
   float learning_rate = 0.0f;
   std::size_t updates = 0;
   double seconds_generate = 0.0, seconds_score = 0.0, seconds_reference = 0.0, seconds_train = 0.0;
+  double seconds_communicate = 0.0;  // with several ranks: exchanging rollouts, log-probs, gradients
   double seconds_total = 0.0;
   double generated_tokens_per_second = 0.0;
 };
 
 // Reward: an rlft::reward_expression (named components, each logged), or a plain
 // rlft::reward_function, which is logged as one component named "reward".
+// Communicator: the processes of a data-parallel run (rlft/distributed/); one process by
+// default. Every rank draws the same prompts; rank r generates and scores its share of the
+// groups (with the Philox streams the single process would use), and every rank then holds
+// the whole scored batch, so advantages and dynamic sampling see what one process sees. The
+// reference and old log-probs and the training micro-batches are split by sequences; the
+// gradients are summed over the ranks before each update, which every rank applies alike.
 template <policy Policy, sampler Sampler, reward_function Reward, token_decoder Decode,
-          advantage_estimator Estimator, policy_objective Objective>
+          advantage_estimator Estimator, policy_objective Objective,
+          communicator Communicator = single_process_communicator>
 class grpo_trainer {
  public:
   // Throws rlft::error when an option is out of range, the group size leaves every advantage
   // of the estimator zero by construction, or dynamic sampling is asked of an estimator that
   // keeps equal-reward groups.
   grpo_trainer(Policy& policy, Sampler sampler, Reward reward, Decode decode, Estimator estimator,
-               Objective objective, grpo_options options, policy_update_options update)
+               Objective objective, grpo_options options, policy_update_options update,
+               Communicator ranks = Communicator())
       : policy_(policy),
         reference_(options.reference_logprobs ? std::optional<Policy>(policy) : std::nullopt),
         sampler_(std::move(sampler)),
@@ -153,9 +177,17 @@ class grpo_trainer {
         estimator_(std::move(estimator)),
         objective_(std::move(objective)),
         options_(std::move(options)),
-        update_(update) {
+        update_(update),
+        comm_(std::move(ranks)) {
     options_.validate();
     check_estimator_options();
+    if (options_.prompts_per_step < comm_.size())
+      throw error(detail::make_message("grpo options: prompts_per_step = ", options_.prompts_per_step, " gives ",
+                                       comm_.size(), " ranks less than one prompt each"));
+    if (options_.gradient_shards < comm_.size())
+      throw error(detail::make_message("grpo options: gradient_shards = ", options_.gradient_shards, " for ",
+                                       comm_.size(), " ranks: every rank needs a shard (a power of two >= ",
+                                       comm_.size(), ")"));
   }
 
   template <prompt_source Source>
@@ -166,6 +198,7 @@ class grpo_trainer {
     try {
       rollout_batch batch = collect_rollouts(source, metrics, generated_tokens);
       learn_from(batch, metrics, options_.max_sampling_rounds == 1);
+      last_rollouts_ = std::move(batch);
     } catch (const data_error& e) {
       skip(metrics, e);
     }
@@ -202,8 +235,10 @@ class grpo_trainer {
   // policy, optimiser, step count, Philox streams and prompts drawn, with the caller's
   // validation state and JSON. Throws rlft::io_error when it cannot be written (the previous
   // checkpoint then stays the latest).
+  // With several ranks only rank 0 writes (every rank holds the same state).
   void save_checkpoint(checkpoint_directory& checkpoints, const nlohmann::json& caller_state = {},
                        const best_policy<Policy>* validation = nullptr) const {
+    if (comm_.rank() != 0) return;
     const nlohmann::json state{{"trainer", "grpo"},
                                {"steps", steps_},
                                {"streams_used", next_stream_},
@@ -251,6 +286,8 @@ class grpo_trainer {
   std::size_t steps() const noexcept { return steps_; }
   std::uint64_t streams_used() const noexcept { return next_stream_; }
   std::uint64_t prompts_drawn() const noexcept { return prompts_drawn_; }
+  // The last applied step's whole batch (every rank's groups): completions, rewards, advantages.
+  const std::optional<rollout_batch>& last_rollouts() const noexcept { return last_rollouts_; }
 
  private:
   static double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -286,8 +323,8 @@ class grpo_trainer {
   // generation round, whose share of equal-reward groups the metrics report.
   void learn_from(rollout_batch& batch, grpo_step_metrics& metrics, bool one_round) {
     const auto reference_start = std::chrono::steady_clock::now();
-    if (reference_) forward_in_micro_batches(*reference_, batch, batch.ref_logprobs());
-    if (!old_from_training_pass()) forward_in_micro_batches(policy_, batch, batch.old_logprobs());
+    if (reference_) forward_own_share(*reference_, batch, batch.ref_logprobs(), metrics);
+    if (!old_from_training_pass()) forward_own_share(policy_, batch, batch.old_logprobs(), metrics);
     metrics.seconds_reference = seconds_since(reference_start);
     const auto train_start = std::chrono::steady_clock::now();
     std::vector<float> policy_weights;
@@ -315,6 +352,8 @@ class grpo_trainer {
 
   grpo_step_metrics finish_step(grpo_step_metrics& metrics, std::chrono::steady_clock::time_point start) {
     if (options_.reference_refresh_steps > 0 && steps_ % options_.reference_refresh_steps == 0) refresh_reference();
+    if (comm_.size() > 1 && options_.parameter_check_steps > 0 && steps_ % options_.parameter_check_steps == 0)
+      check_same_on_every_rank(comm_, parameter_hash(), detail::make_message("after step ", steps_, " the parameters' hash"));
     metrics.seconds_total = seconds_since(start);
     return metrics;
   }
@@ -335,17 +374,23 @@ class grpo_trainer {
     if (drawn.prompts.size() != drawn.references.size())
       throw error(detail::make_message("grpo: the prompt source gave ", drawn.prompts.size(), " prompts and ",
                                        drawn.references.size(), " references"));
-    rollout_batch batch = policy_.generate(drawn.prompts.view(), options_.group_size, sampler_,
+    // This rank's groups, with the streams one process would give them.
+    const std::size_t first = share_begin(options_.prompts_per_step, comm_.rank(), comm_.size());
+    const std::size_t count = share_begin(options_.prompts_per_step, comm_.rank() + 1, comm_.size()) - first;
+    rollout_batch batch = policy_.generate(drawn.prompts.view().subview(first, count), options_.group_size, sampler_,
                                            {.max_new_tokens = options_.max_new_tokens,
                                             .stop_tokens = options_.stop_tokens,
                                             .seed = options_.seed,
-                                            .first_stream = next_stream_});
-    next_stream_ += batch.num_sequences();
+                                            .first_stream = next_stream_ + first * options_.group_size});
+    next_stream_ += options_.prompts_per_step * options_.group_size;
     generated_tokens += batch.num_completion_tokens();
     metrics.seconds_generate += seconds_since(generate_start);
     const auto score_start = std::chrono::steady_clock::now();
-    score_rollouts(batch, reward_, decode_, drawn.references);
+    score_rollouts(batch, reward_, decode_, std::span<const std::string>(drawn.references).subspan(first, count));
     metrics.seconds_score += seconds_since(score_start);
+    const auto exchange_start = std::chrono::steady_clock::now();
+    batch = all_gather_rollouts(comm_, std::move(batch));
+    metrics.seconds_communicate += seconds_since(exchange_start);
     mask_truncated(batch);
     return batch;
   }
@@ -442,11 +487,70 @@ class grpo_trainer {
     return ranges;
   }
 
-  void forward_in_micro_batches(Policy& model, const rollout_batch& batch, std::span<float> out) const {
-    for (const auto& [first, last] : micro_batches(batch, 0, batch.num_sequences())) {
+  // Log-probs of this rank's share of the sequences, then every rank's shares to all.
+  void forward_own_share(Policy& model, const rollout_batch& batch, std::span<float> out, grpo_step_metrics& metrics) {
+    const std::size_t sequences = batch.num_sequences();
+    for (const auto& [first, last] : micro_batches(batch, share_begin(sequences, comm_.rank(), comm_.size()),
+                                                   share_begin(sequences, comm_.rank() + 1, comm_.size()))) {
       const std::size_t begin = batch.sequence_begin(first);
       model.log_probs(batch.sequences(first, last - first), out.subspan(begin, batch.sequence_end(last - 1) - begin));
     }
+    const auto exchange_start = std::chrono::steady_clock::now();
+    all_gather_token_slices(comm_, batch, out);
+    metrics.seconds_communicate += seconds_since(exchange_start);
+  }
+
+  // The accumulated gradient as one buffer, and the policy's gradients cleared.
+  std::vector<float> take_gradients() {
+    std::vector<float> flat;
+    for (const parameter_ref p : policy_.parameters()) flat.insert(flat.end(), p.gradients.begin(), p.gradients.end());
+    policy_.zero_grad();
+    return flat;
+  }
+
+  void set_gradients(std::span<const float> flat) {
+    std::size_t at = 0;
+    for (const parameter_ref p : policy_.parameters()) {
+      std::copy_n(flat.begin() + static_cast<std::ptrdiff_t>(at), p.gradients.size(), p.gradients.begin());
+      at += p.gradients.size();
+    }
+  }
+
+  // The ranks' loss and objective metrics of a mini-batch combined, in rank order.
+  void combine_over_ranks(double& loss, objective_metrics& objective) {
+    const std::vector<double> own{loss,
+                                  objective.policy_loss,
+                                  objective.kl_mean,
+                                  objective.entropy_mean,
+                                  objective.clip_fraction_low,
+                                  objective.clip_fraction_high,
+                                  objective.dual_clip_fraction,
+                                  objective.ratio_mean,
+                                  objective.ratio_max,
+                                  static_cast<double>(objective.tokens)};
+    const auto all = comm_.all_gather(std::as_bytes(std::span(own)));
+    loss = 0.0;
+    objective = {};
+    double tokens = 0.0;
+    for (const auto& blob : all) {
+      std::vector<double> v(own.size());
+      if (blob.size() != v.size() * sizeof(double)) throw error("grpo: a rank sent malformed metrics");
+      std::memcpy(v.data(), blob.data(), blob.size());
+      loss += v[0];
+      accumulate(objective,
+                 {.policy_loss = v[1], .kl_mean = v[2], .entropy_mean = v[3], .clip_fraction_low = v[4],
+                  .clip_fraction_high = v[5], .dual_clip_fraction = v[6], .ratio_mean = v[7], .ratio_max = v[8],
+                  .tokens = static_cast<std::size_t>(v[9])},
+                 tokens);
+    }
+  }
+
+  // FNV-1a over the parameters' bytes: the consistency guard's fingerprint.
+  std::uint64_t parameter_hash() {
+    std::uint64_t hash = 0xcbf29ce484222325ull;
+    for (const parameter_ref p : policy_.parameters())
+      for (const std::byte b : std::as_bytes(p.values)) hash = (hash ^ static_cast<std::uint64_t>(b)) * 0x100000001b3ull;
+    return hash;
   }
 
   // β·Σ_t KL_t of the old against the reference policy over each completion's loss tokens,
@@ -467,6 +571,43 @@ class grpo_trainer {
     }
   }
 
+  // Forward, objective and backward over sequences [first, last) in micro-batches, the
+  // gradients accumulated in the policy; the loss and metrics added to `loss` and `into`.
+  void train_micro_batches(rollout_batch& batch, std::size_t first_sequence, std::size_t last_sequence,
+                           const aggregation_scope& scope, std::span<const float> policy_weights, double& loss,
+                           objective_metrics& into, double& into_tokens) {
+    for (const auto& [first, last] : micro_batches(batch, first_sequence, last_sequence)) {
+      const auto view = batch.sequences(first, last - first);
+      const std::size_t begin = batch.sequence_begin(first);
+      const std::size_t count = view.num_tokens();
+      std::vector<float> logprobs(count), gradients(count, 0.0f);
+      std::vector<float> entropy, entropy_gradients;
+      if constexpr (entropy_policy<Policy>) {
+        entropy.resize(count);
+        entropy_gradients.assign(count, 0.0f);
+        policy_.log_probs(view, logprobs, entropy);
+      } else {
+        policy_.log_probs(view, logprobs);
+      }
+      if (old_from_training_pass())
+        std::copy(logprobs.begin(), logprobs.end(), batch.old_logprobs().begin() + static_cast<std::ptrdiff_t>(begin));
+      const objective_result result = objective_(
+          {.batch = batch, .first_sequence = first, .sequence_count = last - first, .logprobs = logprobs,
+           .entropy = entropy,
+           .policy_weights = policy_weights.empty() ? policy_weights : policy_weights.subspan(begin, count),
+           .scope = scope},
+          {.logprob_gradients = gradients, .entropy_gradients = entropy_gradients});
+      if (!std::isfinite(result.loss)) throw data_error("grpo: the loss is not finite");
+      loss += result.loss;
+      accumulate(into, result.metrics, into_tokens);
+      if constexpr (entropy_policy<Policy>) {
+        policy_.backward(view, gradients, entropy_gradients);
+      } else {
+        policy_.backward(view, gradients);
+      }
+    }
+  }
+
   // policy_weights: one per token of the batch, or empty for none.
   void train_on(rollout_batch& batch, grpo_step_metrics& metrics, std::span<const float> policy_weights) {
     const std::size_t sequences = batch.num_sequences();
@@ -479,35 +620,31 @@ class grpo_trainer {
         if (mini_first == mini_last) continue;
         const aggregation_scope scope = count_aggregation_scope(batch, mini_first, mini_last - mini_first);
         double loss = 0.0;
-        for (const auto& [first, last] : micro_batches(batch, mini_first, mini_last)) {
-          const auto view = batch.sequences(first, last - first);
-          const std::size_t begin = batch.sequence_begin(first);
-          const std::size_t count = view.num_tokens();
-          std::vector<float> logprobs(count), gradients(count, 0.0f);
-          std::vector<float> entropy, entropy_gradients;
-          if constexpr (entropy_policy<Policy>) {
-            entropy.resize(count);
-            entropy_gradients.assign(count, 0.0f);
-            policy_.log_probs(view, logprobs, entropy);
-          } else {
-            policy_.log_probs(view, logprobs);
+        if (options_.gradient_shards == 1) {
+          train_micro_batches(batch, mini_first, mini_last, scope, policy_weights, loss, sum, weighted_tokens);
+        } else {
+          // This rank's shards, each accumulated alone, then the tree over all ranks' shards.
+          // With several ranks, this rank's metrics join the others' after the mini-batch.
+          const std::size_t shards = options_.gradient_shards, count = mini_last - mini_first;
+          objective_metrics own_metrics;
+          double own_tokens = 0.0;
+          objective_metrics& into = comm_.size() == 1 ? sum : own_metrics;
+          double& into_tokens = comm_.size() == 1 ? weighted_tokens : own_tokens;
+          gradient_tree tree(shards);
+          for (std::size_t k = share_begin(shards, comm_.rank(), comm_.size());
+               k < share_begin(shards, comm_.rank() + 1, comm_.size()); ++k) {
+            train_micro_batches(batch, mini_first + share_begin(count, k, shards),
+                                mini_first + share_begin(count, k + 1, shards), scope, policy_weights, loss, into,
+                                into_tokens);
+            tree.add(k, take_gradients());
           }
-          if (old_from_training_pass())
-            std::copy(logprobs.begin(), logprobs.end(), batch.old_logprobs().begin() + static_cast<std::ptrdiff_t>(begin));
-          const objective_result result = objective_(
-              {.batch = batch, .first_sequence = first, .sequence_count = last - first, .logprobs = logprobs,
-               .entropy = entropy,
-               .policy_weights = policy_weights.empty() ? policy_weights : policy_weights.subspan(begin, count),
-               .scope = scope},
-              {.logprob_gradients = gradients, .entropy_gradients = entropy_gradients});
-          if (!std::isfinite(result.loss)) throw data_error("grpo: the loss is not finite");
-          loss += result.loss;
-          accumulate(sum, result.metrics, weighted_tokens);
-          if constexpr (entropy_policy<Policy>) {
-            policy_.backward(view, gradients, entropy_gradients);
-          } else {
-            policy_.backward(view, gradients);
+          const auto exchange_start = std::chrono::steady_clock::now();
+          set_gradients(tree.total(comm_));
+          if (comm_.size() > 1) {
+            combine_over_ranks(loss, own_metrics);
+            accumulate(sum, own_metrics, weighted_tokens);
           }
+          metrics.seconds_communicate += seconds_since(exchange_start);
         }
         const policy_update_report report = update_.apply(policy_);
         if (!report.applied) throw data_error("grpo: update skipped: " + report.skipped_because);
@@ -566,6 +703,8 @@ class grpo_trainer {
   std::size_t steps_ = 0;
   std::uint64_t next_stream_ = 0;
   std::uint64_t prompts_drawn_ = 0;
+  Communicator comm_;
+  std::optional<rollout_batch> last_rollouts_;
 };
 
 }  // namespace rlft

@@ -45,6 +45,7 @@ inline nlohmann::json to_json(const grpo_step_metrics& m) {
                            {"seconds_score", m.seconds_score},
                            {"seconds_reference", m.seconds_reference},
                            {"seconds_train", m.seconds_train},
+                           {"seconds_communicate", m.seconds_communicate},
                            {"seconds_total", m.seconds_total},
                            {"generated_tokens_per_second", m.generated_tokens_per_second}};
   const auto& c = m.rollout_correction;

@@ -1,0 +1,182 @@
+// Moving rollouts and per-token arrays between the ranks of a data-parallel run: a rank's
+// rollout batch to bytes and back (every array and reward component kept, bit for bit), the
+// ranks' batches joined in rank order on every rank, and the slices of a per-token array that
+// each rank computed shared with all. Every rank then holds the whole step's batch, as one
+// process would, and computes batch statistics (advantages, dynamic sampling) identically.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "rlft/core/error.hpp"
+#include "rlft/core/rollout_batch.hpp"
+#include "rlft/distributed/communicator.hpp"
+#include "rlft/train/gather_groups.hpp"
+
+namespace rlft {
+
+namespace detail {
+
+class byte_writer {
+ public:
+  template <class T>
+  void values(std::span<const T> items) {
+    count(items.size());
+    const auto* bytes = reinterpret_cast<const std::byte*>(items.data());
+    out_.insert(out_.end(), bytes, bytes + items.size_bytes());
+  }
+  void count(std::size_t n) {
+    const auto value = static_cast<std::uint64_t>(n);
+    const auto* bytes = reinterpret_cast<const std::byte*>(&value);
+    out_.insert(out_.end(), bytes, bytes + sizeof value);
+  }
+  void text(const std::string& s) { values(std::span<const char>(s.data(), s.size())); }
+  std::vector<std::byte> take() { return std::move(out_); }
+
+ private:
+  std::vector<std::byte> out_;
+};
+
+class byte_reader {
+ public:
+  explicit byte_reader(std::span<const std::byte> in) : in_(in) {}
+  std::size_t count() {
+    std::uint64_t value = 0;
+    take(&value, sizeof value);
+    return static_cast<std::size_t>(value);
+  }
+  template <class T>
+  std::vector<T> values() {
+    const std::size_t n = count();
+    if (n > (in_.size() - at_) / sizeof(T)) fail();
+    std::vector<T> items(n);
+    take(items.data(), n * sizeof(T));
+    return items;
+  }
+  // Into an existing array of the same length.
+  template <class T>
+  void values_into(std::span<T> items) {
+    if (count() != items.size()) fail();
+    take(items.data(), items.size_bytes());
+  }
+  std::string text() {
+    const auto chars = values<char>();
+    return {chars.begin(), chars.end()};
+  }
+  bool done() const noexcept { return at_ == in_.size(); }
+
+ private:
+  void take(void* to, std::size_t bytes) {
+    if (bytes > in_.size() - at_) fail();
+    if (bytes > 0) std::memcpy(to, in_.data() + at_, bytes);
+    at_ += bytes;
+  }
+  [[noreturn]] static void fail() { throw error("rollout exchange: a rank's rollouts arrived truncated or malformed"); }
+  std::span<const std::byte> in_;
+  std::size_t at_ = 0;
+};
+
+}  // namespace detail
+
+inline std::vector<std::byte> serialize_rollouts(const rollout_batch& batch) {
+  detail::byte_writer out;
+  out.values(batch.tokens());
+  out.values(batch.sequence_offsets());
+  std::vector<std::int64_t> prompt_lengths(batch.num_sequences());
+  for (std::size_t s = 0; s < batch.num_sequences(); ++s) prompt_lengths[s] = static_cast<std::int64_t>(batch.prompt_length(s));
+  out.values(std::span<const std::int64_t>(prompt_lengths));
+  out.values(batch.group_offsets());
+  out.values(batch.loss_mask());
+  for (const auto field : {batch.sampling_logprobs(), batch.old_logprobs(), batch.ref_logprobs(), batch.advantages(),
+                           batch.token_rewards(), batch.values()})
+    out.values(field);
+  out.values(batch.step_ends());
+  out.values(batch.greedy_rewards());
+  out.values(batch.truncated());
+  out.count(batch.rewards().num_components());
+  for (std::size_t c = 0; c < batch.rewards().num_components(); ++c) {
+    out.text(batch.rewards().component_name(c));
+    out.values(std::span<const float>(batch.rewards().component(c)));
+  }
+  out.values(std::span<const float>(batch.rewards().total()));
+  return out.take();
+}
+
+// Throws rlft::error when the bytes are not what serialize_rollouts wrote.
+inline rollout_batch deserialize_rollouts(std::span<const std::byte> bytes) {
+  detail::byte_reader in(bytes);
+  const auto tokens = in.values<token_id>();
+  const auto offsets = in.values<std::int64_t>();
+  token_sequences sequences;
+  for (std::size_t s = 0; s + 1 < offsets.size(); ++s) {
+    if (offsets[s] < 0 || offsets[s] > offsets[s + 1] || static_cast<std::size_t>(offsets[s + 1]) > tokens.size())
+      throw error("rollout exchange: a rank's sequence offsets are malformed");
+    sequences.push_back(std::span(tokens).subspan(static_cast<std::size_t>(offsets[s]),
+                                                  static_cast<std::size_t>(offsets[s + 1] - offsets[s])));
+  }
+  auto prompt_lengths = in.values<std::int64_t>();
+  auto group_offsets = in.values<std::int64_t>();
+  rollout_batch batch(std::move(sequences), std::move(prompt_lengths), std::move(group_offsets));
+  in.values_into(batch.loss_mask());
+  for (const auto field : {batch.sampling_logprobs(), batch.old_logprobs(), batch.ref_logprobs(), batch.advantages(),
+                           batch.token_rewards(), batch.values()})
+    in.values_into(field);
+  in.values_into(batch.step_ends());
+  in.values_into(batch.greedy_rewards());
+  in.values_into(batch.truncated());
+  const std::size_t components = in.count();
+  for (std::size_t c = 0; c < components; ++c) {
+    const std::size_t index = batch.rewards().add_component(in.text());
+    in.values_into(batch.rewards().component(index));
+  }
+  in.values_into(batch.rewards().total());
+  if (!in.done()) throw error("rollout exchange: a rank's rollouts carry trailing bytes");
+  return batch;
+}
+
+// Every rank's batch, joined in rank order, on every rank. One process: the batch itself.
+template <communicator Communicator>
+rollout_batch all_gather_rollouts(Communicator& comm, rollout_batch local) {
+  if (comm.size() == 1) return local;
+  const auto blobs = comm.all_gather(serialize_rollouts(local));
+  std::vector<rollout_batch> parts;
+  parts.reserve(blobs.size());
+  for (const auto& blob : blobs) parts.push_back(deserialize_rollouts(blob));
+  std::vector<group_reference> groups;
+  for (const auto& part : parts)
+    for (std::size_t g = 0; g < part.num_groups(); ++g) groups.push_back({&part, g});
+  return gather_groups(groups);
+}
+
+// The first sequence of each rank's share when `count` items are split as evenly as possible
+// in rank order: rank r takes [share_begin(r), share_begin(r + 1)).
+inline std::size_t share_begin(std::size_t count, std::size_t rank, std::size_t ranks) noexcept {
+  return count * rank / ranks;
+}
+
+// values (one per token of `batch`): each rank computed the tokens of its sequences
+// [share_begin(rank), share_begin(rank + 1)) of `sequences` sequences starting at `first`;
+// afterwards every rank holds them all.
+template <communicator Communicator>
+void all_gather_token_slices(Communicator& comm, const rollout_batch& batch, std::span<float> values) {
+  if (comm.size() == 1) return;
+  const std::size_t sequences = batch.num_sequences();
+  const auto slice = [&](std::size_t rank) {
+    const std::size_t first = share_begin(sequences, rank, comm.size()), last = share_begin(sequences, rank + 1, comm.size());
+    const std::size_t begin = first == last ? 0 : batch.sequence_begin(first);
+    return values.subspan(begin, first == last ? 0 : batch.sequence_end(last - 1) - begin);
+  };
+  const auto own = std::as_bytes(slice(comm.rank()));
+  const auto blobs = comm.all_gather(own);
+  for (std::size_t r = 0; r < comm.size(); ++r) {
+    const auto target = std::as_writable_bytes(slice(r));
+    if (blobs[r].size() != target.size()) throw error("rollout exchange: a rank sent a slice of the wrong size");
+    std::memcpy(target.data(), blobs[r].data(), target.size());
+  }
+}
+
+}  // namespace rlft
