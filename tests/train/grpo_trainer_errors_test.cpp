@@ -186,6 +186,18 @@ TEST_CASE("dynamic sampling needs an estimator that drops equal-reward groups") 
                        Contains("max_sampling_rounds"), rlft::error);
 }
 
+TEST_CASE("gradient shards must be a power of two") {
+  unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
+  auto options = small_grpo_options();
+  options.gradient_shards = 3;
+  CHECK_THROWS_WITH_AS(make_checked_trainer(policy, finds_two, options),
+                       Contains("gradient_shards = 3 is out of range (a power of two)"), rlft::error);
+  options.gradient_shards = 2;  // one process may use the tree too
+  auto trainer = make_checked_trainer(policy, finds_two, options);
+  cycling_prompts prompts;
+  CHECK_NOTHROW(trainer.step(prompts));
+}
+
 TEST_CASE("a plain reward function trains as one component named \"reward\"") {
   unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
   auto trainer = make_checked_trainer(policy, finds_two);

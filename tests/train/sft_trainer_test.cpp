@@ -146,4 +146,7 @@ TEST_CASE("sft: malformed examples and options are named") {
   CHECK(error_message([&] { rlft::pack_sft_batches(no_completion, 0, 0, 0); }) ==
         "sft: option tokens_per_batch = 0 is out of range (>= 1)");
   CHECK(trainer.update().updates() == 0);
+  CHECK_THROWS_WITH_AS(rlft::sft_trainer(policy, {.gradient_shards = 3}, constant_learning_rate(0.1f)),
+                       doctest::Contains("gradient_shards = 3 is out of range (a power of two >= the 1 ranks)"),
+                       rlft::error);
 }

@@ -51,6 +51,12 @@ struct single_process_communicator {
 
 static_assert(communicator<single_process_communicator>);
 
+// The first of rank r's items when `count` items are split as evenly as possible in rank
+// order: rank r takes [share_begin(count, r, ranks), share_begin(count, r + 1, ranks)).
+inline std::size_t share_begin(std::size_t count, std::size_t rank, std::size_t ranks) noexcept {
+  return count * rank / ranks;
+}
+
 // Throws rlft::error naming `what` and the ranks whose `value` differs from rank 0's: the
 // consistency guard of a data-parallel run (a hash of the parameters every K steps, say).
 template <communicator Communicator>

@@ -7,6 +7,7 @@
 // same S give the same gradient bit for bit.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "rlft/concepts/policy.hpp"
 #include "rlft/core/error.hpp"
 #include "rlft/distributed/communicator.hpp"
 
@@ -106,5 +108,25 @@ class gradient_tree {
   std::size_t shards_;
   std::vector<node> nodes_;
 };
+
+// A policy's accumulated gradient as one buffer, its gradients cleared: a shard's leaf.
+template <policy Policy>
+std::vector<float> take_gradients(Policy& policy) {
+  std::vector<float> flat;
+  for (const parameter_ref p : policy.parameters()) flat.insert(flat.end(), p.gradients.begin(), p.gradients.end());
+  policy.zero_grad();
+  return flat;
+}
+
+// The tree's total back into the policy's gradients.
+template <policy Policy>
+void set_gradients(Policy& policy, std::span<const float> flat) {
+  std::size_t at = 0;
+  for (const parameter_ref p : policy.parameters()) {
+    if (flat.size() - at < p.gradients.size()) throw error("gradient tree: the total is smaller than the policy's gradients");
+    std::copy_n(flat.begin() + static_cast<std::ptrdiff_t>(at), p.gradients.size(), p.gradients.begin());
+    at += p.gradients.size();
+  }
+}
 
 }  // namespace rlft

@@ -152,12 +152,6 @@ rollout_batch all_gather_rollouts(Communicator& comm, rollout_batch local) {
   return gather_groups(groups);
 }
 
-// The first sequence of each rank's share when `count` items are split as evenly as possible
-// in rank order: rank r takes [share_begin(r), share_begin(r + 1)).
-inline std::size_t share_begin(std::size_t count, std::size_t rank, std::size_t ranks) noexcept {
-  return count * rank / ranks;
-}
-
 // values (one per token of `batch`): each rank computed the tokens of its sequences
 // [share_begin(rank), share_begin(rank + 1)) of `sequences` sequences starting at `first`;
 // afterwards every rank holds them all.

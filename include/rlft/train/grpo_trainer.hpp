@@ -500,22 +500,6 @@ class grpo_trainer {
     metrics.seconds_communicate += seconds_since(exchange_start);
   }
 
-  // The accumulated gradient as one buffer, and the policy's gradients cleared.
-  std::vector<float> take_gradients() {
-    std::vector<float> flat;
-    for (const parameter_ref p : policy_.parameters()) flat.insert(flat.end(), p.gradients.begin(), p.gradients.end());
-    policy_.zero_grad();
-    return flat;
-  }
-
-  void set_gradients(std::span<const float> flat) {
-    std::size_t at = 0;
-    for (const parameter_ref p : policy_.parameters()) {
-      std::copy_n(flat.begin() + static_cast<std::ptrdiff_t>(at), p.gradients.size(), p.gradients.begin());
-      at += p.gradients.size();
-    }
-  }
-
   // The ranks' loss and objective metrics of a mini-batch combined, in rank order.
   void combine_over_ranks(double& loss, objective_metrics& objective) {
     const std::vector<double> own{loss,
@@ -636,10 +620,10 @@ class grpo_trainer {
             train_micro_batches(batch, mini_first + share_begin(count, k, shards),
                                 mini_first + share_begin(count, k + 1, shards), scope, policy_weights, loss, into,
                                 into_tokens);
-            tree.add(k, take_gradients());
+            tree.add(k, take_gradients(policy_));
           }
           const auto exchange_start = std::chrono::steady_clock::now();
-          set_gradients(tree.total(comm_));
+          set_gradients(policy_, tree.total(comm_));
           if (comm_.size() > 1) {
             combine_over_ranks(loss, own_metrics);
             accumulate(sum, own_metrics, weighted_tokens);

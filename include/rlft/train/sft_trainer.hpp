@@ -4,13 +4,17 @@
 // different lengths are packed without padding: an update takes whole examples, in a shuffled
 // order fixed by the seed, until the token budget is reached. The policy is any rlft::policy:
 // the trainer only asks for log-probs and hands back dL/d(log-prob) = −1/N on each of the N
-// completion tokens.
+// completion tokens. With a communicator of several ranks (rlft/distributed/), every rank packs
+// the same updates and computes its share of each one's examples; the gradient is summed in
+// the fixed tree of gradient_shards shards, so the parameters equal one process's with the
+// same shards bit for bit.
 #pragma once
 
 #include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <numeric>
 #include <span>
 #include <string>
@@ -23,6 +27,8 @@
 #include "rlft/core/error.hpp"
 #include "rlft/core/philox.hpp"
 #include "rlft/core/token_sequences.hpp"
+#include "rlft/distributed/communicator.hpp"
+#include "rlft/distributed/gradient_tree.hpp"
 #include "rlft/train/checkpoint.hpp"
 #include "rlft/train/policy_update.hpp"
 
@@ -37,6 +43,10 @@ struct sft_options {
   std::size_t tokens_per_batch = 4096;  // packing budget per update (an example longer than it goes alone)
   std::size_t epochs = 1;
   std::uint64_t seed = 0;  // order of the examples in each epoch
+  // An update's gradient as the sum of this many shards of its examples, in a fixed binary tree
+  // (rlft/distributed/gradient_tree.hpp): a power of two, at least the number of ranks; 1 (one
+  // process only) takes the update's examples in one pass.
+  std::size_t gradient_shards = 1;
 };
 
 struct sft_step_metrics {
@@ -87,27 +97,42 @@ inline std::vector<std::vector<std::size_t>> pack_sft_batches(std::span<const sf
   return batches;
 }
 
-template <policy Policy>
+template <policy Policy, communicator Communicator = single_process_communicator>
 class sft_trainer {
  public:
-  sft_trainer(Policy& policy, sft_options options, policy_update_options update)
-      : policy_(policy), options_(options), update_(update) {}
+  // Throws rlft::error when gradient_shards is not a power of two or is fewer than the ranks.
+  sft_trainer(Policy& policy, sft_options options, policy_update_options update, Communicator ranks = Communicator())
+      : policy_(policy), options_(options), update_(update), comm_(std::move(ranks)) {
+    detail::check_option(options_.gradient_shards >= comm_.size() &&
+                             (options_.gradient_shards & (options_.gradient_shards - 1)) == 0,
+                         "sft", "gradient_shards", static_cast<double>(options_.gradient_shards),
+                         detail::make_message("a power of two >= the ", comm_.size(), " ranks"));
+  }
 
   // Updates the policy once on the given examples.
   sft_step_metrics train_batch(std::span<const sft_example> examples, std::span<const std::size_t> indices) {
     const auto start = std::chrono::steady_clock::now();
-    const auto [sequences, weights] = pack(examples, indices);
-    std::vector<float> logprobs(sequences.num_tokens());
-    policy_.log_probs(sequences.view(), logprobs);
+    const std::size_t loss_tokens = loss_tokens_of(examples, indices);
+    const float weight = 1.0f / static_cast<float>(loss_tokens);
     double loss = 0.0;
-    std::vector<float> gradients(logprobs.size(), 0.0f);
-    for (std::size_t t = 0; t < logprobs.size(); ++t) {
-      loss -= weights[t] * static_cast<double>(logprobs[t]);
-      gradients[t] = -weights[t];
+    if (options_.gradient_shards == 1) {
+      loss = forward_backward(examples, indices, weight);
+    } else {
+      // This rank's shards of the examples, each accumulated alone, then the tree over all ranks'.
+      const std::size_t shards = options_.gradient_shards, count = indices.size();
+      gradient_tree tree(shards);
+      for (std::size_t k = share_begin(shards, comm_.rank(), comm_.size());
+           k < share_begin(shards, comm_.rank() + 1, comm_.size()); ++k) {
+        const auto shard = indices.subspan(share_begin(count, k, shards),
+                                           share_begin(count, k + 1, shards) - share_begin(count, k, shards));
+        if (!shard.empty()) loss += forward_backward(examples, shard, weight);
+        tree.add(k, take_gradients(policy_));
+      }
+      set_gradients(policy_, tree.total(comm_));
+      loss = sum_over_ranks(loss);
     }
-    sft_step_metrics metrics{.loss = loss, .examples = indices.size(), .loss_tokens = loss_tokens_of(examples, indices)};
+    sft_step_metrics metrics{.loss = loss, .examples = indices.size(), .loss_tokens = loss_tokens};
     if (std::isfinite(loss)) {
-      policy_.backward(sequences.view(), gradients);
       metrics.update = update_.apply(policy_);
     } else {
       policy_.zero_grad();
@@ -148,8 +173,10 @@ class sft_trainer {
 
   // A checkpoint of the run so far, named step-<batches trained> in `checkpoints`: policy,
   // optimiser and the position in the epochs, with the caller's validation state and JSON.
+  // With several ranks only rank 0 writes (every rank holds the same state).
   void save_checkpoint(checkpoint_directory& checkpoints, const nlohmann::json& caller_state = {},
                        const best_policy<Policy>* validation = nullptr) const {
+    if (comm_.rank() != 0) return;
     const nlohmann::json state{{"trainer", "sft"},
                                {"epoch", epoch_},
                                {"next_batch", next_batch_},
@@ -187,7 +214,7 @@ class sft_trainer {
     double negative_log_likelihood = 0.0;
     std::size_t tokens = 0, chunk_tokens = 0;
     const auto flush = [&] {
-      const auto [sequences, weights] = pack(examples, chunk);
+      const auto [sequences, weights] = pack(examples, chunk, 1.0f);
       std::vector<float> logprobs(sequences.num_tokens());
       policy_.log_probs(sequences.view(), logprobs);
       for (std::size_t t = 0; t < logprobs.size(); ++t)
@@ -228,9 +255,37 @@ class sft_trainer {
     return n;
   }
 
-  static packed pack(std::span<const sft_example> examples, std::span<const std::size_t> indices) {
+  // Log-probs and backward of the examples `indices`, each completion token weighted `weight`
+  // (1/N of the whole update); returns their share of the loss.
+  double forward_backward(std::span<const sft_example> examples, std::span<const std::size_t> indices, float weight) {
+    const auto [sequences, weights] = pack(examples, indices, weight);
+    std::vector<float> logprobs(sequences.num_tokens());
+    policy_.log_probs(sequences.view(), logprobs);
+    double loss = 0.0;
+    std::vector<float> gradients(logprobs.size(), 0.0f);
+    for (std::size_t t = 0; t < logprobs.size(); ++t) {
+      loss -= weights[t] * static_cast<double>(logprobs[t]);
+      gradients[t] = -weights[t];
+    }
+    if (std::isfinite(loss)) policy_.backward(sequences.view(), gradients);
+    return loss;
+  }
+
+  // The ranks' losses added in rank order (one process: its own).
+  double sum_over_ranks(double loss) {
+    if (comm_.size() == 1) return loss;
+    double total = 0.0;
+    for (const auto& blob : comm_.all_gather(std::as_bytes(std::span(&loss, 1)))) {
+      double part = 0.0;
+      if (blob.size() != sizeof part) throw error("sft: a rank sent a malformed loss");
+      std::memcpy(&part, blob.data(), sizeof part);
+      total += part;
+    }
+    return total;
+  }
+
+  static packed pack(std::span<const sft_example> examples, std::span<const std::size_t> indices, float weight) {
     packed result;
-    const float weight = 1.0f / static_cast<float>(loss_tokens_of(examples, indices));
     for (const auto i : indices) {
       result.sequences.push_back(examples[i].tokens);
       result.weights.resize(result.sequences.num_tokens(), 0.0f);
@@ -246,6 +301,7 @@ class sft_trainer {
   std::size_t epoch_ = 0;         // the epoch train() is in
   std::size_t next_batch_ = 0;    // the next update of that epoch
   std::size_t batches_done_ = 0;  // updates train() has made, skipped ones included
+  Communicator comm_;
 };
 
 }  // namespace rlft

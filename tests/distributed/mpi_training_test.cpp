@@ -1,10 +1,11 @@
-// GRPO on the reference transformer under `mpirun -np N`: 10 steps with N ranks against the
+// Training on the reference transformer under `mpirun -np N`. GRPO: 10 steps with N ranks against the
 // same run in one process (which every rank also runs), both with 4 gradient shards: the whole
 // step's rollouts and the final parameters bit for bit, the losses within 1e-6 relative (the
 // ranks' shares are added in rank order); and a second N-rank run equal to the first bit for
 // bit. Two configurations: on-policy with the KL term and several
 // micro-batches; and μ = 2 with two mini-batches, dynamic sampling and batch-std scaling
-// (batch statistics every rank must see alike).
+// (batch statistics every rank must see alike); a run resumed from rank 0's checkpoint. SFT:
+// two epochs of packed updates, the same way.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
@@ -23,6 +24,7 @@
 #include "rlft/sampling/temperature.hpp"
 #include "rlft/train/checkpoint.hpp"
 #include "rlft/train/grpo_trainer.hpp"
+#include "rlft/train/sft_trainer.hpp"
 #include "transformer/transformer.hpp"
 
 using rlft::examples::transformer;
@@ -189,6 +191,35 @@ TEST_CASE("mpi: a run resumed from rank 0's checkpoint on every rank equals the 
   CHECK(parameters == uninterrupted.parameters);
   world().barrier();
   if (world().rank() == 0) std::filesystem::remove_all(directory);
+}
+
+TEST_CASE("mpi: SFT with N ranks equals one process: parameters bit for bit, losses within 1e-6") {
+  std::vector<rlft::sft_example> examples;
+  for (std::uint64_t i = 0; i < 23; ++i) {
+    rlft::philox_stream draw(4, i);
+    rlft::sft_example e{.tokens = {}, .prompt_length = 2 + draw() % 2};
+    const std::size_t length = e.prompt_length + 3 + draw() % 4;
+    for (std::size_t t = 0; t < length; ++t) e.tokens.push_back(static_cast<rlft::token_id>(draw() % 12));
+    examples.push_back(std::move(e));
+  }
+  const auto train = [&](auto ranks) {
+    transformer model = make_model();
+    rlft::sft_trainer trainer(model, rlft::sft_options{.tokens_per_batch = 40, .epochs = 2, .seed = 8, .gradient_shards = 4},
+                              rlft::policy_update_options{.schedule = {.peak_learning_rate = 1e-2f,
+                                                                       .final_learning_rate = 1e-2f}},
+                              ranks);
+    run_record record;
+    trainer.train(examples, [&](const rlft::sft_step_metrics& m) { record.losses.push_back(m.loss); });
+    for (const auto p : model.parameters()) record.parameters.emplace_back(p.values.begin(), p.values.end());
+    return record;
+  };
+  const run_record alone = train(rlft::single_process_communicator{});
+  const run_record ranks = train(world());
+  REQUIRE(ranks.losses.size() == alone.losses.size());
+  CHECK(alone.losses.size() > 4);
+  for (std::size_t step = 0; step < alone.losses.size(); ++step)
+    CHECK_MESSAGE(close(ranks.losses[step], alone.losses[step]), "update ", step + 1);
+  CHECK(ranks.parameters == alone.parameters);
 }
 
 int main(int argc, char** argv) {
