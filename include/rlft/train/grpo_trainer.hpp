@@ -156,8 +156,9 @@ struct grpo_step_metrics {
 // default. Every rank draws the same prompts; rank r generates and scores its share of the
 // groups (with the Philox streams the single process would use), and every rank then holds
 // the whole scored batch, so advantages and dynamic sampling see what one process sees. The
-// reference and old log-probs and the training micro-batches are split by sequences; the
-// gradients are summed over the ranks before each update, which every rank applies alike.
+// reference and old log-probs and the training micro-batches are split by sequences; each
+// update's gradient is summed over the ranks in the fixed tree of grpo_options::gradient_shards,
+// and every rank applies the same update.
 template <policy Policy, sampler Sampler, reward_function Reward, token_decoder Decode,
           advantage_estimator Estimator, policy_objective Objective,
           communicator Communicator = single_process_communicator>
@@ -212,7 +213,8 @@ class grpo_trainer {
   // log-probs, advantages, grpo_options::rollout_correction and the update, as step() does
   // after generating; the batch's groups are trained as they are (no dynamic sampling). Throws
   // rlft::error when a group is smaller than the estimator needs; bad data (a token the policy
-  // does not know, a non-finite log-prob) skips the step as in step().
+  // does not know, a non-finite log-prob) skips the step as in step(). With several ranks,
+  // every rank passes the same whole batch.
   grpo_step_metrics step_on(rollout_batch batch) {
     const auto start = std::chrono::steady_clock::now();
     if constexpr (requires { estimator_.minimum_group_size(); }) {
