@@ -49,8 +49,6 @@ template <>
 inline MPI_Datatype mpi_type<double>() { return MPI_DOUBLE; }
 template <>
 inline MPI_Datatype mpi_type<std::int64_t>() { return MPI_INT64_T; }
-template <>
-inline MPI_Datatype mpi_type<std::byte>() { return MPI_BYTE; }
 
 inline int mpi_count(std::size_t count, const char* what) {
   if (count > static_cast<std::size_t>(INT_MAX))
