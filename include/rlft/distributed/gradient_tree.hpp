@@ -21,11 +21,15 @@
 
 namespace rlft {
 
+namespace detail {
+constexpr bool is_power_of_two(std::size_t n) noexcept { return n != 0 && (n & (n - 1)) == 0; }
+}  // namespace detail
+
 class gradient_tree {
  public:
   // Throws rlft::error unless `shards` is a power of two.
   explicit gradient_tree(std::size_t shards) : shards_(shards) {
-    if (shards_ == 0 || (shards_ & (shards_ - 1)) != 0)
+    if (!detail::is_power_of_two(shards_))
       throw error(detail::make_message("gradient tree: the number of shards must be a power of two, not ", shards_));
   }
 

@@ -5,6 +5,7 @@
 // process would, and computes batch statistics (advantages, dynamic sampling) identically.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -80,6 +81,13 @@ class byte_reader {
   std::size_t at_ = 0;
 };
 
+// The batch's per-token float arrays, in the order the bytes carry them.
+template <class Batch>
+auto float_token_fields(Batch& batch) {
+  return std::array{batch.sampling_logprobs(), batch.old_logprobs(), batch.ref_logprobs(),
+                    batch.advantages(),        batch.token_rewards(), batch.values()};
+}
+
 }  // namespace detail
 
 inline std::vector<std::byte> serialize_rollouts(const rollout_batch& batch) {
@@ -91,9 +99,7 @@ inline std::vector<std::byte> serialize_rollouts(const rollout_batch& batch) {
   out.values(std::span<const std::int64_t>(prompt_lengths));
   out.values(batch.group_offsets());
   out.values(batch.loss_mask());
-  for (const auto field : {batch.sampling_logprobs(), batch.old_logprobs(), batch.ref_logprobs(), batch.advantages(),
-                           batch.token_rewards(), batch.values()})
-    out.values(field);
+  for (const auto field : detail::float_token_fields(batch)) out.values(field);
   out.values(batch.step_ends());
   out.values(batch.greedy_rewards());
   out.values(batch.truncated());
@@ -122,9 +128,7 @@ inline rollout_batch deserialize_rollouts(std::span<const std::byte> bytes) {
   auto group_offsets = in.values<std::int64_t>();
   rollout_batch batch(std::move(sequences), std::move(prompt_lengths), std::move(group_offsets));
   in.values_into(batch.loss_mask());
-  for (const auto field : {batch.sampling_logprobs(), batch.old_logprobs(), batch.ref_logprobs(), batch.advantages(),
-                           batch.token_rewards(), batch.values()})
-    in.values_into(field);
+  for (const auto field : detail::float_token_fields(batch)) in.values_into(field);
   in.values_into(batch.step_ends());
   in.values_into(batch.greedy_rewards());
   in.values_into(batch.truncated());

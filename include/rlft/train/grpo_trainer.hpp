@@ -113,7 +113,7 @@ struct grpo_options {
                          "in (0, 1]");
     detail::check_kl_penalty(reward_kl, "grpo options (reward_kl)");
     detail::check_rollout_correction(rollout_correction);
-    detail::check_option(gradient_shards >= 1 && (gradient_shards & (gradient_shards - 1)) == 0, owner,
+    detail::check_option(detail::is_power_of_two(gradient_shards), owner,
                          "gradient_shards", static_cast<double>(gradient_shards), "a power of two");
   }
 

@@ -103,8 +103,7 @@ class sft_trainer {
   // Throws rlft::error when gradient_shards is not a power of two or is fewer than the ranks.
   sft_trainer(Policy& policy, sft_options options, policy_update_options update, Communicator ranks = Communicator())
       : policy_(policy), options_(options), update_(update), comm_(std::move(ranks)) {
-    detail::check_option(options_.gradient_shards >= comm_.size() &&
-                             (options_.gradient_shards & (options_.gradient_shards - 1)) == 0,
+    detail::check_option(options_.gradient_shards >= comm_.size() && detail::is_power_of_two(options_.gradient_shards),
                          "sft", "gradient_shards", static_cast<double>(options_.gradient_shards),
                          detail::make_message("a power of two >= the ", comm_.size(), " ranks"));
   }
