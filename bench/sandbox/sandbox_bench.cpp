@@ -1,7 +1,8 @@
 // Sandbox overhead: a tiny Python program and a tiny compiled C++ program run under
 // rlft::sandbox::run_sandboxed, beside a bare posix_spawn + waitpid of the same program in the
 // same binary and run (the peer: what a reward without isolation pays), and four test cases in
-// one sandbox as the code-execution reward runs them. One and two threads: runs per second on
+// one sandbox as the code-execution reward runs them, and the program in warm sandboxes
+// (python_workers) beside a bare run of the same interpreter. One and two threads: runs per second on
 // the machine's cores. Last, a sandboxed run started from a process holding 600 MiB, as a
 // trainer does. Results: bench/RESULTS.md.
 #include <spawn.h>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "rlft/sandbox/program.hpp"
+#include "rlft/sandbox/python_workers.hpp"
 #include "rlft/sandbox/run_sandboxed.hpp"
 #include "rlft/sandbox/test_harness.hpp"
 
@@ -96,6 +98,21 @@ void cases_in_one_sandbox(benchmark::State& state, const std::vector<std::string
                                                 benchmark::Counter::kIsRate);
 }
 
+// The program in warm sandboxes (rlft/sandbox/python_workers.hpp), one pool for all threads, on
+// state.range(0) inputs per iteration as the code reward runs a completion; the counter counts cases.
+void python_in_warm_workers(benchmark::State& state) {
+  static rlft::sandbox::python_workers workers;
+  const std::vector<std::string> inputs(static_cast<std::size_t>(state.range(0)), "");
+  for (auto _ : state) {
+    const auto results = workers.run("print(sum(range(10)))\n", inputs);
+    for (const auto& result : results)
+      if (result.verdict != rlft::sandbox::run_verdict::completed || result.stdout_text != "45\n")
+        state.SkipWithError(("unexpected case: " + result.stderr_text).c_str());
+  }
+  state.counters["runs/s"] = benchmark::Counter(static_cast<double>(state.range(0) * state.iterations()),
+                                                benchmark::Counter::kIsRate);
+}
+
 // The same sandboxed Python run from a process that holds state.range(0) MiB of written memory,
 // as a trainer holding a model and its activations does: what starting a run costs when the
 // trainer's memory is large (registered last, since the memory stays with the process).
@@ -106,6 +123,7 @@ void sandboxed_python_from_large_process(benchmark::State& state) {
 }
 
 void bare_python(benchmark::State& state) { bare(state, {"/usr/bin/python3", "-I", "main.py"}); }
+void bare_python_no_site(benchmark::State& state) { bare(state, {"/usr/bin/python3", "-I", "-S", "main.py"}); }
 void python_cases_one_sandbox(benchmark::State& state) { cases_in_one_sandbox(state, {}, "main.py"); }
 void cpp_cases_one_sandbox(benchmark::State& state) { cases_in_one_sandbox(state, {"./main"}, ""); }
 void sandboxed_python(benchmark::State& state) { sandboxed(state, {"/usr/bin/python3", "-I", "main.py"}); }
@@ -119,6 +137,9 @@ BENCHMARK(sandboxed_python)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(bare_cpp)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(sandboxed_cpp)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(python_cases_one_sandbox)->Arg(4)->UseRealTime()->Threads(1)->Threads(2);
+// Warm sandboxes, beside the bare run of the interpreter they use (python3 -I -S).
+BENCHMARK(bare_python_no_site)->UseRealTime()->Threads(1)->Threads(2);
+BENCHMARK(python_in_warm_workers)->Arg(1)->Arg(4)->UseRealTime()->Threads(1)->Threads(2);
 BENCHMARK(cpp_cases_one_sandbox)->Arg(4)->UseRealTime()->Threads(1)->Threads(2);
 // The harness's fixed cost and its cost per case, for a compiled program.
 BENCHMARK(cpp_cases_one_sandbox)->Arg(1)->Arg(8)->Arg(32)->UseRealTime();

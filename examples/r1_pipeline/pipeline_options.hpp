@@ -44,6 +44,7 @@ struct pipeline_options {
 
   // Task.
   std::string task = "arithmetic";  // or "countdown", or "code" (arithmetic answered by a Python program)
+  bool sandbox_per_program = false;  // code: each program in a sandbox of its own, not in warm workers
   tasks::arithmetic_options arithmetic = {.min_digits = 1, .max_digits = 2, .operands = 2, .operators = "+-"};
   tasks::countdown_options countdown = {.numbers = 3, .max_number = 12, .min_target = 5, .max_target = 40};
 
@@ -139,6 +140,9 @@ inline void add_flags(CLI::App& app, pipeline_options& o) {
 
   app.add_option("--task", o.task, "arithmetic, countdown, or code (arithmetic answered by a Python program run in the sandbox)")
       ->check(CLI::IsMember({"arithmetic", "countdown", "code"}));
+  app.add_flag("--sandbox-per-program", o.sandbox_per_program,
+               "code: run each program in a sandbox of its own (slower) instead of warm sandboxes that serve "
+               "program after program");
   app.add_option("--digits-min", o.arithmetic.min_digits, "arithmetic, code: fewest digits of an operand");
   app.add_option("--digits-max", o.arithmetic.max_digits, "arithmetic, code: most digits of an operand");
   app.add_option("--operands", o.arithmetic.operands, "arithmetic, code: operands per problem (2-4)");

@@ -37,12 +37,16 @@ class task_source {
 #if RLFT_R1_HAS_CODE_TASK
     if (std::holds_alternative<tasks::arithmetic_program_task>(task_)) {
       // The programs need only built-ins: no site packages (-S), whose import is a large part of
-      // a short program's run (bench/RESULTS.md).
+      // a short program's run. Unless asked otherwise they run in warm sandboxes
+      // (sandbox::python_workers): a fork of a started interpreter per program instead of a
+      // sandbox and an interpreter start, which made scoring most of a step (bench/RESULTS.md).
       sandbox::language python = sandbox::python3();
       python.run.insert(python.run.begin() + 1, "-S");
-      program_reward_ = code_execution_reward{.language = python,
-                                              .source = code_source::answer_block,
-                                              .cache = std::make_shared<code_verdict_cache>()};
+      program_reward_ = code_execution_reward{
+          .language = python,
+          .source = code_source::answer_block,
+          .cache = std::make_shared<code_verdict_cache>(),
+          .workers = options.sandbox_per_program ? nullptr : std::make_shared<sandbox::python_workers>()};
     }
 #endif
   }

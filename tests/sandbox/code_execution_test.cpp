@@ -129,3 +129,27 @@ TEST_CASE("code execution: a verdict cache runs each program once per task, shar
     CHECK(reward.evaluate_program(coin, R"({"tests": [{"input": "", "output": "1"}]})").score == first);
   CHECK_THROWS_WITH_AS(rlft::code_verdict_cache(0), doctest::Contains("capacity"), rlft::error);
 }
+
+TEST_CASE("code execution: with warm workers, every score and verdict is the one of a sandbox each") {
+  const rlft::sandbox::run_limits limits{.cpu_seconds = 1, .wall_seconds = 0.5};
+  const rlft::code_execution_reward alone{.limits = limits};
+  const rlft::code_execution_reward warm{.limits = limits, .workers = std::make_shared<rlft::sandbox::python_workers>()};
+  const std::string asserting = R"({"assert": "assert double(4) == 8\nassert double(-1) == -2"})";
+  std::vector<rlft::reward_input> inputs;
+  for (const char* body : {"print(2 * int(input()))", "print(abs(2 * int(input())))", "x = (", "import time\ntime.sleep(9)"})
+    inputs.push_back(completion(std::string("```python\n") + body + "\n```"));
+  for (const char* body : {"def double(x):\n    return 2 * x", "def double(x):\n    return x + 4"})
+    inputs.push_back(completion(std::string("```python\n") + body + "\n```", asserting));
+  std::vector<rlft::code_evaluation> warm_evaluations(inputs.size());
+  rlft::parallel_for(inputs.size(), [&](std::size_t i) { warm_evaluations[i] = warm.evaluate(inputs[i]); },
+                     rlft::costly_iterations);
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    CAPTURE(i);
+    const auto expected = alone.evaluate(inputs[i]);
+    CHECK(warm_evaluations[i].score == expected.score);
+    CHECK(warm_evaluations[i].cases == expected.cases);
+  }
+  CHECK(warm_evaluations[3].cases == std::vector<case_verdict>(3, case_verdict::timeout));
+  CHECK(warm_evaluations[5].cases == std::vector<case_verdict>{case_verdict::runtime_error});
+  CHECK(warm.workers->programs_run_alone() == 0);
+}

@@ -25,66 +25,11 @@
 
 #include "rlft/sandbox/program.hpp"
 #include "rlft/sandbox/run_sandboxed.hpp"
+#include "sandbox_test_support.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
-using rlft::sandbox::run_limits;
-using rlft::sandbox::run_result;
-using rlft::sandbox::run_sandboxed;
-using rlft::sandbox::run_verdict;
-
-// A fresh work directory under /tmp, removed with everything in it.
-struct work_directory {
-  fs::path path;
-  work_directory() {
-    std::string pattern = (fs::temp_directory_path() / "rlft-sandbox-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = pattern;
-  }
-  ~work_directory() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  void write(const std::string& name, const std::string& text) const { std::ofstream(path / name) << text; }
-};
-
-// Live processes (not zombies waiting for init to reap them) whose uid is one the sandbox uses
-// when the tests run as root, after a moment for the namespace's teardown.
-std::size_t sandbox_processes() {
-  std::size_t count = 0;
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    count = 0;
-    std::error_code ignored;
-    for (const auto& entry : fs::directory_iterator("/proc", ignored)) {
-      struct stat info {};
-      if (::stat(entry.path().c_str(), &info) != 0 || info.st_uid < 61000 || info.st_uid >= 62000) continue;
-      std::ifstream stat_file(entry.path() / "stat");
-      std::string line;
-      std::getline(stat_file, line);
-      const auto state = line.find(") ");
-      if (state != std::string::npos && line[state + 2] != 'Z') ++count;
-    }
-    if (count == 0) break;
-    ::usleep(50000);
-  }
-  return count;
-}
-
-// What a run could leave on the host besides processes: the test process's mounts, and files in
-// the temporary directory (private to this executable: main() points TMPDIR at it).
-struct host_state {
-  std::size_t mounts = 0;
-  std::size_t temporary_entries = 0;
-  static host_state now() {
-    host_state state;
-    std::ifstream mountinfo("/proc/self/mountinfo");
-    for (std::string line; std::getline(mountinfo, line);) ++state.mounts;
-    for ([[maybe_unused]] const auto& entry : fs::directory_iterator(fs::temp_directory_path())) ++state.temporary_entries;
-    return state;
-  }
-  bool operator==(const host_state&) const = default;
-};
+using namespace sandbox_test;
 
 run_result python(const std::string& program, run_limits limits = {}, const std::string& input = "") {
   const auto before = host_state::now();
@@ -257,6 +202,17 @@ TEST_CASE("a system call the policy forbids ends the run as denied by policy") {
   CHECK(result.verdict == run_verdict::denied_by_policy);
   CHECK(result.signal == SIGSYS);
   CHECK(result.stdout_text.empty());
+  // System V shared memory would outlive the program in a warm sandbox (python_workers).
+  const auto shared = python("import ctypes\nctypes.CDLL(None).shmget(0, 4096, 0o1600)\nprint('shared')\n");
+  CHECK(shared.verdict == run_verdict::denied_by_policy);
+}
+
+TEST_CASE("a program that closes its input early leaves the trainer running") {
+  // The rest of a large input meets a closed pipe: EPIPE for the runner, not SIGPIPE.
+  const auto result = python("import os, time\nos.close(0)\ntime.sleep(0.2)\nprint('closed')\n", {},
+                             std::string(std::size_t{1} << 20, 'x'));
+  CHECK(result.verdict == run_verdict::completed);
+  CHECK(result.stdout_text == "closed\n");
 }
 
 TEST_CASE("several test cases in one sandbox: each case its own verdict, limits and output") {

@@ -15,7 +15,10 @@
 // `limits`. For C++ set language = sandbox::cpp() and fence_tags = {"cpp", "c++"}.
 // Calls are thread-safe: score_rollouts scores a step's completions in parallel, each in its own
 // sandbox; a deterministic program gets the same score every time. With a code_verdict_cache a
-// program already judged on the same task data is not run again. A completion without a program
+// program already judged on the same task data is not run again. With sandbox::python_workers, a
+// Python program runs in a warm sandbox that serves program after program (a fork per case
+// instead of a sandbox and an interpreter start; see that header for what the programs then
+// share) rather than in a sandbox of its own. A completion without a program
 // scores 0; malformed task data throws rlft::error naming the problem, as does a machine where
 // the sandbox cannot run.
 #pragma once
@@ -37,6 +40,7 @@
 #include "rlft/core/error.hpp"
 #include "rlft/rewards/tagged_text.hpp"
 #include "rlft/sandbox/program.hpp"
+#include "rlft/sandbox/python_workers.hpp"
 
 namespace rlft {
 
@@ -214,6 +218,7 @@ struct code_execution_reward {
   std::string answer_open = "<answer>";
   std::string answer_close = "</answer>";
   std::shared_ptr<code_verdict_cache> cache = nullptr;  // null: every program runs
+  std::shared_ptr<sandbox::python_workers> workers = nullptr;  // null: each program in a sandbox of its own
 
   // The program of the completion, or nothing.
   std::optional<std::string> extract_program(std::string_view completion) const {
@@ -277,15 +282,21 @@ struct code_execution_reward {
                                         : static_cast<float>(passed) / static_cast<float>(count);
       return evaluation;
     };
+    const bool warm = workers && language.python_source && language.compile.empty();
     if (!task.tests.empty()) {
-      const sandbox::prepared_program prepared(language, program, compile_limits);
-      if (!prepared.compiled()) {
-        evaluation.cases.assign(count, case_verdict::compile_error);
-        return finish();
-      }
       std::vector<std::string> inputs;
       for (const auto& test : task.tests) inputs.push_back(test.input);
-      const auto runs = prepared.run_all(inputs, limits);  // one sandbox for all the cases
+      std::vector<sandbox::run_result> runs;
+      if (warm) {
+        runs = workers->run(program, inputs, limits);
+      } else {
+        const sandbox::prepared_program prepared(language, program, compile_limits);
+        if (!prepared.compiled()) {
+          evaluation.cases.assign(count, case_verdict::compile_error);
+          return finish();
+        }
+        runs = prepared.run_all(inputs, limits);  // one sandbox for all the cases
+      }
       for (std::size_t i = 0; i < runs.size(); ++i) {
         case_verdict verdict = detail::verdict_of(runs[i]);
         if (verdict == case_verdict::passed && !detail::same_output(runs[i].stdout_text, task.tests[i].output, comparison))
@@ -297,8 +308,10 @@ struct code_execution_reward {
     if (task.assertions) {
       if (!language.compile.empty())
         throw error("code execution reward: an assertion script needs an interpreted language");
-      const sandbox::prepared_program checked(language, std::string(program) + "\n" + *task.assertions, compile_limits);
-      const case_verdict verdict = detail::verdict_of(checked.run("", limits));
+      const std::string checked_program = std::string(program) + "\n" + *task.assertions;
+      const case_verdict verdict =
+          detail::verdict_of(warm ? workers->run(checked_program, {""}, limits).front()
+                                  : sandbox::prepared_program(language, checked_program, compile_limits).run("", limits));
       evaluation.cases.push_back(verdict);
       passed += verdict == case_verdict::passed;
     }

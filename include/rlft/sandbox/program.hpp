@@ -5,8 +5,6 @@
 // (paths inside the sandbox, where /usr is the host's).
 #pragma once
 
-#include <stdlib.h>
-
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -49,12 +47,7 @@ class prepared_program {
   // made (the compiler's own failure is compile_result(), not an exception).
   prepared_program(const language& lang, std::string_view source, const run_limits& compile_limits = default_compile_limits(),
                    const run_options& options = {})
-      : language_(lang), options_(options) {
-    std::string pattern = (std::filesystem::temp_directory_path() / "rlft-sandbox-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr)
-      throw error(rlft::detail::make_message("rlft sandbox: cannot make a work directory under ",
-                                             std::filesystem::temp_directory_path().string()));
-    work_ = pattern;
+      : language_(lang), options_(options), work_(make_work_directory()) {
     std::ofstream file(work_ / language_.source_file, std::ios::binary);
     file.write(source.data(), static_cast<std::streamsize>(source.size()));
     if (!file) throw error(rlft::detail::make_message("rlft sandbox: cannot write ", (work_ / language_.source_file).string()));

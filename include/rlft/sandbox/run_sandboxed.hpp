@@ -3,9 +3,9 @@
 //   - namespaces: its own user, PID, mount, network, IPC, UTS and cgroup namespaces
 //     (bwrap --unshare-all): no network at all, not even the host's loopback;
 //   - files: a read-only root holding /usr read-only (with the /bin, /lib, /lib64 links), a
-//     fresh /proc and minimal /dev, an empty size-capped tmpfs at /tmp, the caller's work
-//     directory read-write at /work (the working directory); nothing else of the host (no /etc,
-//     /home, /root, /proc of the trainer);
+//     fresh /proc and a read-only minimal /dev, empty size-capped tmpfs mounts at /tmp and
+//     /dev/shm, the caller's work directory read-write at /work (the working directory);
+//     nothing else of the host (no /etc, /home, /root, /proc of the trainer);
 //   - a clean environment (PATH, HOME=/work, LANG=C.UTF-8) and a new session;
 //   - seccomp (rlft/sandbox/seccomp_policy.hpp) and rlimits: CPU seconds, address space,
 //     processes, file size, open files, no core files;
@@ -25,7 +25,9 @@
 #include <linux/close_range.h>
 #include <grp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -132,6 +134,12 @@ inline std::size_t processes_of(uid_t uid) {
   return count;
 }
 
+// RLIMIT_NPROC for a run: its processes, bwrap's two, and (when not root, all runs sharing the
+// trainer's uid) the user's processes now.
+inline std::size_t process_limit(const run_limits& limits) {
+  return limits.processes + 2 + (::geteuid() == 0 ? 0 : processes_of(::geteuid()));
+}
+
 inline std::vector<std::string> bwrap_arguments(const run_options& options, const run_limits& limits,
                                                 const std::filesystem::path& work, int seccomp_fd, int info_fd,
                                                 const std::vector<std::string>& command) {
@@ -145,6 +153,9 @@ inline std::vector<std::string> bwrap_arguments(const run_options& options, cons
                                 "--symlink", "usr/lib64", "/lib64",
                                 "--proc", "/proc",
                                 "--dev", "/dev",
+                                "--size", std::to_string(limits.file_bytes),
+                                "--tmpfs", "/dev/shm",
+                                "--remount-ro", "/dev",
                                 "--size", std::to_string(limits.file_bytes),
                                 "--tmpfs", "/tmp",
                                 "--bind", work.string(), "/work",
@@ -197,6 +208,26 @@ inline void make_pipe(file_descriptor& read_end, file_descriptor& write_end) {
   write_end = file_descriptor(ends[1]);
 }
 
+// write() that fails with EPIPE instead of raising SIGPIPE when the reader has gone (a program
+// may close its input): SIGPIPE is blocked in this thread for the call, and one it raised is
+// taken before the mask is restored.
+inline ssize_t write_to_pipe(int fd, const char* data, std::size_t size) {
+  sigset_t pipe_signal, previous;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  ::pthread_sigmask(SIG_BLOCK, &pipe_signal, &previous);
+  const ssize_t written = ::write(fd, data, size);
+  const int code = errno;
+  if (written < 0 && code == EPIPE) {
+    const timespec now{0, 0};
+    while (::sigtimedwait(&pipe_signal, nullptr, &now) < 0 && errno == EINTR) {
+    }
+  }
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  errno = code;
+  return written;
+}
+
 inline bool has(std::string_view text, std::string_view what) { return text.find(what) != std::string_view::npos; }
 
 inline run_verdict classify(const run_result& result, bool killed_at_deadline, bool output_overflow) {
@@ -221,17 +252,40 @@ inline run_verdict classify(const run_result& result, bool killed_at_deadline, b
   return run_verdict::completed;
 }
 
+// Hands `work` and everything in it to `uid` (when root: the run's uid, and back after).
+inline void hand_over(const std::filesystem::path& work, uid_t uid) {
+  std::error_code ignored;
+  ::chown(work.c_str(), uid, uid);
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(work, ignored))
+    ::lchown(entry.path().c_str(), uid, uid);
+}
+
 }  // namespace detail
 
-// Runs `command` (argv inside the sandbox, e.g. {"/usr/bin/python3", "main.py"}) in `work`
-// (bound read-write at /work; when root, handed to the run's uid for the run and back after, so
-// it must be reachable by an unprivileged user: a directory under /tmp, not under /root)
-// with `stdin_text` on its standard input. Throws rlft::error for bad limits, a missing bwrap
-// or a failing system call on the trainer's side, with what failed; everything the program
-// does is in the result.
-inline run_result run_sandboxed(const std::vector<std::string>& command, const std::filesystem::path& work,
-                                std::string_view stdin_text, const run_limits& limits = {},
-                                const run_options& options = {}) {
+// A new empty directory under the system's temporary directory (reachable by the runs' uids),
+// to be a sandbox's /work. Throws rlft::error when it cannot be made.
+inline std::filesystem::path make_work_directory() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "rlft-sandbox-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr)
+    throw error(rlft::detail::make_message("rlft sandbox: cannot make a work directory under ",
+                                           std::filesystem::temp_directory_path().string()));
+  return pattern;
+}
+
+// A sandbox started by start_sandboxed: bubblewrap's pid (the caller waits for it), the pipes
+// to the program's standard streams and from bubblewrap's info pipe, and the uid it runs as
+// (0: the trainer's own, when not root; `work` is that uid's until handed back).
+struct sandboxed_process {
+  pid_t pid = -1;
+  uid_t as_user = 0;
+  file_descriptor stdin_write, stdout_read, stderr_read, info_read;
+  std::chrono::steady_clock::time_point start;
+};
+
+// Starts `command` in the sandbox over `work` (see run_sandboxed) and returns without waiting.
+// Throws rlft::error for bad limits, a missing bwrap or a failing system call.
+inline sandboxed_process start_sandboxed(const std::vector<std::string>& command, const std::filesystem::path& work,
+                                         const run_limits& limits, const run_options& options) {
   detail::check_limits(limits);
   if (command.empty()) throw error("rlft sandbox: the command is empty");
   if (::access(options.bwrap.c_str(), X_OK) != 0)
@@ -242,18 +296,13 @@ inline run_result run_sandboxed(const std::vector<std::string>& command, const s
 
   static std::atomic<unsigned> counter{0};
   const bool root = ::geteuid() == 0;
-  const uid_t as_user = root ? options.uid_base + counter.fetch_add(1) % 1000 : 0;
-  const auto hand_over = [&](uid_t uid) {
-    std::error_code ignored;
-    ::chown(work.c_str(), uid, uid);
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(work, ignored))
-      ::lchown(entry.path().c_str(), uid, uid);
-  };
-  if (root) hand_over(as_user);
+  sandboxed_process process;
+  process.as_user = root ? options.uid_base + counter.fetch_add(1) % 1000 : 0;
+  if (root) detail::hand_over(work, process.as_user);
 
   const file_descriptor seccomp = seccomp_program();
-  file_descriptor info_read, info_write;  // bwrap writes the sandbox's pid here once it stands
-  detail::make_pipe(info_read, info_write);
+  file_descriptor info_write;  // bwrap writes the sandbox's pid here once it stands
+  detail::make_pipe(process.info_read, info_write);
   const auto arguments = detail::bwrap_arguments(options, limits, work, seccomp.get(), info_write.get(), command);
   std::vector<char*> argv;
   for (const auto& argument : arguments) argv.push_back(const_cast<char*>(argument.c_str()));
@@ -262,7 +311,7 @@ inline run_result run_sandboxed(const std::vector<std::string>& command, const s
   char* environment[] = {path_variable.data(), nullptr};
 
   const auto seconds = [](double value) { return static_cast<rlim_t>(std::ceil(value)); };
-  const std::size_t processes = limits.processes + 2 + (root ? 0 : detail::processes_of(::geteuid()));
+  const std::size_t processes = detail::process_limit(limits);
   const rlimit values[] = {{seconds(limits.cpu_seconds), seconds(limits.cpu_seconds) + 1},
                            {limits.memory_bytes, limits.memory_bytes},
                            {processes, processes},
@@ -271,36 +320,53 @@ inline run_result run_sandboxed(const std::vector<std::string>& command, const s
                            {0, 0}};
   const int resources[] = {RLIMIT_CPU, RLIMIT_AS, RLIMIT_NPROC, RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_CORE};
 
-  file_descriptor stdin_read, stdin_write, stdout_read, stdout_write, stderr_read, stderr_write, report_read,
-      report_write;
-  detail::make_pipe(stdin_read, stdin_write);
-  detail::make_pipe(stdout_read, stdout_write);
-  detail::make_pipe(stderr_read, stderr_write);
+  file_descriptor stdin_read, stdout_write, stderr_write, report_read, report_write;
+  detail::make_pipe(stdin_read, process.stdin_write);
+  detail::make_pipe(process.stdout_read, stdout_write);
+  detail::make_pipe(process.stderr_read, stderr_write);
   detail::make_pipe(report_read, report_write);
 
-  const auto start = std::chrono::steady_clock::now();
+  process.start = std::chrono::steady_clock::now();
   // vfork: the trainer's memory is not copied (fork() of a trainer holding a model costs tens
   // of milliseconds per run in page tables), and this thread waits until the child has
   // exec'd bubblewrap or failed.
-  const pid_t child = ::vfork();
-  if (child < 0) detail::throw_system("vfork");
-  if (child == 0)
+  process.pid = ::vfork();
+  if (process.pid < 0) {
+    if (root) detail::hand_over(work, ::geteuid());
+    detail::throw_system("vfork");
+  }
+  if (process.pid == 0)
     detail::exec_child(argv.data(), environment, values, resources, static_cast<int>(std::size(resources)),
                        stdin_read.get(), stdout_write.get(), stderr_write.get(), seccomp.get(), info_write.get(),
-                       report_write.get(), as_user);
-  info_write.reset();
-  stdin_read.reset();
-  stdout_write.reset();
-  stderr_write.reset();
+                       report_write.get(), process.as_user);
   report_write.reset();
 
   int exec_error = 0;
   if (::read(report_read.get(), &exec_error, sizeof exec_error) == static_cast<ssize_t>(sizeof exec_error)) {
-    ::waitpid(child, nullptr, 0);
-    if (root) hand_over(::geteuid());
+    ::waitpid(process.pid, nullptr, 0);
+    if (root) detail::hand_over(work, ::geteuid());
     errno = exec_error;
     detail::throw_system("starting bubblewrap");
   }
+  return process;
+}
+
+// Runs `command` (argv inside the sandbox, e.g. {"/usr/bin/python3", "main.py"}) in `work`
+// (bound read-write at /work; when root, handed to the run's uid for the run and back after, so
+// it must be reachable by an unprivileged user: a directory under /tmp, not under /root)
+// with `stdin_text` on its standard input. Throws rlft::error for bad limits, a missing bwrap
+// or a failing system call on the trainer's side, with what failed; everything the program
+// does is in the result.
+inline run_result run_sandboxed(const std::vector<std::string>& command, const std::filesystem::path& work,
+                                std::string_view stdin_text, const run_limits& limits = {},
+                                const run_options& options = {}) {
+  sandboxed_process process = start_sandboxed(command, work, limits, options);
+  const pid_t child = process.pid;
+  const bool root = process.as_user != 0;
+  auto& stdin_write = process.stdin_write;
+  auto& stdout_read = process.stdout_read;
+  auto& stderr_read = process.stderr_read;
+  const auto start = process.start;
 
   run_result result;
   bool killed_at_deadline = false, output_overflow = false;
@@ -321,7 +387,8 @@ inline run_result run_sandboxed(const std::vector<std::string>& command, const s
                          {stdin_write.get(), POLLOUT, 0}};
     if (::poll(watched, 3, static_cast<int>(left.count()) + 1) < 0 && errno != EINTR) detail::throw_system("poll");
     if (watched[2].revents & (POLLOUT | POLLERR | POLLHUP)) {
-      const ssize_t n = ::write(stdin_write.get(), stdin_text.data() + written, stdin_text.size() - written);
+      const ssize_t n =
+          detail::write_to_pipe(stdin_write.get(), stdin_text.data() + written, stdin_text.size() - written);
       if (n > 0) written += static_cast<std::size_t>(n);
       if (n < 0 && errno != EAGAIN) written = stdin_text.size();  // the program closed its input
       if (written == stdin_text.size()) stdin_write.reset();
@@ -354,11 +421,11 @@ inline run_result run_sandboxed(const std::vector<std::string>& command, const s
   } else {
     result.exit_status = WEXITSTATUS(status);
   }
-  if (root) hand_over(::geteuid());
+  if (root) detail::hand_over(work, ::geteuid());
   // Nothing on the info pipe: bubblewrap never set the sandbox up (no user namespaces, say), and
   // nothing ran. An error, not a verdict about the program.
   char info = 0;
-  if (!killed_at_deadline && ::read(info_read.get(), &info, 1) != 1)
+  if (!killed_at_deadline && ::read(process.info_read.get(), &info, 1) != 1)
     throw error(rlft::detail::make_message("rlft sandbox: bubblewrap could not set up the sandbox: ",
                                            result.stderr_text));
   result.verdict = detail::classify(result, killed_at_deadline, output_overflow);

@@ -3,8 +3,11 @@
 // namespaces, the read-only file system and the rlimits of rlft/sandbox/run_sandboxed.hpp do
 // the confining; the filter removes the kernel surface a test program never needs and an
 // escape would: tracing and other processes' memory, mounts and namespaces, kernel modules,
-// kexec, BPF, perf, keyrings, reboot and swap, and raw or packet sockets. A denied call kills
-// the process with SIGSYS, which the runner reports as run_verdict::denied_by_policy.
+// kexec, BPF, perf, keyrings, reboot and swap, raw or packet sockets, and System V IPC and
+// POSIX message queues, whose objects outlive the processes that made them (a warm sandbox of
+// rlft/sandbox/python_workers.hpp serves many programs; POSIX shared memory and semaphores are
+// files in /dev/shm, which it empties). A denied call kills the process with SIGSYS, which the
+// runner reports as run_verdict::denied_by_policy.
 #pragma once
 
 #include <sys/mman.h>
@@ -35,6 +38,7 @@ inline constexpr int denied_system_calls[] = {
     SCMP_SYS(name_to_handle_at), SCMP_SYS(fanotify_init), SCMP_SYS(acct),              SCMP_SYS(settimeofday),
     SCMP_SYS(clock_settime),   SCMP_SYS(sethostname),      SCMP_SYS(setdomainname),     SCMP_SYS(iopl),
     SCMP_SYS(ioperm),          SCMP_SYS(syslog),           SCMP_SYS(lookup_dcookie),    SCMP_SYS(quotactl),
+    SCMP_SYS(shmget),          SCMP_SYS(semget),           SCMP_SYS(msgget),            SCMP_SYS(mq_open),
 };
 
 [[noreturn]] inline void throw_seccomp(const char* what, int code) {

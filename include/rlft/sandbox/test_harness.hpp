@@ -1,13 +1,14 @@
 // Several test cases of one program in one sandbox: a small Python harness runs inside
 // rlft::sandbox::run_sandboxed and forks one child per case, with that case's input, its own
-// rlimits (CPU seconds, address space, file size), wall deadline and output cap, then reports
-// every case as one JSON line on the sandbox's stdout, which no case holds. One sandbox setup serves
-// all the cases, and for Python programs the interpreter starts once: each child is a fork of
-// the harness that executes the program's source (a fresh __main__ module, fresh standard
-// streams). The cases share the sandbox's work directory, /tmp and process limit, and run in
-// order, so a deterministic program gets the same results every time. A program that kills
-// the harness (it may: same user, same PID namespace) loses the cases not yet reported, which
-// count as runtime errors.
+// rlimits (CPU seconds, address space, file size, processes, open files), wall deadline and
+// output cap, then reports every case as one JSON line on the sandbox's stdout, which no case
+// holds. One sandbox setup serves all the cases, and for Python programs the interpreter starts
+// once: each child is a fork of the harness that compiles and executes the program's source (a
+// fresh __main__ module, fresh standard streams). The cases share the sandbox's work directory,
+// /tmp and process limit, and run in order, so a deterministic program gets the same results
+// every time. A program that kills the harness (it may: same user, same PID namespace) loses
+// the cases not yet reported, which count as runtime errors. The same harness, started with
+// --persistent, serves job after job in the warm sandboxes of rlft/sandbox/python_workers.hpp.
 #pragma once
 
 #include <cmath>
@@ -33,14 +34,16 @@ namespace detail {
 // pipes of its own.
 inline constexpr std::string_view harness_source = R"PY(
 import json, os, resource, select, signal, sys, time
-job = json.loads(sys.stdin.buffer.read())
-limits = job["limits"]
-source = None
-if "python" in job:
-    with open(job["python"], "rb") as f:
-        source = compile(f.read(), job["python"], "exec")
+persistent = sys.argv[1:] == ["--persistent"]
+os.remove(sys.argv[0])  # the work directory holds only what the job puts there
+if persistent:
+    import ctypes
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: no program reaches this process's memory through /proc
 
 def child(input_read, out_write, err_write):
+    if persistent:
+        prctl(4, 1, 0, 0, 0)  # the program sees its own /proc as it would alone
     os.setpgid(0, 0)
     os.dup2(input_read, 0)
     os.dup2(out_write, 1)
@@ -50,7 +53,10 @@ def child(input_read, out_write, err_write):
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_AS, (limits["memory_bytes"], limits["memory_bytes"]))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_bytes"], limits["file_bytes"]))
-    if source is None:
+    for limit, value in ((resource.RLIMIT_NPROC, limits["processes"]), (resource.RLIMIT_NOFILE, limits["open_files"])):
+        value = min(value, resource.getrlimit(limit)[1])  # the sandbox's, when it is lower
+        resource.setrlimit(limit, (value, value))
+    if "python" not in job:
         os.execv(job["argv"][0], job["argv"])
     sys.stdin = open(0, "r", closefd=False)
     sys.stdout = open(1, "w", closefd=False)
@@ -58,14 +64,16 @@ def child(input_read, out_write, err_write):
     sys.argv = [job["python"]]
     code = 0
     try:
-        exec(source, {"__name__": "__main__", "__builtins__": __builtins__})
+        with open(job["python"], "rb") as f:
+            source = f.read()
+        exec(compile(source, job["python"], "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         if not isinstance(e.code, int) and e.code is not None:
             print(e.code, file=sys.stderr)
-    except BaseException:
+    except BaseException as e:
         import traceback
-        traceback.print_exc()
+        traceback.print_exception(type(e), e, e.__traceback__.tb_next)  # from the program's frame on
         code = 1
     try:
         sys.stdout.flush()
@@ -161,9 +169,75 @@ def run(text):
             "stdout": outputs[out_read].decode("utf-8", "replace"),
             "stderr": outputs[err_read].decode("utf-8", "replace")}
 
-for text in job["inputs"]:
-    os.write(1, (json.dumps(run(text)) + "\n").encode())
+def emptied(directory):
+    try:
+        for entry in os.scandir(directory):
+            if entry.is_dir(follow_symlinks=False):
+                os.chmod(entry.path, 0o700)
+                if not emptied(entry.path):
+                    return False
+                os.rmdir(entry.path)
+            else:
+                os.unlink(entry.path)
+        return True
+    except BaseException:
+        return False
+
+def reset():
+    # Every other process in the sandbox's PID namespace (its init excepted) dies, then the
+    # writable directories are emptied: the next job finds the sandbox as this one found it.
+    give_up = time.monotonic() + 2.0
+    while True:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            break
+        if time.monotonic() > give_up:
+            return False
+        time.sleep(0.001)
+    return all(emptied(directory) for directory in ("/work", "/tmp", "/dev/shm"))
+
+for line in sys.stdin.buffer:
+    job = json.loads(line)
+    limits = job["limits"]
+    if "source" in job:
+        with open(job["python"], "wb") as f:
+            f.write(job["source"].encode())
+    for text in job["inputs"]:
+        os.write(1, (json.dumps(run(text)) + "\n").encode())
+    if persistent:
+        os.write(1, (json.dumps({"clean": reset()}) + "\n").encode())
 )PY";
+
+// The harness's report of one case (a JSON object) as a run_result.
+inline run_result case_result(const nlohmann::json& report) {
+  run_result result;
+  result.exit_status = report.value("exit_status", -1);
+  result.signal = report.value("signal", 0);
+  result.wall_seconds = report.value("wall_seconds", 0.0);
+  result.stdout_text = report.value("stdout", std::string{});
+  result.stderr_text = report.value("stderr", std::string{});
+  result.output_truncated = report.value("truncated", false);
+  result.verdict = classify(result, report.value("timed_out", false), result.output_truncated);
+  return result;
+}
+
+// The limits a job hands the harness: what each case gets.
+inline nlohmann::json case_limits(const run_limits& limits) {
+  return {{"cpu_seconds", std::ceil(limits.cpu_seconds)},
+          {"wall_seconds", limits.wall_seconds},
+          {"memory_bytes", limits.memory_bytes},
+          {"file_bytes", limits.file_bytes},
+          {"processes", process_limit(limits)},
+          {"open_files", limits.open_files},
+          {"output_bytes", limits.output_bytes}};
+}
+
+// The bytes the harness's reports of `cases` cases may take: each case's two outputs,
+// JSON-escaped (up to 6 bytes a byte), and its fields.
+inline std::size_t report_bytes(std::size_t cases, const run_limits& limits) {
+  return 6 * (cases * (2 * limits.output_bytes + 4096) + 4096);
+}
 
 }  // namespace detail
 
@@ -184,21 +258,15 @@ inline std::vector<run_result> run_test_cases(const std::vector<std::string>& co
     file << detail::harness_source;
     if (!file) throw error(rlft::detail::make_message("rlft sandbox: cannot write ", harness.string()));
   }
-  nlohmann::json job = {{"inputs", inputs},
-                        {"limits",
-                         {{"cpu_seconds", std::ceil(limits.cpu_seconds)},
-                          {"wall_seconds", limits.wall_seconds},
-                          {"memory_bytes", limits.memory_bytes},
-                          {"file_bytes", limits.file_bytes},
-                          {"output_bytes", limits.output_bytes}}}};
+  nlohmann::json job = {{"inputs", inputs}, {"limits", detail::case_limits(limits)}};
   if (!python_source_file.empty()) job["python"] = std::string(python_source_file);
   else job["argv"] = command;
   run_limits whole = limits;
   whole.wall_seconds = limits.wall_seconds * static_cast<double>(inputs.size()) + 2.0;
   whole.cpu_seconds = limits.cpu_seconds * static_cast<double>(inputs.size()) + 2.0;  // the harness's own share
-  // The reports: each case's two outputs, JSON-escaped (up to 6 bytes a byte), and its fields.
-  whole.output_bytes = 6 * (inputs.size() * (2 * limits.output_bytes + 4096) + 4096);
-  const auto run = run_sandboxed({"/usr/bin/python3", "-I", "-S", ".rlft_harness.py"}, work, job.dump(), whole, options);
+  whole.output_bytes = detail::report_bytes(inputs.size(), limits);
+  const auto run = run_sandboxed({"/usr/bin/python3", "-I", "-S", ".rlft_harness.py"}, work,
+                                 job.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", whole, options);
   std::error_code ignored;
   std::filesystem::remove(harness, ignored);
 
@@ -209,16 +277,8 @@ inline std::vector<run_result> run_test_cases(const std::vector<std::string>& co
     if (line_end == std::string::npos) break;
     const auto report = nlohmann::json::parse(run.stdout_text.substr(line_begin, line_end - line_begin), nullptr, false);
     line_begin = line_end + 1;
-    if (report.is_discarded()) break;
-    run_result result;
-    result.exit_status = report.value("exit_status", -1);
-    result.signal = report.value("signal", 0);
-    result.wall_seconds = report.value("wall_seconds", 0.0);
-    result.stdout_text = report.value("stdout", std::string{});
-    result.stderr_text = report.value("stderr", std::string{});
-    result.output_truncated = report.value("truncated", false);
-    result.verdict = detail::classify(result, report.value("timed_out", false), result.output_truncated);
-    results.push_back(std::move(result));
+    if (!report.is_object()) break;
+    results.push_back(detail::case_result(report));
   }
   const bool whole_run_timed_out = run.verdict == run_verdict::timeout && run.wall_seconds >= whole.wall_seconds;
   while (results.size() < inputs.size()) {  // not reported: the harness died or the whole run timed out
