@@ -7,6 +7,9 @@
 // 2501.12948) against the chosen rewards, measures held-out pass@1 as it goes, checkpoints so
 // that --resume continues exactly, logs every step to metrics.jsonl and writes the trained model
 // to --output as a Hugging Face model directory in the input's dtype. --help lists every option.
+// Under `mpirun -np N` the same program trains data-parallel: the ranks split each step's
+// groups and the held-out problems, rank 0 alone prints and writes, and --output must be one
+// directory every rank sees.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -15,10 +18,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -45,6 +44,7 @@
 #include "grpo_hf_options.hpp"
 #include "hf_model_files.hpp"
 #include "hf_rewards.hpp"
+#include "launch/launched_ranks.hpp"
 #include "progress_bar.hpp"
 #include "training_memory.hpp"
 #include "transformer/transformer.hpp"
@@ -137,10 +137,11 @@ void drop_metrics_after(const fs::path& path, std::size_t step) {
   io::write_jsonl(path, kept);
 }
 
-int run(const grpo_hf_options& o) {
-#if defined(_OPENMP)
-  if (o.threads > 0) omp_set_num_threads(static_cast<int>(o.threads));
-#endif
+int run(const grpo_hf_options& o, any_communicator& comm) {
+  const bool leader = comm.rank() == 0;  // prints and writes
+  const auto say = [&](const char* format, auto... values) {
+    if (leader) std::printf(format, values...);
+  };
   if (fs::exists(o.output) && fs::equivalent(o.output, o.model))
     throw error("--output must not be the --model directory: the input model would be overwritten");
   const reward_weights weights(o.rewards);
@@ -168,21 +169,21 @@ int run(const grpo_hf_options& o) {
   std::size_t longest_prompt = 0;
   for (const auto* set : {&train, held_out ? &*held_out : nullptr})
     for (std::size_t i = 0; set && i < set->size(); ++i) longest_prompt = std::max(longest_prompt, set->prompt_tokens(i).size());
-  std::printf("data      %zu training records, %zu held out, longest prompt %zu tokens\n", train.size(),
+  say("data      %zu training records, %zu held out, longest prompt %zu tokens\n", train.size(),
               held_out ? held_out->size() : 0, longest_prompt);
-  std::printf("prompt    %s\n", nlohmann::json(std::string(train.prompt_text(0))).dump().c_str());
+  say("prompt    %s\n", nlohmann::json(std::string(train.prompt_text(0))).dump().c_str());
 
   const training_memory memory = estimate_training_memory(
       config, {.completions = o.prompts_per_step * o.group_size,
                .max_sequence_tokens = longest_prompt + o.max_new_tokens,
                .micro_batch_tokens = o.micro_batch_tokens,
                .reference_model = o.kl_coefficient > 0.0});
-  std::printf("memory    %s\n", describe(memory).c_str());
+  say("memory    %s\n", describe(memory).c_str());
   check_fits(memory, o.memory_limit_gib);
 
   const auto load_start = std::chrono::steady_clock::now();
   model policy = model::from_pretrained(o.model);
-  std::printf("model     %s: %s, %zu parameters, loaded in %.1f s\n", o.model.c_str(), config.model_type.c_str(),
+  say("model     %s: %s, %zu parameters, loaded in %.1f s\n", o.model.c_str(), config.model_type.c_str(),
               policy.num_parameters(), seconds_since(load_start));
 
   const std::vector<token_id> stops = stop_tokens(o.model, tokens, config.vocab_size);
@@ -208,22 +209,28 @@ int run(const grpo_hf_options& o) {
                    .reference_refresh_steps = o.reference_refresh_steps,
                    .max_sampling_rounds = o.sampling_rounds,
                    .mask_truncated_completions = o.mask_truncated,
-                   .seed = o.seed},
+                   .seed = o.seed,
+                   .gradient_shards = examples::gradient_shards(o.gradient_shards, comm.size())},
       {.adamw = {.beta1 = o.adam_beta1, .beta2 = o.adam_beta2, .epsilon = o.adam_epsilon, .weight_decay = o.weight_decay},
        .schedule = {.peak_learning_rate = o.learning_rate,
                     .final_learning_rate = o.final_learning_rate < 0.0f ? o.learning_rate : o.final_learning_rate,
                     .warmup_steps = o.warmup_steps,
                     .total_steps = o.steps * o.inner_iterations * o.mini_batches},
-       .max_gradient_norm = o.max_gradient_norm});
+       .max_gradient_norm = o.max_gradient_norm},
+      comm);
 
   fs::create_directories(o.output);
   const fs::path metrics_path = o.output / "metrics.jsonl";
   if (latest) {
     trainer.resume(*latest, train);
-    drop_metrics_after(metrics_path, trainer.steps());
-    std::printf("resumed   at step %zu from %s\n", trainer.steps(), latest->directory.c_str());
+    if (leader) drop_metrics_after(metrics_path, trainer.steps());
+    say("resumed   at step %zu from %s\n", trainer.steps(), latest->directory.c_str());
   }
-  io::jsonl_appender metrics(metrics_path, latest.has_value());
+  std::optional<io::jsonl_appender> metrics;
+  if (leader) metrics.emplace(metrics_path, latest.has_value());
+  const auto log = [&](const nlohmann::json& record) {
+    if (metrics) metrics->write(record);
+  };
 
   const auto evaluate = [&](std::size_t step) {
     if (!held_out) return;
@@ -236,39 +243,41 @@ int run(const grpo_hf_options& o) {
     }
     const auto start = std::chrono::steady_clock::now();
     const evaluation_summary summary = evaluate_policy(
-        policy, problems, temperature{o.eval_temperature} | top_p{o.eval_top_p}, decode, held_out_judge{},
+        comm, policy, problems, temperature{o.eval_temperature} | top_p{o.eval_top_p}, decode, held_out_judge{},
         {.samples_per_prompt = o.eval_samples, .max_new_tokens = o.max_new_tokens, .stop_tokens = stops,
          .seed = o.seed ^ 0xE7A1u});
     nlohmann::json record = to_json(summary);
     record["kind"] = "eval";
     record["step"] = step;
     record["seconds"] = seconds_since(start);
-    metrics.write(record);
-    std::printf("eval      step %zu: pass@1 %.3f  cons@%zu %.3f  format %.2f  length %.0f  (%zu problems)\n", step,
+    log(record);
+    say("eval      step %zu: pass@1 %.3f  cons@%zu %.3f  format %.2f  length %.0f  (%zu problems)\n", step,
                 summary.pass_at_1, o.eval_samples, summary.consensus_at_k, summary.format_rate, summary.mean_length,
                 summary.problems);
   };
   if (!latest) evaluate(0);
 
-  progress_bar bar(o.steps, trainer.steps());
+  std::optional<progress_bar> bar;
+  if (leader) bar.emplace(o.steps, trainer.steps());
   while (trainer.steps() < o.steps) {
     const grpo_step_metrics m = trainer.step(train);
     nlohmann::json record = to_json(m);
     record["kind"] = "grpo";
-    metrics.write(record);
+    log(record);
     char summary[256];
     std::snprintf(summary, sizeof summary, "reward %.3f  length %.0f  kl %.4f%s", m.rewards.back().mean,
                   m.completion_length, m.objective.kl_mean, m.applied ? "" : "  (skipped)");
-    bar.update(m.step, summary);
+    if (bar) bar->update(m.step, summary);
     const bool last = m.step == o.steps;
     if (o.eval_every > 0 && m.step % o.eval_every == 0 && !last) {
-      bar.interrupt();
+      if (bar) bar->interrupt();
       evaluate(m.step);
     }
     if (m.step % o.checkpoint_every == 0 || last) trainer.save_checkpoint(checkpoints);
   }
-  bar.interrupt();
+  if (bar) bar->interrupt();
   evaluate(trainer.steps());
+  if (!leader) return 0;
 
   const io::tensor_dtype dtype = save_dtype(o);
   save_hf_model(policy, o.model, o.output, dtype);
@@ -280,18 +289,22 @@ int run(const grpo_hf_options& o) {
 }  // namespace rlft::hf
 
 int main(int argc, char** argv) {
+  std::optional<rlft::examples::launched_ranks> ranks;  // alone, or the ranks of an MPI launcher
+  try {
+    ranks.emplace(argc, argv);
+  } catch (const rlft::error& e) {
+    std::fprintf(stderr, "rlft_grpo_hf: %s\n", e.what());
+    return 1;
+  }
   rlft::hf::grpo_hf_options options;
   CLI::App app{"GRPO fine-tuning of a Hugging Face Qwen2/Llama checkpoint on the CPU, with rule-based rewards."};
   app.get_formatter()->column_width(34);
   rlft::hf::add_flags(app, options);
   CLI11_PARSE(app, argc, argv);
+  ranks->set_threads(options.threads);
   try {
-    return rlft::hf::run(options);
-  } catch (const rlft::error& e) {
-    std::fprintf(stderr, "rlft_grpo_hf: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {  // a library's own (a file system's, an allocation's): still a message
-    std::fprintf(stderr, "rlft_grpo_hf: %s\n", e.what());
-    return 1;
+    return rlft::hf::run(options, ranks->comm());
+  } catch (const std::exception& e) {  // rlft::error, or a library's own (a file system's, an allocation's)
+    return ranks->fail("rlft_grpo_hf", e.what());
   }
 }

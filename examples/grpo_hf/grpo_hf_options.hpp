@@ -17,6 +17,8 @@
 #include <rlft/data/read_data_file.hpp>
 #include <rlft/objective/loss_aggregation.hpp>
 
+#include "launch/launched_ranks.hpp"
+
 namespace rlft::hf {
 
 struct grpo_hf_options {
@@ -75,6 +77,7 @@ struct grpo_hf_options {
   // Run.
   std::uint64_t seed = 1;
   std::size_t threads = 0;               // 0: OpenMP's default
+  std::size_t gradient_shards = 0;       // 0: the fewest, a power of two covering the MPI ranks
   std::size_t checkpoint_every = 10;
   bool resume = false;
   double memory_limit_gib = 0.0;         // 0: the memory the system says is available
@@ -162,7 +165,8 @@ inline void add_flags(CLI::App& app, grpo_hf_options& o) {
   app.add_option("--eval-top-p", o.eval_top_p, "held-out nucleus mass")->check(CLI::Range(0.0f, 1.0f));
 
   app.add_option("--seed", o.seed, "seed of every random draw (data order, sampling)");
-  app.add_option("--threads", o.threads, "CPU threads (0: all)");
+  app.add_option("--threads", o.threads, "CPU threads (0: all; under mpirun, the cores shared among a machine's ranks)");
+  examples::add_gradient_shards_flag(app, o.gradient_shards);
   app.add_option("--checkpoint-every", o.checkpoint_every, "steps between checkpoints")->check(CLI::PositiveNumber);
   app.add_flag("--resume", o.resume, "continue from the latest checkpoint in --output");
   app.add_option("--memory-limit-gib", o.memory_limit_gib,

@@ -14,6 +14,7 @@
 
 #include <rlft/advantage/grpo_advantage.hpp>
 
+#include "launch/launched_ranks.hpp"
 #include "tasks/arithmetic.hpp"
 #include "tasks/countdown.hpp"
 
@@ -39,6 +40,7 @@ struct pipeline_options {
   std::uint64_t seed = 1;
   bool resume = false;
   std::size_t threads = 0;  // 0: OpenMP's default
+  std::size_t gradient_shards = 0;  // 0: the fewest, a power of two covering the MPI ranks
   std::size_t checkpoint_every = 10;  // GRPO steps between mid-stage checkpoints
   std::string stop_at = {};           // "stage:step": exit after that checkpoint (tests --resume)
 
@@ -134,6 +136,7 @@ inline void add_flags(CLI::App& app, pipeline_options& o) {
   app.add_flag("--quick")->description("a tiny run of every stage (under a minute); applied before the other flags");
   app.add_flag("--resume", o.resume, "continue from the checkpoints in --output");
   app.add_option("--threads", o.threads, "CPU threads (0: all)");
+  examples::add_gradient_shards_flag(app, o.gradient_shards);
   app.add_option("--checkpoint-every", o.checkpoint_every, "GRPO steps between mid-stage checkpoints")
       ->check(CLI::PositiveNumber);
   app.add_option("--stop-at", o.stop_at, "STAGE:STEP: stop after that step's checkpoint, as an interruption would");

@@ -13,26 +13,27 @@
 // top-p 0.95, cons@k, format rate, mean length); the table is printed and written with the
 // metrics (metrics.jsonl, one record per step) to --output. Stages checkpoint as they finish,
 // and RL stages every few steps, so --resume continues an interrupted run with the same
-// numbers it would have produced uninterrupted.
+// numbers it would have produced uninterrupted. Under `mpirun -np N` the same program trains
+// data-parallel (rlft::mpi_communicator): trainers, evaluation and rejection sampling split
+// their work across the ranks, rank 0 alone prints and writes, and --output must be one
+// directory every rank sees (for --resume).
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <span>
 #include <utility>
 #include <string>
 #include <vector>
 
 #include <unistd.h>
 
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
-
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <rlft/advantage/grpo_advantage.hpp>
+#include <rlft/distributed/any_communicator.hpp>
 #include <rlft/io/atomic_file.hpp>
 #include <rlft/io/jsonl.hpp>
 #include <rlft/io/text_examples.hpp>
@@ -47,6 +48,7 @@
 #include <rlft/train/rejection_sampler.hpp>
 #include <rlft/train/sft_trainer.hpp>
 
+#include "launch/launched_ranks.hpp"
 #include "pipeline_options.hpp"
 #include "r1_rewards.hpp"
 #include "resume_files.hpp"
@@ -90,8 +92,9 @@ struct stage_prompts {
 
 class pipeline {
  public:
-  explicit pipeline(pipeline_options options)
+  pipeline(pipeline_options options, any_communicator comm)
       : options_(std::move(options)),
+        comm_(std::move(comm)),
         tokenizer_(tasks::phrase_characters()),
         text_(tokenizer_),
         mixed_task_(options_, tasks::reasoning_language::mixed),
@@ -100,8 +103,10 @@ class pipeline {
         validation_prompts_(text_.prompts(english_task_, tasks::split::held_out, first_validation_problem,
                                           options_.validation_problems)) {
     fs::create_directories(options_.output);
-    if (options_.resume) drop_unfinished_metrics(options_.output);
-    log_.emplace(options_.output / "metrics.jsonl", options_.resume);
+    if (leader()) {
+      if (options_.resume) drop_unfinished_metrics(options_.output);
+      log_.emplace(options_.output / "metrics.jsonl", options_.resume);
+    }
   }
 
   void run() {
@@ -145,19 +150,20 @@ class pipeline {
     const fs::path directory = options_.output / name;
     if (options_.resume && fs::exists(directory / "done.json")) {
       results_.push_back(read_stage_result(directory / "done.json"));
-      std::printf("%-14s resumed from %s\n", name.c_str(), directory.c_str());
+      if (leader()) std::printf("%-14s resumed from %s\n", name.c_str(), directory.c_str());
       return model::from_pretrained(directory / "model");
     }
     stage_start_ = clock_type::now();
     seconds_before_start_ = options_.resume ? seconds_before_resume(directory) : 0.0;
     model trained = train();
-    trained.save(directory / "model");
+    if (leader()) trained.save(directory / "model");
     const stage_result result{name, evaluate(trained, name), seconds_before_start_ + seconds_since(stage_start_),
                               std::exchange(kept_step_, {})};
-    log_->write({{"stage", name}, {"kind", "evaluation"}, {"evaluation", rlft::to_json(result.evaluation)}});
+    log({{"stage", name}, {"kind", "evaluation"}, {"evaluation", rlft::to_json(result.evaluation)}});
+    results_.push_back(result);
+    if (!leader()) return trained;
     io::write_file_atomically(directory / "done.json", to_json(result).dump(2));
     checkpoint_directory(directory).remove();
-    results_.push_back(result);
     std::printf("%-14s pass@1 %.3f  cons@%zu %.3f  format %.3f  length %.1f  (%.0f s)%s\n", name.c_str(),
                 result.evaluation.pass_at_1, options_.eval_samples, result.evaluation.consensus_at_k,
                 result.evaluation.format_rate, result.evaluation.mean_length, result.seconds,
@@ -180,12 +186,13 @@ class pipeline {
                  seed);
   }
 
-  // Held-out evaluation; one completion of each of the first problems is logged as an example.
-  // For the program task, also the share of answers that leave the computing to the
-  // interpreter: print(<the question>).
+  // Held-out evaluation, split across the ranks; one completion of each of the first problems is
+  // logged as an example. For the program task, also the share of answers that leave the
+  // computing to the interpreter: print(<the question>).
   evaluation_summary evaluate(model& policy, const std::string& stage_name) {
     nlohmann::json examples = nlohmann::json::array();
-    std::size_t samples = 0, question_printed = 0;
+    std::int64_t counts[2] = {0, 0};  // samples, and those printing the question
+    auto& [samples, question_printed] = counts;
     const auto log_example = [&](const reward_input& input, const sample_outcome& outcome, std::size_t problem) {
       if (problem == examples.size() && problem < 4)
         examples.push_back({{"prompt", input.prompt}, {"completion", input.completion}, {"correct", outcome.correct}});
@@ -193,22 +200,23 @@ class pipeline {
       const std::string_view question = input.prompt.substr(0, input.prompt.find('\n'));
       question_printed += outcome.answer == "print(" + std::string(question) + ")";
     };
-    const auto summary =
-        evaluate_policy(policy, evaluation_prompts_, temperature{options_.eval_temperature} | top_p{options_.eval_top_p},
-                        decoder(), r1_judge{english_task_}, sampling_options(options_.eval_samples, 0), log_example);
+    const auto summary = evaluate_policy(comm_, policy, evaluation_prompts_,
+                                         temperature{options_.eval_temperature} | top_p{options_.eval_top_p}, decoder(),
+                                         r1_judge{english_task_}, sampling_options(options_.eval_samples, 0), log_example);
+    comm_.all_reduce_sum(std::span(counts));
     nlohmann::json record{{"stage", stage_name}, {"kind", "evaluation_samples"}, {"samples", examples}};
     if (options_.task == "code")
       record["share_printing_the_question"] = static_cast<double>(question_printed) / static_cast<double>(samples);
-    log_->write(record);
+    log(record);
     return summary;
   }
 
   // pass@1 on the validation problems, logged; drives checkpoint selection in GRPO stages.
   double validate(model& policy, const std::string& stage_name, std::size_t step) {
-    const auto summary = evaluate_policy(policy, validation_prompts_,
+    const auto summary = evaluate_policy(comm_, policy, validation_prompts_,
                                          temperature{options_.eval_temperature} | top_p{options_.eval_top_p}, decoder(),
                                          r1_judge{english_task_}, sampling_options(options_.validation_samples, 0));
-    log_->write({{"stage", stage_name}, {"kind", "validation"}, {"step", step}, {"pass_at_1", summary.pass_at_1}});
+    log({{"stage", stage_name}, {"kind", "validation"}, {"step", step}, {"pass_at_1", summary.pass_at_1}});
     return summary.pass_at_1;
   }
 
@@ -223,14 +231,28 @@ class pipeline {
 
   tokenizer_decoder decoder() const { return {&tokenizer_}; }
 
-  // The program task's programs so far: run in the sandbox, and judged from the verdict cache.
-  std::optional<std::pair<std::size_t, std::size_t>> program_runs() const {
+  // The program task's programs so far, on every rank: run in the sandbox, and judged from the
+  // verdict cache.
+  std::optional<std::pair<std::size_t, std::size_t>> program_runs() {
 #if RLFT_R1_HAS_CODE_TASK
-    if (const code_execution_reward* reward = english_task_.program_reward())
-      return std::pair{reward->cache->misses(), reward->cache->hits()};
+    if (const code_execution_reward* reward = english_task_.program_reward()) {
+      std::int64_t counts[2] = {static_cast<std::int64_t>(reward->cache->misses()),
+                                static_cast<std::int64_t>(reward->cache->hits())};
+      comm_.all_reduce_sum(std::span(counts));
+      return std::pair{static_cast<std::size_t>(counts[0]), static_cast<std::size_t>(counts[1])};
+    }
 #endif
     return std::nullopt;
   }
+
+  bool leader() const { return comm_.rank() == 0; }
+
+  // A record in metrics.jsonl (rank 0's).
+  void log(const nlohmann::json& record) {
+    if (log_) log_->write(record);
+  }
+
+  std::size_t gradient_shards() const { return examples::gradient_shards(options_.gradient_shards, comm_.size()); }
 
   // Stage 0: every document once per epoch; a share in the R1 template.
   model pretrain(const std::string& stage_name, const model_shape& shape, std::size_t epochs) {
@@ -262,9 +284,9 @@ class pipeline {
     model best = base;
     double best_loss = std::numeric_limits<double>::infinity();
     supervised(policy, "cold_start", examples, options_.cold_start_epochs, options_.sft_learning_rate,
-               [&](std::size_t epoch, sft_trainer<model>& trainer) {
+               [&](std::size_t epoch, sft_trainer<model, any_communicator>& trainer) {
                  const double loss = trainer.evaluate_loss(validation);
-                 log_->write({{"stage", "cold_start"}, {"kind", "validation"}, {"epoch", epoch}, {"loss", loss}});
+                 log({{"stage", "cold_start"}, {"kind", "validation"}, {"epoch", epoch}, {"loss", loss}});
                  if (loss < best_loss) {
                    best_loss = loss;
                    best = policy;
@@ -275,24 +297,28 @@ class pipeline {
 
   void supervised(model& policy, const std::string& stage_name, const std::vector<sft_example>& examples,
                   std::size_t epochs, std::optional<float> learning_rate = std::nullopt,
-                  const std::function<void(std::size_t, sft_trainer<model>&)>& after_epoch = {}) {
-    const sft_options options{.tokens_per_batch = options_.sft_tokens_per_batch, .epochs = epochs, .seed = options_.seed};
+                  const std::function<void(std::size_t, sft_trainer<model, any_communicator>&)>& after_epoch = {}) {
+    const sft_options options{.tokens_per_batch = options_.sft_tokens_per_batch,
+                              .epochs = epochs,
+                              .seed = options_.seed,
+                              .gradient_shards = gradient_shards()};
     const std::size_t updates = sft_trainer<model>::updates(examples, options);
     const float rate = learning_rate.value_or(options_.sft_learning_rate);
-    sft_trainer<model> trainer(policy, options,
+    sft_trainer<model, any_communicator> trainer(policy, options,
                                {.adamw = {.weight_decay = 0.01f},
                                 .schedule = {.peak_learning_rate = rate,
                                              .final_learning_rate = rate / 10,
                                              .warmup_steps = std::min<std::size_t>(20, updates / 10),
                                              .total_steps = updates},
-                                .max_gradient_norm = 1.0});
+                                .max_gradient_norm = 1.0},
+                                                 comm_);
     trainer.train(
         examples,
         [&](const sft_step_metrics& metrics) {
           nlohmann::json record = rlft::to_json(metrics);
           record["stage"] = stage_name;
           record["kind"] = "sft";
-          log_->write(record);
+          log(record);
           progress(stage_name, metrics.step, updates, "loss " + format(metrics.loss));
         },
         [&](std::size_t epoch) {
@@ -324,19 +350,21 @@ class pipeline {
                      .reference_logprobs = options_.kl_coefficient > 0.0,
                      .reference_refresh_steps = options_.reference_refresh_steps,
                      .max_sampling_rounds = options_.sampling_rounds,
-                     .seed = options_.seed + stage_number},
+                     .seed = options_.seed + stage_number,
+                     .gradient_shards = gradient_shards()},
         {.adamw = {.weight_decay = 0.0f},
          .schedule = {.peak_learning_rate = stage.learning_rate,
                       .final_learning_rate = stage.learning_rate,
                       .warmup_steps = 0,
                       .total_steps = stage.steps},
-         .max_gradient_norm = 1.0});
+         .max_gradient_norm = 1.0},
+        comm_);
     stage_prompts prompts{&text_, &english_task_, rl_problems + stage_number * 1'000'000};
     checkpoint_directory checkpoints(options_.output / name);
     best_policy<model> best;
     if (const auto latest = options_.resume ? checkpoints.latest() : std::nullopt) {
       trainer.resume(*latest, prompts, &best);
-      std::printf("%-14s resumed at step %zu\n", name.c_str(), trainer.steps());
+      if (leader()) std::printf("%-14s resumed at step %zu\n", name.c_str(), trainer.steps());
       if (options_.validation_every == 0) best = {};  // validation turned off on resuming
     } else if (options_.validation_every > 0) {
       best.offer(policy, validate(policy, name, 0), 0);
@@ -352,7 +380,7 @@ class pipeline {
         record["programs_run"] = programs->first - programs_before->first;
         record["programs_from_cache"] = programs->second - programs_before->second;
       }
-      log_->write(record);
+      log(record);
       std::string summary;
       for (const auto& r : metrics.rewards) summary += r.name + " " + format(r.mean) + "  ";
       progress(name, metrics.step, stage.steps,
@@ -374,18 +402,20 @@ class pipeline {
   void sample_rejection_data(model& policy, const fs::path& path) {
     const prompt_batch prompts = text_.prompts(english_task_, tasks::split::train, rejection_problems, options_.rejection_prompts);
     const auto [kept, report] =
-        rejection_sample(policy, prompts, temperature{1.0f}, decoder(), r1_verifier{english_task_},
+        rejection_sample(comm_, policy, prompts, temperature{1.0f}, decoder(), r1_verifier{english_task_},
                          sampling_options(options_.rejection_samples, 0));
-    io::write_text_examples(path, kept);
-    log_->write({{"stage", "rejection_sft"},
+    if (leader()) io::write_text_examples(path, kept);
+    comm_.barrier();  // every rank reads the file next
+    log({{"stage", "rejection_sft"},
                  {"kind", "rejection_sampling"},
                  {"prompts", report.prompts},
                  {"samples", report.samples},
                  {"accepted", report.accepted},
                  {"kept", report.kept},
                  {"prompts_with_a_kept_sample", report.prompts_with_a_kept_sample}});
-    std::printf("rejection sampling: %zu of %zu samples accepted, %zu distinct kept (%zu of %zu prompts)\n",
-                report.accepted, report.samples, report.kept, report.prompts_with_a_kept_sample, report.prompts);
+    if (leader())
+      std::printf("rejection sampling: %zu of %zu samples accepted, %zu distinct kept (%zu of %zu prompts)\n",
+                  report.accepted, report.samples, report.kept, report.prompts_with_a_kept_sample, report.prompts);
   }
 
   std::vector<sft_example> read_examples(const fs::path& path) const {
@@ -422,6 +452,7 @@ class pipeline {
   }
 
   void print_table() const {
+    if (!leader()) return;
     std::string table = "| stage | pass@1 | cons@" + std::to_string(options_.eval_samples) +
                         " | format rate | mean length | wall time | GRPO step kept |\n|---|---|---|---|---|---|---|\n";
     for (const auto& r : results_) {
@@ -446,6 +477,7 @@ class pipeline {
 
   // One line rewritten in place on a terminal; every tenth step otherwise.
   void progress(const std::string& stage_name, std::size_t step, std::size_t total, const std::string& summary) {
+    if (!leader()) return;
     if (interactive_) {
       std::printf("\r\033[K%-14s %zu/%zu  %s", stage_name.c_str(), step, total, summary.c_str());
     } else if (step % 10 == 0 || step == total) {
@@ -454,10 +486,11 @@ class pipeline {
     std::fflush(stdout);
   }
   void end_progress() const {
-    if (interactive_) std::printf("\n");
+    if (interactive_ && leader()) std::printf("\n");
   }
 
   pipeline_options options_;
+  any_communicator comm_;
   tasks::char_tokenizer tokenizer_;
   task_text text_;
   task_source mixed_task_;
@@ -469,13 +502,20 @@ class pipeline {
   std::vector<stage_result> results_;
   clock_type::time_point stage_start_ = clock_type::now();
   double seconds_before_start_ = 0.0;  // the stage's wall time before this run resumed it
-  bool interactive_ = isatty(fileno(stdout)) != 0;
+  bool interactive_ = isatty(fileno(stdout)) != 0 && comm_.size() == 1;  // MPI launchers hand ranks a terminal
 };
 
 }  // namespace
 }  // namespace rlft::r1
 
 int main(int argc, char** argv) {
+  std::optional<rlft::examples::launched_ranks> ranks;  // alone, or the ranks of an MPI launcher
+  try {
+    ranks.emplace(argc, argv);
+  } catch (const rlft::error& e) {
+    std::fprintf(stderr, "r1_pipeline: %s\n", e.what());
+    return 1;
+  }
   rlft::r1::pipeline_options options;
   for (int i = 1; i < argc; ++i)
     if (std::string_view(argv[i]) == "--quick") options.apply_quick_preset();  // flags given later still win
@@ -483,20 +523,14 @@ int main(int argc, char** argv) {
                "rejection sampling, final RL and distillation on a built-in reasoning task."};
   rlft::r1::add_flags(app, options);
   CLI11_PARSE(app, argc, argv);
-#if defined(_OPENMP)
-  if (options.threads > 0) omp_set_num_threads(static_cast<int>(options.threads));
-#endif
+  ranks->set_threads(options.threads);
   try {
-    rlft::r1::pipeline(options).run();
+    rlft::r1::pipeline(options, ranks->comm()).run();
   } catch (const rlft::r1::interrupted&) {
-    std::printf("\nstopped at %s as asked; continue with --resume\n", options.stop_at.c_str());
+    if (ranks->leader()) std::printf("\nstopped at %s as asked; continue with --resume\n", options.stop_at.c_str());
     return 3;
-  } catch (const rlft::error& e) {
-    std::fprintf(stderr, "\nr1_pipeline: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {  // a library's own (a file system's, an allocation's): still a message
-    std::fprintf(stderr, "\nr1_pipeline: %s\n", e.what());
-    return 1;
+  } catch (const std::exception& e) {  // rlft::error, or a library's own (a file system's, an allocation's)
+    return ranks->fail("r1_pipeline", e.what());
   }
   return 0;
 }

@@ -5,7 +5,8 @@
 // bit. Two configurations: on-policy with the KL term and several
 // micro-batches; and μ = 2 with two mini-batches, dynamic sampling and batch-std scaling
 // (batch statistics every rank must see alike); a run resumed from rank 0's checkpoint. SFT:
-// two epochs of packed updates, the same way.
+// two epochs of packed updates, the same way. Evaluation and rejection sampling split by
+// problems against one process.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
@@ -19,11 +20,14 @@
 #include <vector>
 
 #include "rlft/advantage/grpo_advantage.hpp"
+#include "rlft/distributed/any_communicator.hpp"
 #include "rlft/distributed/mpi_communicator.hpp"
 #include "rlft/objective/clipped_surrogate_objective.hpp"
 #include "rlft/sampling/temperature.hpp"
 #include "rlft/train/checkpoint.hpp"
+#include "rlft/train/evaluation.hpp"
 #include "rlft/train/grpo_trainer.hpp"
+#include "rlft/train/rejection_sampler.hpp"
 #include "rlft/train/sft_trainer.hpp"
 #include "transformer/transformer.hpp"
 
@@ -220,6 +224,50 @@ TEST_CASE("mpi: SFT with N ranks equals one process: parameters bit for bit, los
   for (std::size_t step = 0; step < alone.losses.size(); ++step)
     CHECK_MESSAGE(close(ranks.losses[step], alone.losses[step]), "update ", step + 1);
   CHECK(ranks.parameters == alone.parameters);
+}
+
+TEST_CASE("mpi: evaluation and rejection sampling split by problems equal one process, through any_communicator") {
+  transformer model = make_model();
+  const rlft::prompt_batch problems = prompt_cycle{}(7);
+  const rlft::completion_sampling_options options{
+      .samples_per_prompt = 3, .max_new_tokens = 5, .prompts_per_round = 2, .seed = 4, .first_stream = 11};
+  const auto judge = [](const rlft::reward_input& in) {
+    const std::string answer(in.completion.substr(0, 1));
+    return rlft::sample_outcome{.answer = answer,
+                                .correct = answer == in.reference,
+                                .well_formatted = in.completion.size() > 2,
+                                .length = in.completion_tokens.size()};
+  };
+  rlft::any_communicator ranks(world());
+  std::vector<std::size_t> problems_seen;
+  const auto alone = rlft::evaluate_policy(model, problems, rlft::temperature{1.0f}, letters{}, judge, options);
+  const auto split = rlft::evaluate_policy(ranks, model, problems, rlft::temperature{1.0f}, letters{}, judge, options,
+                                           [&](const rlft::reward_input&, const rlft::sample_outcome&, std::size_t p) {
+                                             if (problems_seen.empty() || problems_seen.back() != p) problems_seen.push_back(p);
+                                           });
+  CHECK(split.problems == alone.problems);
+  CHECK(split.pass_at_1 == alone.pass_at_1);
+  CHECK(split.consensus_at_k == alone.consensus_at_k);
+  CHECK(split.format_rate == alone.format_rate);
+  CHECK(split.mean_length == alone.mean_length);
+  CHECK(alone.pass_at_1 > 0.0);
+  std::vector<std::size_t> own;  // this rank's problems, by their indices among all
+  for (std::size_t p = rlft::share_begin(7, ranks.rank(), ranks.size()); p < rlft::share_begin(7, ranks.rank() + 1, ranks.size()); ++p)
+    own.push_back(p);
+  CHECK(problems_seen == own);
+
+  const auto accept = [&](const rlft::reward_input& in) { return judge(in).correct; };
+  const auto [kept_alone, report_alone] =
+      rlft::rejection_sample(model, problems, rlft::temperature{1.0f}, letters{}, accept, options);
+  const auto [kept_split, report_split] =
+      rlft::rejection_sample(ranks, model, problems, rlft::temperature{1.0f}, letters{}, accept, options);
+  CHECK(!kept_alone.empty());
+  CHECK(kept_split == kept_alone);
+  CHECK(report_split.prompts == report_alone.prompts);
+  CHECK(report_split.samples == report_alone.samples);
+  CHECK(report_split.accepted == report_alone.accepted);
+  CHECK(report_split.kept == report_alone.kept);
+  CHECK(report_split.prompts_with_a_kept_sample == report_alone.prompts_with_a_kept_sample);
 }
 
 int main(int argc, char** argv) {

@@ -136,6 +136,18 @@ class mpi_communicator {
     wait({&request, 1}, "barrier", "every rank");
   }
 
+  // The ranks that share this machine (MPI_COMM_TYPE_SHARED), this one included: what sizes
+  // each rank's share of the cores. Every rank must call it.
+  std::size_t ranks_on_this_machine() const {
+    MPI_Comm local;
+    detail::check_mpi(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local),
+                      "MPI_Comm_split_type");
+    int ranks = 0;
+    MPI_Comm_size(local, &ranks);
+    MPI_Comm_free(&local);
+    return static_cast<std::size_t>(ranks);
+  }
+
   // Ends every process of the run with `code` (after an error; MPI cannot continue).
   [[noreturn]] void abort(int code) const {
     MPI_Abort(comm_, code);

@@ -15,71 +15,13 @@
 
 #include "rlft/core/error.hpp"
 #include "rlft/core/rollout_batch.hpp"
+#include "rlft/distributed/byte_blob.hpp"
 #include "rlft/distributed/communicator.hpp"
 #include "rlft/train/gather_groups.hpp"
 
 namespace rlft {
 
 namespace detail {
-
-class byte_writer {
- public:
-  template <class T>
-  void values(std::span<const T> items) {
-    count(items.size());
-    const auto* bytes = reinterpret_cast<const std::byte*>(items.data());
-    out_.insert(out_.end(), bytes, bytes + items.size_bytes());
-  }
-  void count(std::size_t n) {
-    const auto value = static_cast<std::uint64_t>(n);
-    const auto* bytes = reinterpret_cast<const std::byte*>(&value);
-    out_.insert(out_.end(), bytes, bytes + sizeof value);
-  }
-  void text(const std::string& s) { values(std::span<const char>(s.data(), s.size())); }
-  std::vector<std::byte> take() { return std::move(out_); }
-
- private:
-  std::vector<std::byte> out_;
-};
-
-class byte_reader {
- public:
-  explicit byte_reader(std::span<const std::byte> in) : in_(in) {}
-  std::size_t count() {
-    std::uint64_t value = 0;
-    take(&value, sizeof value);
-    return static_cast<std::size_t>(value);
-  }
-  template <class T>
-  std::vector<T> values() {
-    const std::size_t n = count();
-    if (n > (in_.size() - at_) / sizeof(T)) fail();
-    std::vector<T> items(n);
-    take(items.data(), n * sizeof(T));
-    return items;
-  }
-  // Into an existing array of the same length.
-  template <class T>
-  void values_into(std::span<T> items) {
-    if (count() != items.size()) fail();
-    take(items.data(), items.size_bytes());
-  }
-  std::string text() {
-    const auto chars = values<char>();
-    return {chars.begin(), chars.end()};
-  }
-  bool done() const noexcept { return at_ == in_.size(); }
-
- private:
-  void take(void* to, std::size_t bytes) {
-    if (bytes > in_.size() - at_) fail();
-    if (bytes > 0) std::memcpy(to, in_.data() + at_, bytes);
-    at_ += bytes;
-  }
-  [[noreturn]] static void fail() { throw error("rollout exchange: a rank's rollouts arrived truncated or malformed"); }
-  std::span<const std::byte> in_;
-  std::size_t at_ = 0;
-};
 
 // The batch's per-token float arrays, in the order the bytes carry them.
 template <class Batch>

@@ -17,6 +17,8 @@
 #include "rlft/concepts/token_decoder.hpp"
 #include "rlft/core/error.hpp"
 #include "rlft/core/parallel.hpp"
+#include "rlft/distributed/byte_blob.hpp"
+#include "rlft/distributed/communicator.hpp"
 #include "rlft/train/for_each_completion.hpp"
 
 namespace rlft {
@@ -81,6 +83,30 @@ concept sample_judge = std::copy_constructible<J> && requires(const J& judge, co
   { judge(input) } -> std::convertible_to<sample_outcome>;
 };
 
+namespace detail {
+
+// The outcomes of every problem's samples, in problem order; on_outcome gets problem indices
+// offset by `first_problem`.
+template <policy Policy, sampler Sampler, token_decoder Decode, sample_judge Judge, class OnOutcome>
+std::vector<sample_outcome> sample_outcomes(Policy& policy, const prompt_batch& problems, const Sampler& sampler,
+                                            const Decode& decode, const Judge& judge,
+                                            const completion_sampling_options& options, OnOutcome& on_outcome,
+                                            std::size_t first_problem) {
+  std::vector<sample_outcome> outcomes;
+  outcomes.reserve(problems.prompts.size() * options.samples_per_prompt);
+  for_each_completion_round(policy, problems, sampler, decode, options, [&](const completion_round& round) {
+    const std::size_t first = outcomes.size();
+    outcomes.resize(first + round.inputs.size());
+    parallel_for(round.inputs.size(), [&](std::size_t i) { outcomes[first + i] = judge(round.inputs[i]); },
+                 costly_iterations);
+    for (std::size_t i = 0; i < round.inputs.size(); ++i)
+      on_outcome(round.inputs[i], outcomes[first + i], first_problem + round.prompts[i]);
+  });
+  return outcomes;
+}
+
+}  // namespace detail
+
 // Samples options.samples_per_prompt completions of every problem and summarises them. The
 // judge is called concurrently on a round's completions (like a reward in score_rollouts), so
 // it must not modify shared state; the summary does not depend on the thread count.
@@ -91,15 +117,40 @@ template <policy Policy, sampler Sampler, token_decoder Decode, sample_judge Jud
 evaluation_summary evaluate_policy(Policy& policy, const prompt_batch& problems, const Sampler& sampler,
                                    const Decode& decode, const Judge& judge, const completion_sampling_options& options,
                                    OnOutcome&& on_outcome = [](const reward_input&, const sample_outcome&, std::size_t) {}) {
+  return summarise_evaluation(detail::sample_outcomes(policy, problems, sampler, decode, judge, options, on_outcome, 0),
+                              options.samples_per_prompt);
+}
+
+// The same with the problems split across the ranks of `comm` (share_of_prompts): each rank
+// samples and judges its problems, and every rank returns the summary of all of them, equal to
+// one process's. on_outcome sees the calling rank's problems, with their indices among all.
+template <communicator Communicator, policy Policy, sampler Sampler, token_decoder Decode, sample_judge Judge,
+          class OnOutcome = void (*)(const reward_input&, const sample_outcome&, std::size_t)>
+evaluation_summary evaluate_policy(Communicator& comm, Policy& policy, const prompt_batch& problems,
+                                   const Sampler& sampler, const Decode& decode, const Judge& judge,
+                                   const completion_sampling_options& options,
+                                   OnOutcome&& on_outcome = [](const reward_input&, const sample_outcome&, std::size_t) {}) {
+  const prompt_share share = share_of_prompts(problems, options, comm.rank(), comm.size());
+  detail::byte_writer out;
+  for (const sample_outcome& outcome :
+       detail::sample_outcomes(policy, share.prompts, sampler, decode, judge, share.options, on_outcome, share.first)) {
+    out.text(outcome.answer);
+    out.count(outcome.correct);
+    out.count(outcome.well_formatted);
+    out.count(outcome.length);
+  }
+  const std::vector<std::byte> mine = out.take();
   std::vector<sample_outcome> outcomes;
-  outcomes.reserve(problems.prompts.size() * options.samples_per_prompt);
-  for_each_completion_round(policy, problems, sampler, decode, options, [&](const completion_round& round) {
-    const std::size_t first = outcomes.size();
-    outcomes.resize(first + round.inputs.size());
-    parallel_for(round.inputs.size(), [&](std::size_t i) { outcomes[first + i] = judge(round.inputs[i]); },
-                 costly_iterations);
-    for (std::size_t i = 0; i < round.inputs.size(); ++i) on_outcome(round.inputs[i], outcomes[first + i], round.prompts[i]);
-  });
+  for (const auto& blob : comm.all_gather(mine)) {
+    detail::byte_reader in(blob);
+    while (!in.done()) {
+      sample_outcome& outcome = outcomes.emplace_back();
+      outcome.answer = in.text();
+      outcome.correct = in.count() != 0;
+      outcome.well_formatted = in.count() != 0;
+      outcome.length = in.count();
+    }
+  }
   return summarise_evaluation(outcomes, options.samples_per_prompt);
 }
 

@@ -17,6 +17,7 @@
 #include "rlft/concepts/token_decoder.hpp"
 #include "rlft/core/error.hpp"
 #include "rlft/core/prompt_batch.hpp"
+#include "rlft/distributed/communicator.hpp"
 
 namespace rlft {
 
@@ -28,6 +29,31 @@ struct completion_sampling_options {
   std::uint64_t seed = 0;
   std::uint64_t first_stream = 0;  // Philox stream of the first completion
 };
+
+// Rank `rank`'s part of a prompt batch split across `ranks` processes by whole prompts in rank
+// order (share_begin), with the options that sample them with the Philox streams they get in
+// one process: the ranks' completions together are one process's, bit for bit (a completion
+// depends only on its prompt, the weights and its stream). `first` is the first prompt's index.
+struct prompt_share {
+  prompt_batch prompts;
+  std::size_t first = 0;
+  completion_sampling_options options;
+};
+
+inline prompt_share share_of_prompts(const prompt_batch& all, const completion_sampling_options& options,
+                                     std::size_t rank, std::size_t ranks) {
+  if (all.prompts.size() != all.references.size())
+    throw error(detail::make_message("completion sampling: ", all.prompts.size(), " prompts and ",
+                                     all.references.size(), " references"));
+  prompt_share share{.prompts = {}, .first = share_begin(all.prompts.size(), rank, ranks), .options = options};
+  const std::size_t last = share_begin(all.prompts.size(), rank + 1, ranks);
+  for (std::size_t p = share.first; p < last; ++p) {
+    share.prompts.prompts.push_back(all.prompts.view()[p]);
+    share.prompts.references.push_back(all.references[p]);
+  }
+  share.options.first_stream += share.first * options.samples_per_prompt;
+  return share;
+}
 
 // One round of sampled completions, decoded: inputs[i] is what a reward would see, prompts[i]
 // the index of its prompt in the prompt batch. The views stay valid during the callback only.

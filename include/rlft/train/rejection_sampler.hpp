@@ -17,6 +17,8 @@
 #include "rlft/concepts/sampler.hpp"
 #include "rlft/concepts/token_decoder.hpp"
 #include "rlft/core/parallel.hpp"
+#include "rlft/distributed/byte_blob.hpp"
+#include "rlft/distributed/communicator.hpp"
 #include "rlft/io/text_examples.hpp"
 #include "rlft/train/for_each_completion.hpp"
 
@@ -59,6 +61,43 @@ std::pair<std::vector<text_example>, rejection_sampling_report> rejection_sample
   report.kept = kept.size();
   for (const auto& completions : seen) report.prompts_with_a_kept_sample += !completions.empty();
   return {std::move(kept), report};
+}
+
+// The same with the prompts split across the ranks of `comm` (share_of_prompts): every rank
+// returns all the kept examples, in the order one process keeps them, and the whole report.
+template <communicator Communicator, policy Policy, sampler Sampler, token_decoder Decode, completion_verifier Verifier>
+std::pair<std::vector<text_example>, rejection_sampling_report> rejection_sample(
+    Communicator& comm, Policy& policy, const prompt_batch& prompts, const Sampler& sampler, const Decode& decode,
+    const Verifier& accept, const completion_sampling_options& options, std::size_t max_kept_per_prompt = 0) {
+  const prompt_share share = share_of_prompts(prompts, options, comm.rank(), comm.size());
+  const auto [kept, report] =
+      rejection_sample(policy, share.prompts, sampler, decode, accept, share.options, max_kept_per_prompt);
+  detail::byte_writer out;
+  for (const std::size_t count : {report.prompts, report.samples, report.accepted, report.prompts_with_a_kept_sample})
+    out.count(count);
+  for (const text_example& example : kept) {
+    out.text(example.prompt);
+    out.text(example.completion);
+    out.text(example.reference);
+  }
+  const std::vector<std::byte> mine = out.take();
+  std::vector<text_example> all;
+  rejection_sampling_report total;
+  for (const auto& blob : comm.all_gather(mine)) {
+    detail::byte_reader in(blob);
+    total.prompts += in.count();
+    total.samples += in.count();
+    total.accepted += in.count();
+    total.prompts_with_a_kept_sample += in.count();
+    while (!in.done()) {
+      text_example& example = all.emplace_back();
+      example.prompt = in.text();
+      example.completion = in.text();
+      example.reference = in.text();
+    }
+  }
+  total.kept = all.size();
+  return {std::move(all), total};
 }
 
 }  // namespace rlft

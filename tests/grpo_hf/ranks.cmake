@@ -1,0 +1,46 @@
+# grpo_hf under mpirun, unchanged: two ranks and one process, both with two gradient shards,
+# write the same model bit for bit and the same held-out evaluations.
+#   cmake -DGRPO_HF=prog -DMPIEXEC=mpiexec -DSOURCE_DIR=src -DWORK=dir -DMODEL=qwen2 -DSTEPS=n -P ranks.cmake
+file(REMOVE_RECURSE "${WORK}")
+set(OUTPUT "${WORK}/one")
+include("${CMAKE_CURRENT_LIST_DIR}/run_arguments.cmake")
+run_grpo_hf("one process" --gradient-shards 2)
+
+set(OUTPUT "${WORK}/two")
+include("${CMAKE_CURRENT_LIST_DIR}/run_arguments.cmake")
+execute_process(COMMAND "${MPIEXEC}" -np 2 "${GRPO_HF}" ${grpo_hf_arguments} --gradient-shards 2
+                RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE errors)
+if(NOT result EQUAL 0)
+  message(FATAL_ERROR "two ranks failed (${result}): ${errors}")
+endif()
+string(REGEX MATCHALL "saved     " saved "${output}")
+list(LENGTH saved saved_count)
+if(NOT saved_count EQUAL 1)
+  message(FATAL_ERROR "rank 0 alone should print and save; the output:\n${output}")
+endif()
+
+file(SHA256 "${WORK}/one/model.safetensors" one_model)
+file(SHA256 "${WORK}/two/model.safetensors" two_model)
+if(NOT one_model STREQUAL two_model)
+  message(FATAL_ERROR "the two-rank model differs from one process's")
+endif()
+
+# The held-out evaluations, timings aside.
+function(evaluations metrics out)
+  file(STRINGS "${metrics}" lines)
+  set(records "")
+  foreach(line IN LISTS lines)
+    string(JSON kind GET "${line}" kind)
+    if(kind STREQUAL "eval")
+      string(JSON line REMOVE "${line}" seconds)
+      list(APPEND records "${line}")
+    endif()
+  endforeach()
+  set(${out} "${records}" PARENT_SCOPE)
+endfunction()
+evaluations("${WORK}/one/metrics.jsonl" one_evaluations)
+evaluations("${WORK}/two/metrics.jsonl" two_evaluations)
+if(NOT one_evaluations STREQUAL two_evaluations OR one_evaluations STREQUAL "")
+  message(FATAL_ERROR "held-out evaluations differ:\n${one_evaluations}\n${two_evaluations}")
+endif()
+message(STATUS "two ranks = one process: the model bit for bit and the evaluations ${two_evaluations}")
