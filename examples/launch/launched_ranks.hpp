@@ -58,6 +58,7 @@ class launched_ranks {
       omp_set_num_threads(std::max(1, omp_get_num_procs() / static_cast<int>(ranks_here_)));
 #else
     (void)threads;
+    (void)ranks_here_;
 #endif
   }
 
