@@ -170,7 +170,7 @@ int run(const grpo_hf_options& o, any_communicator& comm) {
   for (const auto* set : {&train, held_out ? &*held_out : nullptr})
     for (std::size_t i = 0; set && i < set->size(); ++i) longest_prompt = std::max(longest_prompt, set->prompt_tokens(i).size());
   say("data      %zu training records, %zu held out, longest prompt %zu tokens\n", train.size(),
-              held_out ? held_out->size() : 0, longest_prompt);
+      held_out ? held_out->size() : 0, longest_prompt);
   say("prompt    %s\n", nlohmann::json(std::string(train.prompt_text(0))).dump().c_str());
 
   const training_memory memory = estimate_training_memory(
@@ -184,7 +184,7 @@ int run(const grpo_hf_options& o, any_communicator& comm) {
   const auto load_start = std::chrono::steady_clock::now();
   model policy = model::from_pretrained(o.model);
   say("model     %s: %s, %zu parameters, loaded in %.1f s\n", o.model.c_str(), config.model_type.c_str(),
-              policy.num_parameters(), seconds_since(load_start));
+      policy.num_parameters(), seconds_since(load_start));
 
   const std::vector<token_id> stops = stop_tokens(o.model, tokens, config.vocab_size);
   const text_decoder decode{&tokens};
@@ -252,8 +252,8 @@ int run(const grpo_hf_options& o, any_communicator& comm) {
     record["seconds"] = seconds_since(start);
     log(record);
     say("eval      step %zu: pass@1 %.3f  cons@%zu %.3f  format %.2f  length %.0f  (%zu problems)\n", step,
-                summary.pass_at_1, o.eval_samples, summary.consensus_at_k, summary.format_rate, summary.mean_length,
-                summary.problems);
+        summary.pass_at_1, o.eval_samples, summary.consensus_at_k, summary.format_rate, summary.mean_length,
+        summary.problems);
   };
   if (!latest) evaluate(0);
 

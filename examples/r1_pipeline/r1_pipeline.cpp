@@ -305,12 +305,12 @@ class pipeline {
     const std::size_t updates = sft_trainer<model>::updates(examples, options);
     const float rate = learning_rate.value_or(options_.sft_learning_rate);
     sft_trainer<model, any_communicator> trainer(policy, options,
-                               {.adamw = {.weight_decay = 0.01f},
-                                .schedule = {.peak_learning_rate = rate,
-                                             .final_learning_rate = rate / 10,
-                                             .warmup_steps = std::min<std::size_t>(20, updates / 10),
-                                             .total_steps = updates},
-                                .max_gradient_norm = 1.0},
+                                                 {.adamw = {.weight_decay = 0.01f},
+                                                  .schedule = {.peak_learning_rate = rate,
+                                                               .final_learning_rate = rate / 10,
+                                                               .warmup_steps = std::min<std::size_t>(20, updates / 10),
+                                                               .total_steps = updates},
+                                                  .max_gradient_norm = 1.0},
                                                  comm_);
     trainer.train(
         examples,
