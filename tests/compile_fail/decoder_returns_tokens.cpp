@@ -3,7 +3,7 @@
 #include <span>
 #include <vector>
 
-#include <rlft/rlft.hpp>
+#include <rlft/concepts/token_decoder.hpp>
 
 struct echoes_tokens {
   std::vector<rlft::token_id> operator()(std::span<const rlft::token_id> tokens) const {

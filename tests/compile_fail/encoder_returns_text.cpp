@@ -4,7 +4,7 @@
 #include <string_view>
 #include <vector>
 
-#include <rlft/rlft.hpp>
+#include <rlft/data/prompt_data_set.hpp>
 
 int main() {
   const auto encode = [](std::string_view text) { return std::string(text); };

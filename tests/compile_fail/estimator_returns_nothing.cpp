@@ -1,5 +1,5 @@
 // Must not compile: an advantage estimator that reports nothing about the groups.
-#include <rlft/rlft.hpp>
+#include <rlft/concepts/advantage_estimator.hpp>
 
 struct returns_nothing {
   void operator()(const rlft::rollout_batch&, std::span<float>) const {}

@@ -1,6 +1,7 @@
 // `|` chains logit processors only: a struct without apply(candidates, history) is rejected
 // with the requirement it misses.
-#include <rlft/rlft.hpp>
+#include <rlft/sampling/pipeline.hpp>
+#include <rlft/sampling/temperature.hpp>
 
 struct not_a_stage {
   float value = 1.0f;

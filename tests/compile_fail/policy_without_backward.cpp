@@ -1,6 +1,6 @@
 // Must not compile: a model that computes log-probs but cannot be trained, handed to a function
 // constrained on rlft::policy.
-#include <rlft/rlft.hpp>
+#include <rlft/concepts/policy.hpp>
 
 struct inference_only {
   void log_probs(rlft::token_sequences_view, std::span<float>) {}

@@ -3,7 +3,7 @@
 #include <cstddef>
 #include <vector>
 
-#include <rlft/rlft.hpp>
+#include <rlft/concepts/prompt_source.hpp>
 
 struct bare_prompts {
   std::vector<std::vector<rlft::token_id>> operator()(std::size_t count) { return {count, {1, 2}}; }

@@ -1,6 +1,6 @@
 // Must not compile: a reward whose operator() is not const (rewards are scored in parallel).
 // GCC names the unsatisfied requirement, rlft::call_operator_is_const, in its diagnostic.
-#include <rlft/rlft.hpp>
+#include <rlft/rewards/composition.hpp>
 
 struct counts_calls {
   int calls = 0;

@@ -2,7 +2,7 @@
 // requirement, rlft::score_is_arithmetic, in its diagnostic.
 #include <string>
 
-#include <rlft/rlft.hpp>
+#include <rlft/concepts/reward_function.hpp>
 
 struct returns_text {
   std::string operator()(const rlft::reward_input&) const { return "good"; }

@@ -1,5 +1,5 @@
 // Must not compile: a sampler that does not take the token history.
-#include <rlft/rlft.hpp>
+#include <rlft/concepts/sampler.hpp>
 
 struct ignores_history {
   rlft::sampled_token operator()(std::span<const float>, rlft::philox_stream&) const { return {}; }

@@ -1,6 +1,6 @@
 // score_rollouts needs a reward expression (named components to log): a bare reward function
 // is rejected with the requirement it misses; wrapping it in rlft::component(name, r) fixes it.
-#include <rlft/rlft.hpp>
+#include <rlft/rewards/score_rollouts.hpp>
 
 #include <string>
 #include <vector>
