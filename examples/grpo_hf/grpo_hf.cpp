@@ -289,13 +289,8 @@ int run(const grpo_hf_options& o, any_communicator& comm) {
 }  // namespace rlft::hf
 
 int main(int argc, char** argv) {
-  std::optional<rlft::examples::launched_ranks> ranks;  // alone, or the ranks of an MPI launcher
-  try {
-    ranks.emplace(argc, argv);
-  } catch (const rlft::error& e) {
-    std::fprintf(stderr, "rlft_grpo_hf: %s\n", e.what());
-    return 1;
-  }
+  auto ranks = rlft::examples::launched_ranks::start(argc, argv, "rlft_grpo_hf");  // alone, or an MPI launcher's
+  if (!ranks) return 1;
   rlft::hf::grpo_hf_options options;
   CLI::App app{"GRPO fine-tuning of a Hugging Face Qwen2/Llama checkpoint on the CPU, with rule-based rewards."};
   app.get_formatter()->column_width(34);

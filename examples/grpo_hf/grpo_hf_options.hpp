@@ -17,7 +17,7 @@
 #include <rlft/data/read_data_file.hpp>
 #include <rlft/objective/loss_aggregation.hpp>
 
-#include "launch/launched_ranks.hpp"
+#include "launch/gradient_shards.hpp"
 
 namespace rlft::hf {
 

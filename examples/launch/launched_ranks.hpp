@@ -1,18 +1,13 @@
 // How an example program finds the processes it trains with: alone, or the ranks an MPI
 // launcher started (mpirun -np N program ...), when the program is built with rlft::mpi
 // (compile definition RLFT_EXAMPLE_HAS_MPI). Construct it first thing in main, before the
-// command line is parsed (MPI may take its own arguments out of argv). Also the examples'
-// --gradient-shards flag, which makes runs on different numbers of ranks agree.
+// command line is parsed (MPI may take its own arguments out of argv).
 #pragma once
 
 #include <algorithm>
-#include <bit>
 #include <cstddef>
 #include <cstdio>
 #include <optional>
-#include <string>
-
-#include <CLI/CLI.hpp>
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -43,6 +38,16 @@ class launched_ranks {
     throw error("started by an MPI launcher, but built without MPI (Debian: apt-get install libopenmpi-dev "
                 "openmpi-bin, then rebuild)");
 #endif
+  }
+
+  // The ranks, or nothing after printing why they cannot start (`program: why`).
+  static std::optional<launched_ranks> start(int& argc, char**& argv, const char* program) {
+    try {
+      return std::optional<launched_ranks>(std::in_place, argc, argv);
+    } catch (const error& e) {
+      std::fprintf(stderr, "%s: %s\n", program, e.what());
+      return std::nullopt;
+    }
   }
 
   any_communicator& comm() { return comm_; }
@@ -80,23 +85,5 @@ class launched_ranks {
   any_communicator comm_;
   std::size_t ranks_here_ = 1;
 };
-
-// --gradient-shards: each gradient summed over that many shards in a fixed tree (rlft's
-// gradient_shards), so that runs with the same shards give the same numbers on any number of
-// ranks; 0, the default, takes the fewest.
-inline void add_gradient_shards_flag(CLI::App& app, std::size_t& shards) {
-  app.add_option("--gradient-shards", shards,
-                 "shards of each gradient, summed in a fixed tree (a power of two, at least the MPI ranks); runs "
-                 "with the same shards give the same numbers on any number of ranks (0: the fewest)")
-      ->check([](const std::string& text) {
-        const auto value = std::stoull(text);
-        return value == 0 || std::has_single_bit(value) ? std::string{} : "must be 0 or a power of two";
-      });
-}
-
-// The shards a trainer gets: as asked, or the fewest, a power of two covering the ranks.
-inline std::size_t gradient_shards(std::size_t asked, std::size_t ranks) {
-  return asked != 0 ? asked : std::bit_ceil(ranks);
-}
 
 }  // namespace rlft::examples

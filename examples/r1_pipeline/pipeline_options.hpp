@@ -14,7 +14,7 @@
 
 #include <rlft/advantage/grpo_advantage.hpp>
 
-#include "launch/launched_ranks.hpp"
+#include "launch/gradient_shards.hpp"
 #include "tasks/arithmetic.hpp"
 #include "tasks/countdown.hpp"
 

@@ -509,13 +509,8 @@ class pipeline {
 }  // namespace rlft::r1
 
 int main(int argc, char** argv) {
-  std::optional<rlft::examples::launched_ranks> ranks;  // alone, or the ranks of an MPI launcher
-  try {
-    ranks.emplace(argc, argv);
-  } catch (const rlft::error& e) {
-    std::fprintf(stderr, "r1_pipeline: %s\n", e.what());
-    return 1;
-  }
+  auto ranks = rlft::examples::launched_ranks::start(argc, argv, "r1_pipeline");  // alone, or an MPI launcher's
+  if (!ranks) return 1;
   rlft::r1::pipeline_options options;
   for (int i = 1; i < argc; ++i)
     if (std::string_view(argv[i]) == "--quick") options.apply_quick_preset();  // flags given later still win

@@ -35,9 +35,10 @@ until [ -e "$work/killed/reasoning_rl/latest.json" ]; do
   kill -0 "$launcher" 2>/dev/null || fail "the run ended before reaching reasoning RL's first checkpoint"
   sleep 0.02
 done
-victim=
-for pid in $(pgrep -f -- "$pipeline"); do
-  tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxE 'OMPI_COMM_WORLD_RANK=1|PMI_RANK=1' && victim=$pid
+victim=  # the pipeline process whose environment makes it rank 1 (the launcher's has no rank)
+for process in /proc/[0-9]*; do
+  tr '\0' '\n' <"$process/cmdline" 2>/dev/null | grep -qxF -- "$pipeline" || continue
+  tr '\0' '\n' <"$process/environ" 2>/dev/null | grep -qxE 'OMPI_COMM_WORLD_RANK=1|PMI_RANK=1' && victim=${process#/proc/}
 done
 [ -n "$victim" ] || fail "no process of rank 1 found"
 kill -9 "$victim"

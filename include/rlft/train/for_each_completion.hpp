@@ -30,6 +30,16 @@ struct completion_sampling_options {
   std::uint64_t first_stream = 0;  // Philox stream of the first completion
 };
 
+namespace detail {
+
+inline void check_references(const prompt_batch& prompts) {
+  if (prompts.prompts.size() != prompts.references.size())
+    throw error(make_message("completion sampling: ", prompts.prompts.size(), " prompts and ",
+                             prompts.references.size(), " references"));
+}
+
+}  // namespace detail
+
 // Rank `rank`'s part of a prompt batch split across `ranks` processes by whole prompts in rank
 // order (share_begin), with the options that sample them with the Philox streams they get in
 // one process: the ranks' completions together are one process's, bit for bit (a completion
@@ -42,9 +52,7 @@ struct prompt_share {
 
 inline prompt_share share_of_prompts(const prompt_batch& all, const completion_sampling_options& options,
                                      std::size_t rank, std::size_t ranks) {
-  if (all.prompts.size() != all.references.size())
-    throw error(detail::make_message("completion sampling: ", all.prompts.size(), " prompts and ",
-                                     all.references.size(), " references"));
+  detail::check_references(all);
   prompt_share share{.prompts = {}, .first = share_begin(all.prompts.size(), rank, ranks), .options = options};
   const std::size_t last = share_begin(all.prompts.size(), rank + 1, ranks);
   for (std::size_t p = share.first; p < last; ++p) {
@@ -73,9 +81,7 @@ std::uint64_t for_each_completion_round(Policy& policy, const prompt_batch& prom
                        static_cast<double>(options.samples_per_prompt), ">= 1");
   detail::check_option(options.prompts_per_round >= 1, "completion sampling", "prompts_per_round",
                        static_cast<double>(options.prompts_per_round), ">= 1");
-  if (prompts.prompts.size() != prompts.references.size())
-    throw error(detail::make_message("completion sampling: ", prompts.prompts.size(), " prompts and ",
-                                     prompts.references.size(), " references"));
+  detail::check_references(prompts);
   std::uint64_t stream = options.first_stream;
   for (std::size_t first = 0; first < prompts.prompts.size(); first += options.prompts_per_round) {
     const std::size_t count = std::min(options.prompts_per_round, prompts.prompts.size() - first);
