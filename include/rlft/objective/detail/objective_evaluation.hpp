@@ -73,7 +73,7 @@ struct sequence_arrays {
 // loop runs on the policy term's value type: packs of tokens on the float path (the last,
 // partial pack padded with masked-out tokens), single tokens on the double path; within a
 // sequence the sums run lane by lane in that type, sequences are combined in double.
-template <class Real, bool WithKl, kl_estimator Estimator, bool WithEntropy, class PolicyTerm>
+template <class Real, bool WithKl, bool WithEntropy, class PolicyTerm>
 void evaluate_sequence(const PolicyTerm& policy, const objective_terms& terms, const sequence_arrays<Real>& in,
                        Real* gradients, Real* entropy_gradients, aggregation_weights weight, objective_sums& sums) {
   using Value = typename PolicyTerm::value_type;
@@ -87,7 +87,7 @@ void evaluate_sequence(const PolicyTerm& policy, const objective_terms& terms, c
   const auto state = policy.begin_sequence(in);
   const Value zero = splat<Value>(0);
   const token_kl<Value> kl{.enabled = WithKl,
-                           .estimator = Estimator,
+                           .estimator = terms.kl.estimator,
                            .coefficient = splat<Value>(static_cast<Real>(terms.kl.coefficient)),
                            .log_ratio_bound = splat<Value>(static_cast<Real>(terms.kl.log_ratio_bound)),
                            .value_bound = splat<Value>(static_cast<Real>(kl_value_bound(terms.kl))),
@@ -141,7 +141,7 @@ void evaluate_sequence(const PolicyTerm& policy, const objective_terms& terms, c
   }
   if (WithKl && weight.kl != weight.policy) {
     const token_kl<Real> scalar_kl{.enabled = true,
-                                   .estimator = Estimator,
+                                   .estimator = terms.kl.estimator,
                                    .coefficient = static_cast<Real>(terms.kl.coefficient),
                                    .log_ratio_bound = static_cast<Real>(terms.kl.log_ratio_bound),
                                    .value_bound = static_cast<Real>(kl_value_bound(terms.kl)),
@@ -292,7 +292,7 @@ template <class Real>
 
 inline constexpr std::size_t sequences_per_chunk = 64;
 
-template <class Real, bool WithKl, kl_estimator Estimator, bool WithEntropy, class PolicyTerm>
+template <class Real, bool WithKl, bool WithEntropy, class PolicyTerm>
 objective_sums evaluate_slice(const PolicyTerm& policy, const objective_terms& terms,
                             const basic_objective_input<Real>& in, const basic_objective_output<Real>& out,
                             std::span<const std::size_t> sequence_loss_tokens, const aggregation_scope& totals) {
@@ -320,7 +320,7 @@ objective_sums evaluate_slice(const PolicyTerm& policy, const objective_terms& t
           loss_tokens ? aggregation_weights{token_weight(terms.aggregation, terms.constant_divisor, totals, loss_tokens),
                                             token_weight(terms.kl_mode(), terms.constant_divisor, totals, loss_tokens)}
                       : aggregation_weights{};
-      evaluate_sequence<Real, WithKl, Estimator, WithEntropy>(
+      evaluate_sequence<Real, WithKl, WithEntropy>(
           policy, terms, arrays, out.logprob_gradients.data() + local,
           out.entropy_gradients.empty() ? nullptr : out.entropy_gradients.data() + local, weight, chunks[chunk]);
     }
@@ -346,15 +346,11 @@ objective_result evaluate_objective(const PolicyTerm& policy, const objective_te
   const bool with_entropy_values = !in.entropy.empty();
   objective_sums total;
   if (!with_kl)
-    total = with_entropy_values
-                ? evaluate_slice<Real, false, kl_estimator::k1, true>(policy, terms, in, out, loss_tokens, totals)
-                : evaluate_slice<Real, false, kl_estimator::k1, false>(policy, terms, in, out, loss_tokens, totals);
+    total = with_entropy_values ? evaluate_slice<Real, false, true>(policy, terms, in, out, loss_tokens, totals)
+                                : evaluate_slice<Real, false, false>(policy, terms, in, out, loss_tokens, totals);
   else
-    total = with_kl_estimator(terms.kl.estimator, [&](auto estimator) {
-      constexpr kl_estimator chosen = decltype(estimator)::value;
-      return with_entropy_values ? evaluate_slice<Real, true, chosen, true>(policy, terms, in, out, loss_tokens, totals)
-                                 : evaluate_slice<Real, true, chosen, false>(policy, terms, in, out, loss_tokens, totals);
-    });
+    total = with_entropy_values ? evaluate_slice<Real, true, true>(policy, terms, in, out, loss_tokens, totals)
+                                : evaluate_slice<Real, true, false>(policy, terms, in, out, loss_tokens, totals);
   if (!std::isfinite(total.loss)) throw_non_finite(in, with_kl, objective);
   return result_from_sums(total, PolicyTerm::reports_ratio, with_entropy_values);
 }
