@@ -6,6 +6,11 @@
 // rlft::sampler, and loads and saves Hugging Face checkpoints (config.json + safetensors, the
 // parameter names of transformers' Qwen2ForCausalLM / LlamaForCausalLM).
 //
+// With a score head (config.head, transformers' Qwen2ForSequenceClassification /
+// LlamaForSequenceClassification with num_labels 1) the same network is a reward or value model
+// (rlft::value_model): one value per token, v_t = w_score · rmsnorm(h_t), the last token's being
+// the sequence's score, and the back-propagation of dL/d(value).
+//
 // The network (Touvron et al., arXiv 2302.13971; Qwen2 report, arXiv 2407.10671, section 2.1):
 //   h = embed(tokens)
 //   per layer: h += o_proj(attention(rope(q_proj(n)), rope(k_proj(n)), v_proj(n))), n = rmsnorm(h)
@@ -34,6 +39,7 @@
 
 #include "rlft/concepts/policy.hpp"
 #include "rlft/concepts/sampler.hpp"
+#include "rlft/concepts/value_model.hpp"
 #include "rlft/core/error.hpp"
 #include "rlft/core/parallel.hpp"
 #include "rlft/core/philox.hpp"
@@ -101,11 +107,13 @@ class transformer {
   // activations that backward() needs. Throws rlft::error for a wrong output size or a token
   // outside the vocabulary.
   void log_probs(token_sequences_view sequences, std::span<float> logprobs) {
+    require_head(transformer_head::language_model, "log_probs");
     forward(sequences, logprobs, {}, {});
   }
 
   // Also the entropy of each predictive distribution (entry t: of the distribution of token t).
   void log_probs(token_sequences_view sequences, std::span<float> logprobs, std::span<float> entropy) {
+    require_head(transformer_head::language_model, "log_probs");
     if (entropy.size() != sequences.num_tokens())
       throw error(::rlft::detail::make_message("transformer: entropy has ", entropy.size(), " entries for ",
                                                sequences.num_tokens(), " tokens"));
@@ -114,6 +122,7 @@ class transformer {
 
   // The raw logits of every token's next-token distribution (num_tokens × vocab_size).
   void logits(token_sequences_view sequences, std::span<float> out) {
+    require_head(transformer_head::language_model, "logits");
     if (out.size() != sequences.num_tokens() * config_.vocab_size)
       throw error(::rlft::detail::make_message("transformer: logits output has ", out.size(), " entries, expected ",
                                                sequences.num_tokens() * config_.vocab_size));
@@ -126,6 +135,17 @@ class transformer {
   void backward(token_sequences_view sequences, std::span<const float> dlogp) { backward(sequences, dlogp, {}); }
 
   void backward(token_sequences_view sequences, std::span<const float> dlogp, std::span<const float> dentropy);
+
+  // ---- rlft::value_model (a score head) ---------------------------------------------------
+
+  // The score head's value of every token (transformers' ForSequenceClassification output
+  // before it pools the last token; TRL and veRL read a value model this way). Caches the
+  // activations that backward_values() needs. Throws rlft::error for a wrong output size, a
+  // token outside the vocabulary or a model with an LM head.
+  void values(token_sequences_view sequences, std::span<float> out);
+
+  // Accumulates dL/dθ for dL/d(value) of the sequences of the latest values() call.
+  void backward_values(token_sequences_view sequences, std::span<const float> dvalues);
 
   void zero_grad() {
     if (gradients_.empty()) allocate_gradients();
@@ -285,7 +305,10 @@ class transformer {
     final_norm_ = total_parameters_;
     add_parameter("model.norm.weight", {h}, parameter_kind::norm);
     lm_head_ = 0;  // tied: the embedding matrix
-    if (!c.tie_word_embeddings) {
+    if (c.head == transformer_head::score) {
+      score_head_ = total_parameters_;
+      add_parameter("score.weight", {1, h}, parameter_kind::matrix);
+    } else if (!c.tie_word_embeddings) {
       lm_head_ = total_parameters_;
       add_parameter("lm_head.weight", {static_cast<std::int64_t>(c.vocab_size), h}, parameter_kind::matrix);
     }
@@ -324,6 +347,27 @@ class transformer {
   const float* parameter(std::size_t offset) const noexcept { return values_.data() + offset; }
   float* gradient(std::size_t offset) noexcept { return gradients_.data() + offset; }
 
+  void require_head(transformer_head head, const char* operation) const {
+    if (config_.head != head)
+      throw error(::rlft::detail::make_message(
+          "transformer: ", operation, " needs ",
+          head == transformer_head::score ? "a score head (a …ForSequenceClassification checkpoint)"
+                                          : "an LM head (a …ForCausalLM checkpoint)",
+          "; this model has ", config_.head == transformer_head::score ? "a score head" : "an LM head"));
+  }
+
+  // backward() and backward_values() take the sequences of the latest forward.
+  void check_backward_sequences(token_sequences_view sequences, const char* forward_name) const {
+    const auto& w = work_;
+    if (!w.has_forward || !std::ranges::equal(sequences.tokens(), w.tokens) ||
+        sequences.size() != w.offsets.size() - 1 ||
+        !std::ranges::equal(sequences.offsets(), w.offsets, [&](std::int64_t a, std::int64_t b) {
+          return a - sequences.offsets().front() == b - w.offsets.front();
+        }))
+      throw error(::rlft::detail::make_message("transformer: backward needs the sequences of the latest ",
+                                               forward_name, " call"));
+  }
+
   void check_tokens(token_sequences_view sequences) const {
     const auto tokens = sequences.tokens();
     for (std::size_t t = 0; t < tokens.size(); ++t)
@@ -351,7 +395,8 @@ class transformer {
       w.packed_down[l].pack({parameter(o.down_weight), c.hidden_size * c.intermediate_size}, {}, c.hidden_size,
                             c.intermediate_size);
     }
-    w.packed_head.pack({parameter(lm_head_), c.vocab_size * c.hidden_size}, {}, c.vocab_size, c.hidden_size);
+    if (c.head == transformer_head::language_model)
+      w.packed_head.pack({parameter(lm_head_), c.vocab_size * c.hidden_size}, {}, c.vocab_size, c.hidden_size);
     if (w.rotary_theta != c.rope_theta || w.rotary_dim != c.head_dim) {
       w.rotary = rotary_table(c.head_dim, c.rope_theta);
       w.rotary_theta = c.rope_theta;
@@ -397,6 +442,8 @@ class transformer {
   void attention_block_backward(std::size_t l, token_sequences_view sequences);
   void attention_heads_backward(std::size_t l, token_sequences_view sequences);
   void embedding_backward(std::size_t rows);
+  // From dL/d(final norm output) in work_.normed_gradient to every parameter below the head.
+  void backward_below_head(token_sequences_view sequences);
 
   // The generation steps: prefill() runs the prompts through the model once and fills every
   // completion's cache with its prompt's keys and values; each decoder then alternates
@@ -428,6 +475,7 @@ class transformer {
   std::vector<layer_offsets> layers_;
   std::size_t final_norm_ = 0;
   std::size_t lm_head_ = 0;
+  std::size_t score_head_ = 0;
   std::size_t total_parameters_ = 0;
   std::vector<float> values_;
   std::vector<float> gradients_;
@@ -597,11 +645,8 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
   const auto& c = config_;
   auto& w = work_;
   const std::size_t rows = sequences.num_tokens();
-  if (!w.has_forward || !std::ranges::equal(sequences.tokens(), w.tokens) ||
-      sequences.size() != w.offsets.size() - 1 ||
-      !std::ranges::equal(sequences.offsets(), w.offsets,
-                          [&](std::int64_t a, std::int64_t b) { return a - sequences.offsets().front() == b - w.offsets.front(); }))
-    throw error("transformer: backward needs the sequences of the latest log_probs call");
+  require_head(transformer_head::language_model, "backward");
+  check_backward_sequences(sequences, "log_probs");
   if (dlogp.size() != rows || (!dentropy.empty() && dentropy.size() != rows))
     throw error(::rlft::detail::make_message("transformer: gradients have ", dlogp.size(), " and ", dentropy.size(),
                                              " entries for ", rows, " tokens"));
@@ -612,10 +657,62 @@ inline void transformer::backward(token_sequences_view sequences, std::span<cons
   w.residual_gradient.assign(rows * c.hidden_size, 0.0f);
   w.normed_gradient.assign(rows * c.hidden_size, 0.0f);
   lm_head_backward(sequences, dlogp, dentropy);
+  backward_below_head(sequences);
+}
+
+inline void transformer::backward_below_head(token_sequences_view sequences) {
+  auto& w = work_;
+  const std::size_t rows = sequences.num_tokens();
   norm_backward(rows, w.residual_out.data(), w.inverse_rms_final.data(), final_norm_, w.normed_gradient.data(),
                 w.residual_gradient.data());
-  for (std::size_t l = c.num_layers; l-- > 0;) layer_backward(l, sequences);
+  for (std::size_t l = config_.num_layers; l-- > 0;) layer_backward(l, sequences);
   embedding_backward(rows);
+}
+
+// ---- score head --------------------------------------------------------------------------
+
+inline void transformer::values(token_sequences_view sequences, std::span<float> out) {
+  require_head(transformer_head::score, "values");
+  const std::size_t rows = sequences.num_tokens();
+  if (out.size() != rows)
+    throw error(::rlft::detail::make_message("transformer: value output has ", out.size(), " entries for ", rows,
+                                             " tokens"));
+  forward_hidden(sequences);
+  const std::size_t width = config_.hidden_size;
+  const float* score = parameter(score_head_);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* normed = work_.normed_final.data() + r * width;
+    float value = 0.0f;
+    for (std::size_t i = 0; i < width; ++i) value += score[i] * normed[i];
+    out[r] = value;
+  }
+  work_.has_forward = true;
+}
+
+inline void transformer::backward_values(token_sequences_view sequences, std::span<const float> dvalues) {
+  require_head(transformer_head::score, "backward_values");
+  check_backward_sequences(sequences, "values");
+  const std::size_t rows = sequences.num_tokens();
+  if (dvalues.size() != rows)
+    throw error(::rlft::detail::make_message("transformer: value gradients have ", dvalues.size(), " entries for ",
+                                             rows, " tokens"));
+  if (rows == 0) return;
+  allocate_gradients();
+  auto& w = work_;
+  const std::size_t width = config_.hidden_size;
+  const float* score = parameter(score_head_);
+  float* dscore = gradient(score_head_);
+  w.residual_gradient.assign(rows * width, 0.0f);
+  w.normed_gradient.resize(rows * width);
+  for (std::size_t r = 0; r < rows; ++r) {  // in row order: the head's gradient is one sum
+    const float* normed = w.normed_final.data() + r * width;
+    float* dnormed = w.normed_gradient.data() + r * width;
+    for (std::size_t i = 0; i < width; ++i) {
+      dnormed[i] = dvalues[r] * score[i];
+      dscore[i] += dvalues[r] * normed[i];
+    }
+  }
+  backward_below_head(sequences);
 }
 
 // The logits are recomputed chunk by chunk, as the forward computed them: it keeps none.
@@ -867,6 +964,7 @@ rollout_batch transformer::generate(token_sequences_view prompts, std::size_t co
 
 inline void transformer::check_generation_request(token_sequences_view prompts, std::size_t completions_per_prompt,
                                                   const generation_options& options) const {
+  require_head(transformer_head::language_model, "generate");
   if (prompts.empty()) throw error("transformer: generate needs at least one prompt");
   if (completions_per_prompt == 0) throw error("transformer: generate needs at least one completion per prompt");
   if (options.max_new_tokens == 0) throw error("transformer: max_new_tokens must be at least 1");
@@ -1048,5 +1146,6 @@ inline rollout_batch transformer::to_rollout_batch(token_sequences_view prompts,
 }
 
 static_assert(entropy_policy<transformer>);
+static_assert(value_model<transformer>);
 
 }  // namespace rlft::examples

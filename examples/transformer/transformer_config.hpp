@@ -35,8 +35,13 @@ struct transformer_limits {
   std::uint64_t max_parameters = 100'000'000'000;      // 400 GB as fp32
 };
 
+// What sits on the final norm: the LM head (transformers' …ForCausalLM) or a score head of one
+// output (…ForSequenceClassification with num_labels 1: a reward or value model).
+enum class transformer_head { language_model, score };
+
 struct transformer_config {
   std::string model_type = "qwen2";  // "qwen2" or "llama"
+  transformer_head head = transformer_head::language_model;
   std::size_t vocab_size = 512;
   std::size_t hidden_size = 64;
   std::size_t intermediate_size = 128;
@@ -55,13 +60,14 @@ struct transformer_config {
   std::size_t qkv_width() const noexcept { return query_width() + 2 * kv_width(); }
 
   // Parameters of the network: embedding, per layer the q/k/v (and their biases), output and
-  // SwiGLU matrices and two norms, the final norm, and the LM head unless tied. Meaningful for a
-  // config within transformer_limits (no overflow there).
+  // SwiGLU matrices and two norms, the final norm, and the LM head unless tied (or the score
+  // head's one row). Meaningful for a config within transformer_limits (no overflow there).
   std::uint64_t num_parameters() const noexcept {
     const std::uint64_t h = hidden_size;
     const std::uint64_t layer = qkv_width() * h + h * query_width() + 3 * intermediate_size * h +
                                 (attention_bias ? qkv_width() : 0) + 2 * h;
-    return vocab_size * h * (tie_word_embeddings ? 1 : 2) + num_layers * layer + h;
+    const std::uint64_t output = head == transformer_head::score ? h : tie_word_embeddings ? 0 : vocab_size * h;
+    return vocab_size * h + output + num_layers * layer + h;
   }
 
   // Throws rlft::error naming the first inconsistent field or the ceiling it exceeds.
@@ -108,6 +114,16 @@ transformer_config parse_transformer_config(const nlohmann::json& json, const st
   config.model_type = json.value("model_type", std::string{});
   if (config.model_type != "qwen2" && config.model_type != "llama")
     refuse("model_type '", config.model_type, "' is not supported (qwen2 or llama)");
+  const auto architectures = json.value("architectures", nlohmann::json::array());
+  if (!architectures.empty() && architectures[0].is_string() &&
+      architectures[0].get<std::string>().ends_with("ForSequenceClassification")) {
+    config.head = transformer_head::score;
+    // transformers keeps the label count in id2label (num_labels is not saved).
+    const auto labels = json.contains("id2label") && json["id2label"].is_object() ? json["id2label"].size()
+                        : json.contains("num_labels")                           ? size_field(json, "num_labels", path)
+                                                                                : 2;  // transformers' default
+    if (labels != 1) refuse("a sequence classifier with ", labels, " labels is not a reward or value model (num_labels 1)");
+  }
   config.vocab_size = size_field(json, "vocab_size", path);
   config.hidden_size = size_field(json, "hidden_size", path);
   config.intermediate_size = size_field(json, "intermediate_size", path);
@@ -189,8 +205,14 @@ inline const char* torch_dtype_name(io::tensor_dtype dtype) {
 inline void write_transformer_config(const transformer_config& config, const std::filesystem::path& directory,
                                      io::tensor_dtype dtype = io::tensor_dtype::f32) {
   nlohmann::ordered_json json;
-  json["architectures"] = {config.model_type == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"};
+  const bool score = config.head == transformer_head::score;
+  const std::string family = config.model_type == "qwen2" ? "Qwen2" : "Llama";
+  json["architectures"] = {family + (score ? "ForSequenceClassification" : "ForCausalLM")};
   json["model_type"] = config.model_type;
+  if (score) {
+    json["id2label"] = {{"0", "LABEL_0"}};
+    json["label2id"] = {{"LABEL_0", 0}};
+  }
   json["vocab_size"] = config.vocab_size;
   json["hidden_size"] = config.hidden_size;
   json["intermediate_size"] = config.intermediate_size;

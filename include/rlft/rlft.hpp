@@ -24,6 +24,7 @@
 #include "rlft/concepts/reward_function.hpp"
 #include "rlft/concepts/sampler.hpp"
 #include "rlft/concepts/token_decoder.hpp"
+#include "rlft/concepts/value_model.hpp"
 
 #include "rlft/distributed/communicator.hpp"
 
@@ -67,6 +68,7 @@
 #include "rlft/advantage/remax_advantage.hpp"
 #include "rlft/advantage/rloo_advantage.hpp"
 
+#include "rlft/objective/bradley_terry_loss.hpp"
 #include "rlft/objective/cispo_objective.hpp"
 #include "rlft/objective/clipped_surrogate_objective.hpp"
 #include "rlft/objective/gmpo_objective.hpp"
@@ -89,6 +91,7 @@
 #include "rlft/io/atomic_file.hpp"
 #include "rlft/io/half_precision.hpp"
 #include "rlft/io/jsonl.hpp"
+#include "rlft/io/preference_pairs.hpp"
 #include "rlft/io/safetensors.hpp"
 #include "rlft/io/safetensors_checkpoint.hpp"
 #include "rlft/io/text_examples.hpp"
@@ -110,4 +113,5 @@
 #include "rlft/train/metrics_json.hpp"
 #include "rlft/train/policy_update.hpp"
 #include "rlft/train/rejection_sampler.hpp"
+#include "rlft/train/reward_model_trainer.hpp"
 #include "rlft/train/sft_trainer.hpp"

@@ -1,8 +1,10 @@
 // A JSON Lines file as rlft reads them: the generic reader with its line and depth ceilings, the
-// text examples that rejection sampling writes and SFT reads, and a data set's records.
+// text examples that rejection sampling writes and SFT reads, preference pairs, and a data
+// set's records.
 #include "fuzz_support.hpp"
 #include "rlft/data/read_data_file.hpp"
 #include "rlft/io/jsonl.hpp"
+#include "rlft/io/preference_pairs.hpp"
 #include "rlft/io/text_examples.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -14,6 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                          {.max_line_bytes = 1 << 16, .max_depth = 32});
   });
   rlft_fuzz::expect_rlft_error_at_most([&] { (void)rlft::io::read_text_examples(path); });
+  rlft_fuzz::expect_rlft_error_at_most([&] { (void)rlft::io::read_preference_examples(path); });
   rlft_fuzz::expect_rlft_error_at_most([&] {
     (void)rlft::data::read_data_file(path, {.fields = {.prompt = "question", .reference = "answer"},
                                             .reference = rlft::data::reference_style::gsm8k});

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include "relative_error.hpp"
@@ -36,6 +37,23 @@ inline std::vector<float> read_tensor(const rlft::io::safetensors_file& file, co
   std::vector<float> values(file.at(name).num_elements());
   file.read(name, values);
   return values;
+}
+
+// Every parameter's gradient against golden "grad/<name>" (error relative to the tensor's
+// scale at most 1e-4), and no golden gradient left unchecked.
+template <class Model>
+void check_gradients_against_golden(Model& model, const rlft::io::safetensors_file& golden) {
+  std::size_t compared = 0;
+  for (const auto& parameter : model.parameters()) {
+    INFO("parameter ", std::string(parameter.name));
+    const std::string key = "grad/" + std::string(parameter.name);
+    REQUIRE(golden.find(key) != nullptr);
+    CHECK(relative_error(parameter.gradients, read_tensor(golden, key)) <= 1e-4);
+    ++compared;
+  }
+  std::size_t golden_gradients = 0;
+  for (const auto& entry : golden.tensors()) golden_gradients += entry.name.starts_with("grad/");
+  CHECK(compared == golden_gradients);
 }
 
 }  // namespace rlft_test

@@ -44,17 +44,7 @@ void check_against_golden(const std::string& name) {
 
   model.zero_grad();
   model.backward(batch.sequences, batch.dlogp, batch.dentropy);
-  std::size_t compared = 0;
-  for (const auto& parameter : model.parameters()) {
-    INFO("parameter ", std::string(parameter.name));
-    const std::string key = "grad/" + std::string(parameter.name);
-    REQUIRE(golden.find(key) != nullptr);
-    CHECK(rlft_test::relative_error(parameter.gradients, rlft_test::read_tensor(golden, key)) <= 1e-4);
-    ++compared;
-  }
-  std::size_t golden_gradients = 0;
-  for (const auto& entry : golden.tensors()) golden_gradients += entry.name.starts_with("grad/");
-  CHECK(compared == golden_gradients);
+  rlft_test::check_gradients_against_golden(model, golden);
 }
 
 double golden_loss(transformer& model, const rlft_test::golden_batch& batch) {

@@ -75,6 +75,11 @@ concept exposes_parameters = requires(P& p) {
   requires std::convertible_to<std::ranges::range_value_t<decltype(p.parameters())>, parameter_ref>;
 };
 
+// What an optimiser update needs: the parameters and a way to clear their gradients (a policy,
+// a value model).
+template <class P>
+concept trainable = exposes_parameters<P> && requires(P& p) { p.zero_grad(); };
+
 template <class P>
 concept generates_rollouts = requires(P& p, token_sequences_view prompts, std::size_t completions,
                                       const detail::sampler_archetype& sampler,

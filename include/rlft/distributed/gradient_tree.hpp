@@ -114,7 +114,7 @@ class gradient_tree {
 };
 
 // A policy's accumulated gradient as one buffer, its gradients cleared: a shard's leaf.
-template <policy Policy>
+template <trainable Policy>
 std::vector<float> take_gradients(Policy& policy) {
   std::vector<float> flat;
   for (const parameter_ref p : policy.parameters()) flat.insert(flat.end(), p.gradients.begin(), p.gradients.end());
@@ -123,7 +123,7 @@ std::vector<float> take_gradients(Policy& policy) {
 }
 
 // The tree's total back into the policy's gradients.
-template <policy Policy>
+template <trainable Policy>
 void set_gradients(Policy& policy, std::span<const float> flat) {
   std::size_t at = 0;
   for (const parameter_ref p : policy.parameters()) {

@@ -63,6 +63,18 @@ inline std::size_t json_nesting_depth(std::string_view text) noexcept {
   return deepest;
 }
 
+// Field `name` of a record as a string: "" when absent and optional; an rlft::error naming the
+// field when absent and required or not a string (read_jsonl adds the file and line).
+inline std::string string_field(const nlohmann::json& record, const char* name, bool required) {
+  const auto it = record.find(name);
+  if (it == record.end()) {
+    if (required) throw error(make_message("missing field \"", name, "\""));
+    return {};
+  }
+  if (!it->is_string()) throw error(make_message("field \"", name, "\" is not a string"));
+  return it->get<std::string>();
+}
+
 }  // namespace rlft::detail
 
 namespace rlft::io {

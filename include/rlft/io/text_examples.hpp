@@ -28,16 +28,8 @@ inline std::vector<text_example> read_text_examples(const std::filesystem::path&
   std::vector<text_example> examples;
   read_jsonl(path, [&](const nlohmann::json& record, std::size_t) {
     if (!record.is_object()) throw error("expected an object with \"prompt\" and \"completion\"");
-    const auto text_field = [&](const char* name, bool required) -> std::string {
-      const auto it = record.find(name);
-      if (it == record.end()) {
-        if (required) throw error(detail::make_message("missing field \"", name, "\""));
-        return {};
-      }
-      if (!it->is_string()) throw error(detail::make_message("field \"", name, "\" is not a string"));
-      return it->get<std::string>();
-    };
-    examples.push_back({text_field("prompt", true), text_field("completion", true), text_field("reference", false)});
+    examples.push_back({detail::string_field(record, "prompt", true), detail::string_field(record, "completion", true),
+                        detail::string_field(record, "reference", false)});
   });
   return examples;
 }

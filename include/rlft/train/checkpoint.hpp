@@ -112,8 +112,9 @@ class checkpoint_directory {
   std::filesystem::path root_;
 };
 
-// Saves `policy` into `directory`, created first (a policy's save() may expect it to exist).
-template <policy Policy>
+// Saves `policy` (or a value model) into `directory`, created first (a model's save() may
+// expect it to exist).
+template <persists Policy>
 void save_policy(const Policy& policy, const std::filesystem::path& directory) {
   std::filesystem::create_directories(directory);
   policy.save(directory);

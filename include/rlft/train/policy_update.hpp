@@ -1,4 +1,4 @@
-// One optimiser update of a policy, shared by every trainer: global-norm gradient clipping,
+// One optimiser update of a policy (or of any rlft::trainable model), shared by every trainer: global-norm gradient clipping,
 // AdamW at the learning rate the warm-up + cosine schedule gives for this update, then
 // cleared gradients. A gradient that is not finite (a NaN loss upstream, an overflow) is never
 // applied: the update is skipped, the gradients cleared and the skip reported.
@@ -44,7 +44,7 @@ class policy_update {
                          options_.max_gradient_norm, ">= 0 (0: no clipping)");
   }
 
-  template <policy Policy>
+  template <trainable Policy>
   policy_update_report apply(Policy& policy) {
     policy_update_report report{.learning_rate = options_.schedule(updates_)};
     auto parameters = policy.parameters();
