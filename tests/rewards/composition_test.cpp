@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <array>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -90,4 +92,55 @@ TEST_CASE("built-in and user-defined rewards compose into the R1 reward") {
   CHECK(total == doctest::Approx(2.1f));
   CHECK(components_of(r1, unformatted, total) == std::vector<float>{0.0f, 1.0f, 1.0f});
   CHECK(total == doctest::Approx(0.1f));
+}
+
+namespace {
+
+// Scores by the completion's length; scores a batch in one call, counting the calls.
+struct length_in_batches {
+  std::shared_ptr<std::vector<std::size_t>> batch_sizes = std::make_shared<std::vector<std::size_t>>();
+  float operator()(const reward_input& input) const { return 0.25f * static_cast<float>(input.completion.size()); }
+  void score_batch(std::span<const reward_input> inputs, std::span<float> scores) const {
+    batch_sizes->push_back(inputs.size());
+    for (std::size_t i = 0; i < inputs.size(); ++i) scores[i] = (*this)(inputs[i]);
+  }
+};
+
+struct contains_x {
+  float operator()(const reward_input& input) const { return input.completion.find('x') != std::string_view::npos; }
+};
+
+}  // namespace
+
+TEST_CASE("score_all scores a batch as score() scores each input, batched leaves in one call") {
+  // Without a batched leaf, score_all is score() on each input: the same bits.
+  const auto plain = component("a", constant{0.1f}) + 0.3f * component("b", constant{0.7f});
+  static_assert(!decltype(plain)::scores_batches);
+  const std::vector<reward_input> two(2);
+  std::vector<float> plain_columns(4), plain_totals(2);
+  plain.score_all(two, {.data = plain_columns.data(), .stride = 2}, plain_totals);
+  float plain_total = 0.0f;
+  components_of(plain, two[0], plain_total);
+  CHECK(std::memcmp(&plain_total, &plain_totals[0], sizeof(float)) == 0);
+
+  static_assert(batched_reward_function<length_in_batches>);
+  const length_in_batches batched;
+  const auto expression =
+      clip(component("length", batched) + 0.3f * gate(contains_x{}, component("x", contains_x{}), 1.0f, -0.7f) +
+               gate(batched, component("constant", constant{1.5f}), 2.0f),
+           -1.0f, 2.6f);
+  const std::vector<std::string> texts = {"", "x", "abcx", "abcdefghijklmnop", "xxxxxxxx", "abc"};
+  std::vector<reward_input> inputs;
+  for (const auto& text : texts) inputs.push_back({.completion = text});
+  constexpr std::size_t components = decltype(expression)::component_count;
+  std::vector<float> columns(inputs.size() * components), totals(inputs.size());
+  expression.score_all(inputs, {.data = columns.data(), .stride = components}, totals);
+  CHECK(*batched.batch_sizes == std::vector<std::size_t>{6, 6});  // the leaf and the gate's condition
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    CAPTURE(i);
+    float total = 0.0f;
+    const auto each = components_of(expression, inputs[i], total);
+    CHECK(totals[i] == doctest::Approx(total).epsilon(1e-6));  // a multiply-add may be fused in one form only
+    CHECK(std::memcmp(each.data(), columns.data() + i * components, components * sizeof(float)) == 0);
+  }
 }

@@ -18,6 +18,13 @@
 // total. It is also a plain rlft::reward_function (operator() returns the total), so it nests
 // anywhere a reward goes. Parts are held by value and called directly: no virtual dispatch.
 // A gated expression is always evaluated, so its column is logged even when the gate is shut.
+//
+// score_all(inputs, columns, totals) scores a whole batch, what score_rollouts calls. An
+// expression without a leaf that scores batches runs score() on each input in parallel. One with
+// such a leaf (an rlft::batched_reward_function: a learned reward model, say) goes leaf by leaf:
+// that leaf scores every input in one score_batch call, its siblings input by input, and the
+// nodes above combine the columns; the totals equal score()'s up to rounding (the compiler may
+// fuse a multiply and an add in one form and not the other).
 #pragma once
 
 #include <algorithm>
@@ -34,8 +41,64 @@
 #include "rlft/concepts/reward_expression.hpp"
 #include "rlft/concepts/reward_function.hpp"
 #include "rlft/core/error.hpp"
+#include "rlft/core/parallel.hpp"
 
 namespace rlft {
+
+// The leaves' scores of a batch: entry (input i, leaf k) of a node whose leaves start at column
+// `first` of rows of `stride` scores.
+struct component_columns {
+  float* data = nullptr;
+  std::size_t stride = 0;
+  std::size_t first = 0;
+
+  float& at(std::size_t input, std::size_t leaf) const noexcept { return data[input * stride + first + leaf]; }
+  component_columns from(std::size_t offset) const noexcept { return {data, stride, first + offset}; }
+};
+
+namespace detail {
+
+// out[i] = reward(inputs[i]): in one score_batch call where the reward has one, else in parallel.
+template <reward_function Reward>
+void score_each(const Reward& reward, std::span<const reward_input> inputs, std::span<float> out) {
+  if constexpr (batched_reward_function<Reward>) {
+    reward.score_batch(inputs, out);
+  } else {
+    parallel_for(inputs.size(), [&](std::size_t i) { out[i] = static_cast<float>(reward(inputs[i])); },
+                 costly_iterations);
+  }
+}
+
+// Whether an expression has a leaf that scores batches (false for a user's own expression type
+// that does not say).
+template <class Expression>
+constexpr bool scores_batches() {
+  if constexpr (requires { Expression::scores_batches; })
+    return Expression::scores_batches;
+  else
+    return false;
+}
+
+// score() on each input, in parallel.
+template <class Expression>
+void score_each_input(const Expression& expression, std::span<const reward_input> inputs, component_columns columns,
+                      std::span<float> totals) {
+  parallel_for(inputs.size(), [&](std::size_t i) {
+    totals[i] = expression.score(inputs[i], std::span(&columns.at(i, 0), Expression::component_count));
+  }, costly_iterations);
+}
+
+// expression.score_all where it has one (a user's own expression type may not).
+template <class Expression>
+void score_all(const Expression& expression, std::span<const reward_input> inputs, component_columns columns,
+               std::span<float> totals) {
+  if constexpr (requires { expression.score_all(inputs, columns, totals); })
+    expression.score_all(inputs, columns, totals);
+  else
+    score_each_input(expression, inputs, columns, totals);
+}
+
+}  // namespace detail
 
 // Shared by every expression: the total alone, scoring the leaves into a scratch array.
 template <class Derived>
@@ -55,10 +118,19 @@ struct named_reward : reward_expression_call<named_reward<Reward>> {
   named_reward(std::string reward_name, Reward wrapped) : name(std::move(reward_name)), reward(std::move(wrapped)) {}
 
   static constexpr std::size_t component_count = 1;
+  static constexpr bool scores_batches = batched_reward_function<Reward>;
   void append_component_names(std::vector<std::string>& names) const { names.push_back(name); }
   float score(const reward_input& input, std::span<float> scores) const {
     scores[0] = static_cast<float>(reward(input));
     return scores[0];
+  }
+  void score_all(std::span<const reward_input> inputs, component_columns columns, std::span<float> totals) const {
+    if constexpr (!scores_batches) {
+      detail::score_each_input(*this, inputs, columns, totals);
+    } else {
+      detail::score_each(reward, inputs, totals);
+      for (std::size_t i = 0; i < inputs.size(); ++i) columns.at(i, 0) = totals[i];
+    }
   }
 };
 
@@ -70,9 +142,18 @@ struct weighted_reward : reward_expression_call<weighted_reward<Expression>> {
   weighted_reward(float w, Expression e) : weight(w), expression(std::move(e)) {}
 
   static constexpr std::size_t component_count = Expression::component_count;
+  static constexpr bool scores_batches = detail::scores_batches<Expression>();
   void append_component_names(std::vector<std::string>& names) const { expression.append_component_names(names); }
   float score(const reward_input& input, std::span<float> scores) const {
     return weight * expression.score(input, scores);
+  }
+  void score_all(std::span<const reward_input> inputs, component_columns columns, std::span<float> totals) const {
+    if constexpr (!scores_batches) {
+      detail::score_each_input(*this, inputs, columns, totals);
+    } else {
+      detail::score_all(expression, inputs, columns, totals);
+      for (float& total : totals) total = weight * total;
+    }
   }
 };
 
@@ -83,6 +164,7 @@ struct reward_sum : reward_expression_call<reward_sum<Terms...>> {
   explicit reward_sum(std::tuple<Terms...> parts) : terms(std::move(parts)) {}
 
   static constexpr std::size_t component_count = (Terms::component_count + ... + 0);
+  static constexpr bool scores_batches = (detail::scores_batches<Terms>() || ...);
   void append_component_names(std::vector<std::string>& names) const {
     std::apply([&](const auto&... term) { (term.append_component_names(names), ...); }, terms);
   }
@@ -98,6 +180,27 @@ struct reward_sum : reward_expression_call<reward_sum<Terms...>> {
         terms);
     return total;
   }
+  void score_all(std::span<const reward_input> inputs, component_columns columns, std::span<float> totals) const {
+    if constexpr (!scores_batches) {
+      detail::score_each_input(*this, inputs, columns, totals);
+    } else {
+      std::fill(totals.begin(), totals.end(), 0.0f);
+      std::vector<float> part(inputs.size());
+      std::size_t offset = 0;
+      std::apply(
+          [&](const auto&... term) {
+            ((detail::score_all(term, inputs, columns.from(offset), part), offset += term.component_count,
+              add_to(totals, part)),
+             ...);
+          },
+          terms);
+    }
+  }
+
+ private:
+  static void add_to(std::span<float> totals, std::span<const float> part) {
+    for (std::size_t i = 0; i < totals.size(); ++i) totals[i] += part[i];
+  }
 };
 
 template <reward_function Condition, reward_expression Expression>
@@ -111,10 +214,22 @@ struct gated_reward : reward_expression_call<gated_reward<Condition, Expression>
       : condition(std::move(c)), expression(std::move(e)), pass_from(threshold), otherwise(closed_value) {}
 
   static constexpr std::size_t component_count = Expression::component_count;
+  static constexpr bool scores_batches = detail::scores_batches<Expression>() || batched_reward_function<Condition>;
   void append_component_names(std::vector<std::string>& names) const { expression.append_component_names(names); }
   float score(const reward_input& input, std::span<float> scores) const {
     const float value = expression.score(input, scores);
     return static_cast<float>(condition(input)) >= pass_from ? value : otherwise;
+  }
+  void score_all(std::span<const reward_input> inputs, component_columns columns, std::span<float> totals) const {
+    if constexpr (!scores_batches) {
+      detail::score_each_input(*this, inputs, columns, totals);
+    } else {
+      detail::score_all(expression, inputs, columns, totals);
+      std::vector<float> conditions(inputs.size());
+      detail::score_each(condition, inputs, conditions);
+      for (std::size_t i = 0; i < inputs.size(); ++i)
+        if (!(conditions[i] >= pass_from)) totals[i] = otherwise;
+    }
   }
 };
 
@@ -131,9 +246,18 @@ struct clipped_reward : reward_expression_call<clipped_reward<Expression>> {
   }
 
   static constexpr std::size_t component_count = Expression::component_count;
+  static constexpr bool scores_batches = detail::scores_batches<Expression>();
   void append_component_names(std::vector<std::string>& names) const { expression.append_component_names(names); }
   float score(const reward_input& input, std::span<float> scores) const {
     return std::clamp(expression.score(input, scores), low, high);
+  }
+  void score_all(std::span<const reward_input> inputs, component_columns columns, std::span<float> totals) const {
+    if constexpr (!scores_batches) {
+      detail::score_each_input(*this, inputs, columns, totals);
+    } else {
+      detail::score_all(expression, inputs, columns, totals);
+      for (float& total : totals) total = std::clamp(total, low, high);
+    }
   }
 };
 

@@ -1,5 +1,6 @@
 // Scoring a rollout batch: every completion is decoded to text, scored by a composed reward
-// (rlft::reward_expression) in parallel across completions, and the scores land in the
+// (rlft::reward_expression) in parallel across completions (rewards that score batches, such as
+// rlft::learned_reward, once for the whole batch), and the scores land in the
 // batch's reward table — one column per named component (created on first use, overwritten
 // when scoring again) and the total the advantage estimators read.
 //
@@ -59,17 +60,20 @@ void score_rollouts(rollout_batch& batch, const Reward& reward, const Decode& de
   const auto reference_of = [&](std::size_t group) {
     return std::string_view(std::ranges::begin(references)[static_cast<std::ptrdiff_t>(group)]);
   };
+  // Every completion decoded first, so that rewards that score batches see them all at once.
+  std::vector<std::string> prompts(sequences), completions(sequences);
+  std::vector<reward_input> inputs(sequences);
   parallel_for(sequences, [&](std::size_t s) {
-    const std::string prompt = decode(read_only.prompt(s));
-    const std::string completion = decode(read_only.completion(s));
-    const reward_input input{.prompt = prompt,
-                             .completion = completion,
-                             .prompt_tokens = read_only.prompt(s),
-                             .completion_tokens = read_only.completion(s),
-                             .reference = reference_of(group_of[s]),
-                             .truncated = read_only.truncated()[s] != 0};
-    totals[s] = reward.score(input, std::span(scores).subspan(s * components, components));
+    prompts[s] = decode(read_only.prompt(s));
+    completions[s] = decode(read_only.completion(s));
+    inputs[s] = {.prompt = prompts[s],
+                 .completion = completions[s],
+                 .prompt_tokens = read_only.prompt(s),
+                 .completion_tokens = read_only.completion(s),
+                 .reference = reference_of(group_of[s]),
+                 .truncated = read_only.truncated()[s] != 0};
   }, costly_iterations);
+  detail::score_all(reward, inputs, {.data = scores.data(), .stride = components}, totals);
 
   for (std::size_t s = 0; s < sequences; ++s) {
     for (std::size_t c = 0; c < components; ++c)

@@ -21,6 +21,7 @@
 #include "rlft/core/philox.hpp"
 #include "rlft/core/token_sequences.hpp"
 #include "rlft/objective/bradley_terry_loss.hpp"
+#include "rlft/rewards/sequence_scores.hpp"
 #include "rlft/train/policy_update.hpp"
 
 namespace rlft {
@@ -51,21 +52,6 @@ struct reward_model_metrics {
   double seconds = 0.0;
   policy_update_report update = {};
 };
-
-// The score of each sequence: its last token's value. Caches the model's activations, so
-// backward_values() may follow with dL/d(value) on the last tokens.
-template <value_model Model>
-void score_sequences(Model& model, token_sequences_view sequences, std::span<float> scores) {
-  if (scores.size() != sequences.size())
-    throw error(detail::make_message("score_sequences: ", scores.size(), " scores for ", sequences.size(), " sequences"));
-  std::vector<float> values(sequences.num_tokens());
-  model.values(sequences, values);
-  for (std::size_t s = 0; s < sequences.size(); ++s) {
-    if (sequences.length(s) == 0)
-      throw error(detail::make_message("score_sequences: sequence ", s, " is empty and has no score"));
-    scores[s] = values[sequences.end(s) - 1];
-  }
-}
 
 namespace detail {
 
