@@ -81,6 +81,7 @@
 #include "rlft/objective/ratio_clipping.hpp"
 #include "rlft/objective/reinforce_objective.hpp"
 #include "rlft/objective/sapo_objective.hpp"
+#include "rlft/objective/value_loss.hpp"
 
 #include "rlft/presets/openrlhf.hpp"
 #include "rlft/presets/trl.hpp"
@@ -108,6 +109,7 @@
 #include "rlft/text/chat_template.hpp"
 #include "rlft/text/r1_zero_template.hpp"
 
+#include "rlft/train/critic.hpp"
 #include "rlft/train/evaluation.hpp"
 #include "rlft/train/for_each_completion.hpp"
 #include "rlft/train/gather_groups.hpp"

@@ -11,6 +11,9 @@
 //   5. advantages; then μ inner iterations over mini-batches, each an optimiser update
 //      accumulated over micro-batches of a bounded number of tokens;
 //   6. every N steps the reference policy is refreshed: replaced (R1) or mixed with the policy.
+// With a critic (set_critic: PPO with a value model, rlft/train/critic.hpp) the critic's values
+// fill the batch before step 5, the estimator (rlft::gae_advantage) also gives the returns,
+// and the critic is fitted to them before the policy's update, as TRL's and verl's PPO do.
 // With μ = 1 and one mini-batch the update is on-policy: the old log-probs are the current
 // ones (ratio 1), taken from the training forward pass instead of a separate one.
 // Errors come in two tiers (rlft/core/error.hpp): rlft::data_error (a NaN reward, logit, loss or
@@ -55,6 +58,7 @@
 #include "rlft/rewards/composition.hpp"
 #include "rlft/rewards/score_rollouts.hpp"
 #include "rlft/train/checkpoint.hpp"
+#include "rlft/train/critic.hpp"
 #include "rlft/train/gather_groups.hpp"
 #include "rlft/train/policy_update.hpp"
 
@@ -141,6 +145,7 @@ struct grpo_step_metrics {
   rollout_correction_report rollout_correction = {};  // with grpo_options::rollout_correction
   double loss = 0.0;
   objective_metrics objective = {};             // token-weighted over all micro-batches
+  critic_metrics critic = {};                   // with a critic (set_critic)
   double gradient_norm = 0.0;                   // of the last update
   float learning_rate = 0.0f;
   std::size_t updates = 0;
@@ -251,6 +256,7 @@ class grpo_trainer {
       save_policy(policy_, directory / "policy");
       if (reference_) save_policy(*reference_, directory / "reference");
       update_.save(directory / "optimizer.safetensors");
+      if (critic_) critic_->save(directory / "critic");
       if (validation) validation->save(directory);
     });
   }
@@ -269,12 +275,25 @@ class grpo_trainer {
     policy_.load(from.directory / "policy");
     if (reference_) reference_->load(from.directory / "reference");
     update_.load(from.directory / "optimizer.safetensors");
+    if (critic_) critic_->load(from.directory / "critic");
     if (validation) validation->load(from.directory, from.state.value("validation", nlohmann::json()), policy_);
     steps_ = steps;
     next_stream_ = streams;
     prompts_drawn_ = drawn;
     if constexpr (seekable_prompt_source<Source>) source.seek(prompts_drawn_);
     return from.state.value("caller", nlohmann::json::object());
+  }
+
+  // Trains `value_function` beside the policy from the next step on (PPO with a critic); it
+  // must outlive the trainer, and checkpoints save and resume it (directory "critic"). Throws
+  // rlft::error when the estimator gives no returns (use rlft::gae_advantage) or the run has
+  // several ranks (a critic trains in one process).
+  void set_critic(value_critic& value_function) {
+    if constexpr (!estimates_returns)
+      throw error(detail::make_message("grpo_trainer: a critic needs an estimator that gives returns (",
+                                       estimator_name(), " does not; use rlft::gae_advantage)"));
+    if (comm_.size() > 1) throw error("grpo_trainer: a critic trains in one process; run it without MPI ranks");
+    critic_ = &value_function;
   }
 
   Policy& policy() noexcept { return policy_; }
@@ -295,6 +314,9 @@ class grpo_trainer {
   static double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
+
+  static constexpr bool estimates_returns =
+      requires(const Estimator& e, const rollout_batch& b, std::span<float> a, std::span<float> r) { e(b, a, r); };
 
   static constexpr const char* estimator_name() noexcept {
     if constexpr (requires { Estimator::name; })
@@ -338,7 +360,17 @@ class grpo_trainer {
     }
     if (options_.reward_kl.coefficient > 0.0) fold_kl_into_rewards(batch);
     summarise_rollouts(batch, metrics);
-    const advantage_summary summary = estimator_(batch, batch.advantages());
+    advantage_summary summary;
+    if (critic_) {
+      critic_->estimate_values(batch);
+      if constexpr (estimates_returns) {
+        std::vector<float> returns(batch.num_tokens());
+        summary = estimator_(batch, batch.advantages(), returns);
+        metrics.critic = critic_->train(batch, returns);
+      }
+    } else {
+      summary = estimator_(batch, batch.advantages());
+    }
     if (one_round) metrics.equal_reward_group_share = equal_share(summary, batch);
     drop_groups(batch, summary, metrics);
     train_on(batch, metrics, policy_weights);
@@ -691,6 +723,7 @@ class grpo_trainer {
   std::uint64_t prompts_drawn_ = 0;
   Communicator comm_;
   std::optional<rollout_batch> last_rollouts_;
+  value_critic* critic_ = nullptr;
 };
 
 }  // namespace rlft

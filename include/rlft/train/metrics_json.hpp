@@ -23,7 +23,8 @@ inline nlohmann::json to_json(const objective_metrics& m) {
           {"loss_tokens", m.tokens}};
 }
 
-// "rollout_correction" only where a correction ran (grpo_options::rollout_correction).
+// "rollout_correction" only where a correction ran (grpo_options::rollout_correction), "critic"
+// only where a critic trained (grpo_trainer::set_critic).
 inline nlohmann::json to_json(const grpo_step_metrics& m) {
   nlohmann::json rewards = nlohmann::json::object();
   for (const auto& r : m.rewards) rewards[r.name] = {{"mean", r.mean}, {"std", r.std}};
@@ -48,6 +49,14 @@ inline nlohmann::json to_json(const grpo_step_metrics& m) {
                            {"seconds_communicate", m.seconds_communicate},
                            {"seconds_total", m.seconds_total},
                            {"generated_tokens_per_second", m.generated_tokens_per_second}};
+  if (m.critic.updates > 0)
+    record["critic"] = {{"updates", m.critic.updates},
+                        {"loss", m.critic.loss},
+                        {"clip_fraction", m.critic.clip_fraction},
+                        {"value_error", m.critic.value_error},
+                        {"explained_variance", m.critic.explained_variance},
+                        {"gradient_norm", m.critic.gradient_norm},
+                        {"learning_rate", m.critic.learning_rate}};
   const auto& c = m.rollout_correction;
   if (c.tokens > 0)
     record["rollout_correction"] = {{"tokens", c.tokens},

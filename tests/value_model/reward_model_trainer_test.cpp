@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "error_message.hpp"
+#include "model_parameters.hpp"
 #include "rlft/core/philox.hpp"
 #include "rlft/train/reward_model_trainer.hpp"
 #include "transformer/transformer.hpp"
@@ -45,12 +46,6 @@ std::vector<rlft::preference_pair> synthetic_pairs(std::size_t count, std::uint6
   return pairs;
 }
 
-std::vector<float> parameters_of(transformer& model) {
-  std::vector<float> all;
-  for (const auto& p : model.parameters()) all.insert(all.end(), p.values.begin(), p.values.end());
-  return all;
-}
-
 // A constant learning rate.
 const rlft::policy_update_options update_options{
     .schedule = {.peak_learning_rate = 3e-3f, .final_learning_rate = 3e-3f, .warmup_steps = 0, .total_steps = 1}};
@@ -85,7 +80,7 @@ TEST_CASE("reward model: one seed gives one model, and micro-batches give the ba
     rlft::reward_model_trainer trainer(
         model, {.pairs_per_batch = 8, .pairs_per_micro_batch = micro, .epochs = 1, .seed = 7}, update_options);
     trainer.train(pairs, [](const rlft::reward_model_metrics&) {});
-    return parameters_of(model);
+    return rlft_test::parameters_of(model);
   };
   const auto first = run(0), second = run(0), micro = run(3);
   CHECK(std::memcmp(first.data(), second.data(), first.size() * sizeof(float)) == 0);
