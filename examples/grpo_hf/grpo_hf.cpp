@@ -4,9 +4,10 @@
 // It loads the model (config.json, model.safetensors or shards, BF16/F16/F32) and its tokenizer
 // and chat template, formats every record of the data set as the model's chat (or DeepSeek-R1-
 // Zero's plain prompt), trains with GRPO (DeepSeekMath, arXiv 2402.03300; DeepSeek-R1, arXiv
-// 2501.12948) against the chosen rewards, measures held-out pass@1 as it goes, checkpoints so
-// that --resume continues exactly, logs every step to metrics.jsonl and writes the trained model
-// to --output as a Hugging Face model directory in the input's dtype. --help lists every option.
+// 2501.12948) against the chosen rewards (rule-based, and a learned reward model with
+// --reward-model), measures held-out pass@1 as it goes, checkpoints so that --resume continues
+// exactly, logs every step to metrics.jsonl and writes the trained model to --output as a
+// Hugging Face model directory in the input's dtype. --help lists every option.
 // Under `mpirun -np N` the same program trains data-parallel: the ranks split each step's
 // groups and the held-out problems, rank 0 alone prints and writes, and --output must be one
 // directory every rank sees.
@@ -145,9 +146,8 @@ int run(const grpo_hf_options& o, any_communicator& comm) {
   if (fs::exists(o.output) && fs::equivalent(o.output, o.model))
     throw error("--output must not be the --model directory: the input model would be overwritten");
   const reward_weights weights(o.rewards);
-  const auto reward = builtin_rewards(weights, o.max_new_tokens) + user_rewards(weights);
   std::vector<std::string> reward_names;
-  reward.append_component_names(reward_names);
+  (builtin_rewards(weights, o.max_new_tokens, {}) + user_rewards(weights)).append_component_names(reward_names);
   weights.check_known(reward_names);
 
   checkpoint_directory checkpoints(o.output / "checkpoints");
@@ -162,6 +162,10 @@ int run(const grpo_hf_options& o, any_communicator& comm) {
   if (tokens.vocab_size() > config.vocab_size)
     throw error("the tokenizer has " + std::to_string(tokens.vocab_size()) + " tokens, the model's vocabulary only " +
                 std::to_string(config.vocab_size));
+  const auto reward =
+      builtin_rewards(weights, o.max_new_tokens, load_reward_model(o.reward_model, tokens.vocab_size(), weights)) +
+      user_rewards(weights);
+  if (!o.reward_model.empty()) say("reward    model %s\n", o.reward_model.c_str());
   const prompt_format format = make_prompt_format(o, tokens);
   data::prompt_data_set train = load_prompts(o.train, o, tokens, format, true);
   std::optional<data::prompt_data_set> held_out;
@@ -292,7 +296,8 @@ int main(int argc, char** argv) {
   auto ranks = rlft::examples::launched_ranks::start(argc, argv, "rlft_grpo_hf");  // alone, or an MPI launcher's
   if (!ranks) return 1;
   rlft::hf::grpo_hf_options options;
-  CLI::App app{"GRPO fine-tuning of a Hugging Face Qwen2/Llama checkpoint on the CPU, with rule-based rewards."};
+  CLI::App app{"GRPO fine-tuning of a Hugging Face Qwen2/Llama checkpoint on the CPU, with rule-based rewards "
+               "and, optionally, a learned reward model."};
   app.get_formatter()->column_width(34);
   rlft::hf::add_flags(app, options);
   CLI11_PARSE(app, argc, argv);

@@ -36,6 +36,7 @@ struct grpo_hf_options {
   // instruction, so that the answer lands in \boxed{} where the accuracy reward finds it.
   std::string system_prompt = "Please reason step by step, and put your final answer within \\boxed{}.";
   std::vector<std::string> rewards = {"accuracy=1"};  // name=weight
+  std::filesystem::path reward_model = {};  // a …ForSequenceClassification checkpoint: reward "reward_model"
 
   // GRPO.
   std::size_t steps = 100;
@@ -106,8 +107,11 @@ inline void add_flags(CLI::App& app, grpo_hf_options& o) {
       ->check(CLI::IsMember({"model", "r1-zero"}));
   app.add_option("--system-prompt", o.system_prompt, "system prompt for records without one (model template)");
   app.add_option("--reward", o.rewards,
-                 "NAME=WEIGHT, repeatable: accuracy, format, language, cosine, overlong, repetition, or a "
-                 "reward of user_rewards.hpp; rewards not named are logged with weight 0");
+                 "NAME=WEIGHT, repeatable: accuracy, format, language, cosine, overlong, repetition, "
+                 "reward_model, or a reward of user_rewards.hpp; rewards not named are logged with weight 0");
+  app.add_option("--reward-model", o.reward_model,
+                 "a Hugging Face reward model (Qwen2/LlamaForSequenceClassification, one label) sharing the "
+                 "policy's tokenizer: its score of prompt + completion is the reward reward_model");
 
   app.add_option("--steps", o.steps, "GRPO steps")->check(CLI::PositiveNumber);
   app.add_option("--prompts-per-step", o.prompts_per_step, "prompts per step")->check(CLI::PositiveNumber);

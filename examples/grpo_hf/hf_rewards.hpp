@@ -11,10 +11,14 @@
 //   overlong    DAPO's soft overlong punishment (arXiv 2503.14476), L_max = --max-new-tokens,
 //               the last quarter as the punished cache
 //   repetition  penalty for repeated word 3-grams
+//   reward_model  the score of --reward-model (a learned reward model) for prompt + completion,
+//               all completions of a step in one batch; 0 without --reward-model
 #pragma once
 
 #include <cstddef>
 #include <map>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,8 +29,11 @@
 #include <rlft/rewards/cosine_length.hpp>
 #include <rlft/rewards/format.hpp>
 #include <rlft/rewards/language_consistency.hpp>
+#include <rlft/rewards/learned_reward.hpp>
 #include <rlft/rewards/ngram_repetition.hpp>
 #include <rlft/rewards/overlong_punishment.hpp>
+
+#include "transformer/transformer.hpp"
 
 namespace rlft::hf {
 
@@ -78,9 +85,41 @@ class reward_weights {
   std::map<std::string, float> weights_;
 };
 
+// The reward model of --reward-model, or a score of 0 without one.
+struct reward_model_score {
+  std::optional<learned_reward<examples::transformer>> model = {};
+
+  float operator()(const reward_input& input) const { return model ? (*model)(input) : 0.0f; }
+  void score_batch(std::span<const reward_input> inputs, std::span<float> scores) const {
+    if (model)
+      model->score_batch(inputs, scores);
+    else
+      std::fill(scores.begin(), scores.end(), 0.0f);
+  }
+};
+
+// Loads --reward-model (empty: none). Throws rlft::error when it is not a score model or its
+// vocabulary does not cover the policy's tokenizer, and when reward_model is weighted without one.
+inline reward_model_score load_reward_model(const std::filesystem::path& directory, std::size_t tokenizer_vocabulary,
+                                            const reward_weights& w) {
+  if (directory.empty()) {
+    if (w("reward_model") != 0.0f) throw error("--reward reward_model=W needs --reward-model DIRECTORY");
+    return {};
+  }
+  auto model = examples::transformer::from_pretrained(directory);
+  if (model.config().head != examples::transformer_head::score)
+    throw error("--reward-model " + directory.string() +
+                " is a causal language model; a reward model is a …ForSequenceClassification checkpoint");
+  if (model.config().vocab_size < tokenizer_vocabulary)
+    throw error("--reward-model " + directory.string() + " knows " + std::to_string(model.config().vocab_size) +
+                " tokens, the policy's tokenizer " + std::to_string(tokenizer_vocabulary) +
+                ": it must share the policy's tokenizer");
+  return {.model = learned_reward<examples::transformer>(std::move(model))};
+}
+
 // The built-in rewards, weighted; `max_new_tokens` is the length the length rewards measure
 // against.
-inline auto builtin_rewards(const reward_weights& w, std::size_t max_new_tokens) {
+inline auto builtin_rewards(const reward_weights& w, std::size_t max_new_tokens, reward_model_score reward_model) {
   return w("accuracy") * component("accuracy", accuracy_reward{}) +
          w("format") * component("format", format_reward{}) +
          w("language") * component("language", language_consistency_reward{}) +
@@ -88,7 +127,8 @@ inline auto builtin_rewards(const reward_weights& w, std::size_t max_new_tokens)
          w("overlong") * component("overlong", soft_overlong_punishment{.max_length = max_new_tokens,
                                                                         .cache_length = std::max<std::size_t>(
                                                                             1, max_new_tokens / 4)}) +
-         w("repetition") * component("repetition", ngram_repetition_penalty{});
+         w("repetition") * component("repetition", ngram_repetition_penalty{}) +
+         w("reward_model") * component("reward_model", std::move(reward_model));
 }
 
 }  // namespace rlft::hf

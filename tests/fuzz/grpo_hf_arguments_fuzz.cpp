@@ -38,7 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   rlft_fuzz::expect_rlft_error_at_most([&] {
     const rlft::hf::reward_weights weights(options.rewards);
-    const auto reward = rlft::hf::builtin_rewards(weights, options.max_new_tokens) + rlft::hf::user_rewards(weights);
+    const auto reward = rlft::hf::builtin_rewards(weights, options.max_new_tokens, {}) + rlft::hf::user_rewards(weights);
     std::vector<std::string> names;
     reward.append_component_names(names);
     weights.check_known(names);

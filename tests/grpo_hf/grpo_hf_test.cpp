@@ -6,7 +6,8 @@
 // to 1e-5 relative and its greedy continuations must equal transformers' token for token. Also:
 // the weights are saved in the input's dtype with config.json saying so, the tokenizer files are
 // copied unchanged, a run stopped after 2 steps and resumed to 3 saves the same bytes as an
-// uninterrupted one, and an existing run is never overwritten without --resume.
+// uninterrupted one, an existing run is never overwritten without --resume, and a learned
+// reward model joins the rewards with --reward-model.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -160,4 +161,33 @@ TEST_CASE("an existing run is refused without --resume and is left as it was") {
   CHECK(file_bytes(output.string() + ".log").find("--resume") != std::string::npos);
   CHECK(file_bytes(output / "model.safetensors") == model_before);
   CHECK(file_bytes(output / "metrics.jsonl") == metrics_before);
+}
+
+TEST_CASE("a learned reward model joins the rewards with --reward-model; a wrong one is refused by name") {
+  // A score model with the fixture's shape and vocabulary, random weights: its scores vary.
+  auto config = rlft::examples::read_transformer_config(rlft_test::hf_fixtures_directory() / "qwen2");
+  config.head = rlft::examples::transformer_head::score;
+  const fs::path reward_model = fresh_directory("reward_model");
+  transformer(config, /*seed=*/4).save(reward_model);
+
+  const fs::path output = fresh_directory("with_reward_model");
+  REQUIRE(run_grpo_hf("qwen2", output, "1", {"--reward-model", reward_model.string(), "--reward", "reward_model=1"}) == 0);
+  std::ifstream metrics(output / "metrics.jsonl");
+  std::size_t steps = 0;
+  for (std::string line; std::getline(metrics, line);) {
+    const auto record = nlohmann::json::parse(line);
+    if (!record.contains("rewards")) continue;  // an evaluation
+    ++steps;
+    REQUIRE(record.at("rewards").contains("reward_model"));
+    CHECK(record.at("rewards").at("reward_model").at("std").get<double>() > 0.0);
+  }
+  CHECK(steps == 1);
+
+  const fs::path missing = fresh_directory("reward_model_missing");
+  CHECK(run_grpo_hf("qwen2", missing, "1", {"--reward", "reward_model=1"}) != 0);
+  CHECK(file_bytes(missing.string() + ".log").find("--reward reward_model=W needs --reward-model") != std::string::npos);
+  const fs::path causal = fresh_directory("reward_model_causal");
+  const fs::path policy = rlft_test::hf_fixtures_directory() / "qwen2";
+  CHECK(run_grpo_hf("qwen2", causal, "1", {"--reward-model", policy.string()}) != 0);
+  CHECK(file_bytes(causal.string() + ".log").find("is a causal language model") != std::string::npos);
 }

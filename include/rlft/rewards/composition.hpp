@@ -19,12 +19,11 @@
 // anywhere a reward goes. Parts are held by value and called directly: no virtual dispatch.
 // A gated expression is always evaluated, so its column is logged even when the gate is shut.
 //
-// score_all(inputs, columns, totals) scores a whole batch, what score_rollouts calls. An
-// expression without a leaf that scores batches runs score() on each input in parallel. One with
-// such a leaf (an rlft::batched_reward_function: a learned reward model, say) goes leaf by leaf:
-// that leaf scores every input in one score_batch call, its siblings input by input, and the
-// nodes above combine the columns; the totals equal score()'s up to rounding (the compiler may
-// fuse a multiply and an add in one form and not the other).
+// A batch is scored by score_all (what score_rollouts calls): a leaf whose reward scores batches
+// (rlft::batched_reward_function: a learned reward model, say) first fills its column for every
+// input in one score_batch call, then score() runs on each input in parallel with those leaves
+// reading their column instead of calling the reward. The totals are score()'s, bit for bit,
+// wherever score_batch gives what the reward's operator() gives.
 #pragma once
 
 #include <algorithm>
@@ -58,47 +57,34 @@ struct component_columns {
 
 namespace detail {
 
-// out[i] = reward(inputs[i]): in one score_batch call where the reward has one, else in parallel.
-template <reward_function Reward>
-void score_each(const Reward& reward, std::span<const reward_input> inputs, std::span<float> out) {
-  if constexpr (batched_reward_function<Reward>) {
-    reward.score_batch(inputs, out);
-  } else {
-    parallel_for(inputs.size(), [&](std::size_t i) { out[i] = static_cast<float>(reward(inputs[i])); },
-                 costly_iterations);
-  }
-}
-
-// Whether an expression has a leaf that scores batches (false for a user's own expression type
-// that does not say).
-template <class Expression>
-constexpr bool scores_batches() {
-  if constexpr (requires { Expression::scores_batches; })
-    return Expression::scores_batches;
+// A part's score; Prefilled: leaves that score batches read the value score_all put in their
+// column. A user's own expression type without the parameter is simply scored.
+template <bool Prefilled, class Expression>
+float score_part(const Expression& expression, const reward_input& input, std::span<float> scores) {
+  if constexpr (requires { expression.template score<Prefilled>(input, scores); })
+    return expression.template score<Prefilled>(input, scores);
   else
-    return false;
+    return expression.score(input, scores);
 }
 
-// score() on each input, in parallel.
+// Fills the columns of the leaves that score batches (none in a user's own expression type).
 template <class Expression>
-void score_each_input(const Expression& expression, std::span<const reward_input> inputs, component_columns columns,
-                      std::span<float> totals) {
-  parallel_for(inputs.size(), [&](std::size_t i) {
-    totals[i] = expression.score(inputs[i], std::span(&columns.at(i, 0), Expression::component_count));
-  }, costly_iterations);
-}
-
-// expression.score_all where it has one (a user's own expression type may not).
-template <class Expression>
-void score_all(const Expression& expression, std::span<const reward_input> inputs, component_columns columns,
-               std::span<float> totals) {
-  if constexpr (requires { expression.score_all(inputs, columns, totals); })
-    expression.score_all(inputs, columns, totals);
-  else
-    score_each_input(expression, inputs, columns, totals);
+void prefill_part(const Expression& expression, std::span<const reward_input> inputs, component_columns columns) {
+  if constexpr (requires { expression.prefill(inputs, columns); }) expression.prefill(inputs, columns);
 }
 
 }  // namespace detail
+
+// Scores inputs[i] into row i of `columns` (component_count leaves, in order) and totals[i].
+template <reward_expression Expression>
+void score_all(const Expression& expression, std::span<const reward_input> inputs, component_columns columns,
+               std::span<float> totals) {
+  detail::prefill_part(expression, inputs, columns);
+  parallel_for(inputs.size(), [&](std::size_t i) {
+    const std::span<float> row(&columns.at(i, 0), Expression::component_count);
+    totals[i] = detail::score_part<true>(expression, inputs[i], row);
+  }, costly_iterations);
+}
 
 // Shared by every expression: the total alone, scoring the leaves into a scratch array.
 template <class Derived>
@@ -118,18 +104,17 @@ struct named_reward : reward_expression_call<named_reward<Reward>> {
   named_reward(std::string reward_name, Reward wrapped) : name(std::move(reward_name)), reward(std::move(wrapped)) {}
 
   static constexpr std::size_t component_count = 1;
-  static constexpr bool scores_batches = batched_reward_function<Reward>;
   void append_component_names(std::vector<std::string>& names) const { names.push_back(name); }
+  template <bool Prefilled = false>
   float score(const reward_input& input, std::span<float> scores) const {
-    scores[0] = static_cast<float>(reward(input));
+    if constexpr (!(Prefilled && batched_reward_function<Reward>)) scores[0] = static_cast<float>(reward(input));
     return scores[0];
   }
-  void score_all(std::span<const reward_input> inputs, component_columns columns, std::span<float> totals) const {
-    if constexpr (!scores_batches) {
-      detail::score_each_input(*this, inputs, columns, totals);
-    } else {
-      detail::score_each(reward, inputs, totals);
-      for (std::size_t i = 0; i < inputs.size(); ++i) columns.at(i, 0) = totals[i];
+  void prefill(std::span<const reward_input> inputs, component_columns columns) const {
+    if constexpr (batched_reward_function<Reward>) {
+      std::vector<float> column(inputs.size());
+      reward.score_batch(inputs, column);
+      for (std::size_t i = 0; i < inputs.size(); ++i) columns.at(i, 0) = column[i];
     }
   }
 };
@@ -142,18 +127,13 @@ struct weighted_reward : reward_expression_call<weighted_reward<Expression>> {
   weighted_reward(float w, Expression e) : weight(w), expression(std::move(e)) {}
 
   static constexpr std::size_t component_count = Expression::component_count;
-  static constexpr bool scores_batches = detail::scores_batches<Expression>();
   void append_component_names(std::vector<std::string>& names) const { expression.append_component_names(names); }
+  template <bool Prefilled = false>
   float score(const reward_input& input, std::span<float> scores) const {
-    return weight * expression.score(input, scores);
+    return weight * detail::score_part<Prefilled>(expression, input, scores);
   }
-  void score_all(std::span<const reward_input> inputs, component_columns columns, std::span<float> totals) const {
-    if constexpr (!scores_batches) {
-      detail::score_each_input(*this, inputs, columns, totals);
-    } else {
-      detail::score_all(expression, inputs, columns, totals);
-      for (float& total : totals) total = weight * total;
-    }
+  void prefill(std::span<const reward_input> inputs, component_columns columns) const {
+    detail::prefill_part(expression, inputs, columns);
   }
 };
 
@@ -164,42 +144,29 @@ struct reward_sum : reward_expression_call<reward_sum<Terms...>> {
   explicit reward_sum(std::tuple<Terms...> parts) : terms(std::move(parts)) {}
 
   static constexpr std::size_t component_count = (Terms::component_count + ... + 0);
-  static constexpr bool scores_batches = (detail::scores_batches<Terms>() || ...);
   void append_component_names(std::vector<std::string>& names) const {
     std::apply([&](const auto&... term) { (term.append_component_names(names), ...); }, terms);
   }
+  template <bool Prefilled = false>
   float score(const reward_input& input, std::span<float> scores) const {
     float total = 0.0f;
     std::size_t offset = 0;
     std::apply(
         [&](const auto&... term) {
-          ((total += term.score(input, scores.subspan(offset, term.component_count)),
+          ((total += detail::score_part<Prefilled>(term, input, scores.subspan(offset, term.component_count)),
             offset += term.component_count),
            ...);
         },
         terms);
     return total;
   }
-  void score_all(std::span<const reward_input> inputs, component_columns columns, std::span<float> totals) const {
-    if constexpr (!scores_batches) {
-      detail::score_each_input(*this, inputs, columns, totals);
-    } else {
-      std::fill(totals.begin(), totals.end(), 0.0f);
-      std::vector<float> part(inputs.size());
-      std::size_t offset = 0;
-      std::apply(
-          [&](const auto&... term) {
-            ((detail::score_all(term, inputs, columns.from(offset), part), offset += term.component_count,
-              add_to(totals, part)),
-             ...);
-          },
-          terms);
-    }
-  }
-
- private:
-  static void add_to(std::span<float> totals, std::span<const float> part) {
-    for (std::size_t i = 0; i < totals.size(); ++i) totals[i] += part[i];
+  void prefill(std::span<const reward_input> inputs, component_columns columns) const {
+    std::size_t offset = 0;
+    std::apply(
+        [&](const auto&... term) {
+          ((detail::prefill_part(term, inputs, columns.from(offset)), offset += term.component_count), ...);
+        },
+        terms);
   }
 };
 
@@ -214,22 +181,14 @@ struct gated_reward : reward_expression_call<gated_reward<Condition, Expression>
       : condition(std::move(c)), expression(std::move(e)), pass_from(threshold), otherwise(closed_value) {}
 
   static constexpr std::size_t component_count = Expression::component_count;
-  static constexpr bool scores_batches = detail::scores_batches<Expression>() || batched_reward_function<Condition>;
   void append_component_names(std::vector<std::string>& names) const { expression.append_component_names(names); }
+  template <bool Prefilled = false>
   float score(const reward_input& input, std::span<float> scores) const {
-    const float value = expression.score(input, scores);
+    const float value = detail::score_part<Prefilled>(expression, input, scores);
     return static_cast<float>(condition(input)) >= pass_from ? value : otherwise;
   }
-  void score_all(std::span<const reward_input> inputs, component_columns columns, std::span<float> totals) const {
-    if constexpr (!scores_batches) {
-      detail::score_each_input(*this, inputs, columns, totals);
-    } else {
-      detail::score_all(expression, inputs, columns, totals);
-      std::vector<float> conditions(inputs.size());
-      detail::score_each(condition, inputs, conditions);
-      for (std::size_t i = 0; i < inputs.size(); ++i)
-        if (!(conditions[i] >= pass_from)) totals[i] = otherwise;
-    }
+  void prefill(std::span<const reward_input> inputs, component_columns columns) const {
+    detail::prefill_part(expression, inputs, columns);
   }
 };
 
@@ -246,18 +205,13 @@ struct clipped_reward : reward_expression_call<clipped_reward<Expression>> {
   }
 
   static constexpr std::size_t component_count = Expression::component_count;
-  static constexpr bool scores_batches = detail::scores_batches<Expression>();
   void append_component_names(std::vector<std::string>& names) const { expression.append_component_names(names); }
+  template <bool Prefilled = false>
   float score(const reward_input& input, std::span<float> scores) const {
-    return std::clamp(expression.score(input, scores), low, high);
+    return std::clamp(detail::score_part<Prefilled>(expression, input, scores), low, high);
   }
-  void score_all(std::span<const reward_input> inputs, component_columns columns, std::span<float> totals) const {
-    if constexpr (!scores_batches) {
-      detail::score_each_input(*this, inputs, columns, totals);
-    } else {
-      detail::score_all(expression, inputs, columns, totals);
-      for (float& total : totals) total = std::clamp(total, low, high);
-    }
+  void prefill(std::span<const reward_input> inputs, component_columns columns) const {
+    detail::prefill_part(expression, inputs, columns);
   }
 };
 

@@ -73,7 +73,7 @@ void score_rollouts(rollout_batch& batch, const Reward& reward, const Decode& de
                  .reference = reference_of(group_of[s]),
                  .truncated = read_only.truncated()[s] != 0};
   }, costly_iterations);
-  detail::score_all(reward, inputs, {.data = scores.data(), .stride = components}, totals);
+  score_all(reward, inputs, {.data = scores.data(), .stride = components}, totals);
 
   for (std::size_t s = 0; s < sequences; ++s) {
     for (std::size_t c = 0; c < components; ++c)
