@@ -2,10 +2,13 @@
 """Plots an R1 pipeline run from its metrics.jsonl (written by examples/r1_pipeline).
 
     plot_pipeline.py OUTPUT_DIR
+    plot_pipeline.py --compare STAGE IMAGE LABEL=OUTPUT_DIR LABEL=OUTPUT_DIR ...
 
 writes OUTPUT_DIR/rl_curves.png (reward, accuracy, completion length and KL per GRPO step of
 every RL stage, and the validation pass@1 that picks each stage's kept step) and OUTPUT_DIR/sft_curves.png (training loss of every supervised stage and the
-cold start's validation loss per epoch). Needs matplotlib (Debian: python3-matplotlib).
+cold start's validation loss per epoch). With --compare, IMAGE shows one RL stage of several
+runs side by side (GRPO against PPO, say), with the critic's explained variance where a run
+has one. Needs matplotlib (Debian: python3-matplotlib).
 """
 import json
 import sys
@@ -93,7 +96,49 @@ def plot_sft(records, path):
     figure.savefig(path, dpi=110)
 
 
+def plot_comparison(stage, runs, path):
+    panels = [
+        ("total reward", lambda r: r["rewards"]["total"]["mean"]),
+        ("accuracy reward", lambda r: r["rewards"]["accuracy"]["mean"]),
+        ("completion length (tokens)", lambda r: r["completion_length"]),
+        ("KL to reference (k3)", lambda r: r["objective"]["kl"]),
+        ("critic: explained variance", lambda r: r["critic"]["explained_variance"] if "critic" in r else None),
+    ]
+    figure, axes = plt.subplots(2, 3, figsize=(15, 7))
+    for index, (label, records) in enumerate(runs):
+        color = f"C{index}"  # one colour per run on every panel, those it is missing from included
+        rows = [r for r in records if r["kind"] == "grpo" and r["applied"] and r["stage"] == stage]
+        for axis, (title, value) in zip(axes.flat, panels):
+            points = [(r["step"], value(r)) for r in rows if value(r) is not None]
+            if points:
+                steps, values = zip(*points)
+                axis.plot(steps, smooth(list(values)), label=label, color=color)
+            axis.set_title(title)
+            axis.set_xlabel("step")
+            axis.grid(alpha=0.3)
+        validation = [(r["step"], r["pass_at_1"]) for r in records
+                      if r["kind"] == "validation" and r.get("stage") == stage and "pass_at_1" in r]
+        if validation:
+            axes.flat[len(panels)].plot(*zip(*validation), marker="o", label=label, color=color)
+    axes.flat[len(panels)].set_title("validation pass@1")
+    axes.flat[len(panels)].set_xlabel("step")
+    axes.flat[len(panels)].grid(alpha=0.3)
+    axes.flat[0].legend()
+    figure.suptitle(f"{stage}: moving average over 5 steps")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
 def main():
+    if len(sys.argv) >= 5 and sys.argv[1] == "--compare":
+        stage, image = sys.argv[2], Path(sys.argv[3])
+        runs = []
+        for argument in sys.argv[4:]:
+            label, _, directory = argument.partition("=")
+            runs.append((label, read_records(Path(directory) / "metrics.jsonl")))
+        plot_comparison(stage, runs, image)
+        print(f"wrote {image}")
+        return
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     output = Path(sys.argv[1])

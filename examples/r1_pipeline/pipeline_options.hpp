@@ -89,6 +89,12 @@ struct pipeline_options {
   rl_stage_options final_rl = {.steps = 60, .temperature = 0.7f, .learning_rate = 1e-4f};  // polish, not relearn
   float language_reward_weight = 1.0f;
   float quality_reward_weight = 0.5f;
+  // Stage 2's advantages: "grpo" (R1's group baseline) or "ppo": GAE (λ below, γ = 1, whitened as
+  // verl does) from a critic trained beside the policy — a copy of the policy's network with a
+  // score head in place of the LM head, with its own learning rate — the peers' PPO.
+  std::string reasoning_estimator = "grpo";
+  double gae_lambda = 0.95;
+  float critic_learning_rate = 2e-3f;  // 10 × the policy's, as verl's examples set the critic's
   // Checkpoint selection, as practised (R1 reports chosen checkpoints; TRL's
   // load_best_model_at_end): every this many GRPO steps, and before the first, pass@1 on the
   // validation problems (held out, apart from the evaluation set); a stage keeps its best
@@ -212,6 +218,12 @@ inline void add_flags(CLI::App& app, pipeline_options& o) {
   app.add_option("--final-temperature", o.final_rl.temperature, "stage 4: sampling temperature");
   app.add_option("--language-weight", o.language_reward_weight, "stages 2, 4: language-consistency weight");
   app.add_option("--quality-weight", o.quality_reward_weight, "stage 4: general-quality weight");
+  app.add_option("--reasoning-estimator", o.reasoning_estimator,
+                 "stage 2: grpo (group baseline) or ppo (GAE from a critic trained beside the policy)")
+      ->check(CLI::IsMember({"grpo", "ppo"}));
+  app.add_option("--gae-lambda", o.gae_lambda, "stage 2 with ppo: GAE's lambda")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--critic-lr", o.critic_learning_rate, "stage 2 with ppo: the critic's learning rate")
+      ->check(CLI::PositiveNumber);
 
   app.add_option("--eval-problems", o.eval_problems, "held-out problems per evaluation");
   app.add_option("--eval-samples", o.eval_samples, "samples per problem (pass@1 over k, cons@k)");

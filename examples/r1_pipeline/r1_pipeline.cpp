@@ -3,7 +3,8 @@
 //   0. pretraining: a base model learns task text (worked solutions in mixed languages);
 //      R1-Zero: GRPO from the base with accuracy + format rewards;
 //   1. cold start: SFT of the base on a small set of readable English chains of thought;
-//   2. reasoning RL: GRPO from the cold start, plus a language-consistency reward;
+//   2. reasoning RL: GRPO from the cold start, plus a language-consistency reward (or PPO with a
+//      critic, --reasoning-estimator ppo, the peers' alternative);
 //   3. rejection sampling from stage 2 (correct, well-formatted, English), then SFT of the base
 //      on the kept data;
 //   4. RL for all scenarios: reasoning rewards plus a general-quality signal, temperature 0.7;
@@ -17,6 +18,7 @@
 // data-parallel (rlft::mpi_communicator): trainers, evaluation and rejection sampling split
 // their work across the ranks, rank 0 alone prints and writes, and --output must be one
 // directory every rank sees (for --resume).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -32,6 +34,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <rlft/advantage/gae_advantage.hpp>
 #include <rlft/advantage/grpo_advantage.hpp>
 #include <rlft/distributed/any_communicator.hpp>
 #include <rlft/io/atomic_file.hpp>
@@ -42,6 +45,7 @@
 #include <rlft/sampling/temperature.hpp>
 #include <rlft/sampling/top_p.hpp>
 #include <rlft/train/checkpoint.hpp>
+#include <rlft/train/critic.hpp>
 #include <rlft/train/evaluation.hpp>
 #include <rlft/train/grpo_trainer.hpp>
 #include <rlft/train/metrics_json.hpp>
@@ -119,9 +123,12 @@ class pipeline {
     model cold_start = stage("cold_start", [&] { return cold_start_sft(base); });
     model reasoning = stage("reasoning_rl", [&] {
       model policy = cold_start;
-      reinforce(policy, "reasoning_rl", options_.reasoning, 2,
-                accuracy_component(english_task_) + format_component() +
-                    options_.language_reward_weight * language_component());
+      const auto reward = accuracy_component(english_task_) + format_component() +
+                          options_.language_reward_weight * language_component();
+      if (options_.reasoning_estimator == "ppo")
+        reinforce_with_critic(policy, "reasoning_rl", options_.reasoning, 2, reward);
+      else
+        reinforce(policy, "reasoning_rl", options_.reasoning, 2, reward);
       return policy;
     });
     const fs::path rejection_data = options_.output / "rejection_sampled.jsonl";
@@ -327,16 +334,47 @@ class pipeline {
     end_progress();
   }
 
+  equal_reward_policy equal_rewards() const {
+    return options_.sampling_rounds > 1 ? equal_reward_policy::drop : equal_reward_policy::keep;
+  }
+
   // GRPO for stage.steps steps from `policy`, with mid-stage checkpoints; leaves in `policy` the
   // step with the best validation pass@1 (the last step when validation is off).
   template <class Reward>
   void reinforce(model& policy, const std::string& name, const rl_stage_options& stage, std::uint64_t stage_number,
                  Reward reward) {
+    run_rl(policy, name, stage, stage_number, std::move(reward),
+           grpo_advantage{.scaling = stage.advantage_scaling, .equal_rewards = equal_rewards()}, nullptr);
+  }
+
+  // The same with PPO's advantages: GAE from a critic trained beside the policy, which starts as
+  // the policy's network with a score head (its own random row) in place of the LM head.
+  template <class Reward>
+  void reinforce_with_critic(model& policy, const std::string& name, const rl_stage_options& stage,
+                             std::uint64_t stage_number, Reward reward) {
+    auto shape = policy.config();
+    shape.head = examples::transformer_head::score;
+    model value_model(shape, options_.seed + stage_number);
+    auto from = policy.parameters();
+    for (const parameter_ref to : value_model.parameters()) {
+      const auto same = std::ranges::find_if(from, [&](const parameter_ref& p) { return p.name == to.name; });
+      if (same != from.end()) std::ranges::copy(same->values, to.values.begin());
+    }
+    critic<model> value_function(value_model, {},
+                                 {.adamw = {.weight_decay = 0.0f},
+                                  .schedule = {.peak_learning_rate = options_.critic_learning_rate,
+                                               .final_learning_rate = options_.critic_learning_rate},
+                                  .max_gradient_norm = 1.0});
+    run_rl(policy, name, stage, stage_number, std::move(reward),
+           gae_advantage{.gamma = 1.0, .lambda = options_.gae_lambda, .whiten = true, .equal_rewards = equal_rewards()},
+           &value_function);
+  }
+
+  template <class Reward, class Estimator>
+  void run_rl(model& policy, const std::string& name, const rl_stage_options& stage, std::uint64_t stage_number,
+              Reward reward, Estimator estimator, value_critic* value_function) {
     grpo_trainer trainer(
-        policy, temperature{stage.temperature}, reward, decoder(),
-        grpo_advantage{.scaling = stage.advantage_scaling,
-                       .equal_rewards = options_.sampling_rounds > 1 ? equal_reward_policy::drop
-                                                                     : equal_reward_policy::keep},
+        policy, temperature{stage.temperature}, reward, decoder(), std::move(estimator),
         clipped_surrogate_objective{
             .clip = {.epsilon_low = options_.clip_epsilon, .epsilon_high = options_.clip_epsilon},
             .kl = {.coefficient = options_.kl_coefficient,
@@ -359,6 +397,7 @@ class pipeline {
                       .total_steps = stage.steps},
          .max_gradient_norm = 1.0},
         comm_);
+    if (value_function) trainer.set_critic(*value_function);
     stage_prompts prompts{&text_, &english_task_, rl_problems + stage_number * 1'000'000};
     checkpoint_directory checkpoints(options_.output / name);
     best_policy<model> best;

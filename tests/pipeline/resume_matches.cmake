@@ -1,8 +1,12 @@
 # Runs the quick pipeline three ways — straight through; stopped after a mid-stage checkpoint;
 # resumed — and requires the resumed run's metrics and results to equal the straight run's.
-#   cmake -DPIPELINE=... -DSAME_METRICS=... -DWORK=... -DSTOP_AT=stage:step -P resume_matches.cmake
+#   cmake -DPIPELINE=... -DSAME_METRICS=... -DWORK=... -DSTOP_AT=stage:step [-DESTIMATOR=ppo] -P resume_matches.cmake
+# ESTIMATOR: stage 2's --reasoning-estimator (ppo: the critic is checkpointed and resumed too).
 file(REMOVE_RECURSE "${WORK}")
 set(common --quick --checkpoint-every 1 --threads 2)
+if(ESTIMATOR)
+  list(APPEND common --reasoning-estimator "${ESTIMATOR}")
+endif()
 
 execute_process(COMMAND "${PIPELINE}" ${common} --output "${WORK}/straight" RESULT_VARIABLE result OUTPUT_QUIET)
 if(NOT result EQUAL 0)

@@ -127,6 +127,26 @@ TEST_CASE("PPO: the critic trains beside the policy in grpo_trainer and resumes 
   std::filesystem::remove_all(root);
 }
 
+TEST_CASE("PPO with dynamic sampling: every round's groups get values before GAE marks the ones to drop") {
+  rlft_test::unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
+  auto model = small_critic_model();
+  rlft::critic critic(model, {}, rlft_test::constant_learning_rate(1e-2f));
+  auto options = rlft_test::small_grpo_options();
+  options.max_sampling_rounds = 3;
+  auto trainer = rlft::grpo_trainer(policy, rlft::temperature{1.0f}, rlft_test::finds_two, rlft_test::digits_decoder{},
+                                    rlft::gae_advantage{.equal_rewards = rlft::equal_reward_policy::drop},
+                                    rlft::clipped_surrogate_objective{}, options,
+                                    rlft_test::constant_learning_rate(0.05f));
+  trainer.set_critic(critic);
+  rlft_test::cycling_prompts prompts{.pattern = "10"};  // half the prompts can never be rewarded
+  for (int step = 0; step < 4; ++step) {
+    const auto metrics = trainer.step(prompts);
+    CAPTURE(metrics.skipped_because);
+    REQUIRE(metrics.applied);
+    CHECK(metrics.critic.updates == 1);
+  }
+}
+
 TEST_CASE("critic: an estimator without returns, bad options and bad returns are refused by name") {
   rlft_test::unigram_policy policy({0.0f, 0.0f, 0.0f, 0.0f});
   auto model = small_critic_model();

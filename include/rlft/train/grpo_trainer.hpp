@@ -454,6 +454,7 @@ class grpo_trainer {
     std::vector<group_reference> kept;
     for (std::size_t round = 0;; ++round) {
       rollout_batch& batch = rounds[round];
+      if (critic_) critic_->estimate_values(batch);  // GAE reads them even to mark groups to drop
       const advantage_summary summary = estimator_(batch, batch.advantages());
       detail::check_drop_marks(summary, batch.num_groups(), "grpo");
       if (round == 0) metrics.equal_reward_group_share = equal_share(summary, batch);
