@@ -9,11 +9,9 @@
 // grpo_trainer takes a critic through the value_critic interface (set_critic).
 #pragma once
 
-#include <cmath>
 #include <cstddef>
 #include <filesystem>
 #include <span>
-#include <utility>
 #include <vector>
 
 #include "rlft/concepts/value_model.hpp"
