@@ -7,6 +7,7 @@
 // The model is any rlft::value_model; evaluate() reports held-out loss and pair accuracy.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
@@ -18,8 +19,8 @@
 
 #include "rlft/concepts/value_model.hpp"
 #include "rlft/core/error.hpp"
-#include "rlft/core/philox.hpp"
 #include "rlft/core/token_sequences.hpp"
+#include "rlft/data/epoch_order.hpp"
 #include "rlft/objective/bradley_terry_loss.hpp"
 #include "rlft/rewards/sequence_scores.hpp"
 #include "rlft/train/policy_update.hpp"
@@ -69,16 +70,13 @@ inline void check_preference_pairs(std::span<const preference_pair> pairs) {
 
 }  // namespace detail
 
-// The pair indices of each update of one epoch: a Fisher–Yates shuffle drawn from
-// philox_stream(seed, epoch), cut into runs of pairs_per_batch.
+// The pair indices of each update of one epoch: the data sets' epoch order (a Fisher–Yates
+// shuffle fixed by seed and epoch), cut into runs of pairs_per_batch.
 inline std::vector<std::vector<std::size_t>> preference_batches(std::size_t pairs, std::size_t pairs_per_batch,
                                                                 std::uint64_t seed, std::size_t epoch) {
   detail::check_option(pairs_per_batch >= 1, "reward model", "pairs_per_batch", static_cast<double>(pairs_per_batch),
                        ">= 1");
-  std::vector<std::size_t> order(pairs);
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  philox_stream rng(seed, epoch);
-  for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
+  const std::vector<std::size_t> order = data::epoch_order(pairs, seed, epoch);
   std::vector<std::vector<std::size_t>> batches;
   for (std::size_t first = 0; first < pairs; first += pairs_per_batch)
     batches.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(first),
