@@ -16,6 +16,8 @@ TEST_CASE("pass@1, cons@k, format rate and mean length by hand") {
   const auto summary = rlft::summarise_evaluation(outcomes, 3);
   CHECK(summary.problems == 2);
   CHECK(summary.pass_at_1 == doctest::Approx(3.0 / 6.0));
+  // Problem rates 1/3 and 2/3: sample deviation √((1/36 + 1/36) / 1) = √2 / 6, over √2 problems.
+  CHECK(summary.pass_at_1_standard_error == doctest::Approx(1.0 / 6.0));
   CHECK(summary.consensus_at_k == doctest::Approx(0.5));
   CHECK(summary.format_rate == doctest::Approx(4.0 / 6.0));
   CHECK(summary.mean_length == doctest::Approx(150.0 / 6.0));
@@ -27,6 +29,8 @@ TEST_CASE("cons@k: ties go to the answer sampled first; no answer means a wrong 
   CHECK(rlft::summarise_evaluation(tie, 4).consensus_at_k == 1.0);
   const std::vector<sample_outcome> silent{{"", false, false, 1}, {"", false, false, 1}};
   CHECK(rlft::summarise_evaluation(silent, 2).consensus_at_k == 0.0);
+  CHECK(rlft::summarise_evaluation(silent, 1).pass_at_1_standard_error == 0.0);
+  CHECK(rlft::summarise_evaluation(silent, 2).pass_at_1_standard_error == 0.0);  // one problem: no spread to estimate
 }
 
 TEST_CASE("evaluation: malformed requests are errors") {

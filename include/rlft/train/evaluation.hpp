@@ -5,6 +5,7 @@
 // evaluate_policy samples them from a policy.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <span>
 #include <string>
@@ -34,6 +35,7 @@ struct evaluation_summary {
   std::size_t problems = 0;
   std::size_t samples_per_problem = 0;
   double pass_at_1 = 0.0;       // mean over problems of the share of correct samples
+  double pass_at_1_standard_error = 0.0;  // of that mean: the problems' sample deviation / √problems
   double consensus_at_k = 0.0;  // share of problems whose most frequent answer is correct
   double format_rate = 0.0;
   double mean_length = 0.0;
@@ -53,11 +55,13 @@ inline evaluation_summary summarise_evaluation(std::span<const sample_outcome> o
   evaluation_summary summary{.problems = outcomes.size() / samples_per_problem,
                              .samples_per_problem = samples_per_problem};
   std::size_t correct = 0, formatted = 0, length = 0, consensus_correct = 0;
+  std::vector<double> problem_pass_rates(summary.problems);
   for (std::size_t p = 0; p < summary.problems; ++p) {
     const auto samples = outcomes.subspan(p * samples_per_problem, samples_per_problem);
     std::unordered_map<std::string, std::size_t> votes;
+    std::size_t problem_correct = 0;
     for (const auto& sample : samples) {
-      correct += sample.correct;
+      problem_correct += sample.correct;
       formatted += sample.well_formatted;
       length += sample.length;
       if (!sample.answer.empty()) ++votes[sample.answer];
@@ -67,9 +71,17 @@ inline evaluation_summary summarise_evaluation(std::span<const sample_outcome> o
       if (!sample.answer.empty() && (winner == nullptr || votes[sample.answer] > votes[winner->answer]))
         winner = &sample;
     consensus_correct += winner != nullptr && winner->correct;
+    correct += problem_correct;
+    problem_pass_rates[p] = static_cast<double>(problem_correct) / static_cast<double>(samples_per_problem);
   }
   const auto total = static_cast<double>(outcomes.size());
   summary.pass_at_1 = static_cast<double>(correct) / total;
+  if (summary.problems > 1) {
+    double squares = 0.0;
+    for (const double rate : problem_pass_rates) squares += (rate - summary.pass_at_1) * (rate - summary.pass_at_1);
+    const auto problems = static_cast<double>(summary.problems);
+    summary.pass_at_1_standard_error = std::sqrt(squares / (problems - 1.0) / problems);
+  }
   summary.consensus_at_k = static_cast<double>(consensus_correct) / static_cast<double>(summary.problems);
   summary.format_rate = static_cast<double>(formatted) / total;
   summary.mean_length = static_cast<double>(length) / total;

@@ -7,6 +7,7 @@
 
 #include "rlft/train/evaluation.hpp"
 #include "rlft/train/grpo_trainer.hpp"
+#include "rlft/train/reward_model_trainer.hpp"
 #include "rlft/train/sft_trainer.hpp"
 
 namespace rlft {
@@ -80,10 +81,26 @@ inline nlohmann::json to_json(const sft_step_metrics& m) {
           {"seconds", m.seconds}};
 }
 
+inline nlohmann::json to_json(const reward_model_metrics& m) {
+  return {{"step", m.step},
+          {"epoch", m.epoch},
+          {"loss", m.loss},
+          {"accuracy", m.accuracy},
+          {"mean_chosen", m.mean_chosen},
+          {"mean_rejected", m.mean_rejected},
+          {"pairs", m.pairs},
+          {"applied", m.update.applied},
+          {"skipped_because", m.update.skipped_because},
+          {"gradient_norm", m.update.gradient_norm},
+          {"learning_rate", m.update.learning_rate},
+          {"seconds", m.seconds}};
+}
+
 inline nlohmann::json to_json(const evaluation_summary& s) {
   return {{"problems", s.problems},
           {"samples_per_problem", s.samples_per_problem},
           {"pass_at_1", s.pass_at_1},
+          {"pass_at_1_standard_error", s.pass_at_1_standard_error},
           {"consensus_at_k", s.consensus_at_k},
           {"format_rate", s.format_rate},
           {"mean_length", s.mean_length}};
