@@ -5,7 +5,8 @@
     plot_pipeline.py --compare STAGE IMAGE LABEL=OUTPUT_DIR LABEL=OUTPUT_DIR ...
 
 writes OUTPUT_DIR/rl_curves.png (reward, accuracy, completion length and KL per GRPO step of
-every RL stage, and the validation pass@1 that picks each stage's kept step) and OUTPUT_DIR/sft_curves.png (training loss of every supervised stage and the
+every RL stage, the validation pass@1 that picks each stage's kept step and the validation
+share of sound reasoning) and OUTPUT_DIR/sft_curves.png (training loss of every supervised stage and the
 cold start's validation loss per epoch). With --compare, IMAGE shows one RL stage of several
 runs side by side (GRPO against PPO, say), with the critic's explained variance where a run
 has one. Needs matplotlib (Debian: python3-matplotlib).
@@ -36,6 +37,18 @@ def smooth(values, window=5):
     return out
 
 
+def plot_validation(axis, records, key, title):
+    points = defaultdict(list)
+    for r in records:
+        if r["kind"] == "validation" and key in r:
+            points[r["stage"]].append((r["step"], r[key]))
+    for stage, stage_points in points.items():
+        axis.plot(*zip(*stage_points), marker="o", label=stage)
+    axis.set_title(title)
+    axis.set_xlabel("GRPO step")
+    axis.grid(alpha=0.3)
+
+
 def plot_rl(records, path):
     stages = defaultdict(list)
     for r in records:
@@ -55,17 +68,8 @@ def plot_rl(records, path):
         axis.set_title(title)
         axis.set_xlabel("GRPO step")
         axis.grid(alpha=0.3)
-    axis = axes.flat[len(panels)]
-    validation = defaultdict(list)
-    for r in records:
-        if r["kind"] == "validation" and "pass_at_1" in r:
-            validation[r["stage"]].append((r["step"], r["pass_at_1"]))
-    for stage, points in validation.items():
-        axis.plot(*zip(*points), marker="o", label=stage)
-    axis.set_title("validation pass@1 (picks the kept step)")
-    axis.set_xlabel("GRPO step")
-    axis.grid(alpha=0.3)
-    axes.flat[-1].axis("off")
+    plot_validation(axes.flat[len(panels)], records, "pass_at_1", "validation pass@1 (picks the kept step)")
+    plot_validation(axes.flat[-1], records, "sound_rate", "validation: sound reasoning (the reward model's rule)")
     axes.flat[0].legend()
     figure.suptitle("R1 pipeline: RL stages (moving average over 5 steps)")
     figure.tight_layout()

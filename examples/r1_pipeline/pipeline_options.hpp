@@ -33,6 +33,7 @@ struct rl_stage_options {
   float temperature = 1.0f;       // R1: 1 for reasoning RL, 0.7 for the final stage
   float learning_rate = 2e-4f;    // R1: 3e-6 for a 670B-parameter model
   reward_scaling advantage_scaling = reward_scaling::group_std;  // R1: GRPO's group std
+  bool keep_best_step = true;  // the step with the best validation pass@1, or the last
 };
 
 struct pipeline_options {
@@ -62,11 +63,18 @@ struct pipeline_options {
   double pretrain_template_share = 0.25;
 
   // Supervised stages.
+  // Stage 1's data: "solver" (chains of thought the task's solver writes) or "r1-zero" (as the
+  // R1 report collected it: R1-Zero's own completions, kept when correct, in the template, all
+  // English and with no line written twice; one per prompt).
+  std::string cold_start_source = "solver";
   std::size_t cold_start_examples = 400;  // R1: "thousands"; scaled to the model
+  // r1-zero: samples per prompt to find a readable one (R1-Zero mixes languages: about one
+  // sample in ten is right and readable)
+  std::size_t r1_zero_cold_start_samples = 16;
   std::size_t cold_start_epochs = 12;  // the epoch with the lowest held-out loss is kept
   float sft_learning_rate = 2e-3f;
   std::size_t sft_tokens_per_batch = 2048;
-  std::size_t rejection_prompts = 3000;
+  std::size_t rejection_prompts = 12000;  // Countdown keeps about one sample in four: 3000 left stage 3 below stage 2
   std::size_t rejection_samples = 2;  // chains of thought repeat: more prompts beat more samples
   std::size_t rejection_sft_epochs = 2;  // R1: 2 epochs
   std::size_t distillation_epochs = 5;
@@ -86,9 +94,21 @@ struct pipeline_options {
   std::size_t sampling_rounds = 4;  // 1: off
   rl_stage_options r1_zero = {.steps = 80};
   rl_stage_options reasoning = {.steps = 150};
-  rl_stage_options final_rl = {.steps = 60, .temperature = 0.7f, .learning_rate = 1e-4f};  // polish, not relearn
+  // Stage 4 polishes, and a learned reward is over-optimised the longer and faster the policy
+  // moves (the hidden rule falls while the reward model's score still rises): a small rate.
+  // It keeps its last step: its aim is the learned reward, with pass@1 held (which the table
+  // checks), and picking the best validation pass@1 among steps of equal pass@1 picks noise.
+  rl_stage_options final_rl = {.steps = 60, .temperature = 0.7f, .learning_rate = 3e-5f, .keep_best_step = false};
   float language_reward_weight = 1.0f;
-  float quality_reward_weight = 0.5f;
+  // Stage 4's general-quality reward: a reward model (the stage-3 network with a score head)
+  // trained with the Bradley–Terry loss on pairs of the stage-3 model's own correct completions
+  // of the same prompt, the chosen one with sound reasoning and the rejected one without
+  // (r1_rewards.hpp); one prompt in ten with a pair holds its pairs out for the pair accuracy.
+  float reward_model_weight = 0.5f;
+  std::size_t preference_prompts = 8000;
+  std::size_t preference_samples = 8;
+  std::size_t reward_model_epochs = 3;
+  float reward_model_learning_rate = 1e-3f;
   // Stage 2's advantages: "grpo" (R1's group baseline) or "ppo": GAE (λ below, γ = 1, whitened as
   // verl does) from a critic trained beside the policy — a copy of the policy's network with a
   // score head in place of the LM head, with its own learning rate — the peers' PPO.
@@ -98,7 +118,7 @@ struct pipeline_options {
   // Checkpoint selection, as practised (R1 reports chosen checkpoints; TRL's
   // load_best_model_at_end): every this many GRPO steps, and before the first, pass@1 on the
   // validation problems (held out, apart from the evaluation set); a stage keeps its best
-  // step, its start included. 0: keep the last step.
+  // step, its start included (stage 4: its last). 0: keep the last step.
   std::size_t validation_every = 10;
   std::size_t validation_problems = 400;
   std::size_t validation_samples = 4;
@@ -116,11 +136,15 @@ struct pipeline_options {
     model = {.hidden = 64, .layers = 1, .heads = 4, .kv_heads = 2, .intermediate = 128};
     student = {.hidden = 32, .layers = 1, .heads = 2, .kv_heads = 1, .intermediate = 64};
     pretrain_documents = 3000;
-    pretrain_epochs = 4;
+    pretrain_epochs = 8;
+    pretrain_learning_rate = 6e-3f;  // enough for the stage-3 model to give the reward model pairs
     cold_start_examples = 200;
     cold_start_epochs = 4;
     rejection_prompts = 64;
     rejection_sft_epochs = 1;
+    preference_prompts = 256;
+    preference_samples = 4;
+    reward_model_epochs = 1;
     distillation_epochs = 1;
     student_pretrain_epochs = 1;
     group_size = 4;
@@ -175,7 +199,13 @@ inline void add_flags(CLI::App& app, pipeline_options& o) {
   app.add_option("--pretrain-epochs", o.pretrain_epochs, "stage 0: epochs");
   app.add_option("--pretrain-lr", o.pretrain_learning_rate, "stage 0: peak learning rate");
   app.add_option("--pretrain-template-share", o.pretrain_template_share, "stage 0: share of documents in the R1 template");
-  app.add_option("--cold-start-examples", o.cold_start_examples, "stage 1: SFT examples");
+  app.add_option("--cold-start-source", o.cold_start_source,
+                 "stage 1: solver (solver-written chains of thought) or r1-zero (R1-Zero's correct, readable ones)")
+      ->check(CLI::IsMember({"solver", "r1-zero"}));
+  app.add_option("--cold-start-examples", o.cold_start_examples, "stage 1: SFT examples (r1-zero: prompts sampled)");
+  app.add_option("--r1-zero-cold-start-samples", o.r1_zero_cold_start_samples,
+                 "stage 1 with r1-zero: samples per prompt to find a readable one")
+      ->check(CLI::PositiveNumber);
   app.add_option("--cold-start-epochs", o.cold_start_epochs, "stage 1: epochs");
   app.add_option("--sft-lr", o.sft_learning_rate, "SFT stages: peak learning rate");
   app.add_option("--sft-tokens-per-batch", o.sft_tokens_per_batch, "SFT stages: tokens per update");
@@ -217,7 +247,15 @@ inline void add_flags(CLI::App& app, pipeline_options& o) {
   app.add_option("--reasoning-temperature", o.reasoning.temperature, "stage 2: sampling temperature");
   app.add_option("--final-temperature", o.final_rl.temperature, "stage 4: sampling temperature");
   app.add_option("--language-weight", o.language_reward_weight, "stages 2, 4: language-consistency weight");
-  app.add_option("--quality-weight", o.quality_reward_weight, "stage 4: general-quality weight");
+  app.add_option("--reward-model-weight", o.reward_model_weight, "stage 4: weight of the learned reward");
+  app.add_option("--preference-prompts", o.preference_prompts, "reward model: prompts sampled for preference pairs")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--preference-samples", o.preference_samples, "reward model: samples per prompt")
+      ->check(CLI::Range(2, 64));
+  app.add_option("--reward-model-epochs", o.reward_model_epochs, "reward model: epochs over the pairs")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--reward-model-lr", o.reward_model_learning_rate, "reward model: peak learning rate")
+      ->check(CLI::PositiveNumber);
   app.add_option("--reasoning-estimator", o.reasoning_estimator,
                  "stage 2: grpo (group baseline) or ppo (GAE from a critic trained beside the policy)")
       ->check(CLI::IsMember({"grpo", "ppo"}));

@@ -2,16 +2,20 @@
 // built-in verifiable task, end to end on the CPU:
 //   0. pretraining: a base model learns task text (worked solutions in mixed languages);
 //      R1-Zero: GRPO from the base with accuracy + format rewards;
-//   1. cold start: SFT of the base on a small set of readable English chains of thought;
+//   1. cold start: SFT of the base on a small set of readable English chains of thought
+//      (solver-written, or R1-Zero's own, filtered: --cold-start-source);
 //   2. reasoning RL: GRPO from the cold start, plus a language-consistency reward (or PPO with a
 //      critic, --reasoning-estimator ppo, the peers' alternative);
 //   3. rejection sampling from stage 2 (correct, well-formatted, English), then SFT of the base
 //      on the kept data;
-//   4. RL for all scenarios: reasoning rewards plus a general-quality signal, temperature 0.7;
+//      reward model: a score head on the stage-3 network, trained (Bradley–Terry) on pairs of
+//      the stage-3 model's correct completions ranked by a hidden rule (sound reasoning);
+//   4. RL for all scenarios: the rule rewards plus the learned reward, temperature 0.7;
 //   distillation: a smaller student trained on the stage-3 data against the same student
 //      trained on the cold-start data, with the same number of updates.
 // Every stage is evaluated on held-out problems (pass@1 over k samples at temperature 0.6 and
-// top-p 0.95, cons@k, format rate, mean length); the table is printed and written with the
+// top-p 0.95 with its standard error, cons@k, format rate, the share of sound chains of
+// thought, the reward model's mean score once it exists, mean length); the table is printed and written with the
 // metrics (metrics.jsonl, one record per step) to --output. Stages checkpoint as they finish,
 // and RL stages every few steps, so --resume continues an interrupted run with the same
 // numbers it would have produced uninterrupted. Under `mpirun -np N` the same program trains
@@ -20,6 +24,8 @@
 // directory every rank sees (for --resume).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -39,8 +45,11 @@
 #include <rlft/distributed/any_communicator.hpp>
 #include <rlft/io/atomic_file.hpp>
 #include <rlft/io/jsonl.hpp>
+#include <rlft/io/preference_pairs.hpp>
 #include <rlft/io/text_examples.hpp>
 #include <rlft/objective/clipped_surrogate_objective.hpp>
+#include <rlft/rewards/learned_reward.hpp>
+#include <rlft/rewards/sequence_scores.hpp>
 #include <rlft/sampling/pipeline.hpp>
 #include <rlft/sampling/temperature.hpp>
 #include <rlft/sampling/top_p.hpp>
@@ -50,6 +59,7 @@
 #include <rlft/train/grpo_trainer.hpp>
 #include <rlft/train/metrics_json.hpp>
 #include <rlft/train/rejection_sampler.hpp>
+#include <rlft/train/reward_model_trainer.hpp>
 #include <rlft/train/sft_trainer.hpp>
 
 #include "launch/launched_ranks.hpp"
@@ -75,6 +85,7 @@ constexpr std::uint64_t pretrain_problems = 0;
 constexpr std::uint64_t cold_start_problems = 10'000'000;
 constexpr std::uint64_t rl_problems = 20'000'000;  // + stage number × 1'000'000
 constexpr std::uint64_t rejection_problems = 30'000'000;
+constexpr std::uint64_t preference_problems = 40'000'000;
 constexpr std::uint64_t first_validation_problem = 1'000'000;  // held-out split, after the evaluation set
 
 // Thrown by --stop-at: the run ends as if it had been killed after a checkpoint.
@@ -115,12 +126,12 @@ class pipeline {
 
   void run() {
     model base = stage("base", [&] { return pretrain("base", options_.model, options_.pretrain_epochs); });
-    stage("r1_zero", [&] {
-      model zero = base;
-      reinforce(zero, "r1_zero", options_.r1_zero, 0, accuracy_component(english_task_) + format_component());
-      return zero;
+    model zero = stage("r1_zero", [&] {
+      model policy = base;
+      reinforce(policy, "r1_zero", options_.r1_zero, 0, accuracy_component(english_task_) + format_component());
+      return policy;
     });
-    model cold_start = stage("cold_start", [&] { return cold_start_sft(base); });
+    model cold_start = stage("cold_start", [&] { return cold_start_sft(base, zero); });
     model reasoning = stage("reasoning_rl", [&] {
       model policy = cold_start;
       const auto reward = accuracy_component(english_task_) + format_component() +
@@ -138,12 +149,14 @@ class pipeline {
       supervised(policy, "rejection_sft", read_examples(rejection_data), options_.rejection_sft_epochs);
       return policy;
     });
+    train_reward_model(rejection_sft);
     stage("final_rl", [&] {
       model policy = rejection_sft;
       reinforce(policy, "final_rl", options_.final_rl, 4,
                 accuracy_component(english_task_) + format_component() +
                     options_.language_reward_weight * language_component() +
-                    options_.quality_reward_weight * quality_component());
+                    options_.reward_model_weight *
+                        component("reward_model", quality_of_correct_answers{final_stage_reward(), {english_task_}}));
       return policy;
     });
     distill(rejection_data);
@@ -164,16 +177,21 @@ class pipeline {
     seconds_before_start_ = options_.resume ? seconds_before_resume(directory) : 0.0;
     model trained = train();
     if (leader()) trained.save(directory / "model");
-    const stage_result result{name, evaluate(trained, name), seconds_before_start_ + seconds_since(stage_start_),
-                              std::exchange(kept_step_, {})};
+    const judged_samples judged = evaluate(trained, name);
+    const stage_result result{.stage = name,
+                              .evaluation = judged.summary,
+                              .seconds = seconds_before_start_ + seconds_since(stage_start_),
+                              .kept_step = std::exchange(kept_step_, {}),
+                              .sound_rate = judged.sound_rate,
+                              .reward_model_score = judged.reward_model_score};
     log({{"stage", name}, {"kind", "evaluation"}, {"evaluation", rlft::to_json(result.evaluation)}});
     results_.push_back(result);
     if (!leader()) return trained;
     io::write_file_atomically(directory / "done.json", to_json(result).dump(2));
     checkpoint_directory(directory).remove();
-    std::printf("%-14s pass@1 %.3f  cons@%zu %.3f  format %.3f  length %.1f  (%.0f s)%s\n", name.c_str(),
-                result.evaluation.pass_at_1, options_.eval_samples, result.evaluation.consensus_at_k,
-                result.evaluation.format_rate, result.evaluation.mean_length, result.seconds,
+    std::printf("%-14s pass@1 %.3f  cons@%zu %.3f  format %.3f  sound %.3f  length %.1f  (%.0f s)%s\n",
+                name.c_str(), result.evaluation.pass_at_1, options_.eval_samples, result.evaluation.consensus_at_k,
+                result.evaluation.format_rate, result.sound_rate, result.evaluation.mean_length, result.seconds,
                 result.kept_step.empty() ? "" : ("  kept step " + result.kept_step).c_str());
     std::fflush(stdout);
     return trained;
@@ -193,10 +211,55 @@ class pipeline {
                  seed);
   }
 
-  // Held-out evaluation, split across the ranks; one completion of each of the first problems is
-  // logged as an example. For the program task, also the share of answers that leave the
-  // computing to the interpreter: print(<the question>).
-  evaluation_summary evaluate(model& policy, const std::string& stage_name) {
+  // What an evaluation measures beyond the summary: the share of samples whose reasoning is
+  // sound (the reward model's hidden rule, checked directly) and, once the reward model exists,
+  // their mean score under it.
+  struct judged_samples {
+    evaluation_summary summary;
+    double sound_rate = 0.0;
+    std::optional<double> reward_model_score = {};
+  };
+
+  // Samples `samples` completions of every problem at the evaluation temperature and top-p,
+  // split across the ranks; on_sample sees this rank's samples.
+  template <class OnSample>
+  judged_samples sample_and_judge(model& policy, const prompt_batch& problems, std::size_t samples,
+                                  OnSample&& on_sample) {
+    // Samples, sound ones, and reward-model scores in fixed point (2^-24): integer sums, so the
+    // mean does not depend on how the samples split across ranks.
+    std::int64_t sums[3] = {0, 0, 0};
+    auto& [count, sound, score_sum] = sums;
+    constexpr double fixed_point = 1 << 24;
+    token_sequences scored;
+    judged_samples judged;
+    judged.summary = evaluate_policy(
+        comm_, policy, problems, temperature{options_.eval_temperature} | top_p{options_.eval_top_p}, decoder(),
+        r1_judge{english_task_}, sampling_options(samples, 0),
+        [&](const reward_input& input, const sample_outcome& outcome, std::size_t problem) {
+          on_sample(input, outcome, problem);
+          ++count;
+          sound += check_reasoning_steps(input.completion).sound();
+          if (reward_model_) scored.push_back(reward_model_tokens(input.prompt_tokens, input.completion_tokens));
+        });
+    if (reward_model_) {
+      std::vector<float> scores(scored.size());
+      constexpr std::size_t per_forward = 256;
+      for (std::size_t first = 0; first < scored.size(); first += per_forward) {
+        const std::size_t n = std::min(per_forward, scored.size() - first);
+        score_sequences(*reward_model_, scored.view().subview(first, n), std::span(scores).subspan(first, n));
+      }
+      for (const float score : scores) score_sum += std::llround(score * fixed_point);
+    }
+    comm_.all_reduce_sum(std::span(sums));
+    judged.sound_rate = static_cast<double>(sound) / static_cast<double>(count);
+    if (reward_model_) judged.reward_model_score = static_cast<double>(score_sum) / fixed_point / static_cast<double>(count);
+    return judged;
+  }
+
+  // Held-out evaluation; one completion of each of the first problems is logged as an example.
+  // For the program task, also the share of answers that leave the computing to the
+  // interpreter: print(<the question>).
+  judged_samples evaluate(model& policy, const std::string& stage_name) {
     nlohmann::json examples = nlohmann::json::array();
     std::int64_t counts[2] = {0, 0};  // samples, and those printing the question
     auto& [samples, question_printed] = counts;
@@ -207,24 +270,28 @@ class pipeline {
       const std::string_view question = input.prompt.substr(0, input.prompt.find('\n'));
       question_printed += outcome.answer == "print(" + std::string(question) + ")";
     };
-    const auto summary = evaluate_policy(comm_, policy, evaluation_prompts_,
-                                         temperature{options_.eval_temperature} | top_p{options_.eval_top_p}, decoder(),
-                                         r1_judge{english_task_}, sampling_options(options_.eval_samples, 0), log_example);
+    const judged_samples judged = sample_and_judge(policy, evaluation_prompts_, options_.eval_samples, log_example);
     comm_.all_reduce_sum(std::span(counts));
     nlohmann::json record{{"stage", stage_name}, {"kind", "evaluation_samples"}, {"samples", examples}};
     if (options_.task == "code")
       record["share_printing_the_question"] = static_cast<double>(question_printed) / static_cast<double>(samples);
     log(record);
-    return summary;
+    return judged;
   }
 
-  // pass@1 on the validation problems, logged; drives checkpoint selection in GRPO stages.
+  // pass@1 on the validation problems, logged with the sound share and the reward model's
+  // score; pass@1 drives checkpoint selection in GRPO stages.
   double validate(model& policy, const std::string& stage_name, std::size_t step) {
-    const auto summary = evaluate_policy(comm_, policy, validation_prompts_,
-                                         temperature{options_.eval_temperature} | top_p{options_.eval_top_p}, decoder(),
-                                         r1_judge{english_task_}, sampling_options(options_.validation_samples, 0));
-    log({{"stage", stage_name}, {"kind", "validation"}, {"step", step}, {"pass_at_1", summary.pass_at_1}});
-    return summary.pass_at_1;
+    const judged_samples judged = sample_and_judge(policy, validation_prompts_, options_.validation_samples,
+                                                   [](const reward_input&, const sample_outcome&, std::size_t) {});
+    nlohmann::json record{{"stage", stage_name},
+                          {"kind", "validation"},
+                          {"step", step},
+                          {"pass_at_1", judged.summary.pass_at_1},
+                          {"sound_rate", judged.sound_rate}};
+    if (judged.reward_model_score) record["reward_model_score"] = *judged.reward_model_score;
+    log(record);
+    return judged.summary.pass_at_1;
   }
 
   completion_sampling_options sampling_options(std::size_t samples, std::uint64_t first_stream) const {
@@ -273,16 +340,40 @@ class pipeline {
     return base;
   }
 
-  // The cold-start data: solver-written English chains of thought in the R1 template.
+  fs::path r1_zero_cold_start_data() const { return options_.output / "cold_start_from_r1_zero.jsonl"; }
+
+  // The cold-start data: solver-written English chains of thought in the R1 template, or
+  // R1-Zero's (the file cold_start_sft wrote).
   std::vector<sft_example> cold_start_examples() const {
+    if (options_.cold_start_source == "r1-zero") return read_examples(r1_zero_cold_start_data());
     std::vector<sft_example> examples;
     for (std::size_t i = 0; i < options_.cold_start_examples; ++i)
       examples.push_back(text_.template_example(english_task_.make(tasks::split::train, cold_start_problems + i)));
     return examples;
   }
 
+  // R1's cold-start collection from R1-Zero: its completions of the cold-start prompts, one per
+  // prompt that is correct, in the template and readable.
+  void sample_cold_start_data(model& zero) {
+    const prompt_batch prompts =
+        text_.prompts(english_task_, tasks::split::train, cold_start_problems, options_.cold_start_examples);
+    const r1_verifier verifier{english_task_};
+    const auto [kept, report] = rejection_sample(
+        comm_, zero, prompts, temperature{1.0f}, decoder(),
+        [verifier](const reward_input& input) { return verifier(input) && readable(input); },
+        sampling_options(options_.r1_zero_cold_start_samples, 0), /*max_kept_per_prompt=*/1);
+    if (leader()) io::write_text_examples(r1_zero_cold_start_data(), kept);
+    comm_.barrier();  // every rank reads the file next
+    log({{"stage", "cold_start"}, {"kind", "r1_zero_sampling"}, {"prompts", report.prompts},
+         {"samples", report.samples}, {"accepted", report.accepted}, {"kept", report.kept}});
+    if (leader())
+      std::printf("cold start from R1-Zero: %zu of %zu samples correct and readable, %zu prompts kept\n",
+                  report.accepted, report.samples, report.kept);
+  }
+
   // Stage 1: SFT on English chains of thought; keeps the epoch with the lowest validation loss.
-  model cold_start_sft(const model& base) {
+  model cold_start_sft(const model& base, model& zero) {
+    if (options_.cold_start_source == "r1-zero") sample_cold_start_data(zero);
     const std::vector<sft_example> examples = cold_start_examples();
     std::vector<sft_example> validation;
     for (std::size_t i = 0; i < 200; ++i)
@@ -339,7 +430,8 @@ class pipeline {
   }
 
   // GRPO for stage.steps steps from `policy`, with mid-stage checkpoints; leaves in `policy` the
-  // step with the best validation pass@1 (the last step when validation is off).
+  // step with the best validation pass@1 (the last step when validation is off or the stage
+  // keeps its last step).
   template <class Reward>
   void reinforce(model& policy, const std::string& name, const rl_stage_options& stage, std::uint64_t stage_number,
                  Reward reward) {
@@ -352,14 +444,7 @@ class pipeline {
   template <class Reward>
   void reinforce_with_critic(model& policy, const std::string& name, const rl_stage_options& stage,
                              std::uint64_t stage_number, Reward reward) {
-    auto shape = policy.config();
-    shape.head = examples::transformer_head::score;
-    model value_model(shape, options_.seed + stage_number);
-    auto from = policy.parameters();
-    for (const parameter_ref to : value_model.parameters()) {
-      const auto same = std::ranges::find_if(from, [&](const parameter_ref& p) { return p.name == to.name; });
-      if (same != from.end()) std::ranges::copy(same->values, to.values.begin());
-    }
+    model value_model = with_score_head(policy, options_.seed + stage_number);
     critic<model> value_function(value_model, {},
                                  {.adamw = {.weight_decay = 0.0f},
                                   .schedule = {.peak_learning_rate = options_.critic_learning_rate,
@@ -368,6 +453,20 @@ class pipeline {
     run_rl(policy, name, stage, stage_number, std::move(reward),
            gae_advantage{.gamma = 1.0, .lambda = options_.gae_lambda, .whiten = true, .equal_rewards = equal_rewards()},
            &value_function);
+  }
+
+  // A copy of `policy`'s network with a score head (a row drawn from `seed`) in place of its LM
+  // head: the critic's and the reward model's starting point.
+  static model with_score_head(model& policy, std::uint64_t seed) {
+    auto shape = policy.config();
+    shape.head = examples::transformer_head::score;
+    model scorer(shape, seed);
+    auto from = policy.parameters();
+    for (const parameter_ref to : scorer.parameters()) {
+      const auto same = std::ranges::find_if(from, [&](const parameter_ref& p) { return p.name == to.name; });
+      if (same != from.end()) std::ranges::copy(same->values, to.values.begin());
+    }
+    return scorer;
   }
 
   template <class Reward, class Estimator>
@@ -434,8 +533,9 @@ class pipeline {
       }
     }
     end_progress();
-    if (!best.empty() && best.step() != trainer.steps()) policy = best.policy();
-    kept_step_ = std::to_string(best.empty() ? trainer.steps() : best.step()) + "/" + std::to_string(stage.steps);
+    const bool keep_best = stage.keep_best_step && !best.empty();
+    if (keep_best && best.step() != trainer.steps()) policy = best.policy();
+    kept_step_ = std::to_string(keep_best ? best.step() : trainer.steps()) + "/" + std::to_string(stage.steps);
   }
 
   void sample_rejection_data(model& policy, const fs::path& path) {
@@ -455,6 +555,127 @@ class pipeline {
     if (leader())
       std::printf("rejection sampling: %zu of %zu samples accepted, %zu distinct kept (%zu of %zu prompts)\n",
                   report.accepted, report.samples, report.kept, report.prompts_with_a_kept_sample, report.prompts);
+  }
+
+  // What the reward model reads: <s>, the prompt, the completion (without </s>, as a reward
+  // input's tokens come).
+  static std::vector<token_id> reward_model_tokens(std::span<const token_id> prompt, std::span<const token_id> completion) {
+    std::vector<token_id> tokens(prompt.begin(), prompt.end());
+    tokens.insert(tokens.end(), completion.begin(), completion.end());
+    return tokens;
+  }
+  std::vector<token_id> reward_model_tokens(const std::string& prompt, const std::string& completion) const {
+    std::vector<token_id> tokens = text_.example(text_example{prompt, completion}).tokens;
+    tokens.pop_back();
+    return tokens;
+  }
+
+  // The reward model, between stages 3 and 4: the stage-3 model samples the preference prompts;
+  // among each prompt's distinct correct, well-formatted English completions, every sound one
+  // is preferred to every unsound one (r1_rewards.hpp). A score head on a copy of the stage-3
+  // network learns the pairs with the Bradley–Terry loss; the second of every ten prompts with a
+  // pair holds its pairs out for the pair accuracy. The stage-3 row of the table gets its score
+  // from here.
+  void train_reward_model(model& stage3) {
+    const fs::path directory = options_.output / "reward_model";
+    if (options_.resume && fs::exists(directory / "done.json")) {
+      reward_model_result_ = read_reward_model_result(directory / "done.json");
+      reward_model_ = model::from_pretrained(directory / "model");
+      if (leader()) std::printf("%-14s resumed from %s\n", "reward_model", directory.c_str());
+    } else {
+      const auto start = clock_type::now();
+      const prompt_batch prompts =
+          text_.prompts(english_task_, tasks::split::train, preference_problems, options_.preference_prompts);
+      const auto [kept, report] = rejection_sample(comm_, stage3, prompts, temperature{1.0f}, decoder(),
+                                                   r1_verifier{english_task_}, sampling_options(options_.preference_samples, 0));
+      std::vector<preference_example> pairs[2];  // training, held out
+      std::size_t prompts_with_pairs = 0;
+      for (std::size_t first = 0; first < kept.size();) {  // a prompt's samples are adjacent
+        std::size_t end = first;
+        std::vector<const text_example*> by_rule[2];  // unsound, sound
+        for (; end < kept.size() && kept[end].prompt == kept[first].prompt; ++end)
+          by_rule[check_reasoning_steps(kept[end].completion).sound()].push_back(&kept[end]);
+        const bool held_out = !by_rule[0].empty() && !by_rule[1].empty() && prompts_with_pairs++ % 10 == 1;
+        for (const text_example* chosen : by_rule[1])
+          for (const text_example* rejected : by_rule[0])
+            pairs[held_out].push_back({.prompt = chosen->prompt, .chosen = chosen->completion, .rejected = rejected->completion});
+        first = end;
+      }
+      if (pairs[0].empty() || pairs[1].empty())
+        throw error(rlft::detail::make_message("reward model: the stage-3 model's ", report.kept,
+                                         " correct completions make ", pairs[0].size(), " training and ", pairs[1].size(),
+                                         " held-out preference pairs; raise --preference-prompts"));
+      if (leader()) {
+        fs::create_directories(directory);
+        io::write_preference_examples(directory / "training_pairs.jsonl", pairs[0]);
+        io::write_preference_examples(directory / "held_out_pairs.jsonl", pairs[1]);
+      }
+      std::vector<preference_pair> training, held_out;
+      for (int held = 0; held < 2; ++held)
+        for (const auto& p : pairs[held])
+          (held ? held_out : training)
+              .push_back({.chosen = reward_model_tokens(p.prompt, p.chosen), .rejected = reward_model_tokens(p.prompt, p.rejected)});
+
+      model scorer = with_score_head(stage3, options_.seed + 3);
+      const reward_model_options rm_options{.pairs_per_batch = 16, .epochs = options_.reward_model_epochs, .seed = options_.seed};
+      const std::size_t updates = reward_model_trainer<model>::updates(training.size(), rm_options);
+      const float rate = options_.reward_model_learning_rate;
+      reward_model_trainer trainer(scorer, rm_options,
+                                   {.adamw = {.weight_decay = 0.0f},
+                                    .schedule = {.peak_learning_rate = rate,
+                                                 .final_learning_rate = rate / 10,
+                                                 .warmup_steps = std::min<std::size_t>(20, updates / 10),
+                                                 .total_steps = updates},
+                                    .max_gradient_norm = 1.0});
+      const reward_model_metrics before = trainer.evaluate(held_out);
+      trainer.train(training, [&](const reward_model_metrics& metrics) {
+        nlohmann::json record = rlft::to_json(metrics);
+        record["stage"] = "reward_model";
+        record["kind"] = "reward_model";
+        log(record);
+        progress("reward_model", metrics.step, updates, "loss " + format(metrics.loss) + "  accuracy " + format(metrics.accuracy));
+      });
+      end_progress();
+      const reward_model_metrics after = trainer.evaluate(held_out);
+
+      std::vector<reward_input> completions;  // both sides of every training pair, for the normalisation
+      for (const auto& pair : training) {
+        completions.push_back({.prompt_tokens = pair.chosen});
+        completions.push_back({.prompt_tokens = pair.rejected});
+      }
+      const score_statistics statistics = learned_reward<model>(scorer).statistics(completions);
+      reward_model_ = std::move(scorer);
+      reward_model_result_ = {.training_pairs = training.size(),
+                              .held_out_pairs = held_out.size(),
+                              .accuracy_before = before.accuracy,
+                              .accuracy = after.accuracy,
+                              .loss = after.loss,
+                              .score_mean = statistics.mean,
+                              .score_standard_deviation = std::max(statistics.standard_deviation, 1e-6),
+                              .starting_score = *sample_and_judge(stage3, evaluation_prompts_, options_.eval_samples,
+                                                                  [](const reward_input&, const sample_outcome&, std::size_t) {})
+                                                     .reward_model_score,
+                              .seconds = seconds_since(start)};
+      log({{"stage", "reward_model"}, {"kind", "evaluation"}, {"result", to_json(reward_model_result_)}});
+      if (leader()) {
+        reward_model_->save(directory / "model");
+        io::write_file_atomically(directory / "done.json", to_json(reward_model_result_).dump(2));
+      }
+    }
+    const auto& r = reward_model_result_;
+    for (auto& row : results_)
+      if (row.stage == "rejection_sft") row.reward_model_score = r.starting_score;
+    if (leader())
+      std::printf("%-14s %zu training pairs; held-out pair accuracy %.3f (%zu pairs; %.3f untrained)  (%.0f s)\n",
+                  "reward_model", r.training_pairs, r.accuracy, r.held_out_pairs, r.accuracy_before, r.seconds);
+  }
+
+  // Stage 4's general-quality reward: the reward model's score, normalised by its scores of the
+  // training completions.
+  learned_reward<model> final_stage_reward() const {
+    return learned_reward<model>(*reward_model_,
+                                 {.mean = static_cast<float>(reward_model_result_.score_mean),
+                                  .standard_deviation = static_cast<float>(reward_model_result_.score_standard_deviation)});
   }
 
   std::vector<sft_example> read_examples(const fs::path& path) const {
@@ -492,20 +713,31 @@ class pipeline {
 
   void print_table() const {
     if (!leader()) return;
-    std::string table = "| stage | pass@1 | cons@" + std::to_string(options_.eval_samples) +
-                        " | format rate | mean length | wall time | GRPO step kept |\n|---|---|---|---|---|---|---|\n";
+    std::string table = "| stage | pass@1 ± SE | cons@" + std::to_string(options_.eval_samples) +
+                        " | format rate | sound reasoning | reward-model score | mean length | wall time | GRPO step "
+                        "kept |\n|---|---|---|---|---|---|---|---|---|\n";
     for (const auto& r : results_) {
-      char row[256];
-      std::snprintf(row, sizeof row, "| %s | %.3f | %.3f | %.3f | %.1f | %.0f s | %s |\n", r.stage.c_str(),
-                    r.evaluation.pass_at_1, r.evaluation.consensus_at_k, r.evaluation.format_rate,
+      char score[32] = "";
+      if (r.reward_model_score) std::snprintf(score, sizeof score, "%.3f", *r.reward_model_score);
+      char row[320];
+      std::snprintf(row, sizeof row, "| %s | %.3f ± %.3f | %.3f | %.3f | %.3f | %s | %.1f | %.0f s | %s |\n",
+                    r.stage.c_str(), r.evaluation.pass_at_1, r.evaluation.pass_at_1_standard_error,
+                    r.evaluation.consensus_at_k, r.evaluation.format_rate, r.sound_rate, score,
                     r.evaluation.mean_length, r.seconds, r.kept_step.empty() ? "" : r.kept_step.c_str());
       table += row;
     }
+    const auto& rm = reward_model_result_;
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "\nReward model: %zu training pairs; held-out pair accuracy %.3f over %zu pairs (%.3f untrained).\n",
+                  rm.training_pairs, rm.accuracy, rm.held_out_pairs, rm.accuracy_before);
+    table += line;
     std::printf("\n%s", table.c_str());
     io::write_file_atomically(options_.output / "results.md", table);
     nlohmann::json all = nlohmann::json::array();
     for (const auto& r : results_) all.push_back(to_json(r));
-    io::write_file_atomically(options_.output / "results.json", all.dump(2));
+    io::write_file_atomically(options_.output / "results.json",
+                              nlohmann::json{{"stages", all}, {"reward_model", to_json(rm)}}.dump(2));
   }
 
   static std::string format(double value) {
@@ -537,6 +769,8 @@ class pipeline {
   prompt_batch evaluation_prompts_;
   prompt_batch validation_prompts_;
   std::string kept_step_;  // set by reinforce(), taken by stage()
+  std::optional<model> reward_model_;  // from train_reward_model() on
+  reward_model_result reward_model_result_;
   std::optional<io::jsonl_appender> log_;
   std::vector<stage_result> results_;
   clock_type::time_point stage_start_ = clock_type::now();

@@ -1,7 +1,8 @@
 // The files examples/r1_pipeline reads on --resume (examples/r1_pipeline/resume_files.hpp). The
 // first byte picks the file the rest replaces in a run directory where "base" has finished and
 // "reasoning_rl" has a checkpoint of a 2-step run: 0 a done.json, 1 metrics.jsonl (cut back to
-// what the checkpoints cover), 2 reasoning_rl's checkpoint pointer (read for its wall time).
+// what the checkpoints cover), 2 reasoning_rl's checkpoint pointer (read for its wall time),
+// 3 the reward model's done.json.
 #include <vector>
 
 #include "concepts/unigram_policy.hpp"
@@ -69,7 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view contents = rlft_fuzz::as_text(data + 1, size - 1);
   rlft_fuzz::write_file(directory.pointer, directory.valid_pointer);
   rlft_fuzz::expect_rlft_error_at_most([&] {
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
       case 0: {
         const fs::path path = directory.output / "final_rl" / "done.json";
         fs::create_directories(path.parent_path());
@@ -81,9 +82,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         rlft_fuzz::write_file(directory.output / "metrics.jsonl", contents);
         rlft::r1::drop_unfinished_metrics(directory.output);
         break;
-      default:
+      case 2:
         rlft_fuzz::write_file(directory.pointer, contents);
         (void)rlft::r1::seconds_before_resume(directory.output / "reasoning_rl");
+        break;
+      default: {
+        const fs::path path = directory.output / "reward_model" / "done.json";
+        fs::create_directories(path.parent_path());
+        rlft_fuzz::write_file(path, contents);
+        (void)rlft::r1::read_reward_model_result(path);
+      }
     }
   });
   return 0;

@@ -10,7 +10,7 @@ set -u
 mpiexec=$1 pipeline=$2 same_metrics=$3 work=$4
 rm -rf "$work" && mkdir -p "$work"
 common=(--quick --checkpoint-every 1 --gradient-shards 2 --reasoning-steps 12)
-stages=(base r1_zero cold_start reasoning_rl rejection_sft final_rl student_base student_distilled student_cold_start)
+stages=(base r1_zero cold_start reasoning_rl rejection_sft reward_model final_rl student_base student_distilled student_cold_start)
 
 fail() {
   echo "FAILED: $*"
