@@ -1,8 +1,9 @@
 // The files r1_pipeline reads back on --resume, and only those: a finished stage's done.json
-// (the reward model's has fields of its own), the metrics log cut back to what the last checkpoints cover, and the wall time a checkpoint
-// records. They come from an earlier run, possibly killed, truncated or edited, so each reader
-// answers a malformed file with an rlft::io_error or data_error naming it (the fuzz harness
-// tests/fuzz/r1_pipeline_resume_fuzz.cpp holds it to that).
+// (the reward model's has fields of its own), the metrics log cut back to what the last
+// checkpoints cover, and the wall time a checkpoint records. They come from an earlier run,
+// possibly killed, truncated or edited, so each reader answers a malformed file with an
+// rlft::io_error or data_error naming it (the fuzz harness tests/fuzz/r1_pipeline_resume_fuzz.cpp
+// holds it to that).
 #pragma once
 
 #include <algorithm>

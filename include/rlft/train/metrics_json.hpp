@@ -68,32 +68,39 @@ inline nlohmann::json to_json(const grpo_step_metrics& m) {
   return record;
 }
 
+namespace detail {
+
+// What an optimiser update reports, added to a step's record.
+inline nlohmann::json with_update(nlohmann::json record, const policy_update_report& update) {
+  record["applied"] = update.applied;
+  record["skipped_because"] = update.skipped_because;
+  record["gradient_norm"] = update.gradient_norm;
+  record["learning_rate"] = update.learning_rate;
+  return record;
+}
+
+}  // namespace detail
+
 inline nlohmann::json to_json(const sft_step_metrics& m) {
-  return {{"step", m.step},
-          {"epoch", m.epoch},
-          {"loss", m.loss},
-          {"examples", m.examples},
-          {"loss_tokens", m.loss_tokens},
-          {"applied", m.update.applied},
-          {"skipped_because", m.update.skipped_because},
-          {"gradient_norm", m.update.gradient_norm},
-          {"learning_rate", m.update.learning_rate},
-          {"seconds", m.seconds}};
+  return detail::with_update({{"step", m.step},
+                              {"epoch", m.epoch},
+                              {"loss", m.loss},
+                              {"examples", m.examples},
+                              {"loss_tokens", m.loss_tokens},
+                              {"seconds", m.seconds}},
+                             m.update);
 }
 
 inline nlohmann::json to_json(const reward_model_metrics& m) {
-  return {{"step", m.step},
-          {"epoch", m.epoch},
-          {"loss", m.loss},
-          {"accuracy", m.accuracy},
-          {"mean_chosen", m.mean_chosen},
-          {"mean_rejected", m.mean_rejected},
-          {"pairs", m.pairs},
-          {"applied", m.update.applied},
-          {"skipped_because", m.update.skipped_because},
-          {"gradient_norm", m.update.gradient_norm},
-          {"learning_rate", m.update.learning_rate},
-          {"seconds", m.seconds}};
+  return detail::with_update({{"step", m.step},
+                              {"epoch", m.epoch},
+                              {"loss", m.loss},
+                              {"accuracy", m.accuracy},
+                              {"mean_chosen", m.mean_chosen},
+                              {"mean_rejected", m.mean_rejected},
+                              {"pairs", m.pairs},
+                              {"seconds", m.seconds}},
+                             m.update);
 }
 
 inline nlohmann::json to_json(const evaluation_summary& s) {
